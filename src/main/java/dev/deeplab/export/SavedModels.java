@@ -1,0 +1,119 @@
+package dev.deeplab.export;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.deeplab.io.checkpoint.Checkpoints;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.OptionalInt;
+import java.util.stream.Stream;
+import org.tensorflow.SavedModelBundle;
+import org.tensorflow.Session;
+
+/**
+ * The TF Serving layout {@code <base>/<version>/saved_model.pb + variables/ + assets/}: writing a
+ * new version atomically, and finding the version to load.
+ *
+ * <p>A version is written into a hidden sibling directory (TF Serving ignores names that are not
+ * integers) and renamed into place only when complete, so an interrupted export never leaves a
+ * version that a server would pick up.
+ */
+public final class SavedModels {
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  private SavedModels() {}
+
+  /**
+   * Exports {@code graph}'s session as version {@code version} (or the next free one) under
+   * {@code base}, with both signatures and the model info asset; returns the version directory.
+   */
+  public static Path export(Session session, ServingGraph graph, Path base, OptionalInt version,
+      ModelInfo info) throws IOException {
+    Files.createDirectories(base);
+    int v = version.isPresent() ? version.getAsInt() : nextVersion(base);
+    if (v < 1) {
+      throw new IllegalArgumentException("version must be a positive integer, got " + v);
+    }
+    Path target = base.resolve(Integer.toString(v));
+    if (Files.exists(target)) {
+      throw new IOException("version " + v + " already exists: " + target);
+    }
+    Path tmp = Files.createTempDirectory(base, ".export-" + v + "-");
+    try {
+      SavedModelBundle.exporter(tmp.toString())
+          .withTags(SavedModelBundle.DEFAULT_TAG)
+          .withSession(session)
+          .withSignature(graph.defaultSignature())
+          .withSignature(graph.bytesSignature())
+          .export();
+      Path assets = Files.createDirectories(tmp.resolve("assets"));
+      Files.writeString(assets.resolve(ModelInfo.ASSET), JSON.writeValueAsString(info),
+          StandardCharsets.UTF_8);
+      Files.write(assets.resolve("labels.txt"), info.classNames(), StandardCharsets.UTF_8);
+      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+      return target;
+    } finally {
+      deleteQuietly(tmp);
+    }
+  }
+
+  /** One more than the highest integer-named version under {@code base}, or 1. */
+  public static int nextVersion(Path base) throws IOException {
+    OptionalInt max = latestVersion(base);
+    return max.isPresent() ? max.getAsInt() + 1 : 1;
+  }
+
+  /** The highest integer-named version directory under {@code base}, as TF Serving picks it. */
+  public static OptionalInt latestVersion(Path base) throws IOException {
+    if (!Files.isDirectory(base)) {
+      return OptionalInt.empty();
+    }
+    try (Stream<Path> s = Files.list(base)) {
+      return s.filter(Files::isDirectory).map(p -> p.getFileName().toString())
+          .filter(n -> n.matches("[0-9]{1,9}")).mapToInt(Integer::parseInt).max();
+    }
+  }
+
+  /**
+   * The SavedModel directory to load for a user's path: the path itself if it holds {@code
+   * saved_model.pb}, else its highest version.
+   */
+  public static Path resolve(Path path) throws IOException {
+    if (Files.isRegularFile(path.resolve("saved_model.pb"))) {
+      return path;
+    }
+    if (!Files.isDirectory(path)) {
+      throw new NoSuchFileException(path.toString(), null, "model directory not found");
+    }
+    OptionalInt v = latestVersion(path);
+    if (v.isEmpty() || !Files.isRegularFile(path.resolve(v.getAsInt() + "/saved_model.pb"))) {
+      throw new IOException("no SavedModel in " + path
+          + " (expected saved_model.pb there or in a numbered version directory)");
+    }
+    return path.resolve(Integer.toString(v.getAsInt()));
+  }
+
+  /** Reads {@code assets/deeplab_model.json} of a SavedModel directory. */
+  public static ModelInfo readInfo(Path savedModel) throws IOException {
+    Path f = savedModel.resolve("assets").resolve(ModelInfo.ASSET);
+    if (!Files.isRegularFile(f)) {
+      throw new IOException("not a DeepLab model we exported: " + f + " is missing");
+    }
+    return JSON.readValue(f.toFile(), ModelInfo.class);
+  }
+
+  private static void deleteQuietly(Path dir) {
+    if (Files.exists(dir)) {
+      try (Stream<Path> walk = Files.walk(dir)) {
+        walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      } catch (IOException e) {
+        // a hidden temporary directory; TF Serving ignores it
+      }
+    }
+  }
+}

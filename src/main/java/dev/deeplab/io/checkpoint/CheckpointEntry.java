@@ -1,0 +1,20 @@
+package dev.deeplab.io.checkpoint;
+
+/**
+ * One tensor listed in a checkpoint.
+ *
+ * @param name the key, e.g. {@code logits/semantic/weights}
+ * @param dtype TensorFlow's name of the element type, e.g. {@code DT_FLOAT}
+ * @param shape the dimensions
+ */
+public record CheckpointEntry(String name, String dtype, long[] shape) {
+
+  /** The shape as {@code [d0,d1,...]}. */
+  public String shapeString() {
+    StringBuilder sb = new StringBuilder("[");
+    for (int i = 0; i < shape.length; i++) {
+      sb.append(i == 0 ? "" : ",").append(shape[i]);
+    }
+    return sb.append(']').toString();
+  }
+}

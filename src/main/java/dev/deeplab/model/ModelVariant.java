@@ -1,0 +1,120 @@
+package dev.deeplab.model;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/**
+ * The backbones of the official DeepLab ({@code research/deeplab/core/feature_extractor.py}), with
+ * the facts the official code attaches to each: variable scope, input scaling and batch-norm
+ * settings.
+ *
+ * <p>ResNet "beta" variants replace the 7×7 root with three 3×3 convolutions and scale inputs to
+ * [-1, 1] ({@code core/resnet_v1_beta.py}); they share the variable scope of the plain variant.
+ */
+public enum ModelVariant {
+  MOBILENET_V2("mobilenet_v2", Family.MOBILENET_V2, "MobilenetV2", 0, 0.997f, 1e-3f),
+  RESNET_V1_50("resnet_v1_50", Family.RESNET_V1, "resnet_v1_50", 6, 0.95f, 1e-5f),
+  RESNET_V1_101("resnet_v1_101", Family.RESNET_V1, "resnet_v1_101", 23, 0.95f, 1e-5f),
+  RESNET_V1_50_BETA("resnet_v1_50_beta", Family.RESNET_V1, "resnet_v1_50", 6, 0.95f, 1e-5f),
+  RESNET_V1_101_BETA("resnet_v1_101_beta", Family.RESNET_V1, "resnet_v1_101", 23, 0.95f, 1e-5f),
+  XCEPTION_41("xception_41", Family.XCEPTION, "xception_41", 8, 0.9997f, 1e-3f),
+  XCEPTION_65("xception_65", Family.XCEPTION, "xception_65", 16, 0.9997f, 1e-3f),
+  XCEPTION_71("xception_71", Family.XCEPTION, "xception_71", 16, 0.9997f, 1e-3f);
+
+  /** Mean RGB pixel subtracted by the non-beta ResNets ({@code feature_extractor._MEAN_RGB}). */
+  static final float[] RESNET_MEAN_RGB = {123.15f, 115.90f, 103.06f};
+
+  private final String officialName;
+  private final Family family;
+  private final String scope;
+  private final int depthParameter;
+  private final float bnDecay;
+  private final float bnEpsilon;
+
+  ModelVariant(
+      String officialName,
+      Family family,
+      String scope,
+      int depthParameter,
+      float bnDecay,
+      float bnEpsilon) {
+    this.officialName = officialName;
+    this.family = family;
+    this.scope = scope;
+    this.depthParameter = depthParameter;
+    this.bnDecay = bnDecay;
+    this.bnEpsilon = bnEpsilon;
+  }
+
+  /** The {@code model_variant} string of the official flags, e.g. {@code xception_65}. */
+  @JsonValue
+  public String officialName() {
+    return officialName;
+  }
+
+  public Family family() {
+    return family;
+  }
+
+  /** The root variable scope of the backbone in official checkpoints. */
+  public String scope() {
+    return scope;
+  }
+
+  /** Units in ResNet block3, or in the Xception middle flow; 0 for MobileNetV2. */
+  public int repeatedUnits() {
+    return depthParameter;
+  }
+
+  /** Batch-norm moving-average decay the official feature extractor uses for this backbone. */
+  public float bnDecay() {
+    return bnDecay;
+  }
+
+  /** Batch-norm epsilon the official feature extractor uses for this backbone. */
+  public float bnEpsilon() {
+    return bnEpsilon;
+  }
+
+  /** True for the ResNet variants with the three-conv root. */
+  public boolean isBeta() {
+    return officialName.endsWith("_beta");
+  }
+
+  /**
+   * True when inputs are scaled to [-1, 1] ({@code x*2/255-1}); false when the ImageNet mean is
+   * subtracted (non-beta ResNets).
+   */
+  public boolean scalesToUnitRange() {
+    return family != Family.RESNET_V1 || isBeta();
+  }
+
+  /** The RGB value that becomes 0 after input scaling: padding uses it (the official mean pixel). */
+  public float[] meanPixel() {
+    return scalesToUnitRange() ? new float[] {127.5f, 127.5f, 127.5f} : RESNET_MEAN_RGB.clone();
+  }
+
+  /** Looks a variant up by its official name, case-insensitively; a clear message otherwise. */
+  @JsonCreator
+  public static ModelVariant fromName(String name) {
+    for (ModelVariant v : values()) {
+      if (v.officialName.equalsIgnoreCase(name.trim()) || v.name().equalsIgnoreCase(name.trim())) {
+        return v;
+      }
+    }
+    throw new IllegalArgumentException(
+        "unknown variant '"
+            + name
+            + "' (expected one of "
+            + Arrays.stream(values()).map(v -> v.officialName).collect(Collectors.joining(", "))
+            + ")");
+  }
+
+  @Override
+  public String toString() {
+    return officialName.toLowerCase(Locale.ROOT);
+  }
+}

@@ -1,0 +1,87 @@
+package dev.deeplab.nn;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.tensorflow.op.Op;
+
+/**
+ * What every layer of one network shares while the graph is built: whether batch norm and dropout
+ * run in training mode, how atrous convs are built, the variables created so far (by official
+ * name), the batch-norm moving-average updates, and the seed counter that makes initialisation
+ * deterministic.
+ */
+public final class NetState {
+  private final boolean trainBatchNorm;
+  private final boolean training;
+  private final AtrousMode atrousMode;
+  private final long seed;
+  private long seedCounter;
+  private final Map<String, ModelVariable> variables = new LinkedHashMap<>();
+  private final List<Op> updateOps = new ArrayList<>();
+
+  /**
+   * @param training dropout active (the official {@code is_training})
+   * @param trainBatchNorm batch norm uses batch statistics and updates its moving averages (the
+   *     official {@code is_training and fine_tune_batch_norm})
+   * @param atrousMode how dilated convs are built
+   * @param seed graph-level seed of the initialisers
+   */
+  public NetState(boolean training, boolean trainBatchNorm, AtrousMode atrousMode, long seed) {
+    if (trainBatchNorm && !training) {
+      throw new IllegalArgumentException("batch-norm training needs training mode");
+    }
+    if (training && atrousMode != AtrousMode.SPACE_TO_BATCH) {
+      throw new IllegalArgumentException(
+          "training needs AtrousMode.SPACE_TO_BATCH: dilated conv gradients are wrong in TF 2.18");
+    }
+    this.training = training;
+    this.trainBatchNorm = trainBatchNorm;
+    this.atrousMode = atrousMode;
+    this.seed = seed;
+  }
+
+  /** Inference: batch norm on moving statistics, no dropout, space-to-batch atrous convs. */
+  public static NetState inference() {
+    return new NetState(false, false, AtrousMode.SPACE_TO_BATCH, 0);
+  }
+
+  public boolean training() {
+    return training;
+  }
+
+  public boolean trainBatchNorm() {
+    return trainBatchNorm;
+  }
+
+  public AtrousMode atrousMode() {
+    return atrousMode;
+  }
+
+  /** The next op-level seed pair; a fixed sequence for a fixed graph and seed. */
+  long[] nextSeed() {
+    return new long[] {seed, ++seedCounter};
+  }
+
+  void register(ModelVariable v) {
+    if (variables.putIfAbsent(v.name(), v) != null) {
+      throw new IllegalStateException("variable " + v.name() + " created twice");
+    }
+  }
+
+  void addUpdate(Op op) {
+    updateOps.add(op);
+  }
+
+  /** The variables in creation order, keyed by official name. */
+  public Map<String, ModelVariable> variables() {
+    return Collections.unmodifiableMap(variables);
+  }
+
+  /** Batch-norm moving-average updates to run with each training step. */
+  public List<Op> updateOps() {
+    return Collections.unmodifiableList(updateOps);
+  }
+}

@@ -1,0 +1,42 @@
+package dev.deeplab.weights;
+
+import java.util.Arrays;
+
+/**
+ * A dense float32 array with a shape, in row-major (C) order: the plain-Java form in which weights
+ * travel between readers (TFLite files, checkpoints) and writers (checkpoints, graphs).
+ *
+ * @param shape the dimensions, outermost first
+ * @param data the values, {@code product(shape)} of them, row-major
+ */
+public record FloatTensor(long[] shape, float[] data) {
+
+  /** Checks that {@code data} holds exactly {@code product(shape)} values. */
+  public FloatTensor {
+    long n = 1;
+    for (long d : shape) {
+      if (d < 0) {
+        throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
+      }
+      n *= d;
+    }
+    if (n != data.length) {
+      throw new IllegalArgumentException(
+          "shape " + Arrays.toString(shape) + " needs " + n + " values, got " + data.length);
+    }
+  }
+
+  /** The number of values. */
+  public int size() {
+    return data.length;
+  }
+
+  /** The shape as {@code [d0,d1,...]}, the form {@code deeplab inspect} prints. */
+  public String shapeString() {
+    StringBuilder sb = new StringBuilder("[");
+    for (int i = 0; i < shape.length; i++) {
+      sb.append(i == 0 ? "" : ",").append(shape[i]);
+    }
+    return sb.append(']').toString();
+  }
+}
