@@ -1,0 +1,90 @@
+package dev.deeplab.cli;
+
+import dev.deeplab.model.ModelConfig;
+import dev.deeplab.model.ModelVariant;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/**
+ * The architecture options shared by {@code inspect}, {@code import}, {@code export} and {@code
+ * train}: a variant with the official defaults, overridden by any option given.
+ */
+final class ModelOptions {
+  @Option(names = "--variant", description = "Backbone: mobilenet_v2, resnet_v1_50, resnet_v1_101, "
+      + "resnet_v1_50_beta, resnet_v1_101_beta, xception_41, xception_65, xception_71.")
+  String variant;
+
+  @Option(names = "--preset", description = "A model-zoo configuration, e.g. xception65_coco_voc.")
+  String preset;
+
+  @Option(names = "--output-stride", description = "8, 16 or 32 (default 16).")
+  Integer outputStride;
+
+  @Option(names = "--decoder", negatable = true,
+      description = "DeepLabv3+ decoder at stride 4 (default: on except for mobilenet_v2).")
+  Boolean decoder;
+
+  @Option(names = "--num-classes", description = "Number of classes (default 21).")
+  Integer numClasses;
+
+  @Option(names = "--atrous-rates", split = ",", description = "ASPP rates, e.g. 6,12,18.")
+  List<Integer> atrousRates;
+
+  @Option(names = "--depth-multiplier", description = "MobileNetV2 depth multiplier.")
+  Double depthMultiplier;
+
+  @Option(names = "--crop-size", description = "Network input size, e.g. 513 or 513x513.")
+  String cropSize;
+
+  /** True when the user named an architecture. */
+  boolean given() {
+    return variant != null || preset != null;
+  }
+
+  /** The configuration the options describe. */
+  ModelConfig toConfig() {
+    if (variant != null && preset != null) {
+      throw new UserError("give --variant or --preset, not both");
+    }
+    if (!given()) {
+      throw new UserError("--variant (or --preset) is required");
+    }
+    int os = outputStride == null ? 16 : outputStride;
+    ModelConfig c = preset != null ? ModelConfig.preset(preset).withOutputStride(os)
+        : ModelConfig.defaults(ModelVariant.fromName(variant), os);
+    if (preset != null && outputStride != null && c.atrousRates().size() == 3) {
+      c = c.withAtrousRates(ModelConfig.officialRates(os));
+    }
+    if (decoder != null) {
+      c = c.withDecoderOutputStride(decoder ? 4 : 0);
+    }
+    if (numClasses != null) {
+      c = c.withNumClasses(numClasses);
+    }
+    if (atrousRates != null) {
+      c = c.withAtrousRates(atrousRates);
+    }
+    if (depthMultiplier != null) {
+      c = c.withDepthMultiplier(depthMultiplier);
+    }
+    if (cropSize != null) {
+      int[] hw = parseSize(cropSize);
+      c = c.withCropSize(hw[0], hw[1]);
+    }
+    return c;
+  }
+
+  static int[] parseSize(String s) {
+    String[] parts = s.toLowerCase().split("x");
+    try {
+      int h = Integer.parseInt(parts[0].trim());
+      int w = parts.length > 1 ? Integer.parseInt(parts[1].trim()) : h;
+      if (parts.length > 2 || h < 1 || w < 1) {
+        throw new NumberFormatException();
+      }
+      return new int[] {h, w};
+    } catch (NumberFormatException e) {
+      throw new UserError("bad size '" + s + "': expected N or HxW with positive integers");
+    }
+  }
+}

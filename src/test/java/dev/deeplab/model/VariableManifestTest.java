@@ -1,0 +1,37 @@
+package dev.deeplab.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.deeplab.nn.ModelVariable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.Comparator;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The variables (name and shape) of every model-zoo preset equal the manifest that the
+ * independent Python reference ({@code tools/reference/deeplab_reference.py}) derived from the
+ * official code, so that a rename or a shape change cannot slip through.
+ */
+class VariableManifestTest {
+
+  static List<String> presets() {
+    return ModelConfig.presetNames();
+  }
+
+  @ParameterizedTest
+  @MethodSource("presets")
+  void variablesMatchManifest(String preset) throws Exception {
+    Path manifest = Paths.get("src/test/resources/manifests", preset + ".txt");
+    List<String> expected = Files.readAllLines(manifest).stream().filter(l -> !l.isBlank()).toList();
+    try (ModelGraph g = ModelGraph.build(ModelConfig.preset(preset).withCropSize(65, 65))) {
+      List<String> actual = g.variables().values().stream()
+          .sorted(Comparator.comparing(ModelVariable::name))
+          .map(v -> v.name() + " " + v.shapeString()).toList();
+      assertEquals(String.join("\n", expected), String.join("\n", actual), preset);
+    }
+  }
+}

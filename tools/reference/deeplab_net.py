@@ -1,0 +1,623 @@
+"""Independent reference implementation of the official DeepLab networks.
+
+Written from plain TensorFlow ops (tf.nn.conv2d, tf.nn.depthwise_conv2d, tf.pad,
+tf.nn.avg_pool2d, ...); no slim, no Keras layers.  Layer structure, variable
+names and numerical conventions follow tensorflow/models research/deeplab
+(model.py, core/xception.py, core/resnet_v1_beta.py, core/feature_extractor.py)
+and research/slim/nets/mobilenet (mobilenet.py, mobilenet_v2.py,
+conv_blocks.py).  Inference mode only: batch norm uses moving statistics.
+
+The weights of every variable come from a deterministic formula shared with
+the Java tests (see `formula_values`).
+"""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+# ---------------------------------------------------------------------------
+# Deterministic weight formula (bit-exact with the Java tests).
+# ---------------------------------------------------------------------------
+
+_MASK64 = (1 << 64) - 1
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def fnv1a64(name):
+    h = 0xcbf29ce484222325
+    for b in name.encode('utf-8'):
+        h ^= b
+        h = (h * 0x100000001b3) & _MASK64
+    return h
+
+
+def formula_uniform(name, n):
+    """u in [0,1) (float64) for element indices 0..n-1 of variable `name`."""
+    h = np.uint64(fnv1a64(name))
+    out = np.empty(n, dtype=np.float64)
+    chunk = 1 << 22
+    with np.errstate(over='ignore'):
+        for start in range(0, n, chunk):
+            stop = min(n, start + chunk)
+            i1 = np.arange(start + 1, stop + 1, dtype=np.uint64)
+            z = h + i1 * _GOLDEN
+            z = (z ^ (z >> np.uint64(30))) * _MIX1
+            z = (z ^ (z >> np.uint64(27))) * _MIX2
+            z = z ^ (z >> np.uint64(31))
+            out[start:stop] = (z >> np.uint64(40)).astype(np.float64) / 16777216.0
+    return out
+
+
+def formula_uniform_scalar(name, i):
+    """Pure-Python (arbitrary precision) version of one element; for checks."""
+    z = (fnv1a64(name) + (i + 1) * 0x9E3779B97F4A7C15) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    z = z ^ (z >> 31)
+    return (z >> 40) / 16777216.0
+
+
+def formula_values(name, shape):
+    """float32 values of variable `name` with TF shape `shape`."""
+    shape = tuple(int(d) for d in shape)
+    n = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    s = 2.0 * formula_uniform(name, n) - 1.0
+    kind = name.rsplit('/', 1)[-1]
+    if kind == 'weights':
+        fan_in = int(np.prod(shape[:-1], dtype=np.int64))
+        v = s * math.sqrt(6.0 / fan_in)
+    elif kind == 'depthwise_weights':
+        v = s * math.sqrt(6.0 / (shape[0] * shape[1]))
+    elif kind in ('biases', 'beta', 'moving_mean'):
+        v = 0.1 * s
+    elif kind in ('gamma', 'moving_variance'):
+        v = 1.0 + 0.25 * s
+    else:
+        raise ValueError('no formula for variable %r' % name)
+    return v.astype(np.float32).reshape(shape)
+
+
+def formula_image(height, width):
+    """Input image [1,H,W,3], float32 pixel values 0..255 (name "input")."""
+    u = formula_uniform('input', height * width * 3)
+    return np.floor(u * 256.0).astype(np.float32).reshape(1, height, width, 3)
+
+
+class FormulaParams(object):
+    """Variable provider: formula values, cached per name."""
+
+    def __init__(self):
+        self._cache = {}
+
+    def __call__(self, name, shape):
+        v = self._cache.get(name)
+        if v is None:
+            v = formula_values(name, shape)
+            self._cache[name] = v
+        assert v.shape == tuple(shape), (name, v.shape, shape)
+        return v
+
+
+class ZeroParams(object):
+    """Variable provider for shape-only runs (manifests)."""
+
+    def __call__(self, name, shape):
+        return np.zeros(shape, np.float32)
+
+
+# ---------------------------------------------------------------------------
+# Small helpers.
+# ---------------------------------------------------------------------------
+
+def scale_dimension(dim, scale):
+    """core/utils.py scale_dimension for python ints."""
+    return int((float(dim) - 1.0) * scale + 1.0)
+
+
+def make_divisible(v, divisor, min_value=None):
+    """slim mobilenet _make_divisible."""
+    if min_value is None:
+        min_value = divisor
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    if new_v < 0.9 * v:
+        new_v += divisor
+    return new_v
+
+
+def tf_same_pads(size, k_eff, stride):
+    """(before, after) padding TF 'SAME' uses for one spatial dimension."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + k_eff - size, 0)
+    return total // 2, total - total // 2
+
+
+def fixed_pads(k_eff):
+    """(before, after) padding of the official fixed_padding / conv2d_same."""
+    total = k_eff - 1
+    return total // 2, total - total // 2
+
+
+def bilinear_matrix(n_in, n_out):
+    """[n_out, n_in] float64 interpolation matrix, align_corners=True."""
+    m = np.zeros((n_out, n_in), np.float64)
+    scale = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    for o in range(n_out):
+        src = o * scale
+        lo = min(int(math.floor(src)), n_in - 1)
+        hi = min(lo + 1, n_in - 1)
+        frac = src - lo
+        m[o, lo] += 1.0 - frac
+        m[o, hi] += frac
+    return m
+
+
+BN_EPS_HEAD = 1e-5
+BN_EPS = {'xception': 1e-3, 'resnet': 1e-5, 'mobilenet': 1e-3}
+MEAN_RGB = (123.15, 115.90, 103.06)
+
+
+def backbone_family(variant):
+    for fam in ('xception', 'resnet', 'mobilenet'):
+        if variant.startswith(fam):
+            return fam
+    raise ValueError('unknown variant %r' % variant)
+
+
+def uses_mean_subtraction(variant):
+    return variant in ('resnet_v1_50', 'resnet_v1_101')
+
+
+def mean_pixel(variant):
+    return list(MEAN_RGB) if uses_mean_subtraction(variant) else [127.5] * 3
+
+
+# ---------------------------------------------------------------------------
+# Builder: holds the variable provider and implements the primitive layers.
+# ---------------------------------------------------------------------------
+
+class Builder(object):
+    """Builds the network with plain TF ops.
+
+    params:  callable(name, shape) -> float32 ndarray.
+    dtype:   tf.float32 or tf.float64 compute precision.
+    resize:  'matrix' (own align_corners bilinear as two matrix products,
+             float64-capable) or 'tf' (tf.compat.v1.image.resize_bilinear).
+    """
+
+    def __init__(self, params, dtype=tf.float64, resize='matrix'):
+        self.params = params
+        self.dtype = dtype
+        self.resize_impl = resize
+        self.variables = {}          # name -> shape, in creation order
+        self.endpoints = {}
+        # For self-checks only: e.g. {'EXPLICIT': 'SAME'} swaps padding modes.
+        self.padding_override = {}
+
+    # -- variables ---------------------------------------------------------
+    def var(self, name, shape):
+        shape = tuple(int(d) for d in shape)
+        if name in self.variables:
+            raise ValueError('variable created twice: %s' % name)
+        self.variables[name] = shape
+        value = self.params(name, shape)
+        np_dtype = np.float64 if self.dtype == tf.float64 else np.float32
+        if tf.executing_eagerly():
+            return tf.constant(value.astype(np_dtype), dtype=self.dtype)
+        # Graph mode (frozen graph): like freeze_graph output, a Const named
+        # after the variable followed by its '<name>/read' Identity.
+        c = tf.constant(value.astype(np_dtype), dtype=self.dtype, name=name)
+        if c.op.name != name:
+            raise ValueError('graph name clash for %s (%s)' % (name, c.op.name))
+        return tf.identity(c, name=name + '/read')
+
+    # -- primitives --------------------------------------------------------
+    @staticmethod
+    def _hw(x):
+        return int(x.shape[1]), int(x.shape[2])
+
+    def _pad_for(self, x, k, stride, rate, padding):
+        k_eff = k + (k - 1) * (rate - 1)
+        h, w = self._hw(x)
+        padding = self.padding_override.get(padding, padding)
+        if padding == 'SAME':          # TF semantics (depends on input size)
+            ph, pw = tf_same_pads(h, k_eff, stride), tf_same_pads(w, k_eff, stride)
+        elif padding == 'EXPLICIT':    # official fixed_padding / conv2d_same
+            ph = pw = fixed_pads(k_eff)
+        elif padding == 'VALID':
+            ph = pw = (0, 0)
+        else:
+            raise ValueError(padding)
+        return ph, pw
+
+    def pad(self, x, ph, pw, value=0.0):
+        if ph == (0, 0) and pw == (0, 0):
+            return x
+        return tf.pad(x, [[0, 0], list(ph), list(pw), [0, 0]],
+                      constant_values=value)
+
+    def batch_norm(self, x, scope, eps):
+        c = int(x.shape[-1])
+        gamma = self.var(scope + '/BatchNorm/gamma', [c])
+        beta = self.var(scope + '/BatchNorm/beta', [c])
+        mean = self.var(scope + '/BatchNorm/moving_mean', [c])
+        var = self.var(scope + '/BatchNorm/moving_variance', [c])
+        return tf.nn.batch_normalization(x, mean, var, beta, gamma, eps)
+
+    @staticmethod
+    def activate(x, act):
+        if act is None:
+            return x
+        if act == 'relu':
+            return tf.nn.relu(x)
+        if act == 'relu6':
+            return tf.nn.relu6(x)
+        raise ValueError(act)
+
+    def conv(self, x, scope, filters, k, stride=1, rate=1, padding='SAME',
+             bn_eps=None, act=None, biases=False):
+        """slim.conv2d: conv -> (BN | bias) -> activation."""
+        cin = int(x.shape[-1])
+        w = self.var(scope + '/weights', [k, k, cin, filters])
+        ph, pw = self._pad_for(x, k, stride, rate, padding)
+        x = self.pad(x, ph, pw)
+        if stride > 1 and rate > 1:
+            raise ValueError('stride and rate both > 1')
+        y = tf.nn.conv2d(x, w, strides=[1, stride, stride, 1], padding='VALID',
+                         dilations=[1, rate, rate, 1])
+        if bn_eps is not None:
+            y = self.batch_norm(y, scope, bn_eps)
+        elif biases:
+            y = y + self.var(scope + '/biases', [filters])
+        return self.activate(y, act)
+
+    def depthwise(self, x, scope, k, stride=1, rate=1, padding='SAME',
+                  bn_eps=None, act=None):
+        """slim.separable_conv2d(num_outputs=None): depthwise -> BN -> act."""
+        cin = int(x.shape[-1])
+        w = self.var(scope + '/depthwise_weights', [k, k, cin, 1])
+        ph, pw = self._pad_for(x, k, stride, rate, padding)
+        x = self.pad(x, ph, pw)
+        if stride > 1 and rate > 1:
+            raise ValueError('stride and rate both > 1')
+        y = tf.nn.depthwise_conv2d(x, w, strides=[1, stride, stride, 1],
+                                   padding='VALID', dilations=[rate, rate])
+        if bn_eps is not None:
+            y = self.batch_norm(y, scope, bn_eps)
+        return self.activate(y, act)
+
+    def max_pool_same(self, x, k, stride):
+        h, w = self._hw(x)
+        x = self.pad(x, tf_same_pads(h, k, stride), tf_same_pads(w, k, stride),
+                     value=-np.inf)
+        return tf.nn.max_pool2d(x, ksize=k, strides=stride, padding='VALID')
+
+    def resize_bilinear(self, x, size):
+        """Bilinear resize with align_corners=True to size=[h, w]."""
+        h_in, w_in = self._hw(x)
+        h_out, w_out = int(size[0]), int(size[1])
+        if self.resize_impl == 'tf':
+            y = tf.compat.v1.image.resize_bilinear(x, [h_out, w_out],
+                                                   align_corners=True)
+            return tf.cast(y, self.dtype)
+        np_dtype = np.float64 if self.dtype == tf.float64 else np.float32
+        ry = tf.constant(bilinear_matrix(h_in, h_out).astype(np_dtype))
+        rx = tf.constant(bilinear_matrix(w_in, w_out).astype(np_dtype))
+        return tf.einsum('oh,bhwc,pw->bopc', ry, x, rx)
+
+
+# ---------------------------------------------------------------------------
+# Backbones.
+# ---------------------------------------------------------------------------
+
+# (scope, depth_list, skip, activation_fn_in_separable_conv, num_units, stride)
+_XCEPTION_BLOCKS = {
+    'xception_41': [
+        ('entry_flow/block1', [128, 128, 128], 'conv', False, 1, 2),
+        ('entry_flow/block2', [256, 256, 256], 'conv', False, 1, 2),
+        ('entry_flow/block3', [728, 728, 728], 'conv', False, 1, 2),
+        ('middle_flow/block1', [728, 728, 728], 'sum', False, 8, 1),
+        ('exit_flow/block1', [728, 1024, 1024], 'conv', False, 1, 2),
+        ('exit_flow/block2', [1536, 1536, 2048], 'none', True, 1, 1),
+    ],
+    'xception_65': [
+        ('entry_flow/block1', [128, 128, 128], 'conv', False, 1, 2),
+        ('entry_flow/block2', [256, 256, 256], 'conv', False, 1, 2),
+        ('entry_flow/block3', [728, 728, 728], 'conv', False, 1, 2),
+        ('middle_flow/block1', [728, 728, 728], 'sum', False, 16, 1),
+        ('exit_flow/block1', [728, 1024, 1024], 'conv', False, 1, 2),
+        ('exit_flow/block2', [1536, 1536, 2048], 'none', True, 1, 1),
+    ],
+    'xception_71': [
+        ('entry_flow/block1', [128, 128, 128], 'conv', False, 1, 2),
+        ('entry_flow/block2', [256, 256, 256], 'conv', False, 1, 1),
+        ('entry_flow/block3', [256, 256, 256], 'conv', False, 1, 2),
+        ('entry_flow/block4', [728, 728, 728], 'conv', False, 1, 1),
+        ('entry_flow/block5', [728, 728, 728], 'conv', False, 1, 2),
+        ('middle_flow/block1', [728, 728, 728], 'sum', False, 16, 1),
+        ('exit_flow/block1', [728, 1024, 1024], 'conv', False, 1, 2),
+        ('exit_flow/block2', [1536, 1536, 2048], 'none', True, 1, 1),
+    ],
+}
+
+# feature_extractor.networks_to_feature_maps (decoder end points, key = OS).
+_DECODER_END_POINTS = {
+    'xception_41': {4: 'entry_flow/block2', 8: 'entry_flow/block3',
+                    16: 'exit_flow/block1'},
+    'xception_65': {4: 'entry_flow/block2', 8: 'entry_flow/block3',
+                    16: 'exit_flow/block1'},
+    'xception_71': {4: 'entry_flow/block3', 8: 'entry_flow/block5',
+                    16: 'exit_flow/block1'},
+    'resnet_v1_50': {4: 'block1/unit_2', 8: 'block2/unit_3', 16: 'block3/unit_5'},
+    'resnet_v1_101': {4: 'block1/unit_2', 8: 'block2/unit_3',
+                      16: 'block3/unit_22'},
+    'mobilenet_v2': {4: 'layer_4', 8: 'layer_7', 16: 'layer_14'},
+}
+
+
+def decoder_end_point(variant, os_):
+    if variant.startswith('xception'):
+        return '%s/%s/unit_1/xception_module/separable_conv2_pointwise' % (
+            variant, _DECODER_END_POINTS[variant][os_])
+    if variant.startswith('resnet'):
+        scope = resnet_scope(variant)
+        return '%s/%s/bottleneck_v1/conv3' % (scope, _DECODER_END_POINTS[scope][os_])
+    if variant == 'mobilenet_v2':
+        return '%s/depthwise_output' % _DECODER_END_POINTS[variant][os_]
+    raise ValueError(variant)
+
+
+def xception(b, x, variant, output_stride, multi_grid):
+    eps = BN_EPS['xception']
+    sc = variant
+    if output_stride % 2:
+        raise ValueError('output_stride must be even')
+    target = output_stride // 2
+    x = b.conv(x, sc + '/entry_flow/conv1_1', 32, 3, stride=2,
+               padding='EXPLICIT', bn_eps=eps, act='relu')
+    x = b.conv(x, sc + '/entry_flow/conv1_2', 64, 3, stride=1,
+               bn_eps=eps, act='relu')
+    current_stride, rate = 1, 1
+    for scope, depths, skip, act_in_sep, units, stride in _XCEPTION_BLOCKS[variant]:
+        unit_rates = list(multi_grid or [1, 1, 1]) if scope == 'exit_flow/block2' \
+            else [1, 1, 1]
+        for u in range(units):
+            if current_stride > target:
+                raise ValueError('output_stride cannot be reached')
+            if current_stride == target:
+                s, r = 1, rate
+                rate *= stride
+            else:
+                s, r = stride, 1
+                current_stride *= stride
+            prefix = '%s/%s/unit_%d/xception_module' % (sc, scope, u + 1)
+            x = xception_module(b, x, prefix, depths, skip, s, r, unit_rates,
+                                act_in_sep, eps)
+    if current_stride != target:
+        raise ValueError('output_stride cannot be reached')
+    return x
+
+
+def xception_module(b, inputs, prefix, depths, skip, stride, rate, unit_rates,
+                    act_in_sep, eps):
+    residual = inputs
+    for i in range(3):
+        name = '%s/separable_conv%d' % (prefix, i + 1)
+        s = stride if i == 2 else 1
+        r = rate * unit_rates[i]
+        if act_in_sep:
+            feat, act = residual, 'relu'
+        else:
+            feat, act = tf.nn.relu(residual), None
+        # separable_conv2d_same: SAME when stride == 1, else fixed_padding+VALID
+        padding = 'SAME' if s == 1 else 'EXPLICIT'
+        residual = b.depthwise(feat, name + '_depthwise', 3, stride=s, rate=r,
+                               padding=padding, bn_eps=eps, act=act)
+        residual = b.conv(residual, name + '_pointwise', depths[i], 1,
+                          bn_eps=eps, act=act)
+        b.endpoints[name + '_pointwise'] = residual
+    if skip == 'conv':
+        shortcut = b.conv(inputs, prefix + '/shortcut', depths[-1], 1,
+                          stride=stride, bn_eps=eps, act=None)
+        return residual + shortcut
+    if skip == 'sum':
+        return residual + inputs
+    return residual
+
+
+def resnet_scope(variant):
+    return variant[:-len('_beta')] if variant.endswith('_beta') else variant
+
+
+def resnet(b, x, variant, output_stride, multi_grid):
+    eps = BN_EPS['resnet']
+    sc = resnet_scope(variant)
+    if variant.endswith('_beta'):
+        x = b.conv(x, sc + '/conv1_1', 64, 3, stride=2, padding='EXPLICIT',
+                   bn_eps=eps, act='relu')
+        x = b.conv(x, sc + '/conv1_2', 64, 3, bn_eps=eps, act='relu')
+        x = b.conv(x, sc + '/conv1_3', 128, 3, bn_eps=eps, act='relu')
+    else:
+        x = b.conv(x, sc + '/conv1', 64, 7, stride=2, padding='EXPLICIT',
+                   bn_eps=eps, act='relu')
+    x = b.max_pool_same(x, 3, 2)            # pool1: slim max_pool2d SAME
+    if output_stride % 4:
+        raise ValueError('output_stride must be a multiple of 4')
+    target = output_stride // 4
+    n3 = {'resnet_v1_50': 6, 'resnet_v1_101': 23}[sc]
+    mg = list(multi_grid or [1, 1, 1])
+    blocks = []
+    for name, base, n in (('block1', 64, 3), ('block2', 128, 4), ('block3', 256, n3)):
+        blocks.append((name, [(base * 4, base, 1, 1)] * (n - 1) + [(base * 4, base, 2, 1)]))
+    blocks.append(('block4', [(2048, 512, 1, r) for r in mg]))
+    current_stride, rate = 1, 1
+    for name, units in blocks:
+        for u, (depth, depth_b, stride, unit_rate) in enumerate(units):
+            if current_stride > target:
+                raise ValueError('output_stride cannot be reached')
+            if current_stride == target:
+                s, r = 1, rate
+                rate *= stride
+            else:
+                s, r = stride, 1
+                current_stride *= stride
+            prefix = '%s/%s/unit_%d/bottleneck_v1' % (sc, name, u + 1)
+            x = bottleneck(b, x, prefix, depth, depth_b, s, r * unit_rate, eps)
+    if current_stride != target:
+        raise ValueError('output_stride cannot be reached')
+    return x
+
+
+def bottleneck(b, x, prefix, depth, depth_b, stride, rate, eps):
+    depth_in = int(x.shape[-1])
+    if depth == depth_in:
+        # resnet_utils.subsample: 1x1 max-pool with stride == plain subsampling
+        shortcut = x[:, ::stride, ::stride, :] if stride > 1 else x
+    else:
+        shortcut = b.conv(x, prefix + '/shortcut', depth, 1, stride=stride,
+                          bn_eps=eps, act=None)
+    r = b.conv(x, prefix + '/conv1', depth_b, 1, bn_eps=eps, act='relu')
+    r = b.conv(r, prefix + '/conv2', depth_b, 3, stride=stride, rate=rate,
+               padding='SAME' if stride == 1 else 'EXPLICIT', bn_eps=eps,
+               act='relu')
+    r = b.conv(r, prefix + '/conv3', depth, 1, bn_eps=eps, act=None)
+    b.endpoints[prefix + '/conv3'] = r      # conv3 BN output: pre-add, pre-ReLU
+    return tf.nn.relu(shortcut + r)
+
+
+# V2_DEF spec up to layer_18: (op, num_outputs, stride, expansion, exp_divisible_by)
+_MNV2_SPEC = [('conv', 32, 2, None, None), ('ec', 16, 1, 1, 1)] + [
+    ('ec', c, s, 6, 8) for c, s in (
+        (24, 2), (24, 1), (32, 2), (32, 1), (32, 1), (64, 2), (64, 1), (64, 1),
+        (64, 1), (96, 1), (96, 1), (96, 1), (160, 2), (160, 1), (160, 1),
+        (320, 1))]
+
+
+def mobilenet_v2(b, x, depth_multiplier, output_stride):
+    eps = BN_EPS['mobilenet']
+    dm = depth_multiplier
+    divisible_by = 8 if dm == 1.0 else 1
+    min_depth = 8 if dm == 1.0 else 1
+    current_stride, rate = 1, 1
+    n_ec = 0
+    for i, (op, n_out, stride, factor, exp_div) in enumerate(_MNV2_SPEC):
+        n_out = make_divisible(n_out * dm, divisible_by, min_depth)
+        if output_stride is not None and current_stride == output_stride:
+            s, r = 1, rate
+            rate *= stride
+        else:
+            s, r = stride, 1
+            current_stride *= stride
+        layer = 'layer_%d' % (i + 1)
+        if op == 'conv':
+            # V2_DEF padding 'SAME'; DeepLab does not set use_explicit_padding
+            x = b.conv(x, 'MobilenetV2/Conv', n_out, 3, stride=s, rate=r,
+                       padding='SAME', bn_eps=eps, act='relu6')
+            continue
+        scope = 'MobilenetV2/expanded_conv' + ('_%d' % n_ec if n_ec else '')
+        n_ec += 1
+        inp = x
+        d_in = int(x.shape[-1])
+        inner = make_divisible(d_in * factor, exp_div)
+        h = x
+        if inner > d_in:
+            h = b.conv(h, scope + '/expand', inner, 1, bn_eps=eps, act='relu6')
+        h = b.depthwise(h, scope + '/depthwise', 3, stride=s, rate=r,
+                        padding='SAME', bn_eps=eps, act='relu6')
+        b.endpoints[layer + '/depthwise_output'] = h
+        h = b.conv(h, scope + '/project', n_out, 1, bn_eps=eps, act=None)
+        if s == 1 and n_out == d_in:
+            h = h + inp
+        x = h
+    if output_stride is not None and current_stride != output_stride:
+        raise ValueError('output_stride cannot be reached')
+    return x
+
+
+# ---------------------------------------------------------------------------
+# DeepLab head + full network.
+# ---------------------------------------------------------------------------
+
+def preprocess(b, images, variant):
+    """images: float tensor of pixel values 0..255."""
+    images = tf.cast(images, b.dtype)
+    if uses_mean_subtraction(variant):
+        return images - tf.constant(np.array(MEAN_RGB).reshape(1, 1, 1, 3),
+                                    dtype=b.dtype)
+    return (2.0 / 255.0) * images - 1.0
+
+
+def split_separable(b, x, scope, filters, rate, eps):
+    """model.split_separable_conv2d: dw(rate)->BN->ReLU->1x1->BN->ReLU."""
+    x = b.depthwise(x, scope + '_depthwise', 3, rate=rate, padding='SAME',
+                    bn_eps=eps, act='relu')
+    return b.conv(x, scope + '_pointwise', filters, 1, bn_eps=eps, act='relu')
+
+
+def deeplab_logits(b, images, cfg):
+    """Logits [1,h',w',num_classes] before upsampling.  `images` 0..255."""
+    variant = cfg['variant']
+    os_ = cfg['output_stride']
+    crop_h, crop_w = cfg['crop_size']
+    x = preprocess(b, images, variant)
+    fam = backbone_family(variant)
+    if fam == 'xception':
+        feats = xception(b, x, variant, os_, cfg.get('multi_grid'))
+    elif fam == 'resnet':
+        feats = resnet(b, x, variant, os_, cfg.get('multi_grid'))
+    else:
+        feats = mobilenet_v2(b, x, cfg.get('depth_multiplier', 1.0), os_)
+
+    eps, depth = BN_EPS_HEAD, 256
+    branches = []
+    pool_h = scale_dimension(crop_h, 1.0 / os_)
+    pool_w = scale_dimension(crop_w, 1.0 / os_)
+    img = tf.nn.avg_pool2d(feats, ksize=[pool_h, pool_w], strides=[1, 1],
+                           padding='VALID')
+    img = b.conv(img, 'image_pooling', depth, 1, bn_eps=eps, act='relu')
+    img = b.resize_bilinear(img, [pool_h, pool_w])
+    branches.append(img)
+    branches.append(b.conv(feats, 'aspp0', depth, 1, bn_eps=eps, act='relu'))
+    for i, rate in enumerate(cfg.get('atrous_rates') or [], 1):
+        if cfg.get('aspp_with_separable_conv', True):
+            branches.append(split_separable(b, feats, 'aspp%d' % i, depth, rate, eps))
+        else:
+            branches.append(b.conv(feats, 'aspp%d' % i, depth, 3, rate=rate,
+                                   bn_eps=eps, act='relu'))
+    x = tf.concat(branches, 3)
+    x = b.conv(x, 'concat_projection', depth, 1, bn_eps=eps, act='relu')
+
+    dec_os = cfg.get('decoder_output_stride')
+    if dec_os:
+        low = b.endpoints[decoder_end_point(variant, dec_os)]
+        proj = b.conv(low, 'decoder/feature_projection0', 48, 1, bn_eps=eps,
+                      act='relu')
+        dh = scale_dimension(crop_h, 1.0 / dec_os)
+        dw = scale_dimension(crop_w, 1.0 / dec_os)
+        x = tf.concat([b.resize_bilinear(x, [dh, dw]),
+                       b.resize_bilinear(proj, [dh, dw])], 3)
+        if cfg.get('decoder_use_separable_conv', True):
+            x = split_separable(b, x, 'decoder/decoder_conv0', 256, 1, eps)
+            x = split_separable(b, x, 'decoder/decoder_conv1', 256, 1, eps)
+        else:
+            x = b.conv(x, 'decoder/decoder_conv0/decoder_conv0_1', 256, 3,
+                       bn_eps=eps, act='relu')
+            x = b.conv(x, 'decoder/decoder_conv0/decoder_conv0_2', 256, 3,
+                       bn_eps=eps, act='relu')
+    return b.conv(x, 'logits/semantic', cfg['num_classes'], 1, biases=True)
+
+
+def model_variables(cfg):
+    """{name: shape} of all model variables of a config (shape-only run)."""
+    run = dict(cfg)
+    size = 33
+    run['crop_size'] = [size, size]
+    b = Builder(ZeroParams(), dtype=tf.float32, resize='matrix')
+    deeplab_logits(b, tf.zeros([1, size, size, 3], tf.float32), run)
+    return dict(b.variables)
+
+
+def is_trainable(name):
+    return name.rsplit('/', 1)[-1] not in ('moving_mean', 'moving_variance')

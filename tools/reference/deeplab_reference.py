@@ -1,0 +1,473 @@
+#!/usr/bin/env python3
+"""Reference generator for the Java DeepLab port (see README.md here).
+
+Modes:
+  (default)                         write golden cases + variable manifests
+  --self-check                      run the cross-checks and print a report
+  --checkpoint-dir DIR --case NAME [--format v2|v1] [--with-extras]
+                                    write a TF1 checkpoint with formula weights
+  --frozen-graph OUT.pb --case NAME write a frozen GraphDef like export_model.py
+"""
+
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import deeplab_net as net  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_RESOURCES = os.path.normpath(os.path.join(HERE, '..', '..', 'src', 'test', 'resources'))
+
+
+def _cfg(variant, output_stride, atrous_rates, num_classes, size,
+         multi_grid=None, decoder_output_stride=None,
+         aspp_with_separable_conv=True, decoder_use_separable_conv=True,
+         depth_multiplier=1.0):
+    if multi_grid is None and not variant.startswith('mobilenet'):
+        multi_grid = [1, 1, 1]
+    return {
+        'variant': variant,
+        'output_stride': output_stride,
+        'atrous_rates': list(atrous_rates),
+        'multi_grid': multi_grid,
+        'decoder_output_stride': decoder_output_stride,
+        'aspp_with_separable_conv': aspp_with_separable_conv,
+        'decoder_use_separable_conv': decoder_use_separable_conv,
+        'num_classes': num_classes,
+        'crop_size': [size, size],
+        'depth_multiplier': float(depth_multiplier),
+        'input_size': [size, size],
+    }
+
+
+CASES = {
+    'mobilenet_v2_os16_65': _cfg('mobilenet_v2', 16, [], 21, 65),
+    'mobilenet_v2_dm05_os8_dec_64': _cfg('mobilenet_v2', 8, [12, 24, 36], 5, 64,
+                                         decoder_output_stride=4,
+                                         depth_multiplier=0.5),
+    'mobilenet_v2_os32_64': _cfg('mobilenet_v2', 32, [3, 6, 9], 6, 64),
+    'resnet_v1_50_beta_os16_dec_64': _cfg('resnet_v1_50_beta', 16, [6, 12, 18], 7, 64,
+                                          multi_grid=[1, 2, 4],
+                                          decoder_output_stride=4),
+    'resnet_v1_101_os8_65': _cfg('resnet_v1_101', 8, [12, 24, 36], 3, 65,
+                                 multi_grid=[1, 1, 1],
+                                 aspp_with_separable_conv=False),
+    'xception_65_os16_dec_64': _cfg('xception_65', 16, [6, 12, 18], 21, 64,
+                                    decoder_output_stride=4),
+    'xception_41_os8_65': _cfg('xception_41', 8, [12, 24, 36], 4, 65),
+    'xception_71_os16_dec_nonsep_64': _cfg('xception_71', 16, [6, 12, 18], 2, 64,
+                                           decoder_output_stride=4,
+                                           decoder_use_separable_conv=False),
+}
+
+
+def _preset(variant, num_classes, dm=1.0):
+    if variant.startswith('mobilenet'):
+        return _cfg(variant, 16, [], num_classes, 65, depth_multiplier=dm)
+    return _cfg(variant, 16, [6, 12, 18], num_classes, 65, decoder_output_stride=4)
+
+
+PRESETS = {
+    'mobilenetv2_coco_voc': _preset('mobilenet_v2', 21),
+    'mobilenetv2_dm05_coco_voc': _preset('mobilenet_v2', 21, dm=0.5),
+    'mobilenetv2_coco_cityscapes': _preset('mobilenet_v2', 19),
+    'xception65_coco_voc': _preset('xception_65', 21),
+    'xception65_cityscapes': _preset('xception_65', 19),
+    'xception65_ade20k': _preset('xception_65', 151),
+    'xception41_voc': _preset('xception_41', 21),
+    'xception71_voc': _preset('xception_71', 21),
+    'resnet_v1_101_beta_voc': _preset('resnet_v1_101_beta', 21),
+    'resnet_v1_50_beta_voc': _preset('resnet_v1_50_beta', 21),
+    'resnet_v1_101_voc': _preset('resnet_v1_101', 21),
+    'resnet_v1_50_voc': _preset('resnet_v1_50', 21),
+}
+
+
+# ---------------------------------------------------------------------------
+
+def run_case(cfg, params, dtype=tf.float64, resize='matrix', padding_override=None):
+    """Returns (logits ndarray in `dtype`, upsampled logits, argmax int32)."""
+    h, w = cfg['input_size']
+    image = tf.constant(net.formula_image(h, w))
+    b = net.Builder(params, dtype=dtype, resize=resize)
+    b.padding_override = dict(padding_override or {})
+    logits = net.deeplab_logits(b, image, cfg)
+    up = b.resize_bilinear(logits, [h, w])
+    arg = tf.cast(tf.argmax(up, axis=3), tf.int32)
+    return logits.numpy(), up.numpy(), arg.numpy(), b
+
+
+def top2_margin(up):
+    s = np.sort(up, axis=-1)
+    return s[..., -1] - s[..., -2]
+
+
+def write_golden(resources, names=None):
+    params = net.FormulaParams()
+    total = 0
+    for name in (names or CASES):
+        cfg = CASES[name]
+        logits, up, arg, _ = run_case(cfg, params)
+        d = os.path.join(resources, 'golden', name)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, 'config.json'), 'w') as f:
+            json.dump(cfg, f, indent=2)
+            f.write('\n')
+        np.save(os.path.join(d, 'logits.npy'), logits.astype(np.float32))
+        np.save(os.path.join(d, 'logits_upsampled_argmax.npy'), arg.astype(np.int32))
+        margin = top2_margin(up)
+        scale = float(np.abs(logits).max())
+        print('golden %-32s logits %s  max|logit| %.4g  min top2 margin %.3g (rel %.2g)  classes used %d'
+              % (name, list(logits.shape), scale, margin.min(), margin.min() / scale,
+                 len(np.unique(arg))))
+        for fn in os.listdir(d):
+            total += os.path.getsize(os.path.join(d, fn))
+        params._cache.clear()
+    return total
+
+
+def write_manifests(resources):
+    d = os.path.join(resources, 'manifests')
+    os.makedirs(d, exist_ok=True)
+    counts = {}
+    total = 0
+    for preset, cfg in PRESETS.items():
+        variables = net.model_variables(cfg)
+        lines = ['%s [%s]' % (n, ','.join(str(x) for x in variables[n]))
+                 for n in sorted(variables)]
+        path = os.path.join(d, preset + '.txt')
+        with open(path, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+        total += os.path.getsize(path)
+        n_all = sum(int(np.prod(s)) for s in variables.values())
+        n_train = sum(int(np.prod(s)) for n, s in variables.items() if net.is_trainable(n))
+        counts[preset] = (len(variables), n_all, n_train)
+        print('manifest %-28s %4d variables  %11d params (%d trainable)'
+              % (preset, len(variables), n_all, n_train))
+    return counts, total
+
+
+# ---------------------------------------------------------------------------
+# Checkpoint / frozen graph.
+# ---------------------------------------------------------------------------
+
+def write_checkpoint(out_dir, case, fmt='v2', with_extras=False):
+    from tensorflow.core.protobuf import saver_pb2
+    cfg = CASES[case]
+    variables = net.model_variables(cfg)
+    os.makedirs(out_dir, exist_ok=True)
+    g = tf.Graph()
+    with g.as_default():
+        var_list = {}
+        for name in sorted(variables):
+            value = net.formula_values(name, variables[name])
+            var_list[name] = tf.compat.v1.Variable(value, name=name,
+                                                   trainable=net.is_trainable(name))
+        if with_extras:
+            var_list['global_step'] = tf.compat.v1.Variable(
+                np.int64(30000), name='global_step', trainable=False)
+            for name in sorted(variables):
+                if net.is_trainable(name):
+                    slot = name + '/Momentum'
+                    # Slot values: 0.01 * s of the generator with the slot name.
+                    s = 2.0 * net.formula_uniform(slot, int(np.prod(variables[name]))) - 1.0
+                    value = (0.01 * s).astype(np.float32).reshape(variables[name])
+                    var_list[slot] = tf.compat.v1.Variable(value, name=slot, trainable=False)
+        version = saver_pb2.SaverDef.V1 if fmt == 'v1' else saver_pb2.SaverDef.V2
+        saver = tf.compat.v1.train.Saver(var_list=var_list, write_version=version)
+        with tf.compat.v1.Session(graph=g) as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            prefix = saver.save(sess, os.path.join(out_dir, 'model.ckpt'),
+                                write_meta_graph=False)
+    return prefix
+
+
+def build_export_graph(cfg):
+    """Graph in the shape of export_model.py; weights as constants."""
+    variant = cfg['variant']
+    crop_h, crop_w = cfg['crop_size']
+    g = tf.Graph()
+    with g.as_default():
+        image = tf.compat.v1.placeholder(tf.uint8, [1, None, None, 3], name='ImageTensor')
+        original_size = tf.shape(image)[1:3]
+        x = tf.cast(tf.squeeze(image, axis=0), tf.float32)
+        size = tf.shape(x)[:2]
+        mean = tf.constant(net.mean_pixel(variant), tf.float32)
+        # preprocess_utils.pad_to_bounding_box with the mean pixel (offset 0,0)
+        with tf.control_dependencies([
+                tf.compat.v1.assert_less_equal(size, tf.constant([crop_h, crop_w]))]):
+            pads = tf.stack([[0, crop_h - size[0]], [0, crop_w - size[1]], [0, 0]])
+        x = tf.pad(x - mean, pads) + mean
+        x.set_shape([crop_h, crop_w, 3])
+        x = tf.expand_dims(x, 0)
+        b = net.Builder(net.FormulaParams(), dtype=tf.float32, resize='tf')
+        logits = net.deeplab_logits(b, x, cfg)
+        logits = tf.compat.v1.image.resize_bilinear(logits, [crop_h, crop_w],
+                                                    align_corners=True)
+        pred = tf.cast(tf.argmax(logits, 3), tf.float32)
+        pred = tf.slice(pred, [0, 0, 0], tf.stack([1, size[0], size[1]]))
+        pred = tf.compat.v1.image.resize_nearest_neighbor(
+            tf.expand_dims(pred, 3), original_size, align_corners=True)
+        pred = tf.cast(tf.squeeze(pred, 3), tf.int32)
+        tf.identity(pred, name='SemanticPredictions')
+    return g
+
+
+def write_frozen_graph(out_path, case):
+    g = build_export_graph(CASES[case])
+    gd = g.as_graph_def()
+    d = os.path.dirname(os.path.abspath(out_path))
+    os.makedirs(d, exist_ok=True)
+    with open(out_path, 'wb') as f:
+        f.write(gd.SerializeToString())
+    return out_path
+
+
+def run_frozen_graph(path, image_uint8):
+    gd = tf.compat.v1.GraphDef()
+    with open(path, 'rb') as f:
+        gd.ParseFromString(f.read())
+    g = tf.Graph()
+    with g.as_default():
+        tf.compat.v1.import_graph_def(gd, name='')
+    with tf.compat.v1.Session(graph=g) as sess:
+        return sess.run('SemanticPredictions:0', {'ImageTensor:0': image_uint8})
+
+
+# ---------------------------------------------------------------------------
+# Self-checks.
+# ---------------------------------------------------------------------------
+
+def _np_conv(x, w, stride, rate, ph, pw, depthwise=False):
+    """Direct float64 numpy convolution (reference for the checks)."""
+    x = np.pad(x, [(0, 0), ph, pw, (0, 0)])
+    k = w.shape[0]
+    n, hh, ww, c = x.shape
+    ho = (hh - (k - 1) * rate - 1) // stride + 1
+    wo = (ww - (k - 1) * rate - 1) // stride + 1
+    out = None
+    for i in range(k):
+        for j in range(k):
+            patch = x[:, i * rate:i * rate + (ho - 1) * stride + 1:stride,
+                      j * rate:j * rate + (wo - 1) * stride + 1:stride, :]
+            t = patch * w[i, j, :, 0] if depthwise else np.einsum('nhwc,co->nhwo', patch, w[i, j])
+            out = t if out is None else out + t
+    return out
+
+
+def self_check(frozen_cases, tmp_dir):
+    ok = True
+
+    def report(label, good, detail=''):
+        nonlocal ok
+        ok &= bool(good)
+        print('[%s] %s %s' % ('ok' if good else 'FAIL', label, detail))
+
+    # 1. Formula: vectorised uint64 vs arbitrary-precision Python.
+    worst = 0
+    for name in ('input', 'xception_65/entry_flow/conv1_1/weights', 'logits/semantic/biases',
+                 'MobilenetV2/expanded_conv_3/depthwise/depthwise_weights'):
+        vec = net.formula_uniform(name, 5000)
+        for i in (0, 1, 2, 999, 4999):
+            worst = max(worst, abs(vec[i] - net.formula_uniform_scalar(name, i)))
+    report('formula vectorised == bigint reference', worst == 0.0)
+    v = net.formula_values('a/weights', [3, 3, 4, 8])
+    s0 = 2.0 * net.formula_uniform_scalar('a/weights', 0) - 1.0
+    report('formula value rule (weights)', v.flat[0] == np.float32(s0 * np.sqrt(6.0 / 36)))
+    print('      fnv1a64("input") = 0x%016x, first pixels %s' % (
+        net.fnv1a64('input'), net.formula_image(2, 2).ravel()[:6].tolist()))
+
+    rng = np.random.RandomState(0)
+    b = net.Builder(net.ZeroParams(), dtype=tf.float64)
+    conv_ok = True
+    # 2. Own padded-VALID (atrous) conv vs numpy and vs TF SAME/atrous ops.
+    for size in (9, 10):
+        for k, stride, rate in ((3, 1, 1), (3, 1, 2), (3, 1, 5), (3, 2, 1), (7, 2, 1), (1, 2, 1)):
+            x = rng.randn(1, size, size, 3)
+            w = rng.randn(k, k, 3, 4)
+            for padding in ('SAME', 'EXPLICIT'):
+                ph, pw = b._pad_for(tf.constant(x), k, stride, rate, padding)
+                xt = b.pad(tf.constant(x), ph, pw)
+                mine = tf.nn.conv2d(xt, w, [1, stride, stride, 1], 'VALID',
+                                    dilations=[1, rate, rate, 1]).numpy()
+                ref = _np_conv(x, w, stride, rate, ph, pw)
+                good = mine.shape == ref.shape and np.allclose(mine, ref, atol=1e-10)
+                if padding == 'SAME':
+                    tfs = tf.nn.conv2d(x, w, [1, stride, stride, 1], 'SAME',
+                                       dilations=[1, rate, rate, 1]).numpy()
+                    good &= np.allclose(mine, tfs, atol=1e-10)
+                    if stride == 1:
+                        atr = tf.nn.atrous_conv2d(x, w, rate, 'SAME').numpy()
+                        good &= np.allclose(mine, atr, atol=1e-10)
+                        wd = w[:, :, :, :1]
+                        dmine = tf.nn.depthwise_conv2d(xt, wd, [1, 1, 1, 1], 'VALID',
+                                                       dilations=[rate, rate]).numpy()
+                        dref = _np_conv(x, wd, 1, rate, ph, pw, depthwise=True)
+                        dtf = tf.nn.depthwise_conv2d(x, wd, [1, 1, 1, 1], 'SAME',
+                                                     dilations=[rate, rate]).numpy()
+                        good &= np.allclose(dmine, dref, atol=1e-10) and \
+                            np.allclose(dmine, dtf, atol=1e-10)
+                if not good:
+                    conv_ok = False
+                    report('conv n=%d k=%d s=%d r=%d %s' % (size, k, stride, rate, padding), False)
+    report('own padded/atrous conv + depthwise == numpy direct == tf SAME/atrous_conv2d', conv_ok)
+
+    # 3. Explicit (fixed) padding vs TF SAME for stride-2 3x3 conv.
+    for size in (64, 65):
+        x = rng.randn(1, size, size, 2)
+        w = rng.randn(3, 3, 2, 2)
+        pe = b._pad_for(tf.constant(x), 3, 2, 1, 'EXPLICIT')
+        ps = b._pad_for(tf.constant(x), 3, 2, 1, 'SAME')
+        ye = tf.nn.conv2d(b.pad(tf.constant(x), *pe), w, 2, 'VALID').numpy()
+        ys = tf.nn.conv2d(x, w, 2, 'SAME').numpy()
+        same = ye.shape == ys.shape and np.allclose(ye, ys)
+        expect_same = size % 2 == 1
+        report('stride-2 explicit pad %s vs TF SAME %s at %d: %s' % (
+            pe[0], ps[0], size, 'equal' if same else 'differ (max |d|=%.3g)' % np.abs(ye - ys).max()),
+            same == expect_same)
+    # Max-pool SAME via -inf padding vs tf SAME.
+    x = rng.randn(1, 10, 10, 3)
+    report('max_pool SAME via -inf padding', np.allclose(
+        b.max_pool_same(tf.constant(x), 3, 2).numpy(),
+        tf.nn.max_pool2d(x, 3, 2, 'SAME').numpy()))
+
+    # 4. Own align_corners bilinear (matrices) vs tf.compat.v1 resize_bilinear.
+    worst = 0.0
+    for (hi, wi), (ho, wo) in (((5, 5), (65, 65)), ((4, 4), (64, 64)), ((16, 16), (16, 16)),
+                               ((1, 1), (5, 5)), ((8, 8), (16, 16)), ((3, 7), (11, 5))):
+        x = rng.randn(1, hi, wi, 3).astype(np.float32)
+        mine = net.Builder(None, tf.float64).resize_bilinear(tf.constant(x, tf.float64), [ho, wo])
+        tfr = tf.compat.v1.image.resize_bilinear(x, [ho, wo], align_corners=True).numpy()
+        worst = max(worst, np.abs(mine.numpy() - tfr).max())
+    report('own bilinear(align_corners) == tf.compat.v1.image.resize_bilinear', worst < 1e-5,
+           '(max |d| %.2g)' % worst)
+
+    # 5. Golden cases: float64 (golden) vs float32 with TF resize ops.
+    params = net.FormulaParams()
+    for name, cfg in CASES.items():
+        l64, u64, a64, b64 = run_case(cfg, params, tf.float64, 'matrix')
+        l32, u32, a32, _ = run_case(cfg, params, tf.float32, 'tf')
+        scale = np.abs(l64).max()
+        rel = np.abs(l32 - l64).max() / scale
+        agree = (a32 == a64).mean()
+        margin = top2_margin(u64)
+        low = int((margin < 1e-4 * scale).sum())
+        feats = {k: list(v.shape) for k, v in b64.endpoints.items()
+                 if k == net.decoder_end_point(cfg['variant'], 4)}
+        report('%-32s f32 vs f64: max|d|/max|logit| %.2g, argmax agree %.4f, '
+               'pixels with top2 margin < 1e-4*scale: %d, low-level %s'
+               % (name, rel, agree, low, feats), rel < 1e-3)
+        params._cache.clear()
+
+    # 5b. Network level: swapping the padding rule changes even-size goldens only.
+    for name, swap in (('xception_65_os16_dec_64', {'EXPLICIT': 'SAME'}),
+                       ('resnet_v1_50_beta_os16_dec_64', {'EXPLICIT': 'SAME'}),
+                       ('mobilenet_v2_os32_64', {'SAME': 'EXPLICIT'}),
+                       ('xception_41_os8_65', {'EXPLICIT': 'SAME'})):
+        cfg = CASES[name]
+        l0, _, a0, _ = run_case(cfg, params)
+        l1, _, a1, _ = run_case(cfg, params, padding_override=swap)
+        rel = np.abs(l1 - l0).max() / np.abs(l0).max()
+        even = cfg['input_size'][0] % 2 == 0
+        report('%-32s padding %s: max|d|/max|logit| %.3g, argmax agree %.3f'
+               % (name, swap, rel, (a0 == a1).mean()), (rel > 1e-2) if even else (rel < 1e-12))
+        params._cache.clear()
+
+    # 6. Frozen graph (export shape) vs golden argmax, incl. padding path.
+    for name in frozen_cases:
+        cfg = CASES[name]
+        path = write_frozen_graph(os.path.join(tmp_dir, name + '.pb'), name)
+        h, w = cfg['input_size']
+        img = net.formula_image(h, w)
+        _, _, gold, _ = run_case(cfg, net.FormulaParams())
+        pred = run_frozen_graph(path, img.astype(np.uint8))
+        agree = (pred == gold).mean()
+        # Smaller image: frozen graph pads with the mean pixel then crops.
+        sub = img[:, :h - 7, :w - 3, :]
+        pred_small = run_frozen_graph(path, sub.astype(np.uint8))
+        padded = np.concatenate([sub, np.broadcast_to(
+            np.array(net.mean_pixel(cfg['variant']), np.float32), (1, 7, w - 3, 3))], 1)
+        padded = np.concatenate([padded, np.broadcast_to(
+            np.array(net.mean_pixel(cfg['variant']), np.float32), (1, h, 3, 3))], 2)
+        bb = net.Builder(net.FormulaParams(), tf.float64)
+        lg = net.deeplab_logits(bb, tf.constant(padded), cfg)
+        ref_small = tf.argmax(bb.resize_bilinear(lg, [h, w]), 3).numpy()[:, :h - 7, :w - 3]
+        agree_small = (pred_small == ref_small).mean()
+        gd = tf.compat.v1.GraphDef()
+        with open(path, 'rb') as f:
+            gd.ParseFromString(f.read())
+        nodes = {n.name: n for n in gd.node}
+        variables = net.model_variables(cfg)
+        named = all(n in nodes and nodes[n].op == 'Const' and
+                    [d.size for d in nodes[n].attr['value'].tensor.tensor_shape.dim] == list(s)
+                    and nodes[n + '/read'].op == 'Identity' for n, s in variables.items())
+        ph = nodes['ImageTensor']
+        report('frozen graph %s: %d nodes, every model variable is a Const under its name '
+               '(+/read), ImageTensor %s %s' % (
+                   name, len(nodes), tf.dtypes.as_dtype(ph.attr['dtype'].type).name,
+                   [d.size for d in ph.attr['shape'].shape.dim]), named)
+        report('frozen graph %s: %.1f MB, SemanticPredictions %s agree %.4f; padded %s agree %.4f'
+               % (name, os.path.getsize(path) / 1e6, pred.dtype, agree, list(pred_small.shape),
+                  agree_small), agree > 0.999 and agree_small > 0.999)
+
+    # 7. Checkpoint round trip (v2 with extras, v1).
+    for fmt, extras in (('v2', True), ('v1', False)):
+        case = 'mobilenet_v2_os16_65'
+        prefix = write_checkpoint(os.path.join(tmp_dir, 'ckpt_' + fmt), case, fmt, extras)
+        reader = tf.train.load_checkpoint(prefix)
+        shapes = reader.get_variable_to_shape_map()
+        variables = net.model_variables(CASES[case])
+        good = all(np.array_equal(reader.get_tensor(n), net.formula_values(n, s))
+                   for n, s in variables.items())
+        extra = sorted(set(shapes) - set(variables))
+        report('checkpoint %s%s: %d entries, %d extra (%s...), values exact'
+               % (fmt, ' +extras' if extras else '', len(shapes), len(extra), extra[:2]), good)
+    print('SELF-CHECK', 'PASSED' if ok else 'FAILED')
+    return ok
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--resources', default=DEFAULT_RESOURCES,
+                   help='src/test/resources directory to write into')
+    p.add_argument('--case', choices=sorted(CASES))
+    p.add_argument('--checkpoint-dir')
+    p.add_argument('--format', choices=('v2', 'v1'), default='v2')
+    p.add_argument('--with-extras', action='store_true')
+    p.add_argument('--frozen-graph')
+    p.add_argument('--self-check', action='store_true')
+    p.add_argument('--frozen-check-cases', default='mobilenet_v2_dm05_os8_dec_64,resnet_v1_101_os8_65',
+                   help='cases whose frozen graph the self-check builds and runs')
+    p.add_argument('--tmp-dir', default='/tmp/deeplab_reference_check')
+    args = p.parse_args()
+
+    if args.checkpoint_dir or args.frozen_graph:
+        if not args.case:
+            p.error('--case is required')
+        if args.checkpoint_dir:
+            print(write_checkpoint(args.checkpoint_dir, args.case, args.format, args.with_extras))
+        if args.frozen_graph:
+            print(write_frozen_graph(args.frozen_graph, args.case))
+        return 0
+    if args.self_check:
+        cases = [c for c in args.frozen_check_cases.split(',') if c]
+        return 0 if self_check(cases, args.tmp_dir) else 1
+    total = write_golden(args.resources, [args.case] if args.case else None)
+    if not args.case:
+        _, mtotal = write_manifests(args.resources)
+        total += mtotal
+    print('bytes written: %d' % total)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
