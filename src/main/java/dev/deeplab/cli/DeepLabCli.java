@@ -17,6 +17,8 @@ import picocli.CommandLine.Option;
     versionProvider = Version.class,
     description = "DeepLab v3/v3+ semantic segmentation on TensorFlow Java.",
     subcommands = {
+      SegmentCommand.class,
+      ImportCommand.class,
       InspectCommand.class,
       CommandLine.HelpCommand.class
     })
