@@ -18,6 +18,7 @@ import picocli.CommandLine.Option;
     description = "DeepLab v3/v3+ semantic segmentation on TensorFlow Java.",
     subcommands = {
       SegmentCommand.class,
+      EvalCommand.class,
       ImportCommand.class,
       InspectCommand.class,
       CommandLine.HelpCommand.class

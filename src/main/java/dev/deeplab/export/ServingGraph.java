@@ -54,7 +54,7 @@ public final class ServingGraph implements AutoCloseable {
   private final Operand<TInt32> semantic;
   private final Operand<TFloat32> probabilities;
 
-  private ServingGraph(ModelConfig config, AtrousMode atrous) {
+  private ServingGraph(ModelConfig config, AtrousMode atrous, double inputScale) {
     this.graph = new Graph();
     this.config = config;
     try {
@@ -76,7 +76,8 @@ public final class ServingGraph implements AutoCloseable {
       Operand<TInt32> w = pre.gather(shape, pre.constant(2), pre.constant(0));
       Operand<TFloat32> hf = pre.dtypes.cast(h, TFloat32.class);
       Operand<TFloat32> wf = pre.dtypes.cast(w, TFloat32.class);
-      Operand<TFloat32> scale = pre.math.minimum(pre.constant(1f), pre.math.minimum(
+      // Multi-scale evaluation first resizes by the scale, then fits the result into the crop.
+      Operand<TFloat32> scale = pre.math.minimum(pre.constant((float) inputScale), pre.math.minimum(
           pre.math.div(pre.constant((float) config.cropHeight()), hf),
           pre.math.div(pre.constant((float) config.cropWidth()), wf)));
       Operand<TInt32> nh = fitted(pre, hf, scale, config.cropHeight());
@@ -127,12 +128,23 @@ public final class ServingGraph implements AutoCloseable {
 
   /** Builds the serving graph of {@code config} with space-to-batch atrous convs. */
   public static ServingGraph build(ModelConfig config) {
-    return new ServingGraph(config, AtrousMode.SPACE_TO_BATCH);
+    return new ServingGraph(config, AtrousMode.SPACE_TO_BATCH, 1.0);
   }
 
   /** Builds it with a chosen atrous-conv form. */
   public static ServingGraph build(ModelConfig config, AtrousMode atrous) {
-    return new ServingGraph(config, atrous);
+    return new ServingGraph(config, atrous, 1.0);
+  }
+
+  /**
+   * A graph for one scale of multi-scale evaluation ({@code predict_labels_multi_scale}): images
+   * are resized by {@code scale} and the crop grows with it, outputs stay at the input size.
+   */
+  public static ServingGraph forScale(ModelConfig config, double scale) {
+    ModelConfig scaled = config.withCropSize(
+        ModelConfig.scaleDimension(config.cropHeight(), scale),
+        ModelConfig.scaleDimension(config.cropWidth(), scale));
+    return new ServingGraph(scaled, AtrousMode.SPACE_TO_BATCH, scale);
   }
 
   /** The {@value #DEFAULT_SIGNATURE} signature: {@code images} → semantic, probabilities. */

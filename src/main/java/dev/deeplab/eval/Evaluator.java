@@ -1,0 +1,149 @@
+package dev.deeplab.eval;
+
+import dev.deeplab.export.ModelInfo;
+import dev.deeplab.export.SavedModels;
+import dev.deeplab.export.ServingGraph;
+import dev.deeplab.io.image.RgbImage;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.exceptions.TensorFlowException;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TUint8;
+
+/**
+ * Predicts class ids the way the official evaluation does ({@code eval.py}, {@code
+ * predict_labels_multi_scale}): for each scale the image is resized and run with the crop scaled
+ * alike, the logits are upsampled to the image, softmaxed, optionally averaged with the
+ * prediction on the left-right flipped image, and the softmax is averaged over all runs before
+ * the argmax. With one scale of 1.0 and no flip it is the plain single-scale prediction.
+ *
+ * <p>Loads the weights of one of our SavedModels by name into one graph per scale.
+ */
+public final class Evaluator implements AutoCloseable {
+  private final ModelInfo info;
+  private final List<ServingGraph> graphs = new ArrayList<>();
+  private final List<Session> sessions = new ArrayList<>();
+  private final boolean flip;
+
+  private Evaluator(ModelInfo info, boolean flip) {
+    this.info = info;
+    this.flip = flip;
+  }
+
+  /** Opens a SavedModel we exported for evaluation at the given scales. */
+  public static Evaluator open(Path model, List<Double> scales, boolean flip) throws IOException {
+    if (scales.isEmpty() || scales.stream().anyMatch(s -> !(s > 0 && s <= 4))) {
+      throw new IllegalArgumentException("scales must be in (0, 4], got " + scales);
+    }
+    Path dir = SavedModels.resolve(model);
+    Evaluator e = new Evaluator(SavedModels.readInfo(dir), flip);
+    String variables = dir.resolve("variables").resolve("variables").toString();
+    try {
+      for (double s : scales) {
+        ServingGraph g = ServingGraph.forScale(e.info.config(), s);
+        e.graphs.add(g);
+        Session session = new Session(g.graph());
+        e.sessions.add(session);
+        session.restore(variables);
+      }
+    } catch (TensorFlowException | IllegalArgumentException ex) {
+      e.close();
+      throw new IOException("cannot load weights of " + dir + ": "
+          + String.valueOf(ex.getMessage()).strip().split("\\R", 2)[0], ex);
+    }
+    return e;
+  }
+
+  public ModelInfo info() {
+    return info;
+  }
+
+  /** Class ids of {@code image}, row-major. */
+  public int[] predict(RgbImage image) {
+    int w = image.width();
+    int h = image.height();
+    if (graphs.size() == 1 && !flip) {
+      try (TUint8 in = tensor(image.rgb(), w, h);
+          Result r = sessions.get(0).runner().feed(graphs.get(0).images(), in)
+              .fetch(graphs.get(0).semantic()).run()) {
+        int[] ids = new int[w * h];
+        ((TInt32) r.get(0)).copyTo(DataBuffers.of(ids, false, false));
+        return ids;
+      }
+    }
+    int c = info.config().numClasses();
+    float[] sum = new float[w * h * c];
+    byte[] flipped = flip ? flipRows(image.rgb(), w, h, 3) : null;
+    for (int i = 0; i < graphs.size(); i++) {
+      accumulate(i, image.rgb(), w, h, sum, false);
+      if (flip) {
+        accumulate(i, flipped, w, h, sum, true);
+      }
+    }
+    int[] ids = new int[w * h];
+    for (int p = 0; p < ids.length; p++) {
+      int best = 0;
+      for (int k = 1; k < c; k++) {
+        if (sum[p * c + k] > sum[p * c + best]) {
+          best = k;
+        }
+      }
+      ids[p] = best;
+    }
+    return ids;
+  }
+
+  private void accumulate(int g, byte[] rgb, int w, int h, float[] sum, boolean flipped) {
+    int c = info.config().numClasses();
+    try (TUint8 in = tensor(rgb, w, h);
+        Result r = sessions.get(g).runner().feed(graphs.get(g).images(), in)
+            .fetch(graphs.get(g).probabilities()).run()) {
+      float[] p = new float[w * h * c];
+      ((TFloat32) r.get(0)).copyTo(DataBuffers.of(p, false, false));
+      if (flipped) {
+        p = flipRows(p, w, h, c);
+      }
+      for (int i = 0; i < p.length; i++) {
+        sum[i] += p[i];
+      }
+    }
+  }
+
+  private static TUint8 tensor(byte[] rgb, int w, int h) {
+    return TUint8.tensorOf(Shape.of(1, h, w, 3), DataBuffers.of(rgb, true, false));
+  }
+
+  /** Mirrors each row of an interleaved [h, w, channels] array. */
+  static byte[] flipRows(byte[] a, int w, int h, int channels) {
+    byte[] out = new byte[a.length];
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        System.arraycopy(a, (y * w + x) * channels, out, (y * w + (w - 1 - x)) * channels, channels);
+      }
+    }
+    return out;
+  }
+
+  static float[] flipRows(float[] a, int w, int h, int channels) {
+    float[] out = new float[a.length];
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        System.arraycopy(a, (y * w + x) * channels, out, (y * w + (w - 1 - x)) * channels, channels);
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public void close() {
+    sessions.forEach(Session::close);
+    graphs.forEach(ServingGraph::close);
+  }
+}
