@@ -4,6 +4,7 @@ import dev.deeplab.data.DatasetInfo;
 import dev.deeplab.export.ModelInfo;
 import dev.deeplab.infer.Segmentation;
 import dev.deeplab.infer.Segmenter;
+import dev.deeplab.io.NpyWriter;
 import dev.deeplab.io.image.ImageReader;
 import dev.deeplab.io.image.LabelMap;
 import dev.deeplab.io.image.MaskWriter;
@@ -47,6 +48,10 @@ final class SegmentCommand implements Callable<Integer> {
   @Option(names = "--alpha", defaultValue = "0.5", description = "Overlay opacity (0..1).")
   double alpha;
 
+  @Option(names = "--save-probabilities",
+      description = "Also write <stem>_probabilities.npy (float32 [height, width, classes]).")
+  boolean saveProbabilities;
+
   @Spec
   CommandSpec spec;
 
@@ -77,6 +82,13 @@ final class SegmentCommand implements Callable<Integer> {
           out.printf("%s (%dx%d): %s%n", image, photo.width(), photo.height(),
               describe(s, info.classNames()));
           out.printf("  wrote %s and %s%n", maskFile, overlayFile);
+          if (saveProbabilities) {
+            Path npy = output.resolve(stem + "_probabilities.npy");
+            NpyWriter.write(npy, new long[] {photo.height(), photo.width(),
+                info.config().numClasses()},
+                segmenter.probabilities(photo.rgb(), photo.width(), photo.height()));
+            out.printf("  wrote %s%n", npy);
+          }
         } catch (Exception e) {
           if (!ErrorHandler.isUserError(e)) {
             throw e;
