@@ -25,15 +25,13 @@ public final class NetState {
   /**
    * @param training dropout active (the official {@code is_training})
    * @param trainBatchNorm batch norm uses batch statistics and updates its moving averages (the
-   *     official {@code is_training and fine_tune_batch_norm})
+   *     official {@code is_training and fine_tune_batch_norm}); with {@code training} false this
+   *     gives a deterministic training-mode graph, as gradient checks need
    * @param atrousMode how dilated convs are built
    * @param seed graph-level seed of the initialisers
    */
   public NetState(boolean training, boolean trainBatchNorm, AtrousMode atrousMode, long seed) {
-    if (trainBatchNorm && !training) {
-      throw new IllegalArgumentException("batch-norm training needs training mode");
-    }
-    if (training && atrousMode != AtrousMode.SPACE_TO_BATCH) {
+    if ((training || trainBatchNorm) && atrousMode != AtrousMode.SPACE_TO_BATCH) {
       throw new IllegalArgumentException(
           "training needs AtrousMode.SPACE_TO_BATCH: dilated conv gradients are wrong in TF 2.18");
     }
