@@ -3,6 +3,7 @@ package dev.deeplab.export;
 import dev.deeplab.model.DeepLab;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.nn.AtrousMode;
+import dev.deeplab.nn.GraphOps;
 import dev.deeplab.nn.ModelVariable;
 import dev.deeplab.nn.NetScope;
 import dev.deeplab.nn.NetState;
@@ -58,7 +59,7 @@ public final class ServingGraph implements AutoCloseable {
     this.graph = new Graph();
     this.config = config;
     try {
-      Ops tf = Ops.create(graph);
+      Ops tf = GraphOps.create(graph);
       state = new NetState(false, false, atrous, 0);
       imageBytes = tf.withName(IMAGE_BYTES).placeholder(TString.class,
           Placeholder.shape(Shape.of(1)));

@@ -1,6 +1,7 @@
 package dev.deeplab.model;
 
 import dev.deeplab.nn.AtrousMode;
+import dev.deeplab.nn.GraphOps;
 import dev.deeplab.nn.ModelVariable;
 import dev.deeplab.nn.NetScope;
 import dev.deeplab.nn.NetState;
@@ -28,7 +29,7 @@ public final class ModelGraph implements AutoCloseable {
     this.graph = new Graph();
     this.config = config;
     try {
-      Ops tf = Ops.create(graph);
+      Ops tf = GraphOps.create(graph);
       this.state = new NetState(false, false, atrous, 0);
       this.pixels = tf.withName("pixels").placeholder(TFloat32.class,
           Placeholder.shape(Shape.of(-1, config.cropHeight(), config.cropWidth(), 3)));
