@@ -94,7 +94,9 @@ final class SegmentCommand implements Callable<Integer> {
             throw e;
           }
           failed++;
-          err.println("deeplab: " + image + ": " + ErrorHandler.describe(e));
+          String problem = ErrorHandler.describe(e);
+          err.println("deeplab: " + (problem.startsWith(image.toString()) ? problem
+              : image + ": " + problem));
         }
       }
     }
