@@ -47,13 +47,16 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
 
   static String describe(Throwable e) {
     if (e instanceof NoSuchFileException n) {
-      return "no such file: " + n.getFile();
+      return (n.getReason() != null ? n.getReason() : "no such file") + ": " + n.getFile();
     }
     if (e instanceof AccessDeniedException a) {
       return "permission denied: " + a.getFile();
     }
-    if (e instanceof FileSystemException f && f.getReason() != null) {
-      return f.getReason() + ": " + f.getFile();
+    if (e instanceof java.nio.file.FileAlreadyExistsException f) {
+      return "already exists (and is not a directory): " + f.getFile();
+    }
+    if (e instanceof FileSystemException f) {
+      return (f.getReason() != null ? f.getReason() : "cannot use this path") + ": " + f.getFile();
     }
     String m = e.getMessage() == null ? e.toString() : e.getMessage();
     return m.strip().split("\\R", 2)[0];

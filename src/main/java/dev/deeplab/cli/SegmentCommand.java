@@ -63,10 +63,13 @@ final class SegmentCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     Path dir = model != null ? model : ModelLocation.defaultModel();
-    Files.createDirectories(output);
-    ImageReader reader = new ImageReader();
+    // Decoding, the mask and the overlay take about 15 bytes per pixel of Java heap: refuse
+    // images that would not fit, with a message, rather than fail with OutOfMemoryError.
+    long heapPixels = Runtime.getRuntime().maxMemory() / 16;
+    ImageReader reader = new ImageReader(Math.min(ImageReader.DEFAULT_MAX_PIXELS, heapPixels));
     int failed = 0;
     try (Segmenter segmenter = Segmenter.load(dir, threads)) {
+      Files.createDirectories(output);
       ModelInfo info = segmenter.info();
       int[] palette = palette(info);
       for (Path image : images) {

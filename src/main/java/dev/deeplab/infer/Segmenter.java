@@ -19,19 +19,46 @@ import org.tensorflow.types.TUint8;
 /**
  * Segments images with a SavedModel we exported ({@code savedmodels/<name>/<version>}): feeds the
  * {@code images} input of its {@code serving_default} signature and reads {@code semantic} (and
- * {@code probabilities} when asked). Safe to share between threads: TF sessions run concurrently.
- * Close it to release the native model.
+ * {@code probabilities} when asked). Safe to share between threads: TF sessions run concurrently
+ * and the Java side keeps no mutable state. Close it to release the native model.
+ *
+ * <p><b>Large images.</b> The network sees at most the model's crop (513&times;513 for the
+ * bundled model): the serving graph scales every larger image down to fit. An image whose longer
+ * side is at most {@link #maxSide()} (default {@value #DEFAULT_MAX_SIDE}) is fed to TensorFlow as
+ * it is. A larger one takes the large-image path: Java scales it down to the size the graph would
+ * fit it into (align-corners bilinear with TensorFlow's own formula, rounded to 8 bits), feeds
+ * that, and maps the class ids back to the full size by align-corners nearest neighbour
+ * (probabilities: bilinear), again with TensorFlow's formula. The result equals the direct path's
+ * except where rounding the resized pixels to 8 bits flips a near-tie.
+ *
+ * <p><b>Memory bound.</b> On the large-image path {@link #segment} allocates on the Java heap only
+ * the result, 4 bytes per input pixel ({@code int} class ids), plus a constant amount bounded by
+ * the crop size (the resized image, 3 bytes per crop pixel, and its class ids, 4 bytes per crop
+ * pixel: under 2 MB for 513&times;513); TensorFlow's native memory is that of one crop-sized
+ * image. With the caller's RGB input (3 bytes per pixel) a 10,000&times;8,000 photo therefore
+ * needs about 7 bytes per pixel, 560 MB, in total. {@link #probabilities} returns {@code 4 *
+ * numClasses} bytes per pixel, and refuses with an {@link IllegalArgumentException} images whose
+ * result does not fit one Java array. On the direct path TensorFlow holds a few float copies of
+ * the image (about 30 bytes per pixel, 130 MB at 2048&times;2048, more for {@code probabilities}).
  */
 public final class Segmenter implements AutoCloseable {
+  /** The default {@link #maxSide()}: longer sides up to this many pixels go to TF as they are. */
+  public static final int DEFAULT_MAX_SIDE = 2048;
+
   private final SavedModelBundle bundle;
+  private final int maxSide;
   private final ModelInfo info;
   private final Path directory;
   private final String imagesTensor;
   private final String semanticTensor;
   private final String probabilitiesTensor;
 
-  private Segmenter(SavedModelBundle bundle, ModelInfo info, Path directory) {
+  /** The longest Java array the JVM reliably allocates. */
+  private static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
+
+  private Segmenter(SavedModelBundle bundle, ModelInfo info, Path directory, int maxSide) {
     this.bundle = bundle;
+    this.maxSide = maxSide;
     this.info = info;
     this.directory = directory;
     SignatureDef sig = bundle.metaGraphDef().getSignatureDefMap()
@@ -39,7 +66,7 @@ public final class Segmenter implements AutoCloseable {
     if (sig == null || !sig.getInputsMap().containsKey(ServingGraph.IMAGES)
         || !sig.getOutputsMap().containsKey(ServingGraph.SEMANTIC)) {
       bundle.close();
-      throw new IllegalArgumentException("model " + directory + " has no '"
+      throw new IllegalStateException("model " + directory + " has no '"
           + ServingGraph.DEFAULT_SIGNATURE + "' signature with input '" + ServingGraph.IMAGES
           + "' and output '" + ServingGraph.SEMANTIC + "'");
     }
@@ -60,6 +87,27 @@ public final class Segmenter implements AutoCloseable {
    * @throws IOException when the directory holds no SavedModel of ours or TF cannot load it
    */
   public static Segmenter load(Path model, int threads) throws IOException {
+    return load(model, threads, DEFAULT_MAX_SIDE);
+  }
+
+  /**
+   * Loads a model with {@code threads} intra-op threads (0 lets TensorFlow choose) and a limit
+   * {@code maxSide} on the longer side of images fed to TensorFlow as they are; larger images take
+   * the large-image path (see the class comment).
+   *
+   * @throws IOException when the directory is missing, holds no SavedModel of ours, TF cannot
+   *     load it, or it lacks the {@code serving_default} signature with {@code images} and {@code
+   *     semantic}
+   * @throws IllegalArgumentException if {@code threads} is negative or {@code maxSide} is not
+   *     positive
+   */
+  public static Segmenter load(Path model, int threads, int maxSide) throws IOException {
+    if (threads < 0) {
+      throw new IllegalArgumentException("threads must be 0 or more, got " + threads);
+    }
+    if (maxSide < 1) {
+      throw new IllegalArgumentException("maxSide must be positive, got " + maxSide);
+    }
     Path dir = SavedModels.resolve(model);
     ModelInfo info = SavedModels.readInfo(dir);
     ConfigProto.Builder config = ConfigProto.newBuilder();
@@ -73,32 +121,86 @@ public final class Segmenter implements AutoCloseable {
     } catch (TensorFlowException e) {
       throw new IOException("cannot load model " + dir + ": " + firstLine(e.getMessage()), e);
     }
-    return new Segmenter(bundle, info, dir);
-  }
-
-  /** Class ids for an interleaved RGB image. */
-  public Segmentation segment(byte[] rgb, int width, int height) {
-    checkSize(rgb, width, height);
-    try (TUint8 input = TUint8.tensorOf(Shape.of(1, height, width, 3), DataBuffers.of(rgb, true, false));
-        Result r = bundle.session().runner().feed(imagesTensor, input).fetch(semanticTensor).run()) {
-      TInt32 ids = (TInt32) r.get(0);
-      int[] out = new int[width * height];
-      ids.copyTo(DataBuffers.of(out, false, false));
-      return new Segmentation(width, height, out, info.config().numClasses());
+    try {
+      return new Segmenter(bundle, info, dir, maxSide);
+    } catch (IllegalStateException e) {
+      throw new IOException(e.getMessage(), e);
     }
   }
 
-  /** Class probabilities {@code [height, width, classes]} row-major, for an RGB image. */
-  public float[] probabilities(byte[] rgb, int width, int height) {
+  /**
+   * Class ids for an interleaved RGB image, at the image's size.
+   *
+   * @param rgb {@code width * height * 3} bytes, interleaved RGB, row-major (not modified)
+   * @throws IllegalArgumentException if {@code rgb} does not hold {@code width x height} pixels
+   */
+  public Segmentation segment(byte[] rgb, int width, int height) {
     checkSize(rgb, width, height);
+    int classes = info.config().numClasses();
+    if (!isLarge(width, height)) {
+      return new Segmentation(width, height, runSemantic(rgb, width, height), classes);
+    }
+    int[] fit = Resampling.fittedSize(height, width, info.config().cropHeight(),
+        info.config().cropWidth());
+    int fh = fit[0];
+    int fw = fit[1];
+    int[] small = runSemantic(Resampling.bilinearRgb(rgb, width, height, fw, fh), fw, fh);
+    return new Segmentation(width, height, Resampling.nearest(small, fw, fh, width, height),
+        classes);
+  }
+
+  /**
+   * Class probabilities {@code [height, width, classes]} row-major, for an RGB image.
+   *
+   * @throws IllegalArgumentException if {@code rgb} does not hold {@code width x height} pixels,
+   *     or the result ({@code width * height * classes} floats) does not fit one Java array
+   * @throws IllegalStateException if the model has no {@code probabilities} output
+   */
+  public float[] probabilities(byte[] rgb, int width, int height) {
     if (probabilitiesTensor == null) {
       throw new IllegalStateException("model " + directory + " has no probabilities output");
     }
-    try (TUint8 input = TUint8.tensorOf(Shape.of(1, height, width, 3), DataBuffers.of(rgb, true, false));
+    int classes = info.config().numClasses();
+    if ((long) width * height * classes > MAX_ARRAY) {
+      throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+          "%dx%d image: %d classes x %d pixels of probabilities do not fit one Java array "
+              + "(use segment() for class ids)", width, height, classes, (long) width * height));
+    }
+    checkSize(rgb, width, height);
+    if (!isLarge(width, height)) {
+      return runProbabilities(rgb, width, height);
+    }
+    int[] fit = Resampling.fittedSize(height, width, info.config().cropHeight(),
+        info.config().cropWidth());
+    int fh = fit[0];
+    int fw = fit[1];
+    float[] small = runProbabilities(Resampling.bilinearRgb(rgb, width, height, fw, fh), fw, fh);
+    return Resampling.bilinear(small, fw, fh, classes, width, height);
+  }
+
+  private boolean isLarge(int width, int height) {
+    return Math.max(width, height) > maxSide;
+  }
+
+  private int[] runSemantic(byte[] rgb, int width, int height) {
+    try (TUint8 input = TUint8.tensorOf(Shape.of(1, height, width, 3),
+            DataBuffers.of(rgb, true, false));
+        Result r = bundle.session().runner().feed(imagesTensor, input)
+            .fetch(semanticTensor).run()) {
+      TInt32 ids = (TInt32) r.get(0);
+      int[] out = new int[width * height];
+      ids.copyTo(DataBuffers.of(out, false, false));
+      return out;
+    }
+  }
+
+  private float[] runProbabilities(byte[] rgb, int width, int height) {
+    try (TUint8 input = TUint8.tensorOf(Shape.of(1, height, width, 3),
+            DataBuffers.of(rgb, true, false));
         Result r = bundle.session().runner().feed(imagesTensor, input)
             .fetch(probabilitiesTensor).run()) {
       TFloat32 p = (TFloat32) r.get(0);
-      float[] out = new float[(int) p.shape().size()];
+      float[] out = new float[Math.toIntExact(p.shape().size())];
       p.copyTo(DataBuffers.of(out, false, false));
       return out;
     }
@@ -111,6 +213,12 @@ public final class Segmenter implements AutoCloseable {
     }
   }
 
+  /** The longest image side fed to TensorFlow as it is; longer ones are resized in Java. */
+  public int maxSide() {
+    return maxSide;
+  }
+
+  /** What the model says about itself: architecture, crop size, label set, class names. */
   public ModelInfo info() {
     return info;
   }

@@ -78,11 +78,11 @@ final class ImageDecoder implements AutoCloseable {
   /** Opens a file: checks it exists, is a regular non-empty file, and reads its header. */
   static ImageDecoder open(Path file, long maxPixels) throws ImageFormatException {
     String name = file.toString();
+    if (Files.isDirectory(file)) {
+      throw new ImageFormatException(name, "is a directory, not an image file");
+    }
     long size;
     try {
-      if (Files.isDirectory(file)) {
-        throw new ImageFormatException(name, "is a directory, not an image file");
-      }
       size = Files.size(file);
     } catch (NoSuchFileException e) {
       throw new ImageFormatException(name, "file not found", e);
