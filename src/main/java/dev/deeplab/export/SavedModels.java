@@ -2,13 +2,14 @@ package dev.deeplab.export;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.deeplab.io.checkpoint.Checkpoints;
+import dev.deeplab.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.OptionalInt;
 import java.util.stream.Stream;
 import org.tensorflow.SavedModelBundle;
@@ -55,10 +56,16 @@ public final class SavedModels {
       Files.writeString(assets.resolve(ModelInfo.ASSET), JSON.writeValueAsString(info),
           StandardCharsets.UTF_8);
       Files.write(assets.resolve("labels.txt"), info.classNames(), StandardCharsets.UTF_8);
+      // Temporary directories are private; a served model must be readable by the server's user.
+      try {
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
+      } catch (UnsupportedOperationException e) {
+        // not a POSIX file system: permissions are the platform's default
+      }
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
       return target;
     } finally {
-      deleteQuietly(tmp);
+      AtomicFiles.deleteTreeQuietly(tmp);
     }
   }
 
@@ -105,15 +112,5 @@ public final class SavedModels {
       throw new IOException("not a DeepLab model we exported: " + f + " is missing");
     }
     return JSON.readValue(f.toFile(), ModelInfo.class);
-  }
-
-  private static void deleteQuietly(Path dir) {
-    if (Files.exists(dir)) {
-      try (Stream<Path> walk = Files.walk(dir)) {
-        walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      } catch (IOException e) {
-        // a hidden temporary directory; TF Serving ignores it
-      }
-    }
   }
 }

@@ -125,4 +125,16 @@ public final class AtomicFiles {
       }
     };
   }
+
+  /** Deletes a directory tree if it exists, ignoring failures (for temporary directories). */
+  public static void deleteTreeQuietly(Path dir) {
+    if (dir == null || !Files.exists(dir)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
+      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // best effort: a temporary directory
+    }
+  }
 }

@@ -1,5 +1,6 @@
 package dev.deeplab.nn;
 
+import dev.deeplab.weights.Shapes;
 import org.tensorflow.op.core.Variable;
 import org.tensorflow.types.TFloat32;
 
@@ -24,10 +25,6 @@ public record ModelVariable(String name, Variable<TFloat32> variable, long[] sha
 
   /** The shape as {@code [d0,d1,...]}. */
   public String shapeString() {
-    StringBuilder sb = new StringBuilder("[");
-    for (int i = 0; i < shape.length; i++) {
-      sb.append(i == 0 ? "" : ",").append(shape[i]);
-    }
-    return sb.append(']').toString();
+    return Shapes.format(shape);
   }
 }

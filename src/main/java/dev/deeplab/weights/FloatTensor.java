@@ -33,10 +33,6 @@ public record FloatTensor(long[] shape, float[] data) {
 
   /** The shape as {@code [d0,d1,...]}, the form {@code deeplab inspect} prints. */
   public String shapeString() {
-    StringBuilder sb = new StringBuilder("[");
-    for (int i = 0; i < shape.length; i++) {
-      sb.append(i == 0 ? "" : ",").append(shape[i]);
-    }
-    return sb.append(']').toString();
+    return Shapes.format(shape);
   }
 }

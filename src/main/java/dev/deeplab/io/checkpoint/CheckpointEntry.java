@@ -1,5 +1,7 @@
 package dev.deeplab.io.checkpoint;
 
+import dev.deeplab.weights.Shapes;
+
 /**
  * One tensor listed in a checkpoint.
  *
@@ -11,10 +13,6 @@ public record CheckpointEntry(String name, String dtype, long[] shape) {
 
   /** The shape as {@code [d0,d1,...]}. */
   public String shapeString() {
-    StringBuilder sb = new StringBuilder("[");
-    for (int i = 0; i < shape.length; i++) {
-      sb.append(i == 0 ? "" : ",").append(shape[i]);
-    }
-    return sb.append(']').toString();
+    return Shapes.format(shape);
   }
 }

@@ -12,6 +12,7 @@ import static org.tensorflow.internal.c_api.global.tensorflow.TF_Message;
 import static org.tensorflow.internal.c_api.global.tensorflow.TF_NewCheckpointReader;
 import static org.tensorflow.internal.c_api.global.tensorflow.TF_NewStatus;
 
+import dev.deeplab.io.AtomicFiles;
 import dev.deeplab.weights.FloatTensor;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -197,18 +198,7 @@ public final class Checkpoints {
     } catch (IOException | TensorFlowException e) {
       throw new CheckpointException("cannot load weights: " + firstLine(e.getMessage()), e);
     } finally {
-      deleteTree(dir);
-    }
-  }
-
-  static void deleteTree(Path dir) {
-    if (dir == null) {
-      return;
-    }
-    try (var walk = Files.walk(dir)) {
-      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      // best effort: a temporary directory
+      AtomicFiles.deleteTreeQuietly(dir);
     }
   }
 
