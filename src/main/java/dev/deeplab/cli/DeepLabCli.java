@@ -20,6 +20,7 @@ import picocli.CommandLine.Option;
       SegmentCommand.class,
       EvalCommand.class,
       ImportCommand.class,
+      ExportCommand.class,
       InspectCommand.class,
       CommandLine.HelpCommand.class
     })

@@ -30,6 +30,18 @@ final class ModelOptions {
   @Option(names = "--atrous-rates", split = ",", description = "ASPP rates, e.g. 6,12,18.")
   List<Integer> atrousRates;
 
+  @Option(names = "--multi-grid", split = ",",
+      description = "Unit rates of the last backbone block, three values, e.g. 1,2,4.")
+  List<Integer> multiGrid;
+
+  @Option(names = "--separable-aspp", negatable = true,
+      description = "Depthwise-separable 3x3 ASPP branches (default: on).")
+  Boolean separableAspp;
+
+  @Option(names = "--separable-decoder", negatable = true,
+      description = "Depthwise-separable decoder convs (default: on).")
+  Boolean separableDecoder;
+
   @Option(names = "--depth-multiplier", description = "MobileNetV2 depth multiplier.")
   Double depthMultiplier;
 
@@ -63,6 +75,14 @@ final class ModelOptions {
     }
     if (atrousRates != null) {
       c = c.withAtrousRates(atrousRates);
+    }
+    if (multiGrid != null) {
+      c = c.withMultiGrid(multiGrid);
+    }
+    if (separableAspp != null || separableDecoder != null) {
+      c = c.withSeparableConvs(
+          separableAspp != null ? separableAspp : c.asppWithSeparableConv(),
+          separableDecoder != null ? separableDecoder : c.decoderUseSeparableConv());
     }
     if (depthMultiplier != null) {
       c = c.withDepthMultiplier(depthMultiplier);

@@ -41,7 +41,12 @@ final class SavedModelDescription {
         sig.getOutputsMap().forEach((k, v) -> out.println("  output " + k + ": " + describe(v)));
       }
     }
-    printVariables(model.resolve("variables").resolve("variables").toString(), out);
+    Path variables = model.resolve("variables").resolve("variables");
+    if (Files.isRegularFile(model.resolve("variables").resolve("variables.index"))) {
+      printVariables(variables.toString(), out);
+    } else {
+      out.println("no variables (the weights are constants in the graph)");
+    }
   }
 
   /** One line per checkpoint tensor (name, dtype, shape), then the total number of scalars. */

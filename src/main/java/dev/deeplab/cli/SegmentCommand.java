@@ -69,6 +69,10 @@ final class SegmentCommand implements Callable<Integer> {
     ImageReader reader = new ImageReader(Math.min(ImageReader.DEFAULT_MAX_PIXELS, heapPixels));
     int failed = 0;
     try (Segmenter segmenter = Segmenter.load(dir, threads)) {
+      if (saveProbabilities && !segmenter.hasProbabilities()) {
+        throw new UserError("--save-probabilities: model " + segmenter.directory()
+            + " has no probabilities output");
+      }
       Files.createDirectories(output);
       ModelInfo info = segmenter.info();
       int[] palette = palette(info);

@@ -2,7 +2,9 @@ package dev.deeplab.eval;
 
 import dev.deeplab.export.ModelInfo;
 import dev.deeplab.export.SavedModels;
+import dev.deeplab.export.FrozenGraphWrapper;
 import dev.deeplab.export.ServingGraph;
+import dev.deeplab.infer.Segmenter;
 import dev.deeplab.io.image.RgbImage;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -14,7 +16,6 @@ import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.types.TFloat32;
-import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TUint8;
 
 /**
@@ -24,13 +25,16 @@ import org.tensorflow.types.TUint8;
  * prediction on the left-right flipped image, and the softmax is averaged over all runs before
  * the argmax. With one scale of 1.0 and no flip it is the plain single-scale prediction.
  *
- * <p>Loads the weights of one of our SavedModels by name into one graph per scale.
+ * <p>A single scale without flip runs the model's own {@code serving_default} signature through a
+ * {@link Segmenter}, so any SavedModel of ours works (a wrapped frozen graph included); other
+ * settings load the model's weights by name into one graph per scale.
  */
 public final class Evaluator implements AutoCloseable {
   private final ModelInfo info;
   private final List<ServingGraph> graphs = new ArrayList<>();
   private final List<Session> sessions = new ArrayList<>();
   private final boolean flip;
+  private Segmenter direct;
 
   private Evaluator(ModelInfo info, boolean flip) {
     this.info = info;
@@ -44,6 +48,14 @@ public final class Evaluator implements AutoCloseable {
     }
     Path dir = SavedModels.resolve(model);
     Evaluator e = new Evaluator(SavedModels.readInfo(dir), flip);
+    if (scales.equals(List.of(1.0)) && !flip) {
+      e.direct = Segmenter.load(dir);
+      return e;
+    }
+    if (FrozenGraphWrapper.isWrapped(e.info)) {
+      throw new IllegalArgumentException("multi-scale and flipped evaluation rebuild the network "
+          + "from its weights; " + dir + " wraps a frozen graph, which runs at one scale only");
+    }
     String variables = dir.resolve("variables").resolve("variables").toString();
     try {
       for (double s : scales) {
@@ -69,14 +81,8 @@ public final class Evaluator implements AutoCloseable {
   public int[] predict(RgbImage image) {
     int w = image.width();
     int h = image.height();
-    if (graphs.size() == 1 && !flip) {
-      try (TUint8 in = tensor(image.rgb(), w, h);
-          Result r = sessions.get(0).runner().feed(graphs.get(0).images(), in)
-              .fetch(graphs.get(0).semantic()).run()) {
-        int[] ids = new int[w * h];
-        ((TInt32) r.get(0)).copyTo(DataBuffers.of(ids, false, false));
-        return ids;
-      }
+    if (direct != null) {
+      return direct.segment(image.rgb(), w, h).classIds();
     }
     int c = info.config().numClasses();
     float[] sum = new float[w * h * c];
@@ -143,6 +149,9 @@ public final class Evaluator implements AutoCloseable {
 
   @Override
   public void close() {
+    if (direct != null) {
+      direct.close();
+    }
     sessions.forEach(Session::close);
     graphs.forEach(ServingGraph::close);
   }

@@ -7,20 +7,39 @@ import dev.deeplab.io.tflite.TfliteDeepLabWeights;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant;
 import dev.deeplab.weights.FloatTensor;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.deeplab.nn.ModelVariable;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.Set;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
+import org.tensorflow.Result;
 import org.tensorflow.Session;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.types.TFloat32;
 
 /**
  * Writes servable SavedModels from weights held in memory: builds the clean {@link ServingGraph}
- * (batch norm in inference mode, no loss, no optimizer), sets every variable by name and exports
- * a new version atomically.
+ * (batch norm in inference mode, no loss, no optimizer), sets every variable by name (optionally
+ * leaving some at their fresh initial values) and exports a new version atomically. Also
+ * re-exports one of our SavedModels as a new version ({@link #reexport}) and offers the atomic
+ * version writer ({@link #writeVersion}) to exporters of other graphs ({@link
+ * FrozenGraphWrapper}).
  */
 public final class ModelExporter {
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
   private ModelExporter() {}
 
   /**
@@ -37,6 +56,134 @@ public final class ModelExporter {
     }
   }
 
+  /**
+   * Exports {@code weights} with the variables named in {@code fresh} left at their initial values
+   * (the graph's initialisers are run and those values kept), e.g. a new {@code logits} layer for
+   * a different class count. Every other variable must be in {@code weights}; returns the version
+   * directory written.
+   */
+  public static Path export(Map<String, FloatTensor> weights, Set<String> fresh, ModelInfo info,
+      Path base, OptionalInt version) throws IOException, CheckpointException {
+    if (fresh.isEmpty()) {
+      return export(weights, info, base, version);
+    }
+    try (ServingGraph graph = ServingGraph.build(info.config());
+        Session session = new Session(graph.graph())) {
+      Map<String, ModelVariable> vars = graph.variables();
+      for (String name : fresh) {
+        if (!vars.containsKey(name)) {
+          throw new IllegalArgumentException("the model has no variable " + name);
+        }
+      }
+      session.initialize();
+      Map<String, FloatTensor> all = new LinkedHashMap<>(weights);
+      List<String> names = List.copyOf(fresh);
+      Session.Runner runner = session.runner();
+      names.forEach(n -> runner.fetch(vars.get(n).variable()));
+      try (Result r = runner.run()) {
+        for (int i = 0; i < names.size(); i++) {
+          TFloat32 t = (TFloat32) r.get(i);
+          float[] data = new float[(int) t.shape().size()];
+          t.copyTo(DataBuffers.of(data, false, false));
+          all.put(names.get(i), new FloatTensor(t.shape().asArray(), data));
+        }
+      }
+      WeightCheck.requireComplete(vars, all);
+      Checkpoints.restore(session, all);
+      return SavedModels.export(session, graph, base, version, info);
+    }
+  }
+
+  /** Writes the files of one SavedModel version into an empty directory. */
+  @FunctionalInterface
+  public interface VersionWriter {
+    /** Fills {@code dir} (which exists and is empty) with {@code saved_model.pb} and the rest. */
+    void write(Path dir) throws IOException;
+  }
+
+  /**
+   * Writes version {@code version} (or the next free one) under {@code base} the way {@link
+   * SavedModels#export} does: into a hidden temporary sibling (TF Serving ignores names that are
+   * not integers) renamed into place only once complete, so a failure at any point leaves no
+   * version directory; {@code assets/deeplab_model.json} and {@code assets/labels.txt} are added
+   * from {@code info}. Returns the version directory.
+   */
+  public static Path writeVersion(Path base, OptionalInt version, ModelInfo info,
+      VersionWriter writer) throws IOException {
+    Files.createDirectories(base);
+    int v = version.isPresent() ? version.getAsInt() : SavedModels.nextVersion(base);
+    if (v < 1) {
+      throw new IllegalArgumentException("version must be a positive integer, got " + v);
+    }
+    Path target = base.resolve(Integer.toString(v));
+    if (Files.exists(target)) {
+      throw new IOException("version " + v + " already exists: " + target);
+    }
+    Path tmp = Files.createTempDirectory(base, ".export-" + v + "-");
+    try {
+      writer.write(tmp);
+      Path assets = Files.createDirectories(tmp.resolve("assets"));
+      Files.writeString(assets.resolve(ModelInfo.ASSET), JSON.writeValueAsString(info),
+          StandardCharsets.UTF_8);
+      Files.write(assets.resolve("labels.txt"), info.classNames(), StandardCharsets.UTF_8);
+      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+      return target;
+    } finally {
+      deleteTree(tmp);
+    }
+  }
+
+  /**
+   * Re-exports one of our SavedModels ({@code model}: a version directory, or a base whose highest
+   * version is taken) as a new version under {@code base}: the graph is rebuilt from the recorded
+   * configuration and the weights are read back by name. A wrapped frozen graph ({@link
+   * FrozenGraphWrapper}) has no weights of ours and is copied as it is.
+   */
+  public static Path reexport(Path model, Path base, OptionalInt version)
+      throws IOException, CheckpointException {
+    Path dir = SavedModels.resolve(model);
+    ModelInfo old = SavedModels.readInfo(dir);
+    String source = old.source().startsWith(REEXPORT) ? old.source()
+        : REEXPORT + dir + " (" + old.source() + ")";
+    ModelInfo info = new ModelInfo(old.config(), old.labelSet(), old.classNames(), source);
+    if (FrozenGraphWrapper.isWrapped(old)) {
+      return writeVersion(base, version, info, tmp -> copyModel(dir, tmp));
+    }
+    String prefix = dir.resolve("variables").resolve("variables").toString();
+    List<String> names = Checkpoints.list(prefix).values().stream()
+        .filter(e -> e.dtype().equals("DT_FLOAT")).map(e -> e.name()).toList();
+    return export(Checkpoints.readFloats(prefix, names), info, base, version);
+  }
+
+  private static final String REEXPORT = "re-export of ";
+
+  private static void copyModel(Path from, Path to) throws IOException {
+    try (Stream<Path> walk = Files.walk(from)) {
+      for (Path p : walk.toList()) {
+        Path rel = from.relativize(p);
+        if (rel.toString().isEmpty() || rel.startsWith("assets")) {
+          continue;
+        }
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(to.resolve(rel));
+        } else {
+          Files.copy(p, to.resolve(rel));
+        }
+      }
+    }
+  }
+
+  private static void deleteTree(Path dir) {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(dir)) {
+      walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // a hidden temporary directory; TF Serving ignores it
+    }
+  }
+
   /** The architecture of a DeepLabv3 MobileNetV2 model read from a TFLite file. */
   public static ModelConfig configOf(TfliteDeepLabWeights w) {
     return ModelConfig.defaults(ModelVariant.MOBILENET_V2, w.outputStride())
@@ -47,6 +194,25 @@ public final class ModelExporter {
 
   /** Model info with the class names of the label set that has {@code config}'s class count. */
   public static ModelInfo infoFor(ModelConfig config, String source) {
+    return infoFor(config, source, null);
+  }
+
+  /**
+   * Model info with the class names of the label set {@code labelSet} (e.g. {@code pascal_voc}),
+   * or, when it is {@code null}, of the built-in set with {@code config}'s class count ({@code
+   * class_0, class_1, ...} when there is none).
+   *
+   * @throws IllegalArgumentException for an unknown label set or one of another class count
+   */
+  public static ModelInfo infoFor(ModelConfig config, String source, String labelSet) {
+    if (labelSet != null) {
+      DatasetInfo d = DatasetInfo.byName(labelSet);
+      if (d.numClasses() != config.numClasses()) {
+        throw new IllegalArgumentException("label set " + d.name() + " has " + d.numClasses()
+            + " classes but the model has " + config.numClasses());
+      }
+      return new ModelInfo(config, d.name(), d.classNames(), source);
+    }
     DatasetInfo labels = DatasetInfo.byNumClasses(config.numClasses()).orElse(null);
     List<String> names = labels != null ? labels.classNames()
         : IntStream.range(0, config.numClasses()).mapToObj(i -> "class_" + i).toList();

@@ -214,6 +214,11 @@ public final class Segmenter implements AutoCloseable {
   }
 
   /** The longest image side fed to TensorFlow as it is; longer ones are resized in Java. */
+  /** True when the model has a {@code probabilities} output (wrapped frozen graphs may not). */
+  public boolean hasProbabilities() {
+    return probabilitiesTensor != null;
+  }
+
   public int maxSide() {
     return maxSide;
   }

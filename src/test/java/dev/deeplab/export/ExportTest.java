@@ -1,0 +1,161 @@
+package dev.deeplab.export;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.deeplab.io.checkpoint.Checkpoints;
+import dev.deeplab.weights.FloatTensor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.tensorflow.Session;
+
+/**
+ * {@code deeplab export}: from a training checkpoint (slots and {@code global_step} left out) or
+ * from one of our SavedModels, into the next free version; and atomicity: a failed export leaves
+ * no integer-named directory and no partial files that TF Serving would pick up.
+ */
+class ExportTest {
+  @TempDir
+  static Path tmp;
+
+  static Map<String, FloatTensor> weights;
+  static Path training;
+
+  @BeforeAll
+  static void writeTrainingCheckpoint() throws Exception {
+    weights = Fixtures.weights(Fixtures.SMALL);
+    Path dir = tmp.resolve("train");
+    training = dir.resolve("model.ckpt-200");
+    Fixtures.writeCheckpoint(training, weights, true);
+    Files.writeString(dir.resolve("checkpoint"), "model_checkpoint_path: \"model.ckpt-200\"\n");
+  }
+
+  static Cli.Run export(String... args) {
+    String[] all = new String[args.length + 1];
+    all[0] = "export";
+    System.arraycopy(args, 0, all, 1, args.length);
+    return Cli.run(all);
+  }
+
+  static String[] fromCheckpoint(Path checkpoint, Path output, String... more) {
+    List<String> a = new java.util.ArrayList<>(List.of("--checkpoint", checkpoint.toString()));
+    a.addAll(Fixtures.SMALL_ARGS);
+    a.addAll(List.of(more));
+    a.addAll(List.of("--output", output.toString()));
+    return a.toArray(new String[0]);
+  }
+
+  @Test
+  void exportsTrainingCheckpointThenNextVersionsAndReexports() throws Exception {
+    Path base = tmp.resolve("models/trained");
+    // The training directory itself: its 'checkpoint' state file names the newest prefix.
+    Cli.Run first = export(fromCheckpoint(training.getParent(), base));
+    assertEquals(0, first.exit(), first.err());
+    assertTrue(first.out().contains("wrote " + base.resolve("1")), first.out());
+    Cli.Run second = export(fromCheckpoint(training, base, "--labels", "pascal_voc"));
+    assertEquals(1, second.exit(), "4 classes do not make the VOC label set");
+    assertTrue(second.errorLines().get(0).contains("label set pascal_voc has 21 classes"),
+        second.err());
+    assertEquals(List.of("1"), Fixtures.list(base));
+
+    Cli.Run again = export("--model", base.toString(), "--output", base.toString());
+    assertEquals(0, again.exit(), again.err());
+    assertEquals(List.of("1", "2"), Fixtures.list(base));
+    ModelInfo info = SavedModels.readInfo(base.resolve("2"));
+    assertEquals(Fixtures.SMALL, info.config());
+    assertTrue(info.source().startsWith("re-export of " + base.resolve("1")), info.source());
+    String v2 = base.resolve("2/variables/variables").toString();
+    assertEquals(weights.keySet(), Checkpoints.list(v2).keySet());
+    Map<String, FloatTensor> back = Checkpoints.readFloats(v2, List.copyOf(weights.keySet()));
+    weights.forEach((k, v) -> assertArrayEquals(v.data(), back.get(k).data(), 0f, k));
+
+    Cli.Run exists = export(fromCheckpoint(training, base, "--version", "2"));
+    assertEquals(1, exists.exit());
+    assertEquals(List.of("deeplab: version 2 already exists: " + base.resolve("2")),
+        exists.errorLines());
+    assertEquals(List.of("1", "2"), Fixtures.list(base));
+  }
+
+  @Test
+  void optionsAreChecked() {
+    Cli.Run none = export("--output", tmp.resolve("x").toString());
+    assertEquals(1, none.exit());
+    assertEquals(List.of("deeplab: give either --checkpoint (with --variant or --preset) or "
+        + "--model"), none.errorLines());
+    Cli.Run noVariant = export("--checkpoint", training.toString(), "--output",
+        tmp.resolve("x").toString());
+    assertEquals(List.of("deeplab: --variant (or --preset) is required"), noVariant.errorLines());
+  }
+
+  @Test
+  void weightMapMissingAVariableWritesNothing() throws Exception {
+    Path base = tmp.resolve("atomic/missing");
+    Map<String, FloatTensor> w = new LinkedHashMap<>(weights);
+    w.remove("logits/semantic/biases");
+    ModelInfo info = ModelExporter.infoFor(Fixtures.SMALL, "test");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> ModelExporter.export(w, info, base, OptionalInt.empty()));
+    assertTrue(e.getMessage().contains("logits/semantic/biases missing"), e.getMessage());
+    assertEquals(List.of(), Fixtures.list(base));
+  }
+
+  @Test
+  void existingTargetVersionIsRefusedAndKept() throws Exception {
+    Path base = tmp.resolve("atomic/exists");
+    Files.createDirectories(base.resolve("3"));
+    Files.writeString(base.resolve("3/saved_model.pb"), "keep");
+    ModelInfo info = ModelExporter.infoFor(Fixtures.SMALL, "test");
+    IOException e = assertThrows(IOException.class,
+        () -> ModelExporter.export(weights, info, base, OptionalInt.of(3)));
+    assertTrue(e.getMessage().startsWith("version 3 already exists"), e.getMessage());
+    assertEquals(List.of("3"), Fixtures.list(base));
+    assertEquals("keep", Files.readString(base.resolve("3/saved_model.pb")));
+  }
+
+  @Test
+  void failureWhileWritingVariablesLeavesNoVersion() throws Exception {
+    // A session whose variables were never set: TF fails in the middle of the export, after the
+    // exporter has created the version's directories, when it saves the variables.
+    Path base = tmp.resolve("atomic/midway");
+    Files.createDirectories(base.resolve("1"));
+    ModelInfo info = ModelExporter.infoFor(Fixtures.SMALL, "test");
+    try (ServingGraph graph = ServingGraph.build(Fixtures.SMALL);
+        Session session = new Session(graph.graph(), false)) {
+      assertThrows(RuntimeException.class,
+          () -> SavedModels.export(session, graph, base, OptionalInt.empty(), info));
+    }
+    assertEquals(List.of("1"), Fixtures.list(base), "no version 2, no temporary directory");
+  }
+
+  @Test
+  void writerFailingAfterPartialFilesLeavesNothing() throws Exception {
+    Path base = tmp.resolve("atomic/writer");
+    ModelInfo info = ModelExporter.infoFor(Fixtures.SMALL, "test");
+    IOException e = assertThrows(IOException.class, () -> ModelExporter.writeVersion(base,
+        OptionalInt.empty(), info, dir -> {
+          Files.writeString(dir.resolve("saved_model.pb"), "partial");
+          Files.createDirectories(dir.resolve("variables"));
+          Files.writeString(dir.resolve("variables/variables.index"), "partial");
+          throw new IOException("disk full");
+        }));
+    assertEquals("disk full", e.getMessage());
+    assertEquals(List.of(), Fixtures.list(base));
+
+    Path ok = ModelExporter.writeVersion(base, OptionalInt.empty(), info,
+        dir -> Files.writeString(dir.resolve("saved_model.pb"), "complete"));
+    assertEquals(base.resolve("1"), ok);
+    assertEquals(List.of("1"), Fixtures.list(base));
+    assertEquals(List.of("assets", "saved_model.pb"), Fixtures.list(ok));
+    assertEquals(List.of("deeplab_model.json", "labels.txt"), Fixtures.list(ok.resolve("assets")));
+  }
+}

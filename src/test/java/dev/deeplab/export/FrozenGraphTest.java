@@ -1,0 +1,266 @@
+package dev.deeplab.export;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.deeplab.infer.Segmenter;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.Result;
+import org.tensorflow.SavedModelBundle;
+import org.tensorflow.ndarray.NdArrays;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.proto.SignatureDef;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
+import org.tensorflow.types.TString;
+import org.tensorflow.types.TUint8;
+
+/**
+ * {@code deeplab import --frozen-graph}: a tiny graph in the official export's shape, built here
+ * with TF Java ({@code ImageTensor} uint8 [1,?,?,3] → class = (R > 127) + 2·(G > 127) → {@code
+ * SemanticPredictions} [1,H,W]), wrapped as a SavedModel and run through our {@link Segmenter}
+ * and the bytes signature.
+ */
+class FrozenGraphTest {
+  @TempDir
+  Path tmp;
+
+  /** Writes the tiny frozen graph; {@code input} names the placeholder. */
+  static Path frozenGraph(Path file, String input, String output, boolean int64, boolean probs,
+      boolean logitsConst) throws Exception {
+    try (Graph g = new Graph()) {
+      Ops tf = Ops.create(g);
+      Placeholder<TUint8> in = tf.withName(input).placeholder(TUint8.class,
+          Placeholder.shape(Shape.of(1, -1, -1, 3)));
+      Operand<TFloat32> x = tf.dtypes.cast(in, TFloat32.class);
+      Operand<TFloat32> r = tf.gather(x, tf.constant(0), tf.constant(3));
+      Operand<TFloat32> gr = tf.gather(x, tf.constant(1), tf.constant(3));
+      Operand<TInt32> ids = tf.math.add(
+          tf.dtypes.cast(tf.math.greater(r, tf.constant(127f)), TInt32.class),
+          tf.math.mul(tf.constant(2),
+              tf.dtypes.cast(tf.math.greater(gr, tf.constant(127f)), TInt32.class)));
+      if (int64) {
+        tf.withName(output).dtypes.cast(ids, TInt64.class);
+      } else {
+        tf.withName(output).identity(ids);
+      }
+      if (probs) {
+        tf.withName(FrozenGraphWrapper.PROBABILITIES).oneHot(ids, tf.constant(4),
+            tf.constant(1f), tf.constant(0f));
+      }
+      if (logitsConst) {
+        tf.withSubScope("logits").withSubScope("semantic").withName("weights")
+            .constant(new float[1][1][8][4]);
+      }
+      Files.write(file, g.toGraphDef().toByteArray());
+    }
+    return file;
+  }
+
+  static int[] expected(byte[] rgb) {
+    int[] ids = new int[rgb.length / 3];
+    for (int p = 0; p < ids.length; p++) {
+      ids[p] = ((rgb[3 * p] & 0xff) > 127 ? 1 : 0) + ((rgb[3 * p + 1] & 0xff) > 127 ? 2 : 0);
+    }
+    return ids;
+  }
+
+  /** Blocks of 10x10 pixels with colours from a fixed sequence. */
+  static byte[] blocks(int w, int h) {
+    byte[] rgb = new byte[w * h * 3];
+    int[][] colours = {{200, 30, 0}, {20, 220, 90}, {250, 250, 10}, {10, 10, 240}, {130, 126, 5}};
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        int[] c = colours[((y / 10) * 7 + x / 10) % colours.length];
+        for (int k = 0; k < 3; k++) {
+          rgb[(y * w + x) * 3 + k] = (byte) c[k];
+        }
+      }
+    }
+    return rgb;
+  }
+
+  static byte[] png(byte[] rgb, int w, int h) throws Exception {
+    BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        int i = (y * w + x) * 3;
+        img.setRGB(x, y,
+            ((rgb[i] & 0xff) << 16) | ((rgb[i + 1] & 0xff) << 8) | (rgb[i + 2] & 0xff));
+      }
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ImageIO.write(img, "png", out);
+    return out.toByteArray();
+  }
+
+  @Test
+  void wrapsFrozenGraphWithServingSignatures() throws Exception {
+    Path pb = frozenGraph(tmp.resolve("frozen_inference_graph.pb"), "ImageTensor",
+        "SemanticPredictions", false, false, true);
+    Path out = tmp.resolve("wrapped");
+    Cli.Run r = Cli.run("import", "--frozen-graph", pb.toString(), "--crop-size", "16",
+        "--output", out.toString());
+    assertEquals(0, r.exit(), r.err());
+    assertTrue(r.out().contains("backbone not recognised, 4 classes"), r.out());
+    ModelInfo info = SavedModels.readInfo(out.resolve("1"));
+    assertEquals(4, info.config().numClasses());
+    assertTrue(FrozenGraphWrapper.isWrapped(info), info.source());
+    assertEquals(List.of(), Fixtures.list(out.resolve("1/variables")), "no variables");
+
+    try (SavedModelBundle b = SavedModelBundle.load(out.resolve("1").toString(), "serve")) {
+      Map<String, SignatureDef> sigs = b.metaGraphDef().getSignatureDefMap();
+      assertEquals(java.util.Set.of("serving_default", "predict_image_bytes"), sigs.keySet());
+      for (SignatureDef s : sigs.values()) {
+        assertEquals("tensorflow/serving/predict", s.getMethodName());
+        assertEquals(java.util.Set.of("semantic"), s.getOutputsMap().keySet());
+      }
+      SignatureDef d = sigs.get("serving_default");
+      assertEquals(List.of(1L, -1L, -1L, 3L), d.getInputsOrThrow("images").getTensorShape()
+          .getDimList().stream().map(x -> x.getSize()).toList());
+
+      int w = 13;
+      int h = 9;
+      byte[] rgb = Fixtures.gradient(w, h);
+      try (TString bytes = TString.tensorOfBytes(NdArrays.vectorOfObjects(png(rgb, w, h)));
+          Result res = b.function("predict_image_bytes").call(Map.of("image_bytes", bytes))) {
+        TInt32 sem = (TInt32) res.get("semantic").get();
+        assertEquals(Shape.of(1, h, w), sem.shape());
+        int[] ids = new int[w * h];
+        sem.copyTo(DataBuffers.of(ids, false, false));
+        assertArrayEquals(expected(rgb), ids);
+      }
+    }
+
+    try (Segmenter s = Segmenter.load(out)) {
+      byte[] rgb = Fixtures.gradient(16, 11);
+      assertArrayEquals(expected(rgb), s.segment(rgb, 16, 11).classIds(), "fits the crop");
+      // Larger than the 16x16 crop: scaled down to 16x12, run, ids mapped back.
+      int w = 40;
+      int h = 30;
+      byte[] big = blocks(w, h);
+      int[] ids = s.segment(big, w, h).classIds();
+      int[] want = expected(big);
+      int compared = 0;
+      for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+          if (x % 10 >= 3 && x % 10 <= 6 && y % 10 >= 3 && y % 10 <= 6) {
+            assertEquals(want[y * w + x], ids[y * w + x], "pixel " + x + "," + y);
+            compared++;
+          }
+        }
+      }
+      assertEquals(16 * 12, compared);
+    }
+  }
+
+  @Test
+  void wrappedGraphEvaluatesAtOneScaleAndRefusesMore() throws Exception {
+    Path pb = frozenGraph(tmp.resolve("f.pb"), "ImageTensor", "SemanticPredictions", false, false,
+        false);
+    Path out = tmp.resolve("wrapped-eval");
+    assertEquals(0, Cli.run("import", "--frozen-graph", pb.toString(), "--num-classes", "4",
+        "--crop-size", "32", "--output", out.toString()).exit());
+    byte[] rgb = blocks(30, 20);
+    try (dev.deeplab.eval.Evaluator e = dev.deeplab.eval.Evaluator.open(out, List.of(1.0), false)) {
+      assertArrayEquals(expected(rgb), e.predict(new dev.deeplab.io.image.RgbImage(30, 20, rgb)));
+    }
+    IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+        () -> dev.deeplab.eval.Evaluator.open(out, List.of(0.5, 1.0), false));
+    assertTrue(refused.getMessage().contains("frozen graph"), refused.getMessage());
+  }
+
+  @Test
+  void int64PredictionsAndProbabilities() throws Exception {
+    Path pb = frozenGraph(tmp.resolve("f.pb"), "ImageTensor", "SemanticPredictions", true, true,
+        false);
+    Path out = tmp.resolve("wrapped64");
+    Cli.Run r = Cli.run("import", "--frozen-graph", pb.toString(), "--num-classes", "4",
+        "--output", out.toString());
+    assertEquals(0, r.exit(), r.err());
+    assertTrue(r.out().contains("SemanticProbabilities"), r.out());
+    try (Segmenter s = Segmenter.load(out)) {
+      byte[] rgb = Fixtures.gradient(7, 5);
+      int[] want = expected(rgb);
+      assertArrayEquals(want, s.segment(rgb, 7, 5).classIds());
+      float[] p = s.probabilities(rgb, 7, 5);
+      assertEquals(7 * 5 * 4, p.length);
+      for (int i = 0; i < want.length; i++) {
+        assertEquals(1f, p[i * 4 + want[i]], 0f);
+      }
+    }
+    // Re-exporting a wrapped graph copies it as a new version.
+    Path copy = ModelExporter.reexport(out, out, java.util.OptionalInt.empty());
+    assertEquals(out.resolve("2"), copy);
+    try (Segmenter s = Segmenter.load(out)) {
+      assertEquals(copy, s.directory());
+      byte[] rgb = Fixtures.gradient(6, 6);
+      assertArrayEquals(expected(rgb), s.segment(rgb, 6, 6).classIds());
+    }
+  }
+
+  @Test
+  void otherTensorNamesGiveOneLineNamingTheTensor() throws Exception {
+    Path noInput = frozenGraph(tmp.resolve("a.pb"), "input", "SemanticPredictions", false, false,
+        true);
+    Path out = tmp.resolve("none");
+    Cli.Run r = Cli.run("import", "--frozen-graph", noInput.toString(), "--output",
+        out.toString());
+    assertEquals(1, r.exit());
+    assertEquals(List.of("deeplab: frozen graph " + noInput + " has no tensor ImageTensor:0 (the "
+        + "input of an official export_model.py graph); its placeholders: input"),
+        r.errorLines());
+
+    Path noOutput = frozenGraph(tmp.resolve("b.pb"), "ImageTensor", "labels", false, false, true);
+    r = Cli.run("import", "--frozen-graph", noOutput.toString(), "--output", out.toString());
+    assertEquals(1, r.exit());
+    assertEquals(List.of("deeplab: frozen graph " + noOutput + " has no tensor "
+        + "SemanticPredictions:0 (the output of an official export_model.py graph)"),
+        r.errorLines());
+
+    Path text = Files.writeString(tmp.resolve("c.pb"), "this is not a graph\n");
+    r = Cli.run("import", "--frozen-graph", text.toString(), "--output", out.toString());
+    assertEquals(1, r.exit());
+    assertEquals(1, r.errorLines().size(), r.err());
+    assertTrue(r.errorLines().get(0).startsWith("deeplab: not a frozen graph"), r.err());
+
+    Path noClasses = frozenGraph(tmp.resolve("d.pb"), "ImageTensor", "SemanticPredictions", false,
+        false, false);
+    r = Cli.run("import", "--frozen-graph", noClasses.toString(), "--output", out.toString());
+    assertEquals(1, r.exit());
+    assertEquals(List.of("deeplab: cannot tell the number of classes of " + noClasses
+        + " (no logits/semantic/weights node): give --num-classes or --labels"), r.errorLines());
+    assertFalse(Files.exists(out), "no output directory");
+  }
+
+  @Test
+  void detectsArchitectureFromNodeNames() throws Exception {
+    Path pb = frozenGraph(tmp.resolve("e.pb"), "ImageTensor", "SemanticPredictions", false, false,
+        true);
+    FrozenGraphWrapper.Detected d = FrozenGraphWrapper.detect(FrozenGraphWrapper.read(pb));
+    assertTrue(d.variant().isEmpty());
+    assertEquals(4, d.numClasses().getAsInt());
+    assertFalse(d.decoder());
+    assertNull(d.variant().orElse(null));
+    assertNotNull(d.config());
+  }
+}

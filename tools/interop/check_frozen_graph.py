@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""An official-shape frozen graph, wrapped as a SavedModel by `deeplab import --frozen-graph`.
+
+  1. tools/reference/deeplab_reference.py writes a frozen GraphDef shaped like the official
+     export_model.py output (ImageTensor uint8 [1,?,?,3] -> pad to the crop with the mean pixel ->
+     network -> SemanticPredictions int32 [1,H,W]; weights as Const nodes) for a small golden case;
+  2. `tools/deeplab import --frozen-graph` wraps it (crop size given, since a frozen graph does
+     not record it);
+  3. `tools/deeplab segment --model <wrapped>` segments images that fit the crop (the case's
+     formula image and a crop of a real photo) and a real photo larger than the crop;
+  4. Python runs the frozen graph directly (tf.compat.v1.import_graph_def + Session, feeding
+     ImageTensor:0): class ids must be identical to Java's. For the photo larger than the crop, which
+     the bare official graph refuses, Python scales it down as the wrapper documents
+     (align-corners bilinear to round(side * crop / longest-fitting side), rounded to uint8), runs
+     the frozen graph and maps the ids back by align-corners nearest neighbour: identical too;
+  5. the wrapped SavedModel loaded with tf.saved_model.load gives the same ids through
+     serving_default and predict_image_bytes, and saved_model_cli shows its method name.
+
+Exit status 1 on any failure. Run by tools/python/run_checks.sh with cwd = repository root.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+# As deeplab_reference.py: its shape probe crashes (SIGFPE) in oneDNN's conv on this TF build.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
+import deeplab_net as net  # noqa: E402
+import deeplab_reference as ref  # noqa: E402
+
+CASE = "mobilenet_v2_dm05_os8_dec_64"
+GOLDEN = "src/test/resources/golden"
+PHOTO = "src/main/resources/dev/deeplab/photos/chelsea.png"
+DEEPLAB = os.path.join("tools", "deeplab")
+
+
+def run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit("%s failed (%d): %s" % (" ".join(cmd[:2]), p.returncode,
+                                                 p.stderr.strip()[-800:]))
+    return p.stdout
+
+
+def frozen_session(path):
+    gd = tf.compat.v1.GraphDef()
+    with open(path, "rb") as f:
+        gd.ParseFromString(f.read())
+    g = tf.Graph()
+    with g.as_default():
+        tf.compat.v1.import_graph_def(gd, name="")
+    return tf.compat.v1.Session(graph=g)
+
+
+def fitted_python(sess, rgb, crop_h, crop_w):
+    """The wrapper's documented behaviour for an image larger than the crop, in Python TF."""
+    h, w = rgb.shape[:2]
+    scale = min(1.0, crop_h / h, crop_w / w)
+    nh = int(min(max(np.round(np.float32(h) * np.float32(scale)), 1), crop_h))
+    nw = int(min(max(np.round(np.float32(w) * np.float32(scale)), 1), crop_w))
+    small = tf.compat.v1.image.resize_bilinear(rgb[None], [nh, nw], align_corners=True)
+    small = tf.cast(tf.clip_by_value(tf.round(small), 0, 255), tf.uint8).numpy()
+    ids = sess.run("SemanticPredictions:0", {"ImageTensor:0": small})
+    back = tf.compat.v1.image.resize_nearest_neighbor(ids[..., None], [h, w], align_corners=True)
+    return back.numpy()[0, :, :, 0], (nh, nw)
+
+
+def main():
+    with open(os.path.join(GOLDEN, CASE, "config.json")) as f:
+        cfg = json.load(f)
+    crop_h, crop_w = cfg["crop_size"]
+    work = tempfile.mkdtemp(prefix="deeplab_frozen_check_")
+    ok = True
+    try:
+        pb = ref.write_frozen_graph(os.path.join(work, "frozen_inference_graph.pb"), CASE)
+        print("frozen graph %s for %s: %.1f MB" % (os.path.basename(pb), CASE,
+                                                    os.path.getsize(pb) / 1e6))
+        wrapped = os.path.join(work, "wrapped")
+        out = run([DEEPLAB, "import", "--frozen-graph", pb, "--crop-size",
+                   "%dx%d" % (crop_h, crop_w), "--output", wrapped])
+        print("     " + "\n     ".join(out.strip().splitlines()))
+
+        images = {}
+        images["formula_%dx%d" % (crop_w, crop_h)] = net.formula_image(crop_h, crop_w)[0] \
+            .astype(np.uint8)
+        photo = np.array(Image.open(PHOTO).convert("RGB"))
+        images["photo_crop_50x57"] = photo[100:157, 200:250]
+        images["photo_451x300"] = photo
+        files = []
+        for name, rgb in images.items():
+            f = os.path.join(work, name + ".png")
+            Image.fromarray(rgb).save(f)
+            files.append(f)
+        seg_dir = os.path.join(work, "seg")
+        run([DEEPLAB, "segment", "--model", wrapped, "--output", seg_dir] + files)
+
+        sess = frozen_session(pb)
+        version = os.path.join(wrapped, "1")
+        model = tf.saved_model.load(version)
+        default = model.signatures["serving_default"]
+        by_bytes = model.signatures["predict_image_bytes"]
+        for name, rgb in images.items():
+            java = np.array(Image.open(os.path.join(seg_dir, name + "_mask.png"))).astype(np.int32)
+            h, w = rgb.shape[:2]
+            if h <= crop_h and w <= crop_w:
+                py = sess.run("SemanticPredictions:0", {"ImageTensor:0": rgb[None]})[0]
+                how = "frozen graph run directly"
+            else:
+                py, (nh, nw) = fitted_python(sess, rgb, crop_h, crop_w)
+                how = "scaled to %dx%d, frozen graph, ids scaled back" % (nw, nh)
+            diff = int((java != py).sum()) if java.shape == py.shape else -1
+            sm = default(images=tf.constant(rgb[None]))["semantic"].numpy()[0]
+            with open(os.path.join(work, name + ".png"), "rb") as f:
+                sb = by_bytes(image_bytes=tf.constant([f.read()]))["semantic"].numpy()[0]
+            same_sm = np.array_equal(sm, py) and np.array_equal(sb, py)
+            good = diff == 0 and same_sm
+            print("%s %-18s %dx%d: Java segment vs Python (%s): class ids differ at %d of %d "
+                  "pixels (%d classes present); tf.saved_model.load serving_default and "
+                  "predict_image_bytes identical: %s"
+                  % ("ok  " if good else "FAIL", name, w, h, how, diff, h * w,
+                     len(np.unique(py)), same_sm))
+            ok &= good
+        sess.close()
+
+        cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+        show = subprocess.run([cli, "show", "--all", "--dir", version], capture_output=True,
+                              text=True).stdout
+        methods = show.count("Method name is: tensorflow/serving/predict")
+        good = methods == 2 and "inputs['images']" in show and "DT_UINT8" in show \
+            and "shape: (1, -1, -1, 3)" in show and "outputs['semantic']" in show
+        print("%s saved_model_cli show --all: %d signatures with method tensorflow/serving/predict,"
+              " images DT_UINT8 (1, -1, -1, 3) -> semantic DT_INT32" % ("ok  " if good else "FAIL",
+                                                                        methods))
+        ok &= good
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("check_frozen_graph: %s" % ("PASSED" if ok else "FAILED"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
