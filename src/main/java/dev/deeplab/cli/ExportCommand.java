@@ -11,6 +11,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -49,16 +50,8 @@ final class ExportCommand implements Callable<Integer> {
           + "ade20k; default: the built-in set with the model's class count).")
   String labels;
 
-  @Option(names = "--output", required = true, paramLabel = "DIR",
-      description = "Model base directory, e.g. savedmodels/NAME.")
-  Path output;
-
-  @Option(names = "--version", description = "Version number (default: the next free one).")
-  Integer version;
-
-  // Not mixinStandardHelpOptions: its --version would clash with the SavedModel --version.
-  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-  boolean help;
+  @Mixin
+  VersionedOutput target = new VersionedOutput();
 
   @Spec
   CommandSpec spec;
@@ -69,7 +62,8 @@ final class ExportCommand implements Callable<Integer> {
       throw new UserError("give either --checkpoint (with --variant or --preset) or --model");
     }
     PrintWriter out = spec.commandLine().getOut();
-    OptionalInt v = version == null ? OptionalInt.empty() : OptionalInt.of(version);
+    OptionalInt v = target.version();
+    Path output = target.output;
     if (checkpoint != null) {
       ImportCommand.importCheckpoint(checkpoint, architecture, List.of(), labels, output, v, out);
       return 0;

@@ -16,6 +16,7 @@ import org.tensorflow.proto.GraphDef;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -74,16 +75,8 @@ final class ImportCommand implements Callable<Integer> {
           + "built-in set with the model's class count).")
   String labels;
 
-  @Option(names = "--output", required = true, paramLabel = "DIR",
-      description = "Model base directory, e.g. savedmodels/NAME.")
-  Path output;
-
-  @Option(names = "--version", description = "Version number (default: the next free one).")
-  Integer version;
-
-  // Not mixinStandardHelpOptions: its --version would clash with the SavedModel --version.
-  @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
-  boolean help;
+  @Mixin
+  VersionedOutput target = new VersionedOutput();
 
   @Spec
   CommandSpec spec;
@@ -99,7 +92,8 @@ final class ImportCommand implements Callable<Integer> {
       throw new UserError("--reinitialize applies to --checkpoint only");
     }
     PrintWriter out = spec.commandLine().getOut();
-    OptionalInt v = version == null ? OptionalInt.empty() : OptionalInt.of(version);
+    OptionalInt v = target.version();
+    Path output = target.output;
     if (checkpoint != null) {
       importCheckpoint(checkpoint, model, reinitialize == null ? List.of() : reinitialize,
           labels, output, v, out);
@@ -172,7 +166,7 @@ final class ImportCommand implements Callable<Integer> {
     }
     ModelInfo info = ModelExporter.infoFor(config,
         FrozenGraphWrapper.SOURCE_PREFIX + frozenGraph.getFileName(), labels);
-    Path dir = FrozenGraphWrapper.wrap(gd, info, output, v);
+    Path dir = FrozenGraphWrapper.wrap(gd, info, target.output, v);
     out.printf("frozen graph %s: %d nodes, %s%s, %d classes%s%n", frozenGraph, found.nodes(),
         found.variant().map(x -> x.officialName()).orElse("backbone not recognised"),
         found.decoder() ? " with decoder" : "", config.numClasses(),

@@ -210,7 +210,7 @@ public final class FrozenGraphWrapper {
 
   /**
    * Writes {@code frozen} wrapped as a SavedModel version under {@code base} (atomically, as
-   * {@link ModelExporter#writeVersion}); images larger than {@code info}'s crop size are scaled
+   * {@link SavedModels#writeVersion}); images larger than {@code info}'s crop size are scaled
    * down to fit. Returns the version directory.
    *
    * @throws IOException if TensorFlow cannot import the graph or the files cannot be written
@@ -227,7 +227,7 @@ public final class FrozenGraphWrapper {
       }
       List<Signature> signatures = signatures(g, info);
       try (Session s = new Session(g)) {
-        return ModelExporter.writeVersion(base, version, info, dir -> {
+        return SavedModels.writeVersion(base, version, info, dir -> {
           SavedModelBundle.Exporter exporter = SavedModelBundle.exporter(dir.toString())
               .withTags(SavedModelBundle.DEFAULT_TAG).withSession(s);
           signatures.forEach(exporter::withSignature);

@@ -7,15 +7,10 @@ import dev.deeplab.io.tflite.TfliteDeepLabWeights;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant;
 import dev.deeplab.weights.FloatTensor;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.deeplab.nn.ModelVariable;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,13 +28,10 @@ import org.tensorflow.types.TFloat32;
  * (batch norm in inference mode, no loss, no optimizer), sets every variable by name (optionally
  * leaving some at their fresh initial values) and exports a new version atomically. Also
  * re-exports one of our SavedModels as a new version ({@link #reexport}) and offers the atomic
- * version writer ({@link #writeVersion}) to exporters of other graphs ({@link
+ * version writer ({@link SavedModels#writeVersion}) to exporters of other graphs ({@link
  * FrozenGraphWrapper}).
  */
 public final class ModelExporter {
-  private static final ObjectMapper JSON =
-      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-
   private ModelExporter() {}
 
   /**
@@ -94,45 +86,6 @@ public final class ModelExporter {
     }
   }
 
-  /** Writes the files of one SavedModel version into an empty directory. */
-  @FunctionalInterface
-  public interface VersionWriter {
-    /** Fills {@code dir} (which exists and is empty) with {@code saved_model.pb} and the rest. */
-    void write(Path dir) throws IOException;
-  }
-
-  /**
-   * Writes version {@code version} (or the next free one) under {@code base} the way {@link
-   * SavedModels#export} does: into a hidden temporary sibling (TF Serving ignores names that are
-   * not integers) renamed into place only once complete, so a failure at any point leaves no
-   * version directory; {@code assets/deeplab_model.json} and {@code assets/labels.txt} are added
-   * from {@code info}. Returns the version directory.
-   */
-  public static Path writeVersion(Path base, OptionalInt version, ModelInfo info,
-      VersionWriter writer) throws IOException {
-    Files.createDirectories(base);
-    int v = version.isPresent() ? version.getAsInt() : SavedModels.nextVersion(base);
-    if (v < 1) {
-      throw new IllegalArgumentException("version must be a positive integer, got " + v);
-    }
-    Path target = base.resolve(Integer.toString(v));
-    if (Files.exists(target)) {
-      throw new IOException("version " + v + " already exists: " + target);
-    }
-    Path tmp = Files.createTempDirectory(base, ".export-" + v + "-");
-    try {
-      writer.write(tmp);
-      Path assets = Files.createDirectories(tmp.resolve("assets"));
-      Files.writeString(assets.resolve(ModelInfo.ASSET), JSON.writeValueAsString(info),
-          StandardCharsets.UTF_8);
-      Files.write(assets.resolve("labels.txt"), info.classNames(), StandardCharsets.UTF_8);
-      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-      return target;
-    } finally {
-      deleteTree(tmp);
-    }
-  }
-
   /**
    * Re-exports one of our SavedModels ({@code model}: a version directory, or a base whose highest
    * version is taken) as a new version under {@code base}: the graph is rebuilt from the recorded
@@ -147,7 +100,7 @@ public final class ModelExporter {
         : REEXPORT + dir + " (" + old.source() + ")";
     ModelInfo info = new ModelInfo(old.config(), old.labelSet(), old.classNames(), source);
     if (FrozenGraphWrapper.isWrapped(old)) {
-      return writeVersion(base, version, info, tmp -> copyModel(dir, tmp));
+      return SavedModels.writeVersion(base, version, info, tmp -> copyModel(dir, tmp));
     }
     String prefix = dir.resolve("variables").resolve("variables").toString();
     List<String> names = Checkpoints.list(prefix).values().stream()
@@ -173,16 +126,6 @@ public final class ModelExporter {
     }
   }
 
-  private static void deleteTree(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(dir)) {
-      walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      // a hidden temporary directory; TF Serving ignores it
-    }
-  }
 
   /** The architecture of a DeepLabv3 MobileNetV2 model read from a TFLite file. */
   public static ModelConfig configOf(TfliteDeepLabWeights w) {

@@ -35,6 +35,30 @@ public final class SavedModels {
    */
   public static Path export(Session session, ServingGraph graph, Path base, OptionalInt version,
       ModelInfo info) throws IOException {
+    return writeVersion(base, version, info, dir -> SavedModelBundle.exporter(dir.toString())
+        .withTags(SavedModelBundle.DEFAULT_TAG)
+        .withSession(session)
+        .withSignature(graph.defaultSignature())
+        .withSignature(graph.bytesSignature())
+        .export());
+  }
+
+  /** Writes the files of one SavedModel version into an empty directory. */
+  @FunctionalInterface
+  public interface VersionWriter {
+    /** Fills {@code dir} (which exists and is empty) with {@code saved_model.pb} and the rest. */
+    void write(Path dir) throws IOException;
+  }
+
+  /**
+   * Writes version {@code version} (or the next free one) under {@code base}: {@code writer} fills
+   * a hidden temporary sibling (TF Serving ignores names that are not integers), {@code
+   * assets/deeplab_model.json} and {@code assets/labels.txt} are added from {@code info}, and the
+   * directory is renamed into place only once complete, so a failure at any point leaves no
+   * version directory. Returns the version directory.
+   */
+  public static Path writeVersion(Path base, OptionalInt version, ModelInfo info,
+      VersionWriter writer) throws IOException {
     Files.createDirectories(base);
     int v = version.isPresent() ? version.getAsInt() : nextVersion(base);
     if (v < 1) {
@@ -46,12 +70,7 @@ public final class SavedModels {
     }
     Path tmp = Files.createTempDirectory(base, ".export-" + v + "-");
     try {
-      SavedModelBundle.exporter(tmp.toString())
-          .withTags(SavedModelBundle.DEFAULT_TAG)
-          .withSession(session)
-          .withSignature(graph.defaultSignature())
-          .withSignature(graph.bytesSignature())
-          .export();
+      writer.write(tmp);
       Path assets = Files.createDirectories(tmp.resolve("assets"));
       Files.writeString(assets.resolve(ModelInfo.ASSET), JSON.writeValueAsString(info),
           StandardCharsets.UTF_8);

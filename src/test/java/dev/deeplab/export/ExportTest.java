@@ -141,7 +141,7 @@ class ExportTest {
   void writerFailingAfterPartialFilesLeavesNothing() throws Exception {
     Path base = tmp.resolve("atomic/writer");
     ModelInfo info = ModelExporter.infoFor(Fixtures.SMALL, "test");
-    IOException e = assertThrows(IOException.class, () -> ModelExporter.writeVersion(base,
+    IOException e = assertThrows(IOException.class, () -> SavedModels.writeVersion(base,
         OptionalInt.empty(), info, dir -> {
           Files.writeString(dir.resolve("saved_model.pb"), "partial");
           Files.createDirectories(dir.resolve("variables"));
@@ -151,7 +151,7 @@ class ExportTest {
     assertEquals("disk full", e.getMessage());
     assertEquals(List.of(), Fixtures.list(base));
 
-    Path ok = ModelExporter.writeVersion(base, OptionalInt.empty(), info,
+    Path ok = SavedModels.writeVersion(base, OptionalInt.empty(), info,
         dir -> Files.writeString(dir.resolve("saved_model.pb"), "complete"));
     assertEquals(base.resolve("1"), ok);
     assertEquals(List.of("1"), Fixtures.list(base));
