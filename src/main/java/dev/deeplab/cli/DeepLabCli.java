@@ -21,6 +21,7 @@ import picocli.CommandLine.Option;
       EvalCommand.class,
       ImportCommand.class,
       ExportCommand.class,
+      TrainCommand.class,
       InspectCommand.class,
       CommandLine.HelpCommand.class
     })

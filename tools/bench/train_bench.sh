@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Training throughput, Java (this library on TF Java 1.1.0 = TF 2.18 runtime) against Python
+# TensorFlow on the same machine: the same DeepLab networks, crop, batch and output stride, full
+# training steps (forward, loss, gradients, momentum update, batch-norm updates) on a fixed random
+# batch, images/s after warm-up, and the ratio java/python.
+#
+# Usage: tools/bench/train_bench.sh            (PYTHON=... to choose the interpreter, default python3)
+#        STEPS=20 tools/bench/train_bench.sh   (more timed steps)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PYTHON=${PYTHON:-python3}
+STEPS=${STEPS:-10}
+WARMUP=${WARMUP:-3}
+
+mvn -q -B -o compile
+mvn -q -B -o dependency:build-classpath -Dmdep.outputFile=target/bench-classpath.txt >/dev/null
+CP="target/classes:$(cat target/bench-classpath.txt)"
+export TF_CPP_MIN_LOG_LEVEL=2
+
+echo "cores: $(nproc), $($PYTHON -c 'import tensorflow as tf; print("python TF", tf.__version__)' 2>/dev/null)"
+
+images_per_second() { sed -n 's/.*: \([0-9.]*\) images\/s.*/\1/p'; }
+
+bench() {  # variant crop batch steps
+  local variant=$1 crop=$2 batch=$3 steps=$4
+  local j p
+  j=$(java -cp "$CP" dev.deeplab.train.TrainBenchmark "$variant" "$crop" "$batch" "$steps" "$WARMUP" 16 2>/dev/null | tail -1)
+  p=$("$PYTHON" tools/bench/train_python.py --variant "$variant" --crop "$crop" --batch "$batch" \
+      --steps "$steps" --warmup "$WARMUP" --output-stride 16 2>/dev/null | tail -1)
+  echo "$j"
+  echo "$p"
+  local ji pi
+  ji=$(echo "$j" | images_per_second)
+  pi=$(echo "$p" | images_per_second)
+  awk -v j="$ji" -v p="$pi" -v m="$variant" -v c="$crop" -v b="$batch" \
+    'BEGIN { printf "ratio java/python %s crop %d batch %d: %.2f\n\n", m, c, b, j / p }'
+}
+
+bench mobilenet_v2 321 4 "$STEPS"
+bench xception_65 129 2 "$(( (STEPS + 1) / 2 ))"
