@@ -22,6 +22,7 @@ import picocli.CommandLine.Option;
       ImportCommand.class,
       ExportCommand.class,
       TrainCommand.class,
+      BenchCommand.class,
       InspectCommand.class,
       CommandLine.HelpCommand.class
     })

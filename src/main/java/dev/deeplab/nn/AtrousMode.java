@@ -11,6 +11,11 @@ package dev.deeplab.nn;
 public enum AtrousMode {
   /** SpaceToBatchND → undilated VALID conv → BatchToSpaceND, as {@code tf.nn.with_space_to_batch}. */
   SPACE_TO_BATCH,
-  /** A single conv op with the {@code dilations} attribute; inference only. */
+  /**
+   * A single conv op with the {@code dilations} attribute; inference only, and not a safe
+   * default: under oneDNN it changed the logits of separable ASPP at 513×513 (xception_65: 9.4%
+   * relative, 99.7% argmax agreement; BENCHMARKS.md), and without oneDNN TF has no dilated
+   * depthwise kernel.
+   */
   NATIVE_DILATION
 }

@@ -115,12 +115,21 @@ public final class Conv {
             init,
             depthwise ? Role.DEPTHWISE_WEIGHTS : Role.WEIGHTS);
     Ops tf = scope.tf();
+    // Inference: a depthwise conv's batch norm is folded into the filter (scale) and a bias add
+    // (shift), so that depthwise + BiasAdd + Relu fuse; TF runs it as a separate
+    // FusedBatchNormV3 otherwise, very slow under oneDNN (BENCHMARKS.md). Dense convs keep
+    // FusedBatchNorm, which Grappler already fuses (folding them costs a filter multiply per
+    // run). Same variables, same names.
+    BatchNormSpec.Folded folded = batchNorm != null && depthwise && !scope.state().trainBatchNorm()
+        ? batchNorm.fold(scope, inChannels) : null;
+    Operand<TFloat32> kernelValue = folded == null ? filter
+        : tf.math.mul(filter, tf.reshape(folded.scale(), tf.constant(new long[] {-1, 1})));
     Atrous.ValidConv op =
         (ops, in, pad, dilations) ->
             depthwise
-                ? ops.nn.depthwiseConv2dNative(in, filter, strides(), pad,
+                ? ops.nn.depthwiseConv2dNative(in, kernelValue, strides(), pad,
                     DepthwiseConv2dNative.dilations(dilations))
-                : ops.nn.conv2d(in, filter, strides(), pad, Conv2d.dilations(dilations));
+                : ops.nn.conv2d(in, kernelValue, strides(), pad, Conv2d.dilations(dilations));
     Operand<TFloat32> y;
     if (rate > 1) {
       y = Atrous.sameConv(scope, x, kernel, rate, op);
@@ -134,7 +143,9 @@ public final class Conv {
     } else {
       y = op.apply(tf, x, "SAME", List.of(1L, 1L, 1L, 1L));
     }
-    if (batchNorm != null) {
+    if (folded != null) {
+      y = tf.nn.biasAdd(y, folded.shift());
+    } else if (batchNorm != null) {
       y = batchNorm.apply(scope, y);
     } else if (bias) {
       long c = depthwise ? inChannels : outChannels;

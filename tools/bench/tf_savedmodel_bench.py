@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Times one of our exported SavedModels under Python TensorFlow: the same graph and TF kernels
+as the Java library runs, so Java / Python measures the cost of the Java binding.
+
+Two ways to run it:
+  session   tf.compat.v1 Session.run(feed images, fetch semantic): the C API path Java uses.
+  function  TF2: tf.saved_model.load(...).prune(images -> semantic), called eagerly.
+
+  ${PYTHON:-python3} tools/bench/tf_savedmodel_bench.py --model DIR [--mode session|function]
+      [--size 513] [--runs 20] [--warmup 5] [--threads T] [--precision fp32|bf16]
+
+Prints one JSON object (median/best ms, samples, load average, peak RSS).
+"""
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+
+
+def load_average():
+    try:
+        with open('/proc/loadavg') as f:
+            return float(f.read().split()[0])
+    except OSError:
+        return -1.0
+
+
+def resolve(path):
+    if os.path.exists(os.path.join(path, 'saved_model.pb')):
+        return path
+    versions = sorted((d for d in os.listdir(path) if d.isdigit()), key=int)
+    if not versions:
+        raise SystemExit('no SavedModel in ' + path)
+    return os.path.join(path, versions[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--model', required=True)
+    ap.add_argument('--mode', choices=('session', 'function'), default='session')
+    ap.add_argument('--size', type=int, default=513)
+    ap.add_argument('--batch', type=int, default=1)
+    ap.add_argument('--runs', type=int, default=20)
+    ap.add_argument('--warmup', type=int, default=5)
+    ap.add_argument('--threads', type=int, default=0, help='intra-op threads (0: TF default)')
+    ap.add_argument('--inter-threads', type=int, default=0)
+    ap.add_argument('--precision', choices=('fp32', 'bf16'), default='fp32')
+    ap.add_argument('--seed', type=int, default=1)
+    a = ap.parse_args()
+
+    import tensorflow as tf
+    path = resolve(a.model)
+    rng = np.random.default_rng(a.seed)
+    image = rng.integers(0, 256, size=(a.batch, a.size, a.size, 3), dtype=np.uint8)
+
+    if a.mode == 'session':
+        tf.compat.v1.disable_eager_execution()
+        config = tf.compat.v1.ConfigProto(intra_op_parallelism_threads=a.threads,
+                                          inter_op_parallelism_threads=a.inter_threads)
+        if a.precision == 'bf16':
+            config.graph_options.rewrite_options.auto_mixed_precision_onednn_bfloat16 = 1  # ON
+        graph = tf.Graph()
+        sess = tf.compat.v1.Session(graph=graph, config=config)
+        with graph.as_default():
+            meta = tf.compat.v1.saved_model.loader.load(sess, ['serve'], path)
+        sig = meta.signature_def['serving_default']
+        feed = sig.inputs['images'].name
+        fetch = sig.outputs['semantic'].name
+
+        def run():
+            return sess.run(fetch, {feed: image})
+    else:
+        if a.threads:
+            tf.config.threading.set_intra_op_parallelism_threads(a.threads)
+        if a.inter_threads:
+            tf.config.threading.set_inter_op_parallelism_threads(a.inter_threads)
+        if a.precision == 'bf16':
+            tf.config.optimizer.set_experimental_options(
+                {'auto_mixed_precision_onednn_bfloat16': True})
+        loaded = tf.saved_model.load(path)
+        sig = loaded.signatures['serving_default']
+        # The signature would also compute 'probabilities'; prune to images -> semantic as Java.
+        fn = loaded.prune(sig.structured_input_signature[1]['images'].name
+                          if hasattr(sig.structured_input_signature[1]['images'], 'name')
+                          else 'images:0', 'semantic:0')
+        x = tf.constant(image)
+
+        def run():
+            return fn(x).numpy()
+
+    t0 = time.perf_counter()
+    run()
+    first = (time.perf_counter() - t0) * 1e3
+    for _ in range(a.warmup):
+        run()
+    load0 = load_average()
+    samples = []
+    for _ in range(a.runs):
+        t0 = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - t0) * 1e3)
+    load1 = load_average()
+    s = sorted(samples)
+    n = len(s)
+    median = s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+    print(json.dumps({
+        'impl': 'python-tf ' + a.mode, 'tf': tf.__version__, 'precision': a.precision,
+        'model': path, 'batch': a.batch, 'median_ms': median, 'best_ms': s[0],
+        'first_run_ms': first, 'samples_ms': samples, 'load_start': load0, 'load_end': load1,
+        'peak_rss_bytes': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+
+
+if __name__ == '__main__':
+    sys.exit(main())
