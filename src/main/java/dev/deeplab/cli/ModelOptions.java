@@ -61,11 +61,23 @@ final class ModelOptions {
     if (!given()) {
       throw new UserError("--variant (or --preset) is required");
     }
-    int os = outputStride == null ? 16 : outputStride;
-    ModelConfig c = preset != null ? ModelConfig.preset(preset).withOutputStride(os)
-        : ModelConfig.defaults(ModelVariant.fromName(variant), os);
-    if (preset != null && outputStride != null && c.atrousRates().size() == 3) {
-      c = c.withAtrousRates(ModelConfig.officialRates(os));
+    ModelConfig base = preset != null ? ModelConfig.preset(preset)
+        : ModelConfig.defaults(ModelVariant.fromName(variant),
+            outputStride == null ? 16 : outputStride);
+    return applyTo(base);
+  }
+
+  /**
+   * {@code base} with every option the user gave applied; a new output stride also brings the
+   * official ASPP rates for it, unless {@code --atrous-rates} says otherwise.
+   */
+  ModelConfig applyTo(ModelConfig base) {
+    ModelConfig c = base;
+    if (outputStride != null) {
+      c = c.withOutputStride(outputStride);
+      if (c.atrousRates().size() == 3) {
+        c = c.withAtrousRates(ModelConfig.officialRates(outputStride));
+      }
     }
     if (decoder != null) {
       c = c.withDecoderOutputStride(decoder ? 4 : 0);

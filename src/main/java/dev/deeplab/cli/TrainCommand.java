@@ -220,7 +220,7 @@ public final class TrainCommand implements Callable<Integer> {
 
   /**
    * The architecture: --variant/--preset, or the one --init-from records (a SavedModel's model
-   * info, a .tflite file's structure) with the same overrides as {@code ModelOptions.toConfig}.
+   * info, a .tflite file's structure) with the user's overrides applied.
    */
   private ModelConfig modelConfig() throws IOException {
     if (model.given() || initFrom == null) {
@@ -231,34 +231,7 @@ public final class TrainCommand implements Callable<Integer> {
       throw new UserError("--variant (or --preset) is required: " + initFrom
           + " does not record its architecture");
     }
-    if (model.outputStride != null) {
-      base = base.withOutputStride(model.outputStride);
-      if (base.atrousRates().size() == 3) {
-        base = base.withAtrousRates(ModelConfig.officialRates(model.outputStride));
-      }
-    }
-    if (model.decoder != null) {
-      base = base.withDecoderOutputStride(model.decoder ? 4 : 0);
-    }
-    if (model.numClasses != null) {
-      base = base.withNumClasses(model.numClasses);
-    }
-    if (model.atrousRates != null) {
-      base = base.withAtrousRates(model.atrousRates);
-    }
-    if (model.multiGrid != null) {
-      base = base.withMultiGrid(model.multiGrid);
-    }
-    if (model.separableAspp != null || model.separableDecoder != null) {
-      base = base.withSeparableConvs(
-          model.separableAspp != null ? model.separableAspp : base.asppWithSeparableConv(),
-          model.separableDecoder != null ? model.separableDecoder : base.decoderUseSeparableConv());
-    }
-    if (model.depthMultiplier != null) {
-      base = base.withDepthMultiplier(model.depthMultiplier);
-    }
-    int[] hw = ModelOptions.parseSize(model.cropSize);
-    return base.withCropSize(hw[0], hw[1]);
+    return model.applyTo(base);
   }
 
   /** The architecture a SavedModel or .tflite file records, or null for a checkpoint. */
