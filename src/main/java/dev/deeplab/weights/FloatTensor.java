@@ -1,6 +1,8 @@
 package dev.deeplab.weights;
 
 import java.util.Arrays;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.types.TFloat32;
 
 /**
  * A dense float32 array with a shape, in row-major (C) order: the plain-Java form in which weights
@@ -24,6 +26,13 @@ public record FloatTensor(long[] shape, float[] data) {
       throw new IllegalArgumentException(
           "shape " + Arrays.toString(shape) + " needs " + n + " values, got " + data.length);
     }
+  }
+
+  /** Copies a TF tensor's values out (the tensor stays open; its owner closes it). */
+  public static FloatTensor copyOf(TFloat32 t) {
+    float[] data = new float[(int) t.shape().size()];
+    t.copyTo(DataBuffers.of(data, false, false));
+    return new FloatTensor(t.shape().asArray(), data);
   }
 
   /** The number of values. */

@@ -101,10 +101,7 @@ public final class Checkpoints {
         restore.tensors().forEach(runner::fetch);
         try (Result r = runner.run()) {
           for (int i = 0; i < names.size(); i++) {
-            TFloat32 t = (TFloat32) r.get(i);
-            float[] data = new float[(int) t.shape().size()];
-            t.copyTo(DataBuffers.of(data, false, false));
-            out.put(names.get(i), new FloatTensor(t.shape().asArray(), data));
+            out.put(names.get(i), FloatTensor.copyOf((TFloat32) r.get(i)));
           }
         }
       }
