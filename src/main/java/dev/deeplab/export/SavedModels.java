@@ -14,6 +14,7 @@ import java.util.OptionalInt;
 import java.util.stream.Stream;
 import org.tensorflow.SavedModelBundle;
 import org.tensorflow.Session;
+import org.tensorflow.exceptions.TensorFlowException;
 
 /**
  * The TF Serving layout {@code <base>/<version>/saved_model.pb + variables/ + assets/}: writing a
@@ -70,7 +71,12 @@ public final class SavedModels {
     }
     Path tmp = Files.createTempDirectory(base, ".export-" + v + "-");
     try {
-      writer.write(tmp);
+      try {
+        writer.write(tmp);
+      } catch (TensorFlowException e) {
+        // TF's saver reports I/O failures (a full disk, say) as unchecked TF exceptions.
+        throw new IOException(firstLine(e.getMessage()), e);
+      }
       Path assets = Files.createDirectories(tmp.resolve("assets"));
       Files.writeString(assets.resolve(ModelInfo.ASSET), JSON.writeValueAsString(info),
           StandardCharsets.UTF_8);
@@ -83,9 +89,15 @@ public final class SavedModels {
       }
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
       return target;
+    } catch (IOException e) {
+      throw new IOException("cannot write " + target + ": " + firstLine(e.getMessage()), e);
     } finally {
       AtomicFiles.deleteTreeQuietly(tmp);
     }
+  }
+
+  private static String firstLine(String message) {
+    return message == null ? "unknown error" : message.strip().split("\\R", 2)[0];
   }
 
   /** One more than the highest integer-named version under {@code base}, or 1. */

@@ -148,7 +148,7 @@ class ExportTest {
           Files.writeString(dir.resolve("variables/variables.index"), "partial");
           throw new IOException("disk full");
         }));
-    assertEquals("disk full", e.getMessage());
+    assertEquals("cannot write " + base.resolve("1") + ": disk full", e.getMessage());
     assertEquals(List.of(), Fixtures.list(base));
 
     Path ok = SavedModels.writeVersion(base, OptionalInt.empty(), info,
