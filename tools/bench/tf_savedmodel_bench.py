@@ -15,19 +15,11 @@ Prints one JSON object (median/best ms, samples, load average, peak RSS).
 import argparse
 import json
 import os
-import resource
 import sys
-import time
 
 import numpy as np
 
-
-def load_average():
-    try:
-        with open('/proc/loadavg') as f:
-            return float(f.read().split()[0])
-    except OSError:
-        return -1.0
+from timing import time_runs
 
 
 def resolve(path):
@@ -83,36 +75,16 @@ def main():
             tf.config.optimizer.set_experimental_options(
                 {'auto_mixed_precision_onednn_bfloat16': True})
         loaded = tf.saved_model.load(path)
-        sig = loaded.signatures['serving_default']
         # The signature would also compute 'probabilities'; prune to images -> semantic as Java.
-        fn = loaded.prune(sig.structured_input_signature[1]['images'].name
-                          if hasattr(sig.structured_input_signature[1]['images'], 'name')
-                          else 'images:0', 'semantic:0')
+        fn = loaded.prune('images:0', 'semantic:0')
         x = tf.constant(image)
 
         def run():
             return fn(x).numpy()
 
-    t0 = time.perf_counter()
-    run()
-    first = (time.perf_counter() - t0) * 1e3
-    for _ in range(a.warmup):
-        run()
-    load0 = load_average()
-    samples = []
-    for _ in range(a.runs):
-        t0 = time.perf_counter()
-        run()
-        samples.append((time.perf_counter() - t0) * 1e3)
-    load1 = load_average()
-    s = sorted(samples)
-    n = len(s)
-    median = s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
-    print(json.dumps({
+    print(json.dumps(dict({
         'impl': 'python-tf ' + a.mode, 'tf': tf.__version__, 'precision': a.precision,
-        'model': path, 'batch': a.batch, 'median_ms': median, 'best_ms': s[0],
-        'first_run_ms': first, 'samples_ms': samples, 'load_start': load0, 'load_end': load1,
-        'peak_rss_bytes': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+        'model': path, 'batch': a.batch}, **time_runs(run, a.warmup, a.runs))))
 
 
 if __name__ == '__main__':

@@ -21,13 +21,13 @@ import argparse
 import json
 import math
 import os
-import resource
 import sys
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from timing import time_runs
 
 # ---------------------------------------------------------------------------------------------
 # Architecture description (official settings).
@@ -422,14 +422,6 @@ def read_savedmodel(path):
     return info['config'], weights, path
 
 
-def load_average():
-    try:
-        with open('/proc/loadavg') as f:
-            return float(f.read().split()[0])
-    except OSError:
-        return -1.0
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--model', help='one of our SavedModels: architecture and weights')
@@ -477,30 +469,14 @@ def main():
         def run():
             return fn(torch.from_numpy(image)).numpy()
 
-        t0 = time.perf_counter()
-        run()
-        first = (time.perf_counter() - t0) * 1e3
-        for _ in range(a.warmup):
-            run()
-        load0 = load_average()
-        samples = []
-        for _ in range(a.runs):
-            t0 = time.perf_counter()
-            run()
-            samples.append((time.perf_counter() - t0) * 1e3)
-        load1 = load_average()
-    s = sorted(samples)
-    n = len(s)
-    median = s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
-    print(json.dumps({
+        timing = time_runs(run, a.warmup, a.runs)
+    print(json.dumps(dict({
         'impl': 'pytorch' + (' jit-frozen' if a.jit else ' eager')
                 + (' channels-last' if a.channels_last else ''),
         'torch': torch.__version__, 'threads': torch.get_num_threads(),
         'model': '%s OS%d %dx%d' % (cfg['variant'], cfg['output_stride'], cfg['crop_height'],
                                     cfg['crop_width']),
-        'batch': a.batch, 'median_ms': median, 'best_ms': s[0], 'first_run_ms': first,
-        'samples_ms': samples, 'load_start': load0, 'load_end': load1,
-        'peak_rss_bytes': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+        'batch': a.batch}, **timing)))
 
 
 def check(net, image, path):
