@@ -30,7 +30,7 @@ public enum ModelVariant {
   private final String officialName;
   private final Family family;
   private final String scope;
-  private final int depthParameter;
+  private final int repeatedUnits;
   private final float bnDecay;
   private final float bnEpsilon;
 
@@ -38,13 +38,13 @@ public enum ModelVariant {
       String officialName,
       Family family,
       String scope,
-      int depthParameter,
+      int repeatedUnits,
       float bnDecay,
       float bnEpsilon) {
     this.officialName = officialName;
     this.family = family;
     this.scope = scope;
-    this.depthParameter = depthParameter;
+    this.repeatedUnits = repeatedUnits;
     this.bnDecay = bnDecay;
     this.bnEpsilon = bnEpsilon;
   }
@@ -66,7 +66,7 @@ public enum ModelVariant {
 
   /** Units in ResNet block3, or in the Xception middle flow; 0 for MobileNetV2. */
   public int repeatedUnits() {
-    return depthParameter;
+    return repeatedUnits;
   }
 
   /** Batch-norm moving-average decay the official feature extractor uses for this backbone. */
