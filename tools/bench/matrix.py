@@ -14,6 +14,8 @@ Sets:
            space-to-batch {fused, folded}: the finalists, process against process
   final    Eigen and oneDNN, space-to-batch, bn {fused, folded, folded-dw}
   threads  intra x inter in {1,2} (separate processes), space-to-batch, bn folded
+  malloc   glibc malloc tunables (GLIBC_TUNABLES): defaults, large blocks kept, transparent huge
+           pages
   xla      TF_XLA_FLAGS=--tf_xla_cpu_global_jit with the session's XLA option off/on, bn folded,
            network only (XLA cannot compile the serving graph's run-time-sized resize)
 
@@ -30,26 +32,30 @@ import sys
 HOME = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+ONEDNN = {'TF_ENABLE_ONEDNN_OPTS': '1'}  # the launcher's default is 0 (Eigen)
+EIGEN = {'TF_ENABLE_ONEDNN_OPTS': '0'}
+
+
 def processes(which, variant_args):
     s2b_native = ['--atrous', 'space-to-batch,native']
     if which == 'graph':
-        return [('onednn', {}, s2b_native + ['--bn', 'fused,folded']),
-                ('eigen', {'TF_ENABLE_ONEDNN_OPTS': '0'},
+        return [('onednn', ONEDNN, s2b_native + ['--bn', 'fused,folded']),
+                ('eigen', EIGEN,
                  ['--atrous', 'space-to-batch', '--bn', 'fused,folded'])]
     if which == 'bf16':
-        return [('onednn', {}, ['--atrous', 'space-to-batch', '--precision', 'fp32,bf16',
+        return [('onednn', ONEDNN, ['--atrous', 'space-to-batch', '--precision', 'fp32,bf16',
                                 '--bn', 'fused,folded'])]
     if which == 'backend':
         # The fastest candidates of 'graph' and 'bf16' head to head, process against process.
-        return [('onednn', {}, ['--atrous', 'space-to-batch,native', '--bn', 'folded',
+        return [('onednn', ONEDNN, ['--atrous', 'space-to-batch,native', '--bn', 'folded',
                                 '--precision', 'fp32,bf16']),
-                ('eigen', {'TF_ENABLE_ONEDNN_OPTS': '0'},
+                ('eigen', EIGEN,
                  ['--atrous', 'space-to-batch', '--bn', 'fused,folded'])]
     if which == 'final':
         # Batch-norm folding everywhere vs only after depthwise convs, per backend.
-        return [('eigen', {'TF_ENABLE_ONEDNN_OPTS': '0'},
+        return [('eigen', EIGEN,
                  ['--atrous', 'space-to-batch', '--bn', 'fused,folded,folded-dw']),
-                ('onednn', {}, ['--atrous', 'space-to-batch', '--bn', 'fused,folded,folded-dw'])]
+                ('onednn', ONEDNN, ['--atrous', 'space-to-batch', '--bn', 'fused,folded,folded-dw'])]
     if which == 'threads':
         return [('intra%d-inter%d' % (i, j), {},
                  ['--atrous', 'space-to-batch', '--bn', 'folded', '--threads', str(i),
@@ -60,6 +66,14 @@ def processes(which, variant_args):
         return [('xla-env', {'TF_XLA_FLAGS': '--tf_xla_cpu_global_jit'},
                  ['--network-only', '--atrous', 'space-to-batch', '--bn', 'folded',
                   '--xla', 'off,on'])]
+    if which == 'malloc':
+        # glibc malloc returns every block above its mmap threshold (128 KiB, rising to at most
+        # 32 MiB) to the kernel on free, so each run page-faults its large tensors back in.
+        keep = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296'
+        return [('glibc-default', {'GLIBC_TUNABLES': ''}, []),
+                ('keep-32M', {'GLIBC_TUNABLES': keep}, []),
+                ('keep-32M-thp', {'GLIBC_TUNABLES': keep + ':glibc.malloc.hugetlb=1'}, []),
+                ('thp', {'GLIBC_TUNABLES': 'glibc.malloc.hugetlb=1'}, [])]
     raise SystemExit('unknown set ' + which)
 
 
@@ -68,12 +82,15 @@ def main():
     ap.add_argument('--variant')
     ap.add_argument('--model', help='a SavedModel instead of --variant (real weights)')
     ap.add_argument('--output-stride', type=int, default=16)
-    ap.add_argument('--set', default='graph', choices=('graph', 'bf16', 'backend', 'final', 'threads', 'xla'))
+    ap.add_argument('--set', default='graph', choices=('graph', 'bf16', 'backend', 'final', 'threads', 'xla', 'malloc'))
     ap.add_argument('--rounds', type=int, default=2)
     ap.add_argument('--runs', type=int, default=8)
     ap.add_argument('--warmup', type=int, default=3)
     ap.add_argument('--eval', help='VOC root: also mIoU per alternative')
     ap.add_argument('--json')
+    ap.add_argument('--against', metavar='LAUNCHER',
+                    help="another checkout's tools/deeplab (e.g. a git worktree of an older "
+                         'commit): every process also runs with it, named "against:..."')
     a = ap.parse_args()
     deeplab = os.environ.get('DEEPLAB', os.path.join(HOME, 'tools', 'deeplab'))
     base = (['--model', a.model] if a.model else
@@ -81,13 +98,16 @@ def main():
     base += ['--runs', str(a.runs), '--warmup', str(a.warmup), '--json']
     if a.eval:
         base += ['--eval', a.eval]
-    procs = processes(a.set, base)
+    procs = [(name, env, args, deeplab) for name, env, args in processes(a.set, base)]
+    if a.against:
+        procs = [p for name, env, args, launcher in procs
+                 for p in ((name, env, args, launcher), ('against:' + name, env, args, a.against))]
     pooled = {}
     meta = {}
     for r in range(a.rounds):
-        for pname, env_extra, args in procs:
+        for pname, env_extra, args, launcher in procs:
             env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', **env_extra)
-            cmd = [deeplab, 'bench'] + base + args
+            cmd = [launcher, 'bench'] + base + args
             p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=env, cwd=HOME)
             lines = [l for l in p.stdout.splitlines() if l.startswith('{')]

@@ -16,14 +16,15 @@ import org.tensorflow.proto.RunOptions;
  * time.
  *
  * @param byType total microseconds and op count per op type, largest first
+ * @param byNode microseconds per executed node ({@code type} is the node's name), largest first
  * @param totalMicros the sum of all op times
  */
-public record OpProfile(List<Entry> byType, long totalMicros) {
+public record OpProfile(List<Entry> byType, List<Entry> byNode, long totalMicros) {
 
   /**
-   * One op type.
+   * One op type or node.
    *
-   * @param type the executed op type
+   * @param type the executed op type, or the node name in {@link #byNode}
    * @param micros summed op time in microseconds
    * @param count executed ops of this type
    */
@@ -37,6 +38,7 @@ public record OpProfile(List<Entry> byType, long totalMicros) {
   /** Sums the step stats of several traced runs. */
   public static OpProfile of(List<RunMetadata> runs) {
     Map<String, long[]> acc = new HashMap<>();
+    Map<String, long[]> nodes = new HashMap<>();
     long total = 0;
     for (RunMetadata md : runs) {
       for (DeviceStepStats dev : md.getStepStats().getDevStatsList()) {
@@ -45,15 +47,22 @@ public record OpProfile(List<Entry> byType, long totalMicros) {
           long[] a = acc.computeIfAbsent(opType(n), k -> new long[2]);
           a[0] += us;
           a[1]++;
+          long[] b = nodes.computeIfAbsent(opType(n) + " " + n.getNodeName(), k -> new long[2]);
+          b[0] += us;
+          b[1]++;
           total += us;
         }
       }
     }
-    List<Entry> list = new ArrayList<>();
     int n = Math.max(1, runs.size());
-    acc.forEach((k, v) -> list.add(new Entry(k, v[0] / n, (int) (v[1] / n))));
+    return new OpProfile(sorted(acc, n), sorted(nodes, n), total / n);
+  }
+
+  private static List<Entry> sorted(Map<String, long[]> acc, int runs) {
+    List<Entry> list = new ArrayList<>();
+    acc.forEach((k, v) -> list.add(new Entry(k, v[0] / runs, (int) (v[1] / runs))));
     list.sort((x, y) -> Long.compare(y.micros(), x.micros()));
-    return new OpProfile(list, total / n);
+    return list;
   }
 
   /** The op type from a timeline label {@code "name = Type(inputs)"}, else the node name. */

@@ -137,7 +137,7 @@ final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--profile", paramLabel = "N", defaultValue = "0",
       description = "After timing, trace 3 runs of each alternative and print the N op types "
-          + "that take the most time.")
+          + "that take the most time, then the N nodes.")
   int profile;
 
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the random weights.")
@@ -395,6 +395,10 @@ final class BenchCommand implements Callable<Integer> {
     p.byType().stream().limit(profile).forEach(e -> out.printf(Locale.ROOT,
         "  %-36s %9.2f ms %5.1f%% %5d ops%n", e.type(), e.micros() / 1e3,
         100.0 * e.micros() / Math.max(1, p.totalMicros()), e.count()));
+    out.println("  slowest nodes:");
+    p.byNode().stream().limit(profile).forEach(e -> out.printf(Locale.ROOT,
+        "  %9.2f ms %5.1f%%  %s%n", e.micros() / 1e3,
+        100.0 * e.micros() / Math.max(1, p.totalMicros()), e.type()));
   }
 
   private Map<String, Object> header(ModelConfig config, FlopCount perImage) {

@@ -6,10 +6,10 @@ package dev.deeplab.nn;
  * <p>Both give the same forward result as {@code tf.nn.atrous_conv2d}. Only {@link
  * #SPACE_TO_BATCH} is safe for training: TF 2.18's C++ gradients of {@code Conv2D} and {@code
  * DepthwiseConv2dNative} with {@code dilations} != 1 are wrong (TF Java 1.1.0 uses those
- * gradients), while SpaceToBatchND, a VALID conv and BatchToSpaceND all have correct ones.
+ * gradients), while SpaceToBatchND, an undilated conv and BatchToSpaceND all have correct ones.
  */
 public enum AtrousMode {
-  /** SpaceToBatchND → undilated VALID conv → BatchToSpaceND, as {@code tf.nn.with_space_to_batch}. */
+  /** SpaceToBatchND → undilated SAME conv per phase → BatchToSpaceND (see {@code Atrous}). */
   SPACE_TO_BATCH,
   /**
    * A single conv op with the {@code dilations} attribute; inference only, and not a safe

@@ -124,7 +124,7 @@ public final class Conv {
         ? batchNorm.fold(scope, inChannels) : null;
     Operand<TFloat32> kernelValue = folded == null ? filter
         : tf.math.mul(filter, tf.reshape(folded.scale(), tf.constant(new long[] {-1, 1})));
-    Atrous.ValidConv op =
+    Atrous.PhaseConv op =
         (ops, in, pad, dilations) ->
             depthwise
                 ? ops.nn.depthwiseConv2dNative(in, kernelValue, strides(), pad,
