@@ -16,6 +16,7 @@ Sets:
   threads  intra x inter in {1,2} (separate processes), space-to-batch, bn folded
   malloc   glibc malloc tunables (GLIBC_TUNABLES): defaults, large blocks kept, transparent huge
            pages
+  default  one process with today's defaults (use with --against)
   xla      TF_XLA_FLAGS=--tf_xla_cpu_global_jit with the session's XLA option off/on, bn folded,
            network only (XLA cannot compile the serving graph's run-time-sized resize)
 
@@ -69,11 +70,15 @@ def processes(which, variant_args):
     if which == 'malloc':
         # glibc malloc returns every block above its mmap threshold (128 KiB, rising to at most
         # 32 MiB) to the kernel on free, so each run page-faults its large tensors back in.
+        # (tools/deeplab turns huge pages on unless GLIBC_TUNABLES names hugetlb itself.)
         keep = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296'
-        return [('glibc-default', {'GLIBC_TUNABLES': ''}, []),
-                ('keep-32M', {'GLIBC_TUNABLES': keep}, []),
+        return [('glibc-default', {'GLIBC_TUNABLES': 'glibc.malloc.hugetlb=0'}, []),
+                ('keep-32M', {'GLIBC_TUNABLES': keep + ':glibc.malloc.hugetlb=0'}, []),
                 ('keep-32M-thp', {'GLIBC_TUNABLES': keep + ':glibc.malloc.hugetlb=1'}, []),
                 ('thp', {'GLIBC_TUNABLES': 'glibc.malloc.hugetlb=1'}, [])]
+    if which == 'default':
+        # Today's defaults, spelled out (for --against an older checkout whose launcher differs).
+        return [('default', dict(EIGEN, GLIBC_TUNABLES='glibc.malloc.hugetlb=1'), [])]
     raise SystemExit('unknown set ' + which)
 
 
@@ -82,7 +87,8 @@ def main():
     ap.add_argument('--variant')
     ap.add_argument('--model', help='a SavedModel instead of --variant (real weights)')
     ap.add_argument('--output-stride', type=int, default=16)
-    ap.add_argument('--set', default='graph', choices=('graph', 'bf16', 'backend', 'final', 'threads', 'xla', 'malloc'))
+    ap.add_argument('--set', default='graph', choices=('graph', 'bf16', 'backend', 'final', 'threads', 'xla', 'malloc',
+                                                   'default'))
     ap.add_argument('--rounds', type=int, default=2)
     ap.add_argument('--runs', type=int, default=8)
     ap.add_argument('--warmup', type=int, default=3)

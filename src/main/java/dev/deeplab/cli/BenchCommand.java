@@ -359,9 +359,9 @@ final class BenchCommand implements Callable<Integer> {
         + "shapes), batch %d, image %dx%d%n", perImage.gmadds(), perImage.gflop(), batch, size, size);
     out.printf(Locale.ROOT, "machine peak: 435 GFLOP/s fp32, 870 bf16 (2-core Zen 5, AVX-512 FMA "
         + "probe); floor at peak: %.1f ms fp32%n", gflop / 435.0 * 1e3);
-    out.printf(Locale.ROOT, "session: %s; oneDNN %s; TF_XLA_FLAGS=%s; %d warm-up + %d timed runs, "
-        + "interleaved%n", baseSettings().describe(), header.get("onednn"),
-        header.get("tf_xla_flags"), warmup, runs);
+    out.printf(Locale.ROOT, "session: %s; oneDNN %s; huge pages %s; TF_XLA_FLAGS=%s; %d warm-up + "
+        + "%d timed runs, interleaved%n", baseSettings().describe(), header.get("onednn"),
+        header.get("huge_pages"), header.get("tf_xla_flags"), warmup, runs);
     out.printf(Locale.ROOT, "%-32s %10s %10s %9s %7s %8s %9s%n", "alternative", "median ms",
         "best ms", "GFLOP/s", "% peak", "ratio", "first ms");
     double base = -1;
@@ -414,6 +414,7 @@ final class BenchCommand implements Callable<Integer> {
     h.put("threads", threads);
     h.put("inter_threads", interThreads);
     h.put("onednn", SessionSettings.onednnEnabled() ? "on" : "off");
+    h.put("huge_pages", dev.deeplab.bench.HugePages.describe());
     String xlaFlags = System.getenv("TF_XLA_FLAGS");
     h.put("tf_xla_flags", xlaFlags == null ? "" : xlaFlags);
     h.put("warmup", warmup);
@@ -457,8 +458,9 @@ final class BenchCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "model: %s, training step, batch %d%n", header.get("model"), batch);
         out.printf(Locale.ROOT, "work: ~%.1f GFLOP per step (3 x forward %.1f GFLOP x batch)%n",
             stepGflop, perImage.gflop());
-        out.printf(Locale.ROOT, "session: %s; oneDNN %s; %d warm-up + %d timed steps%n",
-            baseSettings().describe(), header.get("onednn"), warmup, runs);
+        out.printf(Locale.ROOT, "session: %s; oneDNN %s; huge pages %s; %d warm-up + %d timed "
+            + "steps%n", baseSettings().describe(), header.get("onednn"), header.get("huge_pages"),
+            warmup, runs);
         out.printf(Locale.ROOT, "%-32s %10s %10s %9s %9s %7s %9s%n", "alternative", "median ms",
             "best ms", "images/s", "GFLOP/s", "% peak", "first ms");
       }
