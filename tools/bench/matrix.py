@@ -13,7 +13,7 @@ Sets:
   backend  oneDNN {fp32, bf16} x {space-to-batch, native}, bn folded, against Eigen
            space-to-batch {fused, folded}: the finalists, process against process
   final    Eigen and oneDNN, space-to-batch, bn {fused, folded, folded-dw}
-  threads  intra x inter in {1,2} (separate processes), space-to-batch, bn folded
+  threads  intra x inter in {1,2} (separate processes), the default graph
   malloc   glibc malloc tunables (GLIBC_TUNABLES): defaults, large blocks kept, transparent huge
            pages
   default  one process with today's defaults (use with --against)
@@ -58,9 +58,8 @@ def processes(which, variant_args):
                  ['--atrous', 'space-to-batch', '--bn', 'fused,folded,folded-dw']),
                 ('onednn', ONEDNN, ['--atrous', 'space-to-batch', '--bn', 'fused,folded,folded-dw'])]
     if which == 'threads':
-        return [('intra%d-inter%d' % (i, j), {},
-                 ['--atrous', 'space-to-batch', '--bn', 'folded', '--threads', str(i),
-                  '--inter-threads', str(j)]) for i in (2, 1) for j in (1, 2)]
+        return [('intra%d-inter%d' % (i, j), {}, ['--threads', str(i), '--inter-threads', str(j)])
+                for i in (2, 1) for j in (1, 2)]
     if which == 'xla':
         # The serving graph's resize takes the image size at run time, which XLA cannot
         # compile; so the fixed-shape network alone (--network-only).

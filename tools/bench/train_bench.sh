@@ -18,8 +18,10 @@ CP="target/classes:$(cat target/bench-classpath.txt)"
 export TF_CPP_MIN_LOG_LEVEL=2
 # Both sides on TF's Eigen kernels: oneDNN's conv gradients are wrong on AVX-512 CPUs (README).
 export TF_ENABLE_ONEDNN_OPTS="${TF_ENABLE_ONEDNN_OPTS:-0}"
+# Both sides with transparent huge pages for their tensors, as tools/deeplab runs (README, "Speed").
+export GLIBC_TUNABLES="${GLIBC_TUNABLES:-glibc.malloc.hugetlb=1}"
 
-echo "cores: $(nproc), load $(cut -d' ' -f1 /proc/loadavg), TF_ENABLE_ONEDNN_OPTS=$TF_ENABLE_ONEDNN_OPTS, $($PYTHON -c 'import tensorflow as tf; print("python TF", tf.__version__)' 2>/dev/null)"
+echo "cores: $(nproc), load $(cut -d' ' -f1 /proc/loadavg), TF_ENABLE_ONEDNN_OPTS=$TF_ENABLE_ONEDNN_OPTS, GLIBC_TUNABLES=$GLIBC_TUNABLES, $($PYTHON -c 'import tensorflow as tf; print("python TF", tf.__version__)' 2>/dev/null)"
 
 images_per_second() { sed -n 's/.*: \([0-9.]*\) images\/s.*/\1/p'; }
 

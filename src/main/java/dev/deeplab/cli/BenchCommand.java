@@ -362,6 +362,7 @@ final class BenchCommand implements Callable<Integer> {
     out.printf(Locale.ROOT, "session: %s; oneDNN %s; huge pages %s; TF_XLA_FLAGS=%s; %d warm-up + "
         + "%d timed runs, interleaved%n", baseSettings().describe(), header.get("onednn"),
         header.get("huge_pages"), header.get("tf_xla_flags"), warmup, runs);
+    out.printf(Locale.ROOT, "jvm options: %s%n", header.get("jvm_options"));
     out.printf(Locale.ROOT, "%-32s %10s %10s %9s %7s %8s %9s%n", "alternative", "median ms",
         "best ms", "GFLOP/s", "% peak", "ratio", "first ms");
     double base = -1;
@@ -415,6 +416,8 @@ final class BenchCommand implements Callable<Integer> {
     h.put("inter_threads", interThreads);
     h.put("onednn", SessionSettings.onednnEnabled() ? "on" : "off");
     h.put("huge_pages", dev.deeplab.bench.HugePages.describe());
+    h.put("jvm_options", String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean()
+        .getInputArguments().stream().filter(a -> a.startsWith("-X")).toList()));
     String xlaFlags = System.getenv("TF_XLA_FLAGS");
     h.put("tf_xla_flags", xlaFlags == null ? "" : xlaFlags);
     h.put("warmup", warmup);
