@@ -43,6 +43,9 @@ def main():
     ap.add_argument('--inter-threads', type=int, default=0)
     ap.add_argument('--precision', choices=('fp32', 'bf16'), default='fp32')
     ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--profile', type=int, default=0, metavar='N',
+                    help='session mode: after timing, trace 3 runs and print the N op types that '
+                         'take the most time (as deeplab bench --profile)')
     a = ap.parse_args()
 
     import tensorflow as tf
@@ -82,9 +85,35 @@ def main():
         def run():
             return fn(x).numpy()
 
-    print(json.dumps(dict({
+    result = dict({
         'impl': 'python-tf ' + a.mode, 'tf': tf.__version__, 'precision': a.precision,
-        'model': path, 'batch': a.batch}, **time_runs(run, a.warmup, a.runs))))
+        'model': path, 'batch': a.batch}, **time_runs(run, a.warmup, a.runs))
+    if a.profile and a.mode == 'session':
+        print_profile(sess, fetch, {feed: image}, a.profile)
+    print(json.dumps(result))
+
+
+def print_profile(sess, fetch, feeds, top, runs=3):
+    """Per-op-type op time of traced runs, summed as deeplab bench --profile sums it."""
+    import tensorflow as tf
+    by_type = {}
+    total = 0
+    for _ in range(runs):
+        md = tf.compat.v1.RunMetadata()
+        sess.run(fetch, feeds, options=tf.compat.v1.RunOptions(
+            trace_level=tf.compat.v1.RunOptions.FULL_TRACE), run_metadata=md)
+        for dev in md.step_stats.dev_stats:
+            for n in dev.node_stats:
+                us = max(0, n.op_end_rel_micros - n.op_start_rel_micros)
+                label = n.timeline_label
+                op = label.split(' = ', 1)[1].split('(', 1)[0].strip() if ' = ' in label else n.node_name
+                t = by_type.setdefault(op, [0, 0])
+                t[0] += us
+                t[1] += 1
+                total += us
+    print('profile: %.1f ms of op time per run (ops overlap when parallel)' % (total / runs / 1e3))
+    for op, (us, n) in sorted(by_type.items(), key=lambda kv: -kv[1][0])[:top]:
+        print('  %-36s %9.2f ms %5.1f%% %5d ops' % (op, us / runs / 1e3, 100.0 * us / max(1, total), n // runs))
 
 
 if __name__ == '__main__':

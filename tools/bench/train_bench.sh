@@ -6,11 +6,13 @@
 #
 # Usage: tools/bench/train_bench.sh            (PYTHON=... to choose the interpreter, default python3)
 #        STEPS=20 tools/bench/train_bench.sh   (more timed steps)
+#        ROUNDS=3 tools/bench/train_bench.sh   (java, python, java, python, ...; median of the ratios)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PYTHON=${PYTHON:-python3}
 STEPS=${STEPS:-10}
 WARMUP=${WARMUP:-3}
+ROUNDS=${ROUNDS:-1}
 
 mvn -q -B -o compile
 mvn -q -B -o dependency:build-classpath -Dmdep.outputFile=target/bench-classpath.txt >/dev/null
@@ -27,17 +29,23 @@ images_per_second() { sed -n 's/.*: \([0-9.]*\) images\/s.*/\1/p'; }
 
 bench() {  # variant crop batch steps
   local variant=$1 crop=$2 batch=$3 steps=$4
-  local j p
-  j=$(java -cp "$CP" dev.deeplab.train.TrainBenchmark "$variant" "$crop" "$batch" "$steps" "$WARMUP" 16 2>/dev/null | tail -1)
-  p=$("$PYTHON" tools/bench/train_python.py --variant "$variant" --crop "$crop" --batch "$batch" \
-      --steps "$steps" --warmup "$WARMUP" --output-stride 16 2>/dev/null | tail -1)
-  echo "$j"
-  echo "$p"
-  local ji pi
-  ji=$(echo "$j" | images_per_second)
-  pi=$(echo "$p" | images_per_second)
-  awk -v j="$ji" -v p="$pi" -v m="$variant" -v c="$crop" -v b="$batch" \
-    'BEGIN { printf "ratio java/python %s crop %d batch %d: %.2f\n\n", m, c, b, j / p }'
+  local j p ji pi r ratios=""
+  for r in $(seq "$ROUNDS"); do
+    # The JVM options tools/deeplab starts every command with (README, "Speed").
+    j=$(java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$CP" dev.deeplab.train.TrainBenchmark \
+        "$variant" "$crop" "$batch" "$steps" "$WARMUP" 16 2>/dev/null | tail -1)
+    p=$("$PYTHON" tools/bench/train_python.py --variant "$variant" --crop "$crop" --batch "$batch" \
+        --steps "$steps" --warmup "$WARMUP" --output-stride 16 2>/dev/null | tail -1)
+    echo "round $r: $j"
+    echo "round $r: $p"
+    ji=$(echo "$j" | images_per_second)
+    pi=$(echo "$p" | images_per_second)
+    ratios="$ratios $(awk -v j="$ji" -v p="$pi" 'BEGIN { printf "%.2f", j / p }')"
+  done
+  echo "$ratios" | tr ' ' '\n' | sed '/^$/d' | sort -n | awk -v m="$variant" -v c="$crop" -v b="$batch" \
+    '{ v[NR] = $1; all = all " " $1 }
+     END { med = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
+           printf "ratio java/python %s crop %d batch %d: %.2f (median of%s)\n\n", m, c, b, med, all }'
 }
 
 bench mobilenet_v2 321 4 "$STEPS"
