@@ -18,7 +18,7 @@ import org.tensorflow.types.TFloat32;
  * <p>{@code tf.nn.with_space_to_batch} instead pads by the whole dilated border, {@code (k-1)·r},
  * and runs a VALID conv: the same values, but at the ASPP rates on a 33×33 map (513 px, output
  * stride 16) it moves up to 4.8× the feature map through SpaceToBatchND. This form moves at most
- * {@code ((n + r - 1) / r · r / n)²} of it (1.19× at 33 and rate 18).
+ * {@code (⌈n/r⌉·r / n)²} of it (1.19× at 33 and rate 18).
  */
 final class Atrous {
   private Atrous() {}
