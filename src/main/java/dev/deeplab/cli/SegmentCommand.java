@@ -3,6 +3,7 @@ package dev.deeplab.cli;
 import dev.deeplab.data.DatasetInfo;
 import dev.deeplab.export.ModelInfo;
 import dev.deeplab.infer.Segmentation;
+import dev.deeplab.infer.SegmentationWithProbabilities;
 import dev.deeplab.infer.Segmenter;
 import dev.deeplab.io.NpyWriter;
 import dev.deeplab.io.image.ImageReader;
@@ -79,7 +80,11 @@ final class SegmentCommand implements Callable<Integer> {
       for (Path image : images) {
         try {
           RgbImage photo = reader.read(image);
-          Segmentation s = segmenter.segment(photo.rgb(), photo.width(), photo.height());
+          SegmentationWithProbabilities both = saveProbabilities
+              ? segmenter.segmentWithProbabilities(photo.rgb(), photo.width(), photo.height())
+              : null;
+          Segmentation s = both != null ? both.segmentation()
+              : segmenter.segment(photo.rgb(), photo.width(), photo.height());
           LabelMap mask = LabelMap.ofInts(s.width(), s.height(), s.classIds());
           String stem = stem(image);
           Path maskFile = output.resolve(stem + "_mask.png");
@@ -92,8 +97,7 @@ final class SegmentCommand implements Callable<Integer> {
           if (saveProbabilities) {
             Path npy = output.resolve(stem + "_probabilities.npy");
             NpyWriter.write(npy, new long[] {photo.height(), photo.width(),
-                info.config().numClasses()},
-                segmenter.probabilities(photo.rgb(), photo.width(), photo.height()));
+                info.config().numClasses()}, both.probabilities());
             out.printf("  wrote %s%n", npy);
           }
         } catch (Exception e) {

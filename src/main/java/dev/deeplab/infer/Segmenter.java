@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import org.tensorflow.Result;
 import org.tensorflow.SavedModelBundle;
+import org.tensorflow.Session;
 import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.DataBuffers;
@@ -136,17 +137,7 @@ public final class Segmenter implements AutoCloseable {
    */
   public Segmentation segment(byte[] rgb, int width, int height) {
     checkSize(rgb, width, height);
-    int classes = info.config().numClasses();
-    if (!isLarge(width, height)) {
-      return new Segmentation(width, height, runSemantic(rgb, width, height), classes);
-    }
-    int[] fit = Resampling.fittedSize(height, width, info.config().cropHeight(),
-        info.config().cropWidth());
-    int fh = fit[0];
-    int fw = fit[1];
-    int[] small = runSemantic(Resampling.bilinearRgb(rgb, width, height, fw, fh), fw, fh);
-    return new Segmentation(width, height, Resampling.nearest(small, fw, fh, width, height),
-        classes);
+    return run(rgb, width, height, true, false).segmentation();
   }
 
   /**
@@ -157,6 +148,24 @@ public final class Segmenter implements AutoCloseable {
    * @throws IllegalStateException if the model has no {@code probabilities} output
    */
   public float[] probabilities(byte[] rgb, int width, int height) {
+    checkProbabilities(rgb, width, height);
+    return run(rgb, width, height, false, true).probabilities();
+  }
+
+  /**
+   * Class ids and probabilities from a single run of the network: what {@link #segment} and
+   * {@link #probabilities} return, for the price of one of them.
+   *
+   * @throws IllegalArgumentException as {@link #probabilities}
+   * @throws IllegalStateException if the model has no {@code probabilities} output
+   */
+  public SegmentationWithProbabilities segmentWithProbabilities(byte[] rgb, int width,
+      int height) {
+    checkProbabilities(rgb, width, height);
+    return run(rgb, width, height, true, true);
+  }
+
+  private void checkProbabilities(byte[] rgb, int width, int height) {
     if (probabilitiesTensor == null) {
       throw new IllegalStateException("model " + directory + " has no probabilities output");
     }
@@ -167,42 +176,58 @@ public final class Segmenter implements AutoCloseable {
               + "(use segment() for class ids)", width, height, classes, (long) width * height));
     }
     checkSize(rgb, width, height);
+  }
+
+  /** Runs the network once, directly or on the large-image path; unrequested parts are null. */
+  private SegmentationWithProbabilities run(byte[] rgb, int width, int height, boolean ids,
+      boolean probabilities) {
+    int classes = info.config().numClasses();
     if (!isLarge(width, height)) {
-      return runProbabilities(rgb, width, height);
+      return fetch(rgb, width, height, ids, probabilities);
     }
     int[] fit = Resampling.fittedSize(height, width, info.config().cropHeight(),
         info.config().cropWidth());
     int fh = fit[0];
     int fw = fit[1];
-    float[] small = runProbabilities(Resampling.bilinearRgb(rgb, width, height, fw, fh), fw, fh);
-    return Resampling.bilinear(small, fw, fh, classes, width, height);
+    SegmentationWithProbabilities small =
+        fetch(Resampling.bilinearRgb(rgb, width, height, fw, fh), fw, fh, ids, probabilities);
+    return new SegmentationWithProbabilities(
+        ids ? new Segmentation(width, height,
+            Resampling.nearest(small.segmentation().classIds(), fw, fh, width, height), classes)
+            : null,
+        probabilities ? Resampling.bilinear(small.probabilities(), fw, fh, classes, width, height)
+            : null);
   }
 
   private boolean isLarge(int width, int height) {
     return Math.max(width, height) > maxSide;
   }
 
-  private int[] runSemantic(byte[] rgb, int width, int height) {
-    try (TUint8 input = TUint8.tensorOf(Shape.of(1, height, width, 3),
-            DataBuffers.of(rgb, true, false));
-        Result r = bundle.session().runner().feed(imagesTensor, input)
-            .fetch(semanticTensor).run()) {
-      TInt32 ids = (TInt32) r.get(0);
-      int[] out = new int[width * height];
-      ids.copyTo(DataBuffers.of(out, false, false));
-      return out;
+  private SegmentationWithProbabilities fetch(byte[] rgb, int width, int height, boolean ids,
+      boolean probabilities) {
+    Session.Runner runner = bundle.session().runner();
+    if (ids) {
+      runner.fetch(semanticTensor);
     }
-  }
-
-  private float[] runProbabilities(byte[] rgb, int width, int height) {
+    if (probabilities) {
+      runner.fetch(probabilitiesTensor);
+    }
     try (TUint8 input = TUint8.tensorOf(Shape.of(1, height, width, 3),
             DataBuffers.of(rgb, true, false));
-        Result r = bundle.session().runner().feed(imagesTensor, input)
-            .fetch(probabilitiesTensor).run()) {
-      TFloat32 p = (TFloat32) r.get(0);
-      float[] out = new float[Math.toIntExact(p.shape().size())];
-      p.copyTo(DataBuffers.of(out, false, false));
-      return out;
+        Result r = runner.feed(imagesTensor, input).run()) {
+      Segmentation segmentation = null;
+      if (ids) {
+        int[] out = new int[width * height];
+        ((TInt32) r.get(0)).copyTo(DataBuffers.of(out, false, false));
+        segmentation = new Segmentation(width, height, out, info.config().numClasses());
+      }
+      float[] probs = null;
+      if (probabilities) {
+        TFloat32 p = (TFloat32) r.get(ids ? 1 : 0);
+        probs = new float[Math.toIntExact(p.shape().size())];
+        p.copyTo(DataBuffers.of(probs, false, false));
+      }
+      return new SegmentationWithProbabilities(segmentation, probs);
     }
   }
 
@@ -213,12 +238,12 @@ public final class Segmenter implements AutoCloseable {
     }
   }
 
-  /** The longest image side fed to TensorFlow as it is; longer ones are resized in Java. */
   /** True when the model has a {@code probabilities} output (wrapped frozen graphs may not). */
   public boolean hasProbabilities() {
     return probabilitiesTensor != null;
   }
 
+  /** The longest image side fed to TensorFlow as it is; longer ones are resized in Java. */
   public int maxSide() {
     return maxSide;
   }

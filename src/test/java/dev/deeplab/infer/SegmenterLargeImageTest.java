@@ -1,5 +1,6 @@
 package dev.deeplab.infer;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -39,6 +40,22 @@ class SegmenterLargeImageTest {
           + "%.5f of pixels%n", agree);
       assertTrue(agree >= 0.995, "agreement " + agree);
       assertTrue(distinct(a) > 1, "the photo should show more than one class");
+    }
+  }
+
+  @Test
+  void oneRunGivesWhatSegmentAndProbabilitiesGiveOnBothPaths() throws Exception {
+    RgbImage image = moderate();
+    for (int maxSide : new int[] {Segmenter.DEFAULT_MAX_SIDE, 300}) {
+      try (Segmenter s = Segmenter.load(TestModels.small(), 1, maxSide)) {
+        SegmentationWithProbabilities both = s.segmentWithProbabilities(image.rgb(), 600, 500);
+        assertArrayEquals(s.segment(image.rgb(), 600, 500).classIds(),
+            both.segmentation().classIds(), "class ids, max side " + maxSide);
+        assertArrayEquals(s.probabilities(image.rgb(), 600, 500), both.probabilities(),
+            "probabilities, max side " + maxSide);
+        assertEquals(600, both.segmentation().width());
+        assertEquals(500, both.segmentation().height());
+      }
     }
   }
 
