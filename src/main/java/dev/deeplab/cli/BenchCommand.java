@@ -464,6 +464,7 @@ final class BenchCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "session: %s; oneDNN %s; huge pages %s; %d warm-up + %d timed "
             + "steps%n", baseSettings().describe(), header.get("onednn"), header.get("huge_pages"),
             warmup, runs);
+        out.printf(Locale.ROOT, "jvm options: %s%n", header.get("jvm_options"));
         out.printf(Locale.ROOT, "%-32s %10s %10s %9s %9s %7s %9s%n", "alternative", "median ms",
             "best ms", "images/s", "GFLOP/s", "% peak", "first ms");
       }
