@@ -415,7 +415,7 @@ final class BenchCommand implements Callable<Integer> {
     h.put("threads", threads);
     h.put("inter_threads", interThreads);
     h.put("onednn", SessionSettings.onednnEnabled() ? "on" : "off");
-    h.put("huge_pages", dev.deeplab.bench.HugePages.describe());
+    h.put("huge_pages", dev.deeplab.infer.HugePages.describe());
     h.put("jvm_options", String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean()
         .getInputArguments().stream().filter(a -> a.startsWith("-X")).toList()));
     String xlaFlags = System.getenv("TF_XLA_FLAGS");

@@ -111,6 +111,7 @@ public final class Segmenter implements AutoCloseable {
     }
     Path dir = SavedModels.resolve(model);
     ModelInfo info = SavedModels.readInfo(dir);
+    HugePages.hintOnce();
     ConfigProto.Builder config = ConfigProto.newBuilder();
     if (threads > 0) {
       config.setIntraOpParallelismThreads(threads).setInterOpParallelismThreads(1);

@@ -96,19 +96,4 @@ class BenchBasicsTest {
     }
     assertEquals(0f, w.get("MobilenetV2/Conv/BatchNorm/moving_mean").data()[0]);
   }
-
-  @Test
-  void hugePagesFollowTheKernelModeAndGlibcTunable() {
-    assertEquals("on (THP always, glibc hugetlb=unset)",
-        HugePages.describe("[always] madvise never\n", null));
-    assertEquals("off (THP madvise, glibc hugetlb=unset)",
-        HugePages.describe("always [madvise] never\n", null));
-    assertEquals("on (THP madvise, glibc hugetlb=1)",
-        HugePages.describe("always [madvise] never\n", "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1"));
-    assertEquals("off (THP madvise, glibc hugetlb=0)",
-        HugePages.describe("always [madvise] never\n", "glibc.malloc.hugetlb=1:glibc.malloc.hugetlb=0"));
-    assertEquals("off (THP never, glibc hugetlb=1)",
-        HugePages.describe("always madvise [never]\n", "glibc.malloc.hugetlb=1"));
-    assertEquals("off (THP unavailable, glibc hugetlb=1)", HugePages.describe(null, "glibc.malloc.hugetlb=1"));
-  }
 }

@@ -1,30 +1,57 @@
-package dev.deeplab.bench;
+package dev.deeplab.infer;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.LoggerFactory;
 
 /**
  * Whether this process's native allocations get transparent huge pages: the kernel's THP mode
  * ({@code /sys/kernel/mm/transparent_hugepage/enabled}) and, in the usual {@code madvise} mode,
  * glibc's {@code glibc.malloc.hugetlb} tunable (glibc ≥ 2.35, read from {@code GLIBC_TUNABLES} at
  * process start). TensorFlow allocates its tensors with malloc, so this halved xception_65's
- * latency here (BENCHMARKS.md, "malloc"); the benchmark prints it with every result.
+ * latency here (BENCHMARKS.md, "malloc"); the benchmark prints it with every result, and {@link
+ * Segmenter#load} logs a hint once per process when they could be on but are not.
  */
 public final class HugePages {
   private static final Path THP_MODE = Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
+  private static final AtomicBoolean HINTED = new AtomicBoolean();
 
   private HugePages() {}
 
   /** A one-line description for this process, e.g. {@code "on (THP madvise, glibc hugetlb=1)"}. */
   public static String describe() {
-    String mode;
-    try {
-      mode = Files.readString(THP_MODE);
-    } catch (IOException | SecurityException e) {
-      mode = null;
+    return describe(thpModeFile(), System.getenv("GLIBC_TUNABLES"));
+  }
+
+  /**
+   * Logs, once per process, how to turn huge pages on when the kernel would give them
+   * ({@code madvise} mode) but nobody asked ({@code glibc.malloc.hugetlb} unset; an explicit 0 is
+   * respected).
+   */
+  static void hintOnce() {
+    if (worthHinting(thpModeFile(), System.getenv("GLIBC_TUNABLES"))
+        && HINTED.compareAndSet(false, true)) {
+      LoggerFactory.getLogger(HugePages.class).info("TensorFlow's tensors get no transparent "
+          + "huge pages (THP madvise, glibc.malloc.hugetlb unset): start the JVM with "
+          + "GLIBC_TUNABLES=glibc.malloc.hugetlb=1 in its environment; xception_65 inference took "
+          + "half the time with it (BENCHMARKS.md)");
     }
-    return describe(mode, System.getenv("GLIBC_TUNABLES"));
+  }
+
+  /** True in {@code madvise} mode with {@code glibc.malloc.hugetlb} not set at all. */
+  static boolean worthHinting(String thpModeFile, String glibcTunables) {
+    return selected(thpModeFile).equals("madvise")
+        && tunable(glibcTunables, "glibc.malloc.hugetlb") == null;
+  }
+
+  private static String thpModeFile() {
+    try {
+      return Files.readString(THP_MODE);
+    } catch (IOException | SecurityException e) {
+      return null;
+    }
   }
 
   /**
