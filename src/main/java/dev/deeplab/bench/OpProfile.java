@@ -44,10 +44,11 @@ public record OpProfile(List<Entry> byType, List<Entry> byNode, long totalMicros
       for (DeviceStepStats dev : md.getStepStats().getDevStatsList()) {
         for (NodeExecStats n : dev.getNodeStatsList()) {
           long us = Math.max(0, n.getOpEndRelMicros() - n.getOpStartRelMicros());
-          long[] a = acc.computeIfAbsent(opType(n), k -> new long[2]);
+          String type = opType(n);
+          long[] a = acc.computeIfAbsent(type, k -> new long[2]);
           a[0] += us;
           a[1]++;
-          long[] b = nodes.computeIfAbsent(opType(n) + " " + n.getNodeName(), k -> new long[2]);
+          long[] b = nodes.computeIfAbsent(type + " " + n.getNodeName(), k -> new long[2]);
           b[0] += us;
           b[1]++;
           total += us;

@@ -31,7 +31,7 @@ public final class HugePages {
    * respected).
    */
   static void hintOnce() {
-    if (worthHinting(thpModeFile(), System.getenv("GLIBC_TUNABLES"))
+    if (!HINTED.get() && worthHinting(thpModeFile(), System.getenv("GLIBC_TUNABLES"))
         && HINTED.compareAndSet(false, true)) {
       LoggerFactory.getLogger(HugePages.class).info("TensorFlow's tensors get no transparent "
           + "huge pages (THP madvise, glibc.malloc.hugetlb unset): start the JVM with "
