@@ -14,9 +14,9 @@ STEPS=${STEPS:-10}
 WARMUP=${WARMUP:-3}
 ROUNDS=${ROUNDS:-1}
 
-mvn -q -B -o compile
-mvn -q -B -o dependency:build-classpath -Dmdep.outputFile=target/bench-classpath.txt >/dev/null
-CP="target/classes:$(cat target/bench-classpath.txt)"
+mvn -q -B -o -DskipTests -pl deeplab-bench -am compile dependency:build-classpath \
+  -Dmdep.outputFile=target/bench-classpath.txt -Dmdep.includeScope=test >/dev/null
+CP="deeplab-core/target/classes:deeplab-bench/target/classes:$(cat deeplab-bench/target/bench-classpath.txt)"
 export TF_CPP_MIN_LOG_LEVEL=2
 # Both sides on TF's Eigen kernels: oneDNN's conv gradients are wrong on AVX-512 CPUs (README).
 export TF_ENABLE_ONEDNN_OPTS="${TF_ENABLE_ONEDNN_OPTS:-0}"
@@ -32,7 +32,7 @@ bench() {  # variant crop batch steps
   local j p ji pi r ratios=""
   for r in $(seq "$ROUNDS"); do
     # The JVM options tools/deeplab starts every command with (README, "Speed").
-    j=$(java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$CP" dev.deeplab.train.TrainBenchmark \
+    j=$(java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$CP" dev.deeplab.bench.TrainBenchmark \
         "$variant" "$crop" "$batch" "$steps" "$WARMUP" 16 2>/dev/null | tail -1)
     p=$("$PYTHON" tools/bench/train_python.py --variant "$variant" --crop "$crop" --batch "$batch" \
         --steps "$steps" --warmup "$WARMUP" --output-stride 16 2>/dev/null | tail -1)

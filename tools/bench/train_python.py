@@ -8,7 +8,7 @@ moving-average updates), align-corners bilinear upsampling of the logits to the 
 cross-entropy with ignore label 255 normalised by the valid pixels, weight decay, Keras SGD with
 momentum 0.9, all in one tf.function step. Atrous convs use TF's native dilations (their Python
 gradients are correct). Data: one fixed random batch, as the Java benchmark
-(dev.deeplab.train.TrainBenchmark), so only TensorFlow's work is timed.
+(dev.deeplab.bench.TrainBenchmark), so only TensorFlow's work is timed.
 
 Usage: python3 tools/bench/train_python.py --variant mobilenet_v2 --crop 321 --batch 4 \
            --steps 10 [--warmup 3] [--output-stride 16]

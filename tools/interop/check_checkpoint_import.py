@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Import of official-layout TF1 checkpoints into SavedModels (Python TF 2.21).
 
-For a MobileNetV2, an Xception and a ResNet golden case (src/test/resources/golden/<case>), this
+For a MobileNetV2, an Xception and a ResNet golden case (deeplab-core/src/test/resources/golden/<case>), this
 
   1. writes a checkpoint under the official variable names with the formula weights, using
      tools/reference/deeplab_reference.py, with the extras real official checkpoints carry
@@ -40,7 +40,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import deeplab_net as net  # noqa: E402
 import deeplab_reference as ref  # noqa: E402
 
-GOLDEN = "src/test/resources/golden"
+GOLDEN = "deeplab-core/src/test/resources/golden"
 DEEPLAB = os.path.join("tools", "deeplab")
 # (case, formats). Writing the formula checkpoint of a large backbone takes about a minute, so
 # each of those is written once; the small MobileNetV2 case is written in both formats.

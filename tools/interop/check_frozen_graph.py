@@ -38,8 +38,8 @@ import deeplab_net as net  # noqa: E402
 import deeplab_reference as ref  # noqa: E402
 
 CASE = "mobilenet_v2_dm05_os8_dec_64"
-GOLDEN = "src/test/resources/golden"
-PHOTO = "src/main/resources/dev/deeplab/photos/chelsea.png"
+GOLDEN = "deeplab-core/src/test/resources/golden"
+PHOTO = "examples/photos/chelsea.png"
 DEEPLAB = os.path.join("tools", "deeplab")
 
 

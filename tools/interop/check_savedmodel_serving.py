@@ -10,7 +10,7 @@ TF Serving's Python tooling uses; tag `serve`) and calls its two signatures:
 Compared with `tools/deeplab segment --save-probabilities` (Java, TF Java 1.1.0 runtime), which
 writes <stem>_mask.png (palette PNG, pixel = class id) and <stem>_probabilities.npy:
 
-  1. the real photos of src/main/resources/dev/deeplab/photos/ (JPEGs converted to PNG first, so
+  1. the real photos of examples/photos/ (JPEGs converted to PNG first, so
      that Java and Python see the same pixels whatever their JPEG decoders do): identical class
      ids, probabilities within 1e-5; the bytes signature on the same PNG bytes gives exactly the
      serving_default result, and on the original JPEG bytes the result of tf.io.decode_jpeg +
@@ -37,7 +37,7 @@ from PIL import Image
 import tensorflow as tf
 
 BASE = "savedmodels/deeplabv3_mnv2_pascal"
-PHOTOS = "src/main/resources/dev/deeplab/photos"
+PHOTOS = "examples/photos"
 DEEPLAB = os.path.join("tools", "deeplab")
 PROB_TOL = 1e-5
 BATCH = ("chelsea", "pets")  # 451x300 and 512x430: different sizes in both dimensions

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Live agreement of our float SavedModel with the quantised TFLite original (Python TF 2.21).
 
-On the exact 513x513 fixtures in src/test/resources/tflite-golden/images (see
+On the exact 513x513 fixtures in deeplab-core/src/test/resources/tflite-golden/images (see
 make_tflite_golden.py) this runs
 
   * the ORIGINAL deeplabv3_mnv2_pascal_quant.tflite with tf.lite.Interpreter, and
@@ -23,8 +23,8 @@ import numpy as np
 from PIL import Image
 import tensorflow as tf
 
-GOLDEN = "src/test/resources/tflite-golden"
-MODEL_DIR = "src/main/resources/dev/deeplab/models"
+GOLDEN = "deeplab-core/src/test/resources/tflite-golden"
+MODEL_DIR = "deeplab-core/src/test/resources/dev/deeplab/models"
 TFLITE = {"dm10": "deeplabv3_mnv2_pascal_quant.tflite",
           "dm05": "deeplabv3_mnv2_dm05_pascal_quant.tflite"}
 SAVED_MODEL_BASE = "savedmodels/deeplabv3_mnv2_pascal"

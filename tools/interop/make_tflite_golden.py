@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Makes the TF Lite agreement fixtures in src/test/resources/tflite-golden/ (run by hand).
+"""Makes the TF Lite agreement fixtures in deeplab-core/src/test/resources/tflite-golden/ (run by hand).
 
 For a few bundled photos and the 4 voc-mini val images this writes
 
@@ -30,14 +30,14 @@ import tensorflow as tf
 
 SIZE = 513
 PHOTOS = ["astronaut.png", "chelsea.png", "owl.jpg", "pets.jpg"]
-PHOTO_DIR = "src/main/resources/dev/deeplab/photos"
-VOC_DIR = "src/test/resources/voc-mini/JPEGImages"
-MODEL_DIR = "src/main/resources/dev/deeplab/models"
+PHOTO_DIR = "examples/photos"
+VOC_DIR = "deeplab-core/src/test/resources/voc-mini/JPEGImages"
+MODEL_DIR = "deeplab-core/src/test/resources/dev/deeplab/models"
 MODELS = {
     "dm10": "deeplabv3_mnv2_pascal_quant.tflite",
     "dm05": "deeplabv3_mnv2_dm05_pascal_quant.tflite",
 }
-OUT = "src/test/resources/tflite-golden"
+OUT = "deeplab-core/src/test/resources/tflite-golden"
 
 
 def voc_palette(n=256):

@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deeplab_net as net  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_RESOURCES = os.path.normpath(os.path.join(HERE, '..', '..', 'src', 'test', 'resources'))
+DEFAULT_RESOURCES = os.path.normpath(os.path.join(HERE, '..', '..', 'deeplab-core', 'src', 'test', 'resources'))
 
 
 def _cfg(variant, output_stride, atrous_rates, num_classes, size,
@@ -438,7 +438,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--resources', default=DEFAULT_RESOURCES,
-                   help='src/test/resources directory to write into')
+                   help='deeplab-core/src/test/resources directory to write into')
     p.add_argument('--case', choices=sorted(CASES))
     p.add_argument('--checkpoint-dir')
     p.add_argument('--format', choices=('v2', 'v1'), default='v2')

@@ -1,0 +1,263 @@
+package dev.deeplab.cli;
+
+import dev.deeplab.data.VocDataset;
+import dev.deeplab.export.ModelExporter;
+import dev.deeplab.export.SavedModels;
+import dev.deeplab.io.tflite.TfliteDeepLabImporter;
+import dev.deeplab.model.ModelConfig;
+import dev.deeplab.train.Augmentation;
+import dev.deeplab.train.Devices;
+import dev.deeplab.train.LossConfig;
+import dev.deeplab.bench.TrainBenchmark;
+import dev.deeplab.train.TrainConfig;
+import dev.deeplab.train.TrainResult;
+import dev.deeplab.train.Trainer;
+import dev.deeplab.train.TrainingDivergedException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.OptionalInt;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code deeplab train}: trains or fine-tunes DeepLab on a VOC-layout dataset with the official
+ * recipe ({@code research/deeplab/train.py}); resumes from {@code --checkpoint-dir} when it holds
+ * checkpoints.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Train DeepLab on a VOC-layout dataset (JPEGImages, SegmentationClass, "
+        + "ImageSets/Segmentation/<split>.txt) with the official recipe: random scale 0.5-2.0, "
+        + "crop, flip; softmax cross-entropy ignoring label 255; poly learning rate, momentum 0.9.",
+        "A --checkpoint-dir that holds checkpoints is resumed exactly where it stopped.",
+        "Example: deeplab train --init-from savedmodels/deeplabv3_mnv2_pascal --data VOC2012 "
+            + "--steps 2000 --batch-size 8 --crop-size 321 --base-lr 1e-4 "
+            + "--no-fine-tune-batch-norm --checkpoint-dir runs/voc"})
+public final class TrainCommand implements Callable<Integer> {
+  @ArgGroup(exclusive = false, heading = "Model (default: from --init-from when it records one)%n")
+  ModelOptions model = new ModelOptions();
+
+  @Option(names = "--data", paramLabel = "VOCROOT", description = "Dataset root (required).")
+  Path data;
+
+  @Option(names = "--split", defaultValue = "train", description = "Training split (default ${DEFAULT-VALUE}).")
+  String split;
+
+  @Option(names = "--init-from", paramLabel = "PATH", description = "Initial weights: a SavedModel "
+      + "directory, a checkpoint prefix or training directory, or a .tflite file.")
+  Path initFrom;
+
+  @Option(names = "--reinitialize", split = ",", paramLabel = "SCOPES",
+      description = "Scopes trained from scratch instead of taken from --init-from, e.g. logits.")
+  List<String> reinitialize = List.of();
+
+  @Option(names = "--steps", description = "Training steps (required).")
+  Integer steps;
+
+  @Option(names = "--batch-size", description = "Global batch size (required).")
+  Integer batchSize;
+
+  @Option(names = "--base-lr", defaultValue = "0.007", description = "Base learning rate of the poly "
+      + "schedule (default ${DEFAULT-VALUE}; 1e-4 to fine-tune).")
+  double baseLr;
+
+  @Option(names = "--slow-start-steps", defaultValue = "0",
+      description = "Steps at --slow-start-lr before the poly schedule (default 0).")
+  int slowStartSteps;
+
+  @Option(names = "--slow-start-lr", defaultValue = "1e-4", description = "Slow-start rate (default ${DEFAULT-VALUE}).")
+  double slowStartLr;
+
+  @Option(names = "--weight-decay", description = "L2 weight decay (default 4e-5, 1e-4 for ResNet).")
+  Double weightDecay;
+
+  @Option(names = "--fine-tune-batch-norm", negatable = true, defaultValue = "true",
+      fallbackValue = "true", description = "Train batch norm (default on; use a batch > 12).")
+  boolean fineTuneBatchNorm;
+
+  @Option(names = "--top-k-percent-pixels", defaultValue = "1.0",
+      description = "Hard-pixel mining: fraction of the hardest pixels kept (default 1 = all).")
+  double topK;
+
+  @Option(names = "--hard-example-mining-step", defaultValue = "0",
+      description = "Steps to ramp the kept fraction down to --top-k-percent-pixels (default 0).")
+  int hardMiningStep;
+
+  @Option(names = "--class-weights", split = ",", paramLabel = "W",
+      description = "Per-class loss weights, one per class.")
+  List<Double> classWeights = List.of();
+
+  @Option(names = "--checkpoint-dir", paramLabel = "DIR",
+      description = "Checkpoints and TensorBoard events; resumed when it holds checkpoints.")
+  Path checkpointDir;
+
+  @Option(names = "--checkpoint-every", defaultValue = "1000", description = "Steps between checkpoints (default ${DEFAULT-VALUE}).")
+  int checkpointEvery;
+
+  @Option(names = "--keep", defaultValue = "5", description = "Checkpoints kept (default ${DEFAULT-VALUE}).")
+  int keep;
+
+  @Option(names = "--eval-every", defaultValue = "0", description = "Steps between evaluations of --eval-split (default: none).")
+  int evalEvery;
+
+  @Option(names = "--eval-split", defaultValue = "val", description = "Evaluation split (default ${DEFAULT-VALUE}).")
+  String evalSplit;
+
+  @Option(names = "--precise-bn", defaultValue = "0", paramLabel = "N",
+      description = "Before each evaluation and the final checkpoint, recompute the batch-norm "
+          + "moving averages from the last N training batches (default 0: the official slow "
+          + "moving averages; helps short runs with --fine-tune-batch-norm).")
+  int preciseBn;
+
+  @Option(names = "--devices", paramLabel = "LIST",
+      description = "One replica per device, e.g. cpu:0,cpu:1 or gpu:0,gpu:1.")
+  String devices;
+
+  @Option(names = "--seed", defaultValue = "0", description = "Seed of initialisation, data order, "
+      + "augmentation and dropout (default ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--skip-bad-samples", description = "Skip samples that fail to load.")
+  boolean skipBadSamples;
+
+  @Option(names = "--workers", description = "Input decoding threads (default: half the cores, at most 4).")
+  Integer workers;
+
+  @Option(names = "--export", paramLabel = "DIR", description = "Export the trained model as a new "
+      + "SavedModel version under DIR, e.g. savedmodels/mymodel.")
+  Path export;
+
+  @Option(names = "--benchmark", description = "Only measure training speed on random data: prints "
+      + "images/s after warm-up (no dataset reading, no checkpoints).")
+  boolean benchmark;
+
+  @Spec
+  CommandSpec spec;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    TrainConfig config = trainConfig();
+    if (benchmark) {
+      TrainBenchmark.Result r = TrainBenchmark.run(config, 3, config.steps());
+      out.println(r.describe());
+      return 0;
+    }
+    if (data == null) {
+      throw new UserError("--data is required");
+    }
+    if (checkpointDir == null) {
+      throw new UserError("--checkpoint-dir is required");
+    }
+    Trainer.Options options = Trainer.Options.defaults(checkpointDir)
+        .withCheckpointEvery(checkpointEvery).withKeep(keep).withEvalEvery(evalEvery)
+        .withSkipBadSamples(skipBadSamples).withPreciseBatchNorm(preciseBn);
+    if (workers != null) {
+      options = options.withWorkers(workers);
+    }
+    VocDataset train = new VocDataset(data, split);
+    VocDataset eval = evalEvery > 0 ? new VocDataset(data, evalSplit) : null;
+    Trainer.Init init = initFrom != null ? new Trainer.Init(initFrom, reinitialize) : null;
+    TrainResult result;
+    try {
+      result = new Trainer(config, options).reportProgress(Progress.training())
+          .train(train, eval, init);
+    } catch (TrainingDivergedException e) {
+      throw new UserError(e.getMessage());
+    }
+    StringBuilder line = new StringBuilder("trained steps " + result.startStep() + ".."
+        + result.endStep());
+    if (!Float.isNaN(result.lastLoss())) {
+      line.append(String.format(Locale.ROOT, ", loss %.4f, %.2f images/s", result.lastLoss(),
+          result.imagesPerSecond()));
+    }
+    result.lastEvaluation().ifPresent(cm -> line.append(String.format(Locale.ROOT,
+        ", mIoU %.4f", cm.meanIou())));
+    result.lastCheckpoint().ifPresent(p -> line.append(", checkpoint ").append(p));
+    out.println(line);
+    if (export != null) {
+      Path ckpt = result.lastCheckpoint().orElseThrow(
+          () -> new UserError("nothing to export: no checkpoint was written"));
+      ModelConfig served = exportConfig(config.model());
+      Path dir = ModelExporter.export(Trainer.modelWeights(ckpt),
+          ModelExporter.infoFor(served, "trained by deeplab train: " + ckpt), export,
+          OptionalInt.empty());
+      out.println("exported " + dir);
+    }
+    return 0;
+  }
+
+  /** The training configuration the options describe. */
+  public TrainConfig trainConfig() throws IOException {
+    if (steps == null) {
+      throw new UserError("--steps is required");
+    }
+    if (batchSize == null) {
+      throw new UserError("--batch-size is required");
+    }
+    if (model.cropSize == null) {
+      throw new UserError("--crop-size is required (the official recipe uses 513)");
+    }
+    ModelConfig m = modelConfig();
+    TrainConfig.Builder b = TrainConfig.builder(m).steps(steps).batchSize(batchSize)
+        .baseLearningRate(baseLr).slowStart(slowStartSteps, slowStartLr)
+        .fineTuneBatchNorm(fineTuneBatchNorm)
+        .loss(LossConfig.defaults().withClassWeights(classWeights)
+            .withHardPixelMining(topK, hardMiningStep))
+        .augmentation(Augmentation.official())
+        .devices(Devices.parse(devices)).seed(seed);
+    if (weightDecay != null) {
+      b.weightDecay(weightDecay);
+    }
+    return b.build();
+  }
+
+  /**
+   * The architecture: --variant/--preset, or the one --init-from records (a SavedModel's model
+   * info, a .tflite file's structure) with the user's overrides applied.
+   */
+  private ModelConfig modelConfig() throws IOException {
+    if (model.given() || initFrom == null) {
+      return model.toConfig();
+    }
+    ModelConfig base = recordedConfig(initFrom);
+    if (base == null) {
+      throw new UserError("--variant (or --preset) is required: " + initFrom
+          + " does not record its architecture");
+    }
+    return model.applyTo(base);
+  }
+
+  /** The architecture a SavedModel or .tflite file records, or null for a checkpoint. */
+  private static ModelConfig recordedConfig(Path source) throws IOException {
+    if (Files.isRegularFile(source)
+        && source.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".tflite")) {
+      try {
+        return ModelExporter.configOf(TfliteDeepLabImporter.importFile(source));
+      } catch (dev.deeplab.io.tflite.TfliteFormatException e) {
+        throw new IOException(source + ": " + e.getMessage(), e);
+      }
+    }
+    if (Files.isDirectory(source) && !Files.exists(source.resolve("checkpoint"))) {
+      try {
+        return SavedModels.readInfo(SavedModels.resolve(source)).config();
+      } catch (IOException e) {
+        return null;
+      }
+    }
+    return null;
+  }
+
+  /** The served architecture: the trained one with at least the official 513x513 crop. */
+  static ModelConfig exportConfig(ModelConfig trained) {
+    return trained.withCropSize(Math.max(513, trained.cropHeight()),
+        Math.max(513, trained.cropWidth()));
+  }
+}

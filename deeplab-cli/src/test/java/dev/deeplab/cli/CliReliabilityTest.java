@@ -1,0 +1,310 @@
+package dev.deeplab.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+import dev.deeplab.data.DatasetInfo;
+import dev.deeplab.infer.TestModels;
+import dev.deeplab.io.image.LabelMap;
+import dev.deeplab.io.image.LabelReader;
+import dev.deeplab.io.image.MaskWriter;
+import dev.deeplab.reliability.BadImages;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.tensorflow.proto.MetaGraphDef;
+import org.tensorflow.proto.SavedModel;
+import picocli.CommandLine;
+
+/**
+ * The command line on real bad input (issue 7): bad images among good ones, bad model
+ * directories, broken datasets, usage errors. Every problem is one line {@code deeplab: ...} on
+ * stderr with exit code 1 (2 for usage errors), no stack trace unless {@code --verbose}, and no
+ * partial output files. The command line runs in-process with captured stdout/stderr and the
+ * same {@link ErrorHandler} as {@link DeepLabCli#run}.
+ */
+class CliReliabilityTest {
+  @TempDir
+  Path dir;
+
+  /** What one run of the command line printed and returned. */
+  record Run(int code, String out, String err) {
+    List<String> errLines() {
+      return err.isEmpty() ? List.of() : List.of(err.split("\\R"));
+    }
+
+    boolean hasStackTrace() {
+      return err.contains("\tat ");
+    }
+  }
+
+  static Run run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cli = new CommandLine(new DeepLabCli());
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    cli.setExecutionExceptionHandler(new ErrorHandler());
+    int code = cli.execute(args);
+    return new Run(code, out.toString(), err.toString());
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // segment
+
+  @Test
+  void segmentReportsEachBadImageInOneLineAndProcessesTheRest() throws Exception {
+    Path images = Files.createDirectory(dir.resolve("images"));
+    Path out = dir.resolve("out");
+    List<String> args = new ArrayList<>(List.of("segment", "-o", out.toString()));
+    // Good: a real photo, and a PNG named .jpg.
+    Path chelsea = images.resolve("chelsea.png");
+    Files.write(chelsea, TestModels.resource("/dev/deeplab/photos/chelsea.png"));
+    Path pngNamedJpg = images.resolve("cat-png.jpg");
+    Files.write(pngNamedJpg, TestModels.resource("/dev/deeplab/photos/chelsea.png"));
+    args.add(chelsea.toString());
+    // Bad: truncated JPEG/PNG/BMP, empty, random bytes, text, an over-limit header, missing, dir.
+    List<Path> bad = new ArrayList<>();
+    for (Map.Entry<String, byte[]> f :
+        BadImages.unreadable(BadImages.photoCrop("pets.jpg", 64, 48)).entrySet()) {
+      bad.add(Files.write(images.resolve(f.getKey()), f.getValue()));
+    }
+    bad.add(images.resolve("missing.jpg"));
+    bad.add(Files.createDirectory(images.resolve("folder.png")));
+    bad.forEach(p -> args.add(p.toString()));
+    args.add(pngNamedJpg.toString());
+
+    Run r = run(args.toArray(String[]::new)); // the bundled default model: no --model
+
+    assertEquals(1, r.code(), r.err());
+    assertFalse(r.hasStackTrace(), r.err());
+    assertEquals(bad.size(), r.errLines().size(), r.err());
+    for (Path b : bad) {
+      List<String> lines = r.errLines().stream().filter(l -> l.startsWith("deeplab: " + b + ": "))
+          .toList();
+      assertEquals(1, lines.size(), b + " in\n" + r.err());
+      assertTrue(lines.get(0).length() > ("deeplab: " + b + ": ").length() + 3, lines.get(0));
+    }
+    assertTrue(r.out().contains(chelsea.toString()) && r.out().contains(pngNamedJpg.toString()),
+        r.out());
+    // Exactly the outputs of the good images: nothing for the bad ones, no temporary files.
+    Set<String> written;
+    try (Stream<Path> s = Files.list(out)) {
+      written = s.map(p -> p.getFileName().toString())
+          .collect(Collectors.toCollection(TreeSet::new));
+    }
+    assertEquals(new TreeSet<>(List.of("chelsea_mask.png", "chelsea_overlay.png",
+        "cat-png_mask.png", "cat-png_overlay.png")), written);
+    LabelMap mask = new LabelReader().read(out.resolve("cat-png_mask.png"));
+    assertEquals(451, mask.width());
+    assertEquals(300, mask.height());
+    assertTrue(Arrays.equals(mask.ids(),
+        new LabelReader().read(out.resolve("chelsea_mask.png")).ids()));
+    System.out.println("segment with bad images, stderr:\n" + r.err().stripTrailing());
+  }
+
+  @Test
+  void badImageLineNamesTheFileOnce() throws Exception {
+    Path empty = Files.write(dir.resolve("empty.jpg"), new byte[0]);
+    Run r = run("segment", "--model", TestModels.small().toString(), "-o",
+        dir.resolve("out").toString(), empty.toString());
+    assertEquals(1, r.code());
+    assertEquals(List.of("deeplab: " + empty + ": empty file (0 bytes)"), r.errLines());
+  }
+
+  @Test
+  void unreadableImageIsOneLine() throws Exception {
+    assumeFalse("root".equals(System.getProperty("user.name")), "root reads any file");
+    Path image = Files.write(dir.resolve("secret.png"),
+        TestModels.resource("/dev/deeplab/photos/chelsea.png"));
+    Files.setPosixFilePermissions(image, PosixFilePermissions.fromString("---------"));
+    Run r = run("segment", "--model", TestModels.small().toString(), "-o",
+        dir.resolve("out").toString(), image.toString());
+    assertEquals(1, r.code(), r.err());
+    assertEquals(1, r.errLines().size(), r.err());
+    assertTrue(r.err().startsWith("deeplab: " + image + ": "), r.err());
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // models
+
+  @Test
+  void missingModelDirectory() throws Exception {
+    Path model = dir.resolve("no-such-model");
+    Run r = segmentWith(model);
+    assertOneLineError(r, model.toString());
+  }
+
+  @Test
+  void directoryWithoutSavedModel() throws Exception {
+    Path model = Files.createDirectories(dir.resolve("empty-model/1"));
+    Files.writeString(model.resolve("README"), "not a model");
+    Run r = segmentWith(model.getParent());
+    assertOneLineError(r, "no SavedModel in " + model.getParent());
+  }
+
+  @Test
+  void savedModelWithoutServingSignature() throws Exception {
+    Path copy = copyModel(TestModels.small(), dir.resolve("unsigned/1"));
+    Path pb = copy.resolve("saved_model.pb");
+    SavedModel saved = SavedModel.parseFrom(Files.readAllBytes(pb));
+    SavedModel.Builder b = saved.toBuilder();
+    for (MetaGraphDef.Builder g : b.getMetaGraphsBuilderList()) {
+      g.removeSignatureDef("serving_default");
+    }
+    Files.write(pb, b.build().toByteArray());
+    Run r = segmentWith(copy.getParent());
+    assertOneLineError(r, "serving_default");
+  }
+
+  @Test
+  void truncatedSavedModel() throws Exception {
+    Path copy = copyModel(TestModels.small(), dir.resolve("truncated/1"));
+    Path pb = copy.resolve("saved_model.pb");
+    byte[] bytes = Files.readAllBytes(pb);
+    Files.write(pb, Arrays.copyOf(bytes, bytes.length / 3));
+    Run r = segmentWith(copy.getParent());
+    assertOneLineError(r, "cannot load model");
+  }
+
+  @Test
+  void verboseShowsTheStackTrace() throws Exception {
+    Path model = dir.resolve("no-such-model");
+    Path image = Files.write(dir.resolve("cat.png"),
+        TestModels.resource("/dev/deeplab/photos/chelsea.png"));
+    Run quiet = run("segment", "--model", model.toString(), "-o", dir.resolve("out").toString(),
+        image.toString());
+    Run verbose = run("segment", "--verbose", "--model", model.toString(), "-o",
+        dir.resolve("out").toString(), image.toString());
+    assertEquals(1, quiet.code());
+    assertEquals(1, verbose.code());
+    assertFalse(quiet.hasStackTrace(), quiet.err());
+    assertTrue(verbose.hasStackTrace(), verbose.err());
+    assertEquals(quiet.errLines().get(0), verbose.errLines().get(0));
+    Run global = run("--verbose", "segment", "--model", model.toString(), "-o",
+        dir.resolve("out").toString(), image.toString());
+    assertTrue(global.hasStackTrace(), global.err());
+  }
+
+  @Test
+  void usageErrorsExitWith2AndPicocliMessage() {
+    Run unknown = run("segment", "--bogus", "x.png");
+    assertEquals(2, unknown.code());
+    assertTrue(unknown.err().startsWith("Unknown option: '--bogus'"), unknown.err());
+    assertFalse(unknown.hasStackTrace(), unknown.err());
+    Run missing = run("segment");
+    assertEquals(2, missing.code());
+    assertTrue(missing.err().startsWith("Missing required parameter"), missing.err());
+    Run command = run("segmnet", "x.png");
+    assertEquals(2, command.code());
+    assertTrue(command.err().startsWith("Unmatched argument"), command.err());
+    Run type = run("segment", "--threads", "many", "x.png");
+    assertEquals(2, type.code());
+    assertTrue(type.err().startsWith("Invalid value for option '--threads'"), type.err());
+  }
+
+  private Run segmentWith(Path model) throws IOException {
+    Path image = Files.write(dir.resolve("cat.png"),
+        TestModels.resource("/dev/deeplab/photos/chelsea.png"));
+    Path out = dir.resolve("out-" + model.getFileName());
+    Run r = run("segment", "--model", model.toString(), "-o", out.toString(), image.toString());
+    if (Files.isDirectory(out)) {
+      try (Stream<Path> s = Files.list(out)) {
+        assertEquals(0, s.count(), "outputs written although the model failed");
+      }
+    }
+    return r;
+  }
+
+  private static Path copyModel(Path from, Path to) throws IOException {
+    try (Stream<Path> walk = Files.walk(from)) {
+      for (Path p : (Iterable<Path>) walk::iterator) {
+        Path target = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(target);
+        } else {
+          Files.copy(p, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+    }
+    return to;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // eval
+
+  @Test
+  void evalMissingLabelFile() throws Exception {
+    Path root = copyVocMini();
+    Path label = root.resolve("SegmentationClass/voc_val_0001.png");
+    Files.delete(label);
+    assertOneLineError(eval(root), label + ": label not found");
+  }
+
+  @Test
+  void evalLabelOfTheWrongSize() throws Exception {
+    Path root = copyVocMini();
+    Path label = root.resolve("SegmentationClass/voc_val_0020.png");
+    MaskWriter.writeMask(label, new LabelMap(100, 80, new byte[100 * 80]),
+        DatasetInfo.vocColormap(256));
+    assertOneLineError(eval(root),
+        label + ": label is 100x80 but image voc_val_0020.jpg is 513x513");
+  }
+
+  @Test
+  void evalLabelValuesOutsideTheClassRange() throws Exception {
+    Path root = copyVocMini();
+    Path label = root.resolve("SegmentationClass/voc_val_0023.png");
+    LabelMap original = new LabelReader().read(label);
+    byte[] ids = original.ids().clone();
+    Arrays.fill(ids, 0, 513 * 10, (byte) 30); // ten rows of class 30 (there are 21)
+    MaskWriter.writeMask(label, new LabelMap(513, 513, ids), DatasetInfo.vocColormap(256));
+    assertOneLineError(eval(root), label + ": label values 30 (5130 px) outside 0..20");
+  }
+
+  @Test
+  void evalEmptySplit() throws Exception {
+    Path root = copyVocMini();
+    Path split = root.resolve("ImageSets/Segmentation/val.txt");
+    Files.writeString(split, "\n");
+    assertOneLineError(eval(root), split + ": split is empty");
+  }
+
+  private Run eval(Path root) throws Exception {
+    return run("eval", "--model", TestModels.small().toString(), "--data", root.toString());
+  }
+
+  private Path copyVocMini() throws IOException {
+    Path root = dir.resolve("voc");
+    copyModel(Path.of("../deeplab-core/src/test/resources/voc-mini"), root);
+    return root;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private static void assertOneLineError(Run r, String expected) {
+    assertEquals(1, r.code(), r.out() + r.err());
+    assertFalse(r.hasStackTrace(), r.err());
+    assertEquals(1, r.errLines().size(), r.err());
+    String line = r.errLines().get(0);
+    assertTrue(line.startsWith("deeplab: "), line);
+    assertTrue(line.contains(expected), "expected '" + expected + "' in: " + line);
+    System.out.println(line);
+  }
+}

@@ -1,0 +1,359 @@
+package dev.deeplab.train;
+
+import dev.deeplab.data.VocDataset;
+import dev.deeplab.eval.ConfusionMatrix;
+import dev.deeplab.weights.FloatTensor;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The training loop of the official {@code train.py}, resumable: builds the {@link
+ * TrainingGraph} once, restores the newest checkpoint of the run (or loads the initial weights),
+ * then feeds batches from the {@link InputPipeline} step after step, with progress, TensorBoard
+ * scalars ({@code loss}, {@code learning_rate}, {@code miou}, {@code pixel_accuracy}), evaluation
+ * and atomic checkpoints every few steps and at the end.
+ *
+ * <p>Resuming restores every variable including {@code global_step} and the momentum slots; the
+ * learning rate is a function of {@code global_step}, the input order and augmentation and the
+ * dropout masks are functions of {@code (seed, step)}: a resumed run continues exactly as an
+ * uninterrupted one.
+ *
+ * <p>A NaN, infinite or exploding loss stops training with {@link TrainingDivergedException}
+ * without writing a checkpoint, so the newest one stays the last good state.
+ */
+public final class Trainer {
+  private static final Logger LOG = LoggerFactory.getLogger("deeplab.train");
+
+  /**
+   * Loop settings, which do not change the numbers.
+   *
+   * @param checkpointDir where checkpoints and TensorBoard events go; a run resumes from it
+   * @param checkpointEvery save every this many steps (and at the end); 0 only at the end
+   * @param keepCheckpoints how many newest checkpoints to keep
+   * @param evalEvery evaluate every this many steps (and at the end) when an evaluation split is
+   *     given; 0 never
+   * @param untilStep stop at this step (checkpointing) instead of the configured total; 0 for the
+   *     total
+   * @param skipBadSamples skip samples that fail to load instead of stopping
+   * @param workers input decoding threads
+   * @param maxLoss a loss above this counts as exploded
+   * @param summaryEvery write loss and learning rate to TensorBoard every this many steps
+   * @param preciseBatchNorm when above 0 and batch norm is trained, the moving averages are
+   *     recomputed from this many recent training batches before each evaluation and the final
+   *     checkpoint ({@link TrainingGraph#recalibrateBatchNorm}); 0 keeps the official moving
+   *     averages
+   */
+  public record Options(Path checkpointDir, int checkpointEvery, int keepCheckpoints,
+      int evalEvery, long untilStep, boolean skipBadSamples, int workers, double maxLoss,
+      int summaryEvery, int preciseBatchNorm) {
+
+    /** Validates the ranges. */
+    public Options {
+      if (checkpointEvery < 0 || evalEvery < 0 || untilStep < 0) {
+        throw new IllegalArgumentException("checkpoint/eval intervals and until-step must be >= 0");
+      }
+      if (keepCheckpoints < 1) {
+        throw new IllegalArgumentException("--keep must be at least 1, got " + keepCheckpoints);
+      }
+      if (preciseBatchNorm < 0) {
+        throw new IllegalArgumentException("precise BN batches must be >= 0");
+      }
+      if (workers < 1 || summaryEvery < 1 || !(maxLoss > 0)) {
+        throw new IllegalArgumentException("workers, summary interval and max loss must be positive");
+      }
+    }
+
+    /**
+     * Defaults: checkpoint every 1000 steps keeping 5, no evaluation, up to 4 input threads (half
+     * the cores), loss limit 1e4, summaries every 10 steps.
+     */
+    public static Options defaults(Path checkpointDir) {
+      int workers = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
+      return new Options(checkpointDir, 1000, 5, 0, 0, false, workers, 1e4, 10, 0);
+    }
+
+    public Options withCheckpointEvery(int k) {
+      return new Options(checkpointDir, k, keepCheckpoints, evalEvery, untilStep, skipBadSamples,
+          workers, maxLoss, summaryEvery, preciseBatchNorm);
+    }
+
+    public Options withKeep(int n) {
+      return new Options(checkpointDir, checkpointEvery, n, evalEvery, untilStep, skipBadSamples,
+          workers, maxLoss, summaryEvery, preciseBatchNorm);
+    }
+
+    public Options withEvalEvery(int k) {
+      return new Options(checkpointDir, checkpointEvery, keepCheckpoints, k, untilStep,
+          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm);
+    }
+
+    public Options withUntilStep(long s) {
+      return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, s,
+          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm);
+    }
+
+    public Options withSkipBadSamples(boolean skip) {
+      return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
+          skip, workers, maxLoss, summaryEvery, preciseBatchNorm);
+    }
+
+    public Options withWorkers(int n) {
+      return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
+          skipBadSamples, n, maxLoss, summaryEvery, preciseBatchNorm);
+    }
+
+    public Options withPreciseBatchNorm(int batches) {
+      return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
+          skipBadSamples, workers, maxLoss, summaryEvery, batches);
+    }
+
+    public Options withMaxLoss(double limit) {
+      return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
+          skipBadSamples, workers, limit, summaryEvery, preciseBatchNorm);
+    }
+  }
+
+  /**
+   * Weights to start from when the run has no checkpoint yet.
+   *
+   * @param source SavedModel directory, checkpoint prefix or directory, or {@code .tflite} file
+   * @param reinitialize scopes to train from scratch (e.g. {@code logits})
+   */
+  public record Init(Path source, List<String> reinitialize) {
+    public Init {
+      reinitialize = List.copyOf(reinitialize);
+    }
+  }
+
+  /** Called after every step, on the training thread (for tests and tools). */
+  @FunctionalInterface
+  public interface StepListener {
+    void afterStep(TrainingGraph graph, TrainingGraph.StepResult result);
+  }
+
+  private final TrainConfig config;
+  private final Options options;
+  private StepListener listener = (g, r) -> {};
+  private TrainingProgress progress = TrainingProgress.log(java.time.Duration.ofSeconds(10));
+
+  public Trainer(TrainConfig config, Options options) {
+    this.config = config;
+    this.options = options;
+  }
+
+  /**
+   * Refuses to train on the CPU with TF's oneDNN kernels, whose convolution gradients are wrong in
+   * TF 2.18 on AVX-512 machines (see {@code BuildingBlockGradientTest#wideOneByOneConvChain}):
+   * {@code TF_ENABLE_ONEDNN_OPTS=0} must be set before the JVM starts ({@code tools/deeplab train}
+   * does). The system property {@code deeplab.allowOneDnnTraining=true} overrides the check.
+   */
+  static void requireCorrectCpuGradients(java.util.List<String> devices) {
+    requireCorrectCpuGradients(devices, System.getenv("TF_ENABLE_ONEDNN_OPTS"));
+  }
+
+  static void requireCorrectCpuGradients(java.util.List<String> devices, String oneDnnOpts) {
+    boolean cpu = devices.isEmpty() || devices.stream().anyMatch(d -> d.contains("CPU"));
+    if (cpu && !"0".equals(oneDnnOpts)
+        && !Boolean.getBoolean("deeplab.allowOneDnnTraining")) {
+      throw new IllegalArgumentException("training on the CPU needs TF_ENABLE_ONEDNN_OPTS=0 in the "
+          + "environment (oneDNN's conv gradients are wrong in TF 2.18 on this CPU class); "
+          + "tools/deeplab train sets it");
+    }
+  }
+
+  /**
+   * Reports progress to {@code p} instead of the default SLF4J lines every 10 seconds; {@code p}
+   * is closed when training ends.
+   */
+  public Trainer reportProgress(TrainingProgress p) {
+    this.progress = java.util.Objects.requireNonNull(p);
+    return this;
+  }
+
+  /** Sets a listener called after each step. */
+  public Trainer onStep(StepListener l) {
+    this.listener = l;
+    return this;
+  }
+
+  /**
+   * Trains (or resumes training) until the configured number of steps or {@code untilStep}.
+   *
+   * @param train the training split
+   * @param eval the evaluation split, or null
+   * @param init initial weights for a new run, or null to start from the initialisers
+   * @throws IOException a bad checkpoint directory, dataset or initial-weights source, with a
+   *     one-line message, before training starts; a failed checkpoint write or a bad sample later
+   * @throws TrainingDivergedException if the loss becomes NaN, infinite or exceeds the limit
+   */
+  public TrainResult train(VocDataset train, VocDataset eval, Init init)
+      throws IOException, InterruptedException {
+    requireCorrectCpuGradients(config.devices());
+    CheckpointManager checkpoints =
+        new CheckpointManager(options.checkpointDir(), options.keepCheckpoints());
+    checkpoints.prepare();
+    OptionalLong resumeFrom = checkpoints.latestStep();
+    recordConfig(resumeFrom.isPresent());
+    if (init != null && resumeFrom.isEmpty()) {
+      InitialWeights.checkExists(init.source());
+    }
+    long until = options.untilStep() > 0 ? Math.min(options.untilStep(), config.steps())
+        : config.steps();
+    TrainingEvaluator evaluator = eval != null && options.evalEvery() > 0
+        ? new TrainingEvaluator(eval, config.model().numClasses(), config.loss().ignoreLabel()) : null;
+    int[] evalSize = evaluator != null ? evaluator.evalSize(config.model().outputStride())
+        : new int[] {0, 0};
+    try (InputPipeline input = new InputPipeline(train, config, options.skipBadSamples(),
+            options.workers(), 2 * options.workers());
+        TrainingGraph graph = TrainingGraph.build(config, evalSize[0], evalSize[1])) {
+      if (resumeFrom.isPresent()) {
+        Path prefix = checkpoints.prefix(resumeFrom.getAsLong());
+        graph.restore(prefix.toString());
+        LOG.info("resuming from {} (step {}){}", prefix, graph.globalStep(),
+            init != null ? "; --init-from is not used when resuming" : "");
+      } else if (init != null) {
+        loadInitialWeights(graph, init);
+      }
+      long start = graph.globalStep();
+      if (start >= until) {
+        LOG.info("nothing to do: the checkpoint is at step {} of {}", start, until);
+        return new TrainResult(start, start, Float.NaN, checkpoints.latest(), 0, Optional.empty());
+      }
+      LOG.info("training {} replica(s), batch {} of {}x{} crops, steps {}..{} of {}, {} images",
+          config.replicas(), config.batchSize(), config.model().cropHeight(),
+          config.model().cropWidth(), start, until, config.steps(), input.size());
+      try (TensorBoardWriter events = new TensorBoardWriter(options.checkpointDir())) {
+        events.sessionStart(start);
+        return loop(graph, input, evaluator, checkpoints, events, start, until);
+      }
+    }
+  }
+
+  /** The configuration file of a run, written at its start and compared on resume. */
+  public static final String CONFIG_FILE = "train_config.json";
+
+  /**
+   * Writes {@value #CONFIG_FILE} to the checkpoint directory; when resuming, first warns about
+   * every setting that differs from the recorded one (the run then no longer continues exactly).
+   */
+  private void recordConfig(boolean resuming) throws IOException {
+    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper()
+        .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT);
+    Path file = options.checkpointDir().resolve(CONFIG_FILE);
+    com.fasterxml.jackson.databind.JsonNode now = json.valueToTree(config);
+    if (resuming && java.nio.file.Files.isRegularFile(file)) {
+      com.fasterxml.jackson.databind.JsonNode before = json.readTree(file.toFile());
+      List<String> changed = new java.util.ArrayList<>();
+      now.fieldNames().forEachRemaining(f -> {
+        if (before.get(f) == null || !now.get(f).toString().equals(before.get(f).toString())) {
+          changed.add(f);
+        }
+      });
+      if (!changed.isEmpty()) {
+        LOG.warn("resuming with settings that differ from the run's start: {}", changed);
+      }
+    }
+    dev.deeplab.io.AtomicFiles.write(file, json.writeValueAsBytes(now));
+  }
+
+  private void loadInitialWeights(TrainingGraph graph, Init init) throws IOException {
+    InitialWeights.Selection s = InitialWeights.select(
+        InitialWeights.read(init.source(), graph.variables().keySet()), graph.variables(),
+        init.reinitialize());
+    graph.assign(s.values());
+    LOG.info("initialised {} variables from {}; {} re-initialised{}, {} not in the source{}",
+        s.values().size(), init.source(), s.reinitialized().size(),
+        s.reinitialized().isEmpty() ? "" : " (" + init.reinitialize() + ")", s.missing().size(),
+        s.missing().isEmpty() ? "" : " (e.g. " + s.missing().get(0) + ")");
+  }
+
+  private TrainResult loop(TrainingGraph graph, InputPipeline input, TrainingEvaluator evaluator,
+      CheckpointManager checkpoints, TensorBoardWriter events, long start, long until)
+      throws IOException, InterruptedException {
+    input.start(start, until);
+    Optional<Path> lastCheckpoint = checkpoints.latest();
+    Optional<ConfusionMatrix> lastEval = Optional.empty();
+    float lastLoss = Float.NaN;
+    long timedFrom = -1;
+    long timedImages = 0;
+    double imagesPerSecond = 0;
+    progress.start(start, until);
+    try (TrainingProgress progress = this.progress) {
+      for (long s = start; s < until; s++) {
+        Batch batch = input.next();
+        TrainingGraph.StepResult r = graph.step(batch);
+        lastLoss = r.loss();
+        if (!Float.isFinite(r.loss()) || r.loss() > options.maxLoss()) {
+          throw new TrainingDivergedException(r.step(), r.loss(), options.maxLoss(),
+              lastCheckpoint);
+        }
+        long now = System.nanoTime();
+        if (timedFrom < 0) {
+          timedFrom = now;
+        } else {
+          timedImages += config.batchSize();
+          imagesPerSecond = timedImages / ((now - timedFrom) / 1e9);
+        }
+        progress.update(r.step(), r.loss(), r.learningRate(), imagesPerSecond);
+        listener.afterStep(graph, r);
+        boolean last = r.step() == until;
+        if (r.step() % options.summaryEvery() == 0 || last) {
+          events.scalar("loss", r.step(), r.loss());
+          events.scalar("learning_rate", r.step(), r.learningRate());
+          if (imagesPerSecond > 0) {
+            events.scalar("images_per_second", r.step(), imagesPerSecond);
+          }
+        }
+        boolean evaluate = evaluator != null && (last || r.step() % options.evalEvery() == 0);
+        if ((evaluate || last) && options.preciseBatchNorm() > 0 && config.fineTuneBatchNorm()) {
+          recalibrate(graph, input, r.step());
+        }
+        if (last || (options.checkpointEvery() > 0 && r.step() % options.checkpointEvery() == 0)) {
+          lastCheckpoint = Optional.of(checkpoints.save(graph));
+          LOG.debug("saved {}", lastCheckpoint.get());
+        }
+        if (evaluate) {
+          ConfusionMatrix cm = evaluator.evaluate(graph);
+          lastEval = Optional.of(cm);
+          events.scalar("miou", r.step(), cm.meanIou());
+          events.scalar("pixel_accuracy", r.step(), cm.pixelAccuracy());
+          LOG.info(String.format("step %d: mIoU %.4f, pixel accuracy %.4f on %d images",
+              r.step(), cm.meanIou(), cm.pixelAccuracy(), evaluator.size()));
+        }
+      }
+    }
+    LOG.info(String.format("trained to step %d, loss %.4f, %.2f images/s; checkpoint %s", until,
+        lastLoss, imagesPerSecond, lastCheckpoint.map(Path::toString).orElse("none")));
+    return new TrainResult(start, until, lastLoss, lastCheckpoint, imagesPerSecond, lastEval);
+  }
+
+  /** Precise BN from the batches of the last steps (recomputed: batches are pure functions). */
+  private void recalibrate(TrainingGraph graph, InputPipeline input, long step)
+      throws IOException {
+    List<Batch> batches = new java.util.ArrayList<>();
+    for (long s = Math.max(0, step - options.preciseBatchNorm()); s < step; s++) {
+      batches.add(input.batch(s));
+    }
+    graph.recalibrateBatchNorm(batches);
+  }
+
+  /** Reads the model weights of a training checkpoint (e.g. for export). */
+  public static java.util.Map<String, FloatTensor> modelWeights(Path checkpointPrefix)
+      throws IOException {
+    try {
+      List<String> names = dev.deeplab.io.checkpoint.Checkpoints.list(checkpointPrefix.toString())
+          .values().stream()
+          .filter(e -> e.dtype().equals("DT_FLOAT") && !e.name().endsWith("/Momentum"))
+          .map(dev.deeplab.io.checkpoint.CheckpointEntry::name).toList();
+      return dev.deeplab.io.checkpoint.Checkpoints.readFloats(checkpointPrefix.toString(), names);
+    } catch (dev.deeplab.io.checkpoint.CheckpointException e) {
+      throw new IOException(e.getMessage(), e);
+    }
+  }
+
+}
