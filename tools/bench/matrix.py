@@ -102,7 +102,7 @@ def main():
             ['--variant', a.variant, '--output-stride', str(a.output_stride)])
     base += ['--runs', str(a.runs), '--warmup', str(a.warmup), '--json']
     if a.eval:
-        base += ['--eval', a.eval]
+        base += ['--data', a.eval]
     procs = [(name, env, args, deeplab) for name, env, args in processes(a.set, base)]
     if a.against:
         procs = [p for name, env, args, launcher in procs

@@ -1,11 +1,11 @@
 package dev.deeplab.bench;
 
-import dev.deeplab.io.checkpoint.CheckpointException;
-import dev.deeplab.io.checkpoint.Checkpoints;
+import dev.deeplab.internal.checkpoint.CheckpointException;
+import dev.deeplab.internal.checkpoint.Checkpoints;
+import dev.deeplab.internal.model.ModelGraph;
+import dev.deeplab.internal.nn.AtrousMode;
+import dev.deeplab.internal.weights.FloatTensor;
 import dev.deeplab.model.ModelConfig;
-import dev.deeplab.model.ModelGraph;
-import dev.deeplab.nn.AtrousMode;
-import dev.deeplab.weights.FloatTensor;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.tensorflow.Result;

@@ -1,7 +1,7 @@
 package dev.deeplab.bench;
 
-import dev.deeplab.nn.ModelVariable;
-import dev.deeplab.weights.FloatTensor;
+import dev.deeplab.internal.nn.ModelVariable;
+import dev.deeplab.internal.weights.FloatTensor;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -35,7 +35,7 @@ public final class BenchWeights {
       float[] data = new float[(int) v.size()];
       switch (v.role()) {
         case WEIGHTS, DEPTHWISE_WEIGHTS -> {
-          long fanIn = v.role() == dev.deeplab.nn.Role.DEPTHWISE_WEIGHTS
+          long fanIn = v.role() == dev.deeplab.internal.nn.Role.DEPTHWISE_WEIGHTS
               ? shape[0] * shape[1] : shape[0] * shape[1] * shape[2];
           double limit = gain * Math.sqrt(6.0 / fanIn);
           for (int i = 0; i < data.length; i++) {

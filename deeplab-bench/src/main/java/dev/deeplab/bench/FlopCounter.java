@@ -1,8 +1,8 @@
 package dev.deeplab.bench;
 
+import dev.deeplab.internal.model.ModelGraph;
+import dev.deeplab.internal.nn.AtrousMode;
 import dev.deeplab.model.ModelConfig;
-import dev.deeplab.model.ModelGraph;
-import dev.deeplab.nn.AtrousMode;
 import java.util.Iterator;
 import org.tensorflow.Graph;
 import org.tensorflow.GraphOperation;

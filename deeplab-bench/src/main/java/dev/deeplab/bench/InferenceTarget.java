@@ -1,13 +1,13 @@
 package dev.deeplab.bench;
 
-import dev.deeplab.export.ModelInfo;
-import dev.deeplab.export.SavedModels;
-import dev.deeplab.export.ServingGraph;
-import dev.deeplab.io.checkpoint.CheckpointException;
-import dev.deeplab.io.checkpoint.Checkpoints;
+import dev.deeplab.internal.checkpoint.CheckpointException;
+import dev.deeplab.internal.checkpoint.Checkpoints;
+import dev.deeplab.internal.nn.AtrousMode;
+import dev.deeplab.internal.serving.SavedModels;
+import dev.deeplab.internal.serving.ServingGraph;
+import dev.deeplab.internal.weights.FloatTensor;
 import dev.deeplab.model.ModelConfig;
-import dev.deeplab.nn.AtrousMode;
-import dev.deeplab.weights.FloatTensor;
+import dev.deeplab.model.ModelInfo;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
@@ -96,14 +96,14 @@ public final class InferenceTarget implements AutoCloseable {
   }
 
   /**
-   * The network alone ({@link dev.deeplab.model.ModelGraph}: float pixels at the crop size in,
+   * The network alone ({@link dev.deeplab.internal.model.ModelGraph}: float pixels at the crop size in,
    * logits out), without the serving graph's resize, padding and upsampling: a fixed-shape graph,
    * as XLA needs. {@link #segment} then returns the logits' argmax at the output stride.
    */
   public static InferenceTarget networkFromConfig(ModelConfig config, AtrousMode atrous,
       Fold foldBn, SessionSettings settings, Map<String, FloatTensor> weights)
       throws CheckpointException {
-    dev.deeplab.model.ModelGraph g = dev.deeplab.model.ModelGraph.build(config, atrous);
+    dev.deeplab.internal.model.ModelGraph g = dev.deeplab.internal.model.ModelGraph.build(config, atrous);
     org.tensorflow.Graph graph = g.graph();
     AutoCloseable graphOwner = g;
     String desc = "network only, graph built here, " + atrousName(atrous);

@@ -1,11 +1,11 @@
 package dev.deeplab.bench;
 
+import dev.deeplab.internal.train.Batch;
+import dev.deeplab.internal.train.Devices;
+import dev.deeplab.internal.train.TrainingGraph;
 import dev.deeplab.model.ModelConfig;
-import dev.deeplab.train.Batch;
-import dev.deeplab.train.Devices;
-import dev.deeplab.train.TrainConfig;
-import dev.deeplab.train.TrainingGraph;
 import dev.deeplab.model.ModelVariant;
+import dev.deeplab.train.TrainConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

@@ -1,11 +1,11 @@
 package dev.deeplab.bench;
 
-import dev.deeplab.model.DeepLab;
+import dev.deeplab.internal.model.DeepLab;
+import dev.deeplab.internal.nn.AtrousMode;
+import dev.deeplab.internal.nn.ModelVariable;
+import dev.deeplab.internal.nn.NetScope;
+import dev.deeplab.internal.nn.NetState;
 import dev.deeplab.model.ModelConfig;
-import dev.deeplab.nn.AtrousMode;
-import dev.deeplab.nn.ModelVariable;
-import dev.deeplab.nn.NetScope;
-import dev.deeplab.nn.NetState;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;

@@ -3,11 +3,11 @@ package dev.deeplab.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.deeplab.io.checkpoint.Checkpoints;
+import dev.deeplab.internal.checkpoint.Checkpoints;
+import dev.deeplab.internal.model.ModelGraph;
+import dev.deeplab.internal.nn.AtrousMode;
+import dev.deeplab.internal.weights.FloatTensor;
 import dev.deeplab.model.ModelConfig;
-import dev.deeplab.model.ModelGraph;
-import dev.deeplab.nn.AtrousMode;
-import dev.deeplab.weights.FloatTensor;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;

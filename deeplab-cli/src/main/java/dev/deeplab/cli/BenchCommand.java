@@ -15,11 +15,13 @@ import dev.deeplab.bench.ProcStats;
 import dev.deeplab.bench.SessionSettings;
 import dev.deeplab.bench.TrainTarget;
 import dev.deeplab.data.VocDataset;
-import dev.deeplab.export.ModelExporter;
 import dev.deeplab.infer.Segmenter;
+import dev.deeplab.internal.nn.AtrousMode;
+import dev.deeplab.internal.serving.SavedModelWriter;
+import dev.deeplab.internal.weights.FloatTensor;
+import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelConfig;
-import dev.deeplab.nn.AtrousMode;
-import dev.deeplab.weights.FloatTensor;
+import dev.deeplab.model.ModelInfo;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,13 +29,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code deeplab bench}: inference latency (or training throughput) of a model on this machine,
@@ -50,7 +52,7 @@ import picocli.CommandLine.Model.CommandSpec;
         "Examples: deeplab bench --variant xception_65 --runs 20",
         "          deeplab bench --model savedmodels/deeplabv3_mnv2_pascal --memory",
         "          deeplab bench --variant mobilenet_v2 --atrous space-to-batch,native",
-        "          deeplab bench --variant mobilenet_v2 --train --batch 2 --size 321"})
+        "          deeplab bench --variant mobilenet_v2 --train --batch-size 2 --size 321"})
 final class BenchCommand implements Callable<Integer> {
   @ArgGroup(exclusive = false)
   ModelOptions model = new ModelOptions();
@@ -63,7 +65,7 @@ final class BenchCommand implements Callable<Integer> {
       description = "Image size (and crop size for --variant); default ${DEFAULT-VALUE}.")
   int size;
 
-  @Option(names = "--batch", defaultValue = "1", description = "Images per run (default 1).")
+  @Option(names = "--batch-size", defaultValue = "1", description = "Images per run (default 1).")
   int batch;
 
   @Option(names = "--runs", defaultValue = "20", description = "Timed runs (default 20).")
@@ -123,12 +125,12 @@ final class BenchCommand implements Callable<Integer> {
       description = "Max abs difference of the logits of space-to-batch vs native dilation.")
   boolean checkAtrous;
 
-  @Option(names = "--eval", paramLabel = "VOCROOT",
+  @Option(names = "--data", paramLabel = "VOCROOT",
       description = "Also score each alternative on this VOC split (mIoU, agreement with the "
           + "first alternative).")
   Path evalData;
 
-  @Option(names = "--split", defaultValue = "val", description = "Split for --eval (default val).")
+  @Option(names = "--split", defaultValue = "val", description = "Split for --data (default val).")
   String split;
 
   @Option(names = "--export", paramLabel = "DIR",
@@ -167,8 +169,9 @@ final class BenchCommand implements Callable<Integer> {
     if (export != null) {
       ModelConfig config = variantConfig();
       Map<String, FloatTensor> w = InferenceTarget.randomWeights(config, seed);
-      Path dir = ModelExporter.export(w, ModelExporter.infoFor(config, "random He-uniform weights, "
-          + "seed " + seed + " (deeplab bench)"), export, OptionalInt.empty());
+      Path dir = SavedModelWriter.write(w, new ModelInfo(config,
+          LabelSet.unnamed(config.numClasses()), "random He-uniform weights, seed " + seed
+          + " (deeplab bench)"), export, OptionalLong.empty());
       out.println("exported " + dir);
       return 0;
     }
@@ -186,16 +189,16 @@ final class BenchCommand implements Callable<Integer> {
 
   private void validate() {
     if (savedModel != null && model.given()) {
-      throw new UserError("give --model or --variant/--preset, not both");
+      throw new UsageError("give --model or --variant/--preset, not both");
     }
     if (savedModel == null && !model.given()) {
-      throw new UserError("give --model DIR or --variant/--preset");
+      throw new UsageError("give --model DIR or --variant/--preset");
     }
     if (size < 1 || batch < 1 || runs < 1 || warmup < 0 || threads < 0 || interThreads < 0) {
-      throw new UserError("--size, --batch and --runs must be positive; --warmup, --threads >= 0");
+      throw new UsageError("--size, --batch-size and --runs must be positive; --warmup, --threads >= 0");
     }
     if ((train || export != null || checkAtrous || networkOnly) && savedModel != null) {
-      throw new UserError(
+      throw new UsageError(
           "--train, --export, --check-atrous and --network-only need --variant/--preset");
     }
   }
@@ -221,13 +224,13 @@ final class BenchCommand implements Callable<Integer> {
           boolean xlaOn = switch (x.trim().toLowerCase(Locale.ROOT)) {
             case "on", "true" -> true;
             case "off", "false" -> false;
-            default -> throw new UserError("--xla must be on or off, got '" + x + "'");
+            default -> throw new UsageError("--xla must be on or off, got '" + x + "'");
           };
           BnMode bnm = switch (bnMode.trim().toLowerCase(Locale.ROOT)) {
             case "folded", "fold" -> BnMode.FOLDED;
             case "folded-dw" -> BnMode.FOLDED_DW;
             case "fused" -> BnMode.FUSED;
-            default -> throw new UserError(
+            default -> throw new UsageError(
                 "--bn must be fused, folded or folded-dw, got '" + bnMode + "'");
           };
           boolean fold = bnm != BnMode.FUSED;
@@ -249,7 +252,7 @@ final class BenchCommand implements Callable<Integer> {
     try {
       return s.get();
     } catch (IllegalArgumentException e) {
-      throw new UserError(e.getMessage());
+      throw new UsageError(e.getMessage());
     }
   }
 
@@ -415,7 +418,7 @@ final class BenchCommand implements Callable<Integer> {
     h.put("threads", threads);
     h.put("inter_threads", interThreads);
     h.put("onednn", SessionSettings.onednnEnabled() ? "on" : "off");
-    h.put("huge_pages", dev.deeplab.infer.HugePages.describe());
+    h.put("huge_pages", dev.deeplab.internal.infer.HugePages.describe());
     h.put("jvm_options", String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean()
         .getInputArguments().stream().filter(a -> a.startsWith("-X")).toList()));
     String xlaFlags = System.getenv("TF_XLA_FLAGS");
@@ -442,7 +445,7 @@ final class BenchCommand implements Callable<Integer> {
       Map<String, Double> firstRunMs = new LinkedHashMap<>();
       for (Alternative a : alts) {
         if (a.atrous() == AtrousMode.NATIVE_DILATION) {
-          throw new UserError("training needs --atrous space-to-batch");
+          throw new UsageError("training needs --atrous space-to-batch");
         }
         TrainTarget t = TrainTarget.build(config, batch,
             baseSettings().withPrecision(a.precision()).withXla(a.xla()), seed);
@@ -507,14 +510,14 @@ final class BenchCommand implements Callable<Integer> {
 
   private int memory(PrintWriter out) throws Exception {
     if (memoryFirst < 1 || memoryRuns <= memoryFirst) {
-      throw new UserError("need 1 <= --memory-first < --memory-runs");
+      throw new UsageError("need 1 <= --memory-first < --memory-runs");
     }
     byte[] image = BenchWeights.noiseImage(size, size, seed);
     MemoryFlatness m;
     String what;
     double load0 = ProcStats.loadAverage1();
     if (savedModel != null) {
-      try (Segmenter s = Segmenter.load(savedModel, threads)) {
+      try (Segmenter s = Segmenter.builder().model(savedModel).threads(threads).build()) {
         what = "Segmenter.segment, " + describe(s.info().config());
         m = MemoryFlatness.measure(() -> s.segment(image, size, size), memoryFirst, memoryRuns);
       }

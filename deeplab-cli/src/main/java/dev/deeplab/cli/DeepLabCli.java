@@ -1,20 +1,23 @@
 package dev.deeplab.cli;
 
-import picocli.CommandLine;
+import java.io.PrintWriter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * The {@code deeplab} command line: parses options and calls the library, nothing else.
  *
  * <p>Exit codes: 0 success; 1 the input or the environment is wrong (a missing or unreadable
- * file, a bad model, a full disk), with a one-line message; 2 the command line is wrong; 3 an
- * internal error (a bug: the message asks for {@code --verbose}); 130 interrupted.
+ * file, a bad model, a full disk), with a one-line message; 2 the command line is wrong (a usage
+ * line follows the message); 3 an internal error (a bug: the message asks for {@code --verbose});
+ * 130 interrupted.
  */
 @Command(
     name = "deeplab",
     mixinStandardHelpOptions = true,
     versionProvider = Version.class,
+    scope = CommandLine.ScopeType.INHERIT,
     description = "DeepLab v3/v3+ semantic segmentation on TensorFlow Java.",
     subcommands = {
       SegmentCommand.class,
@@ -27,6 +30,8 @@ import picocli.CommandLine.Option;
       CommandLine.HelpCommand.class
     })
 public final class DeepLabCli {
+  /** Exit code of a wrong command line. */
+  static final int USAGE_ERROR = 2;
 
   @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
       description = "Print stack traces of errors.")
@@ -36,10 +41,32 @@ public final class DeepLabCli {
     System.exit(run(args));
   }
 
-  /** Runs the command line and returns its exit code (for tests and {@link #main}). */
+  /** Runs the command line and returns its exit code (for {@link #main}). */
   public static int run(String... args) {
+    return commandLine().execute(args);
+  }
+
+  /** The command line with our error handling, writing to stdout and stderr (tests redirect). */
+  public static CommandLine commandLine() {
     CommandLine cli = new CommandLine(new DeepLabCli());
     cli.setExecutionExceptionHandler(new ErrorHandler());
-    return cli.execute(args);
+    cli.setParameterExceptionHandler(DeepLabCli::usageError);
+    return cli;
+  }
+
+  /** One line naming the mistake, the command's synopsis, and where to read more. */
+  private static int usageError(CommandLine.ParameterException e, String[] args) {
+    CommandLine cmd = e.getCommandLine();
+    usage(cmd, e.getMessage());
+    return USAGE_ERROR;
+  }
+
+  static void usage(CommandLine cmd, String message) {
+    PrintWriter err = cmd.getErr();
+    String name = cmd.getCommandSpec().qualifiedName();
+    err.println(name + ": " + message.replaceFirst("^Error: ", ""));
+    err.print("Usage: " + cmd.getHelp().synopsis(0));
+    err.println("Try '" + name + " --help' for more information.");
+    err.flush();
   }
 }

@@ -8,9 +8,9 @@ import java.nio.file.NoSuchFileException;
 import picocli.CommandLine;
 
 /**
- * Turns exceptions into one line on stderr and an exit code: user and environment problems
- * (exceptions of type {@link UserError}, I/O, bad arguments) exit 1; anything else is a bug and
- * exits 3. The stack trace is printed only with {@code --verbose}.
+ * Turns exceptions into one line on stderr and an exit code: a wrong command line ({@link
+ * UsageError}) exits 2 with a usage line; user and environment problems (exceptions of type {@link
+ * UserError}, I/O, bad arguments) exit 1; anything else is a bug and exits 3. The stack trace is printed only with {@code --verbose}.
  */
 final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
   static final int USER_ERROR = 1;
@@ -19,6 +19,10 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
   @Override
   public int handleExecutionException(Exception e, CommandLine cmd,
       CommandLine.ParseResult parseResult) {
+    if (e instanceof UsageError) {
+      DeepLabCli.usage(cmd, e.getMessage());
+      return DeepLabCli.USAGE_ERROR;
+    }
     boolean verbose = parseResult.hasMatchedOption("--verbose")
         || parseResult.subcommands().stream().anyMatch(p -> hasVerbose(p));
     boolean user = isUserError(e);

@@ -4,15 +4,15 @@ import dev.deeplab.data.VocDataset;
 import dev.deeplab.eval.ConfusionMatrix;
 import dev.deeplab.eval.EvalReport;
 import dev.deeplab.eval.Evaluator;
-import dev.deeplab.export.ModelInfo;
+import dev.deeplab.model.ModelInfo;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code deeplab eval}: mean IoU of a model on a VOC-layout dataset split. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
@@ -53,7 +53,8 @@ final class EvalCommand implements Callable<Integer> {
         scales, flip)) {
       ModelInfo info = evaluator.info();
       names = info.classNames();
-      int ignore = VocDataset.VOC_IGNORE_LABEL;
+      // The label set the model records says which label value is "ignore" (255; 0 for ADE20K).
+      int ignore = info.labels().ignoreLabel();
       cm = new ConfusionMatrix(info.config().numClasses(), ignore);
       List<VocDataset.Sample> samples = dataset.samples();
       try (Progress progress = Progress.start("eval", samples.size())) {

@@ -1,54 +1,58 @@
 package dev.deeplab.cli;
 
 import dev.deeplab.export.ModelExporter;
-import dev.deeplab.export.ModelInfo;
-import dev.deeplab.export.SavedModels;
+import dev.deeplab.internal.serving.SavedModels;
+import dev.deeplab.model.LabelSet;
+import dev.deeplab.model.ModelInfo;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code deeplab export}: writes a servable SavedModel version from a training checkpoint (model
+ * {@code deeplab export}: a servable SavedModel version from a training checkpoint (model
  * variables only) or from one of our SavedModels (a new version of it).
  */
 @Command(name = "export", sortOptions = false,
     description = {"Export a SavedModel for TF Serving (<output>/<version>/, next free version "
         + "by default, written atomically): a clean inference graph (batch norm in inference "
-        + "mode, no loss, no optimizer) with signatures serving_default (images uint8 "
-        + "[b,h,w,3] -> semantic, probabilities) and predict_image_bytes.",
+        + "mode, no loss, no optimizer) with the serving signatures (README, \"Serving\").",
         "  --checkpoint: a training checkpoint (ours or official); only the model's variables "
             + "are restored, by name (optimizer slots and global_step are left out).",
         "  --model: one of our SavedModels, rebuilt from its recorded configuration.",
         "Examples:",
         "  deeplab export --checkpoint train/model.ckpt-30000 --preset mobilenetv2_coco_voc "
-            + "--output savedmodels/my_model",
+            + "--labels pascal_voc -o savedmodels/my_model",
         "  deeplab export --model savedmodels/deeplabv3_mnv2_pascal "
-            + "--output savedmodels/deeplabv3_mnv2_pascal"})
+            + "-o savedmodels/deeplabv3_mnv2_pascal --model-version 1733097600"})
 final class ExportCommand implements Callable<Integer> {
-  @Option(names = "--checkpoint", paramLabel = "PREFIX",
-      description = "A training checkpoint: prefix, its .index file, or a directory with a "
-          + "'checkpoint' state file (the newest is taken).")
-  Path checkpoint;
+  /** Exactly one source. */
+  static final class Source {
+    @Option(names = "--checkpoint", required = true, paramLabel = "PREFIX",
+        description = "A training checkpoint: prefix, its .index file, or a directory with a "
+            + "'checkpoint' state file (the newest is taken).")
+    Path checkpoint;
 
-  @Option(names = "--model", paramLabel = "DIR",
-      description = "One of our SavedModels (a version directory or its base).")
-  Path model;
+    @Option(names = "--model", required = true, paramLabel = "DIR",
+        description = "One of our SavedModels (a version directory or its base).")
+    Path model;
+  }
+
+  @ArgGroup(exclusive = true, multiplicity = "1", heading = "Source (one of):%n")
+  Source source;
 
   @ArgGroup(exclusive = false, heading = "Architecture (with --checkpoint):%n")
   ModelOptions architecture = new ModelOptions();
 
-  @Option(names = "--labels", paramLabel = "NAME",
-      description = "With --checkpoint: label set for class names (pascal_voc, cityscapes, "
-          + "ade20k; default: the built-in set with the model's class count).")
-  String labels;
+  @Option(names = "--labels", paramLabel = "LABELS", converter = LabelSetConverter.class,
+      description = "With --checkpoint: " + LabelSetConverter.DESCRIPTION)
+  LabelSet labels;
 
   @Mixin
   VersionedOutput target = new VersionedOutput();
@@ -58,23 +62,20 @@ final class ExportCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if ((checkpoint == null) == (model == null)) {
-      throw new UserError("give either --checkpoint (with --variant or --preset) or --model");
-    }
+    target.version(); // a bad --model-version is a command-line mistake: report it first
     PrintWriter out = spec.commandLine().getOut();
-    OptionalInt v = target.version();
-    Path output = target.output;
-    if (checkpoint != null) {
-      ImportCommand.importCheckpoint(checkpoint, architecture, List.of(), labels, output, v, out);
+    if (source.checkpoint != null) {
+      ImportCommand.importCheckpoint(source.checkpoint, architecture.toConfig(), List.of(),
+          labels, target, out);
       return 0;
     }
-    if (architecture.given() || architecture.numClasses != null || labels != null) {
-      throw new UserError("--model takes no architecture or --labels options: the model "
+    if (architecture.given() || architecture.hasOverrides() || labels != null) {
+      throw new UsageError("--model takes no architecture or --labels options: the model "
           + "records them");
     }
-    Path from = SavedModels.resolve(model);
+    Path from = SavedModels.resolve(source.model);
     ModelInfo info = SavedModels.readInfo(from);
-    Path dir = ModelExporter.reexport(from, output, v);
+    Path dir = ModelExporter.reexport(from, target.output, target.version());
     out.printf("re-exported %s (%s, from %s) as %s%n", from,
         ImportCommand.describe(info.config()), info.source(), dir);
     return 0;

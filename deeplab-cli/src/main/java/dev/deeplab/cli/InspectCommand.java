@@ -1,8 +1,10 @@
 package dev.deeplab.cli;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.deeplab.internal.model.ModelGraph;
+import dev.deeplab.internal.nn.ModelVariable;
 import dev.deeplab.model.ModelConfig;
-import dev.deeplab.model.ModelGraph;
-import dev.deeplab.nn.ModelVariable;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,9 +12,10 @@ import java.util.Comparator;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code deeplab inspect}: the variables of an architecture, a checkpoint or a SavedModel.
@@ -21,7 +24,7 @@ import picocli.CommandLine.Model.CommandSpec;
     description = {"List variables (name and shape) of a model architecture, or of a checkpoint "
         + "or SavedModel on disk (with dtypes, and a SavedModel's signatures).",
         "Examples: deeplab inspect --variant xception_65 --output-stride 16",
-        "          deeplab inspect savedmodels/deeplabv3_mnv2_pascal"})
+        "          deeplab inspect --json savedmodels/deeplabv3_mnv2_pascal"})
 final class InspectCommand implements Callable<Integer> {
   @ArgGroup(exclusive = false)
   ModelOptions model = new ModelOptions();
@@ -30,6 +33,9 @@ final class InspectCommand implements Callable<Integer> {
       description = "A checkpoint prefix or a SavedModel directory.")
   Path path;
 
+  @Option(names = "--json", description = "Print the report as JSON.")
+  boolean json;
+
   @Spec
   CommandSpec spec;
 
@@ -37,22 +43,33 @@ final class InspectCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     if (path != null && model.given()) {
-      throw new UserError("give PATH or --variant, not both");
+      throw new UsageError("give PATH or --variant, not both");
     }
+    ObjectNode report;
     if (path == null) {
       ModelConfig config = model.toConfig();
+      report = SavedModelDescription.JSON.createObjectNode().put("kind", "architecture");
+      report.set("config", SavedModelDescription.JSON.valueToTree(config));
+      ArrayNode vars = report.putArray("variables");
+      long total = 0;
       try (ModelGraph g = ModelGraph.build(config)) {
-        g.variables().values().stream().sorted(Comparator.comparing(ModelVariable::name))
-            .forEach(v -> out.println(v.name() + " " + v.shapeString()));
-        out.println("total parameters: " + g.parameterCount());
+        for (ModelVariable v : g.variables().values().stream()
+            .sorted(Comparator.comparing(ModelVariable::name)).toList()) {
+          total += SavedModelDescription.variable(vars, v.name(), "DT_FLOAT", v.shape());
+        }
       }
-      return 0;
+      report.put("parameters", total);
+    } else if (Files.isDirectory(path)) {
+      report = SavedModelDescription.savedModel(path);
+    } else {
+      report = SavedModelDescription.checkpoint(path.toString());
     }
-    if (Files.isDirectory(path)) {
-      SavedModelDescription.print(path, out);
-      return 0;
+    if (json) {
+      out.println(SavedModelDescription.JSON.writerWithDefaultPrettyPrinter()
+          .writeValueAsString(report));
+    } else {
+      SavedModelDescription.printText(report, out);
     }
-    SavedModelDescription.printVariables(path.toString(), out);
     return 0;
   }
 }

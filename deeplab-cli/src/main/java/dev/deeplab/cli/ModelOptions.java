@@ -53,18 +53,31 @@ final class ModelOptions {
     return variant != null || preset != null;
   }
 
+  /** True when the user gave any option that changes an architecture. */
+  boolean hasOverrides() {
+    return outputStride != null || decoder != null || numClasses != null || atrousRates != null
+        || multiGrid != null || separableAspp != null || separableDecoder != null
+        || depthMultiplier != null || cropSize != null;
+  }
+
   /** The configuration the options describe. */
   ModelConfig toConfig() {
     if (variant != null && preset != null) {
-      throw new UserError("give --variant or --preset, not both");
+      throw new UsageError("give --variant or --preset, not both");
     }
     if (!given()) {
-      throw new UserError("--variant (or --preset) is required");
+      throw new UsageError("--variant (or --preset) is required");
     }
-    ModelConfig base = preset != null ? ModelConfig.preset(preset)
-        : ModelConfig.defaults(ModelVariant.fromName(variant),
-            outputStride == null ? 16 : outputStride);
-    return applyTo(base);
+    try {
+      ModelConfig base = preset != null ? ModelConfig.preset(preset)
+          : ModelConfig.defaults(ModelVariant.fromName(variant),
+              outputStride == null ? 16 : outputStride);
+      return applyTo(base);
+    } catch (UsageError e) {
+      throw e;
+    } catch (IllegalArgumentException e) {
+      throw new UsageError(e.getMessage());
+    }
   }
 
   /**
@@ -116,7 +129,7 @@ final class ModelOptions {
       }
       return new int[] {h, w};
     } catch (NumberFormatException e) {
-      throw new UserError("bad size '" + s + "': expected N or HxW with positive integers");
+      throw new UsageError("bad size '" + s + "': expected N or HxW with positive integers");
     }
   }
 }

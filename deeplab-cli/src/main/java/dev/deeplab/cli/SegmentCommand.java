@@ -1,25 +1,26 @@
 package dev.deeplab.cli;
 
-import dev.deeplab.data.DatasetInfo;
-import dev.deeplab.export.ModelInfo;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.deeplab.image.ImageReader;
+import dev.deeplab.image.LabelMap;
+import dev.deeplab.image.MaskWriter;
+import dev.deeplab.image.RgbImage;
 import dev.deeplab.infer.Segmentation;
-import dev.deeplab.infer.SegmentationWithProbabilities;
 import dev.deeplab.infer.Segmenter;
-import dev.deeplab.io.NpyWriter;
-import dev.deeplab.io.image.ImageReader;
-import dev.deeplab.io.image.LabelMap;
-import dev.deeplab.io.image.MaskWriter;
-import dev.deeplab.io.image.RgbImage;
+import dev.deeplab.internal.io.NpyWriter;
+import dev.deeplab.model.ModelInfo;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code deeplab segment}: class masks and overlays for photos. A bad image is reported in one
@@ -49,6 +50,10 @@ final class SegmentCommand implements Callable<Integer> {
   @Option(names = "--alpha", defaultValue = "0.5", description = "Overlay opacity (0..1).")
   double alpha;
 
+  @Option(names = "--json", description = "Print a JSON report instead of text: per image, the "
+      + "files written and the classes found (id, name, pixels, share), or the error.")
+  boolean json;
+
   @Option(names = "--save-probabilities",
       description = "Also write <stem>_probabilities.npy (float32 [height, width, classes]).")
   boolean saveProbabilities;
@@ -59,46 +64,52 @@ final class SegmentCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (alpha < 0 || alpha > 1) {
-      throw new UserError("--alpha must be between 0 and 1");
+      throw new UsageError("--alpha must be between 0 and 1");
     }
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    Path dir = ModelLocation.orDefault(model);
     // Decoding, the mask and the overlay take about 15 bytes per pixel of Java heap: refuse
     // images that would not fit, with a message, rather than fail with OutOfMemoryError.
     long heapPixels = Runtime.getRuntime().maxMemory() / 16;
     ImageReader reader = new ImageReader(Math.min(ImageReader.DEFAULT_MAX_PIXELS, heapPixels));
+    List<String> stems = OutputNames.stems(images);
+    ArrayNode report = JSON.createArrayNode();
     int failed = 0;
-    try (Segmenter segmenter = Segmenter.load(dir, threads)) {
+    try (Segmenter segmenter = Segmenter.builder().model(ModelLocation.orDefault(model))
+        .threads(threads).build()) {
       if (saveProbabilities && !segmenter.hasProbabilities()) {
         throw new UserError("--save-probabilities: model " + segmenter.directory()
             + " has no probabilities output");
       }
       Files.createDirectories(output);
       ModelInfo info = segmenter.info();
-      int[] palette = palette(info);
-      for (Path image : images) {
+      int[] palette = info.labels().palette();
+      for (int i = 0; i < images.size(); i++) {
+        Path image = images.get(i);
+        ObjectNode entry = report.addObject().put("image", image.toString());
         try {
           RgbImage photo = reader.read(image);
-          SegmentationWithProbabilities both = saveProbabilities
-              ? segmenter.segmentWithProbabilities(photo.rgb(), photo.width(), photo.height())
-              : null;
-          Segmentation s = both != null ? both.segmentation()
-              : segmenter.segment(photo.rgb(), photo.width(), photo.height());
-          LabelMap mask = LabelMap.ofInts(s.width(), s.height(), s.classIds());
-          String stem = stem(image);
-          Path maskFile = output.resolve(stem + "_mask.png");
-          Path overlayFile = output.resolve(stem + "_overlay.png");
+          Segmentation s = saveProbabilities ? segmenter.segmentWithProbabilities(photo)
+              : segmenter.segment(photo);
+          LabelMap mask = s.toLabelMap();
+          Path maskFile = output.resolve(stems.get(i) + "_mask.png");
+          Path overlayFile = output.resolve(stems.get(i) + "_overlay.png");
           MaskWriter.writeMask(maskFile, mask, palette);
           MaskWriter.writeOverlay(overlayFile, photo, mask, palette, alpha);
-          out.printf("%s (%dx%d): %s%n", image, photo.width(), photo.height(),
-              describe(s, info.classNames()));
-          out.printf("  wrote %s and %s%n", maskFile, overlayFile);
+          entry.put("width", photo.width()).put("height", photo.height());
+          ObjectNode files = entry.putObject("outputs");
+          files.put("mask", maskFile.toString()).put("overlay", overlayFile.toString());
           if (saveProbabilities) {
-            Path npy = output.resolve(stem + "_probabilities.npy");
+            Path npy = output.resolve(stems.get(i) + "_probabilities.npy");
             NpyWriter.write(npy, new long[] {photo.height(), photo.width(),
-                info.config().numClasses()}, both.probabilities());
-            out.printf("  wrote %s%n", npy);
+                info.config().numClasses()}, s.probabilities());
+            files.put("probabilities", npy.toString());
+          }
+          classes(s, info.classNames(), entry.putArray("classes"));
+          if (!json) {
+            out.printf("%s (%dx%d): %s%n", image, photo.width(), photo.height(),
+                describe(s, info.classNames()));
+            out.printf("  wrote %s%n", String.join(", ", outputs(files)));
           }
         } catch (Exception e) {
           if (!ErrorHandler.isUserError(e)) {
@@ -106,24 +117,37 @@ final class SegmentCommand implements Callable<Integer> {
           }
           failed++;
           String problem = ErrorHandler.describe(e);
-          err.println("deeplab: " + (problem.startsWith(image.toString()) ? problem
-              : image + ": " + problem));
+          String line = problem.startsWith(image.toString()) ? problem : image + ": " + problem;
+          entry.put("error", line);
+          err.println("deeplab: " + line);
         }
+      }
+      if (json) {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("model", segmenter.directory().toString());
+        root.set("images", report);
+        out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
       }
     }
     return failed == 0 ? 0 : ErrorHandler.USER_ERROR;
   }
 
-  private static int[] palette(ModelInfo info) {
-    try {
-      DatasetInfo d = DatasetInfo.byName(info.labelSet());
-      if (d.numClasses() == info.config().numClasses()) {
-        return d.palette();
-      }
-    } catch (IllegalArgumentException e) {
-      // a custom label set: fall through to the generic colour map
-    }
-    return DatasetInfo.vocColormap(Math.max(256, info.config().numClasses()));
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private static List<String> outputs(ObjectNode files) {
+    List<String> paths = new java.util.ArrayList<>();
+    files.fields().forEachRemaining(f -> paths.add(f.getValue().asText()));
+    return paths;
+  }
+
+  /** The classes present, largest share first, with id, name, pixel count and share. */
+  private static void classes(Segmentation s, List<String> names, ArrayNode into) {
+    long[] counts = s.pixelCounts();
+    long total = (long) s.width() * s.height();
+    java.util.stream.IntStream.range(0, counts.length).boxed().filter(c -> counts[c] > 0)
+        .sorted((a, b) -> Long.compare(counts[b], counts[a]))
+        .forEach(c -> into.addObject().put("id", c).put("name", names.get(c))
+            .put("pixels", counts[c]).put("share", counts[c] / (double) total));
   }
 
   /** Classes present, largest share first, e.g. {@code person 31.2%, dog 12.0%}. */
@@ -138,9 +162,4 @@ final class SegmentCommand implements Callable<Integer> {
     return sb.toString();
   }
 
-  private static String stem(Path p) {
-    String n = p.getFileName().toString();
-    int dot = n.lastIndexOf('.');
-    return dot > 0 ? n.substring(0, dot) : n;
-  }
 }

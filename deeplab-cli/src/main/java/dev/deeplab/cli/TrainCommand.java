@@ -1,14 +1,16 @@
 package dev.deeplab.cli;
 
+import dev.deeplab.bench.TrainBenchmark;
 import dev.deeplab.data.VocDataset;
 import dev.deeplab.export.ModelExporter;
-import dev.deeplab.export.SavedModels;
-import dev.deeplab.io.tflite.TfliteDeepLabImporter;
+import dev.deeplab.export.ModelImporter;
+import dev.deeplab.internal.serving.SavedModels;
+import dev.deeplab.internal.train.Devices;
+import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelConfig;
+import dev.deeplab.model.ModelInfo;
 import dev.deeplab.train.Augmentation;
-import dev.deeplab.train.Devices;
 import dev.deeplab.train.LossConfig;
-import dev.deeplab.bench.TrainBenchmark;
 import dev.deeplab.train.TrainConfig;
 import dev.deeplab.train.TrainResult;
 import dev.deeplab.train.Trainer;
@@ -19,7 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -44,8 +46,33 @@ public final class TrainCommand implements Callable<Integer> {
   @ArgGroup(exclusive = false, heading = "Model (default: from --init-from when it records one)%n")
   ModelOptions model = new ModelOptions();
 
-  @Option(names = "--data", paramLabel = "VOCROOT", description = "Dataset root (required).")
-  Path data;
+  /** Training proper, or only a speed measurement. */
+  static final class Mode {
+    @ArgGroup(exclusive = false, multiplicity = "1")
+    Run run;
+
+    @Option(names = "--benchmark", required = true, description = "Only measure training speed "
+        + "on random data: prints images/s after warm-up (no dataset, no checkpoints).")
+    boolean benchmark;
+  }
+
+  /** Where a training run reads and writes. */
+  static final class Run {
+    @Option(names = "--data", required = true, paramLabel = "VOCROOT", description = "Dataset root.")
+    Path data;
+
+    @Option(names = "--checkpoint-dir", required = true, paramLabel = "DIR",
+        description = "Checkpoints and TensorBoard events; resumed when it holds checkpoints.")
+    Path checkpointDir;
+  }
+
+  @ArgGroup(exclusive = true, multiplicity = "1", heading = "Data and checkpoints (or --benchmark):%n")
+  Mode mode;
+
+  @Option(names = "--labels", paramLabel = "LABELS", converter = LabelSetConverter.class,
+      description = LabelSetConverter.DESCRIPTION + " Also sets the ignore label (255; 0 for "
+          + "ade20k). Default: the labels --init-from records, else unnamed classes.")
+  LabelSet labels;
 
   @Option(names = "--split", defaultValue = "train", description = "Training split (default ${DEFAULT-VALUE}).")
   String split;
@@ -58,11 +85,11 @@ public final class TrainCommand implements Callable<Integer> {
       description = "Scopes trained from scratch instead of taken from --init-from, e.g. logits.")
   List<String> reinitialize = List.of();
 
-  @Option(names = "--steps", description = "Training steps (required).")
-  Integer steps;
+  @Option(names = "--steps", required = true, description = "Training steps.")
+  int steps;
 
-  @Option(names = "--batch-size", description = "Global batch size (required).")
-  Integer batchSize;
+  @Option(names = "--batch-size", required = true, description = "Global batch size.")
+  int batchSize;
 
   @Option(names = "--base-lr", defaultValue = "0.007", description = "Base learning rate of the poly "
       + "schedule (default ${DEFAULT-VALUE}; 1e-4 to fine-tune).")
@@ -93,10 +120,6 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--class-weights", split = ",", paramLabel = "W",
       description = "Per-class loss weights, one per class.")
   List<Double> classWeights = List.of();
-
-  @Option(names = "--checkpoint-dir", paramLabel = "DIR",
-      description = "Checkpoints and TensorBoard events; resumed when it holds checkpoints.")
-  Path checkpointDir;
 
   @Option(names = "--checkpoint-every", defaultValue = "1000", description = "Steps between checkpoints (default ${DEFAULT-VALUE}).")
   int checkpointEvery;
@@ -134,9 +157,6 @@ public final class TrainCommand implements Callable<Integer> {
       + "SavedModel version under DIR, e.g. savedmodels/mymodel.")
   Path export;
 
-  @Option(names = "--benchmark", description = "Only measure training speed on random data: prints "
-      + "images/s after warm-up (no dataset reading, no checkpoints).")
-  boolean benchmark;
 
   @Spec
   CommandSpec spec;
@@ -144,18 +164,15 @@ public final class TrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    TrainConfig config = trainConfig();
-    if (benchmark) {
+    LabelSet classes = labels();
+    TrainConfig config = trainConfig(classes);
+    if (mode.benchmark) {
       TrainBenchmark.Result r = TrainBenchmark.run(config, 3, config.steps());
       out.println(r.describe());
       return 0;
     }
-    if (data == null) {
-      throw new UserError("--data is required");
-    }
-    if (checkpointDir == null) {
-      throw new UserError("--checkpoint-dir is required");
-    }
+    Path data = mode.run.data;
+    Path checkpointDir = mode.run.checkpointDir;
     Trainer.Options options = Trainer.Options.defaults(checkpointDir)
         .withCheckpointEvery(checkpointEvery).withKeep(keep).withEvalEvery(evalEvery)
         .withSkipBadSamples(skipBadSamples).withPreciseBatchNorm(preciseBn);
@@ -185,32 +202,29 @@ public final class TrainCommand implements Callable<Integer> {
     if (export != null) {
       Path ckpt = result.lastCheckpoint().orElseThrow(
           () -> new UserError("nothing to export: no checkpoint was written"));
-      ModelConfig served = exportConfig(config.model());
-      Path dir = ModelExporter.export(Trainer.modelWeights(ckpt),
-          ModelExporter.infoFor(served, "trained by deeplab train: " + ckpt), export,
-          OptionalInt.empty());
+      ModelInfo served = new ModelInfo(exportConfig(config.model()), classes,
+          "trained by deeplab train: " + ckpt);
+      Path dir = ModelExporter.fromCheckpoint(ckpt, served, export, OptionalLong.empty());
       out.println("exported " + dir);
     }
     return 0;
   }
 
-  /** The training configuration the options describe. */
-  public TrainConfig trainConfig() throws IOException {
-    if (steps == null) {
-      throw new UserError("--steps is required");
-    }
-    if (batchSize == null) {
-      throw new UserError("--batch-size is required");
-    }
+  /** The training configuration the options describe, with the ignore label of {@code classes}. */
+  public TrainConfig trainConfig(LabelSet classes) throws IOException {
     if (model.cropSize == null) {
-      throw new UserError("--crop-size is required (the official recipe uses 513)");
+      throw new UsageError("--crop-size is required (the official recipe uses 513)");
     }
     ModelConfig m = modelConfig();
+    if (classes.numClasses() != m.numClasses()) {
+      throw new UsageError("--labels " + classes.name() + " has " + classes.numClasses()
+          + " classes but the model has " + m.numClasses() + " (--num-classes)");
+    }
     TrainConfig.Builder b = TrainConfig.builder(m).steps(steps).batchSize(batchSize)
         .baseLearningRate(baseLr).slowStart(slowStartSteps, slowStartLr)
         .fineTuneBatchNorm(fineTuneBatchNorm)
-        .loss(LossConfig.defaults().withClassWeights(classWeights)
-            .withHardPixelMining(topK, hardMiningStep))
+        .loss(LossConfig.defaults().withIgnoreLabel(classes.ignoreLabel())
+            .withClassWeights(classWeights).withHardPixelMining(topK, hardMiningStep))
         .augmentation(Augmentation.official())
         .devices(Devices.parse(devices)).seed(seed);
     if (weightDecay != null) {
@@ -239,20 +253,39 @@ public final class TrainCommand implements Callable<Integer> {
   private static ModelConfig recordedConfig(Path source) throws IOException {
     if (Files.isRegularFile(source)
         && source.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".tflite")) {
-      try {
-        return ModelExporter.configOf(TfliteDeepLabImporter.importFile(source));
-      } catch (dev.deeplab.io.tflite.TfliteFormatException e) {
-        throw new IOException(source + ": " + e.getMessage(), e);
-      }
+      return ModelImporter.tflite(source).config();
     }
-    if (Files.isDirectory(source) && !Files.exists(source.resolve("checkpoint"))) {
-      try {
-        return SavedModels.readInfo(SavedModels.resolve(source)).config();
-      } catch (IOException e) {
-        return null;
-      }
+    ModelInfo info = recordedInfo(source);
+    return info == null ? null : info.config();
+  }
+
+  /** The model info of a SavedModel of ours, or null for anything else. */
+  private static ModelInfo recordedInfo(Path source) {
+    if (source == null || !Files.isDirectory(source)
+        || Files.exists(source.resolve("checkpoint"))) {
+      return null;
     }
-    return null;
+    try {
+      return SavedModels.readInfo(SavedModels.resolve(source));
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /**
+   * The class names: --labels, else those --init-from records when the class count is the same,
+   * else unnamed.
+   */
+  private LabelSet labels() throws IOException {
+    if (labels != null) {
+      return labels;
+    }
+    int numClasses = modelConfig().numClasses();
+    ModelInfo init = recordedInfo(initFrom);
+    if (init != null && init.labels().numClasses() == numClasses) {
+      return init.labels();
+    }
+    return LabelSet.unnamed(numClasses);
   }
 
   /** The served architecture: the trained one with at least the official 513x513 crop. */

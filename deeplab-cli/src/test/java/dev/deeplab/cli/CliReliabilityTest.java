@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
-import dev.deeplab.data.DatasetInfo;
+import dev.deeplab.image.LabelMap;
+import dev.deeplab.image.MaskWriter;
 import dev.deeplab.infer.TestModels;
-import dev.deeplab.io.image.LabelMap;
-import dev.deeplab.io.image.LabelReader;
-import dev.deeplab.io.image.MaskWriter;
+import dev.deeplab.internal.image.LabelReader;
+import dev.deeplab.model.LabelSet;
 import dev.deeplab.reliability.BadImages;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -57,10 +57,9 @@ class CliReliabilityTest {
   static Run run(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine cli = new CommandLine(new DeepLabCli());
+    CommandLine cli = DeepLabCli.commandLine();
     cli.setOut(new PrintWriter(out, true));
     cli.setErr(new PrintWriter(err, true));
-    cli.setExecutionExceptionHandler(new ErrorHandler());
     int code = cli.execute(args);
     return new Run(code, out.toString(), err.toString());
   }
@@ -160,17 +159,17 @@ class CliReliabilityTest {
   }
 
   @Test
-  void savedModelWithoutServingSignature() throws Exception {
+  void savedModelWithoutOurSignatures() throws Exception {
     Path copy = copyModel(TestModels.small(), dir.resolve("unsigned/1"));
     Path pb = copy.resolve("saved_model.pb");
     SavedModel saved = SavedModel.parseFrom(Files.readAllBytes(pb));
     SavedModel.Builder b = saved.toBuilder();
     for (MetaGraphDef.Builder g : b.getMetaGraphsBuilderList()) {
-      g.removeSignatureDef("serving_default");
+      g.clearSignatureDef();
     }
     Files.write(pb, b.build().toByteArray());
     Run r = segmentWith(copy.getParent());
-    assertOneLineError(r, "serving_default");
+    assertOneLineError(r, "no signature with input 'images' and output 'semantic'");
   }
 
   @Test
@@ -206,17 +205,29 @@ class CliReliabilityTest {
   void usageErrorsExitWith2AndPicocliMessage() {
     Run unknown = run("segment", "--bogus", "x.png");
     assertEquals(2, unknown.code());
-    assertTrue(unknown.err().startsWith("Unknown option: '--bogus'"), unknown.err());
+    assertTrue(unknown.err().startsWith("deeplab segment: Unknown option: '--bogus'"),
+        unknown.err());
+    assertTrue(unknown.err().contains("Usage: deeplab segment"), unknown.err());
     assertFalse(unknown.hasStackTrace(), unknown.err());
     Run missing = run("segment");
     assertEquals(2, missing.code());
-    assertTrue(missing.err().startsWith("Missing required parameter"), missing.err());
+    assertTrue(missing.err().startsWith("deeplab segment: Missing required parameter"),
+        missing.err());
     Run command = run("segmnet", "x.png");
     assertEquals(2, command.code());
-    assertTrue(command.err().startsWith("Unmatched argument"), command.err());
+    assertTrue(command.err().startsWith("deeplab: Unmatched argument"), command.err());
     Run type = run("segment", "--threads", "many", "x.png");
     assertEquals(2, type.code());
-    assertTrue(type.err().startsWith("Invalid value for option '--threads'"), type.err());
+    assertTrue(type.err().startsWith("deeplab segment: Invalid value for option '--threads'"),
+        type.err());
+    Run labels = run("import", "--tflite", "x.tflite", "--labels", "no-such-labels", "-o", "m");
+    assertEquals(2, labels.code());
+    assertTrue(labels.err().contains("--labels no-such-labels: no such file, and not a built-in "
+        + "label set"), labels.err());
+    Run version = run("export", "--model", "m", "-o", "n", "--model-version", "0");
+    assertEquals(2, version.code());
+    assertTrue(version.err().startsWith("deeplab export: --model-version must be a positive"),
+        version.err());
   }
 
   private Run segmentWith(Path model) throws IOException {
@@ -262,7 +273,7 @@ class CliReliabilityTest {
     Path root = copyVocMini();
     Path label = root.resolve("SegmentationClass/voc_val_0020.png");
     MaskWriter.writeMask(label, new LabelMap(100, 80, new byte[100 * 80]),
-        DatasetInfo.vocColormap(256));
+        LabelSet.vocColormap(256));
     assertOneLineError(eval(root),
         label + ": label is 100x80 but image voc_val_0020.jpg is 513x513");
   }
@@ -274,7 +285,7 @@ class CliReliabilityTest {
     LabelMap original = new LabelReader().read(label);
     byte[] ids = original.ids().clone();
     Arrays.fill(ids, 0, 513 * 10, (byte) 30); // ten rows of class 30 (there are 21)
-    MaskWriter.writeMask(label, new LabelMap(513, 513, ids), DatasetInfo.vocColormap(256));
+    MaskWriter.writeMask(label, new LabelMap(513, 513, ids), LabelSet.vocColormap(256));
     assertOneLineError(eval(root), label + ": label values 30 (5130 px) outside 0..20");
   }
 

@@ -20,7 +20,7 @@ class InspectVariantTest {
   @Test
   void mobilenetV2ListsTheManifestAndItsTotal() throws Exception {
     StringWriter out = new StringWriter();
-    CommandLine cli = new CommandLine(new DeepLabCli()).setOut(new PrintWriter(out));
+    CommandLine cli = DeepLabCli.commandLine().setOut(new PrintWriter(out));
     int code = cli.execute("inspect", "--variant", "mobilenet_v2", "--output-stride", "16");
     assertEquals(0, code);
     List<String> lines = out.toString().lines().toList();

@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.deeplab.image.ImageReader;
+import dev.deeplab.image.RgbImage;
 import dev.deeplab.infer.Segmenter;
 import dev.deeplab.infer.TestModels;
-import dev.deeplab.io.image.ImageReader;
-import dev.deeplab.io.image.LabelReader;
-import dev.deeplab.io.image.RgbImage;
+import dev.deeplab.internal.image.LabelReader;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -38,9 +38,9 @@ class SegmentProbabilitiesTest {
     assertEquals(0, r.code(), r.err());
 
     RgbImage photo = new ImageReader().read(image);
-    try (Segmenter s = Segmenter.load(TestModels.small(), 1)) {
+    try (Segmenter s = Segmenter.builder().model(TestModels.small()).threads(1).build()) {
       int classes = s.info().config().numClasses();
-      float[] expected = s.probabilities(photo.rgb(), photo.width(), photo.height());
+      float[] expected = s.segmentWithProbabilities(photo).probabilities();
       byte[] npy = Files.readAllBytes(out.resolve("chelsea_probabilities.npy"));
       int headerLength = (npy[8] & 0xff) | (npy[9] & 0xff) << 8;
       String header = new String(npy, 10, headerLength, StandardCharsets.US_ASCII);

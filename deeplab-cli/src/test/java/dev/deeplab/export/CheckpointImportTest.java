@@ -7,9 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deeplab.infer.Segmentation;
 import dev.deeplab.infer.Segmenter;
-import dev.deeplab.io.checkpoint.CheckpointEntry;
-import dev.deeplab.io.checkpoint.Checkpoints;
-import dev.deeplab.weights.FloatTensor;
+import dev.deeplab.internal.checkpoint.CheckpointEntry;
+import dev.deeplab.internal.checkpoint.Checkpoints;
+import dev.deeplab.internal.serving.CheckpointImporter;
+import dev.deeplab.internal.serving.SavedModels;
+import dev.deeplab.internal.weights.FloatTensor;
+import dev.deeplab.model.ModelInfo;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;

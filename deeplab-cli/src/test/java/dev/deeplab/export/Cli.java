@@ -3,7 +3,6 @@ package dev.deeplab.export;
 import dev.deeplab.cli.DeepLabCli;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.lang.reflect.Constructor;
 import picocli.CommandLine;
 
 /**
@@ -16,34 +15,19 @@ final class Cli {
   record Run(int exit, String out, String err) {
     /** The stderr lines that are not TensorFlow's own logging. */
     java.util.List<String> errorLines() {
-      return err.lines().filter(l -> l.startsWith("deeplab:")).toList();
+      return err.lines().filter(l -> l.startsWith("deeplab")).toList();
     }
   }
 
   private Cli() {}
 
   static Run run(String... args) {
-    CommandLine cli = new CommandLine(new DeepLabCli());
-    if (!cli.getSubcommands().containsKey("export")) {
-      cli.addSubcommand("export", newInstance("dev.deeplab.cli.ExportCommand"));
-    }
-    cli.setExecutionExceptionHandler(
-        (CommandLine.IExecutionExceptionHandler) newInstance("dev.deeplab.cli.ErrorHandler"));
+    CommandLine cli = DeepLabCli.commandLine();
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     cli.setOut(new PrintWriter(out, true));
     cli.setErr(new PrintWriter(err, true));
     int exit = cli.execute(args);
     return new Run(exit, out.toString(), err.toString());
-  }
-
-  private static Object newInstance(String className) {
-    try {
-      Constructor<?> c = Class.forName(className).getDeclaredConstructor();
-      c.setAccessible(true);
-      return c.newInstance();
-    } catch (ReflectiveOperationException e) {
-      throw new IllegalStateException("cannot create " + className, e);
-    }
   }
 }

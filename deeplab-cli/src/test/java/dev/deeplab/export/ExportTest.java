@@ -5,15 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.deeplab.io.checkpoint.Checkpoints;
-import dev.deeplab.weights.FloatTensor;
+import dev.deeplab.internal.checkpoint.Checkpoints;
+import dev.deeplab.internal.serving.SavedModelWriter;
+import dev.deeplab.internal.serving.SavedModels;
+import dev.deeplab.internal.serving.ServingGraph;
+import dev.deeplab.internal.weights.FloatTensor;
+import dev.deeplab.model.LabelSet;
+import dev.deeplab.model.ModelInfo;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalInt;
+import java.util.OptionalLong;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -64,7 +69,7 @@ class ExportTest {
     assertTrue(first.out().contains("wrote " + base.resolve("1")), first.out());
     Cli.Run second = export(fromCheckpoint(training, base, "--labels", "pascal_voc"));
     assertEquals(1, second.exit(), "4 classes do not make the VOC label set");
-    assertTrue(second.errorLines().get(0).contains("label set pascal_voc has 21 classes"),
+    assertTrue(second.errorLines().get(0).contains("label set pascal_voc has 21"),
         second.err());
     assertEquals(List.of("1"), Fixtures.list(base));
 
@@ -79,7 +84,7 @@ class ExportTest {
     Map<String, FloatTensor> back = Checkpoints.readFloats(v2, List.copyOf(weights.keySet()));
     weights.forEach((k, v) -> assertArrayEquals(v.data(), back.get(k).data(), 0f, k));
 
-    Cli.Run exists = export(fromCheckpoint(training, base, "--version", "2"));
+    Cli.Run exists = export(fromCheckpoint(training, base, "--model-version", "2"));
     assertEquals(1, exists.exit());
     assertEquals(List.of("deeplab: version 2 already exists: " + base.resolve("2")),
         exists.errorLines());
@@ -89,12 +94,19 @@ class ExportTest {
   @Test
   void optionsAreChecked() {
     Cli.Run none = export("--output", tmp.resolve("x").toString());
-    assertEquals(1, none.exit());
-    assertEquals(List.of("deeplab: give either --checkpoint (with --variant or --preset) or "
-        + "--model"), none.errorLines());
+    assertEquals(2, none.exit(), "a wrong command line");
+    assertTrue(none.err().startsWith("deeplab export: Missing required argument"), none.err());
+    assertTrue(none.err().contains("--checkpoint=PREFIX | --model=DIR"), none.err());
+    assertTrue(none.err().contains("Usage: deeplab export"), none.err());
     Cli.Run noVariant = export("--checkpoint", training.toString(), "--output",
         tmp.resolve("x").toString());
-    assertEquals(List.of("deeplab: --variant (or --preset) is required"), noVariant.errorLines());
+    assertEquals(2, noVariant.exit());
+    assertEquals("deeplab export: --variant (or --preset) is required",
+        noVariant.errorLines().get(0));
+    Cli.Run both = export("--model", tmp.toString(), "--checkpoint", training.toString(),
+        "--output", tmp.resolve("x").toString());
+    assertEquals(2, both.exit());
+    assertTrue(both.errorLines().get(0).contains("mutually exclusive"), both.err());
   }
 
   @Test
@@ -102,9 +114,9 @@ class ExportTest {
     Path base = tmp.resolve("atomic/missing");
     Map<String, FloatTensor> w = new LinkedHashMap<>(weights);
     w.remove("logits/semantic/biases");
-    ModelInfo info = ModelExporter.infoFor(Fixtures.SMALL, "test");
+    ModelInfo info = new ModelInfo(Fixtures.SMALL, LabelSet.unnamed(Fixtures.SMALL.numClasses()), "test");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> ModelExporter.export(w, info, base, OptionalInt.empty()));
+        () -> SavedModelWriter.write(w, info, base, OptionalLong.empty()));
     assertTrue(e.getMessage().contains("logits/semantic/biases missing"), e.getMessage());
     assertEquals(List.of(), Fixtures.list(base));
   }
@@ -114,9 +126,9 @@ class ExportTest {
     Path base = tmp.resolve("atomic/exists");
     Files.createDirectories(base.resolve("3"));
     Files.writeString(base.resolve("3/saved_model.pb"), "keep");
-    ModelInfo info = ModelExporter.infoFor(Fixtures.SMALL, "test");
+    ModelInfo info = new ModelInfo(Fixtures.SMALL, LabelSet.unnamed(Fixtures.SMALL.numClasses()), "test");
     IOException e = assertThrows(IOException.class,
-        () -> ModelExporter.export(weights, info, base, OptionalInt.of(3)));
+        () -> SavedModelWriter.write(weights, info, base, OptionalLong.of(3)));
     assertTrue(e.getMessage().startsWith("version 3 already exists"), e.getMessage());
     assertEquals(List.of("3"), Fixtures.list(base));
     assertEquals("keep", Files.readString(base.resolve("3/saved_model.pb")));
@@ -128,11 +140,11 @@ class ExportTest {
     // exporter has created the version's directories, when it saves the variables.
     Path base = tmp.resolve("atomic/midway");
     Files.createDirectories(base.resolve("1"));
-    ModelInfo info = ModelExporter.infoFor(Fixtures.SMALL, "test");
+    ModelInfo info = new ModelInfo(Fixtures.SMALL, LabelSet.unnamed(Fixtures.SMALL.numClasses()), "test");
     try (ServingGraph graph = ServingGraph.build(Fixtures.SMALL);
         Session session = new Session(graph.graph(), false)) {
       assertThrows(RuntimeException.class,
-          () -> SavedModels.export(session, graph, base, OptionalInt.empty(), info));
+          () -> SavedModels.export(session, graph, base, OptionalLong.empty(), info));
     }
     assertEquals(List.of("1"), Fixtures.list(base), "no version 2, no temporary directory");
   }
@@ -140,9 +152,9 @@ class ExportTest {
   @Test
   void writerFailingAfterPartialFilesLeavesNothing() throws Exception {
     Path base = tmp.resolve("atomic/writer");
-    ModelInfo info = ModelExporter.infoFor(Fixtures.SMALL, "test");
+    ModelInfo info = new ModelInfo(Fixtures.SMALL, LabelSet.unnamed(Fixtures.SMALL.numClasses()), "test");
     IOException e = assertThrows(IOException.class, () -> SavedModels.writeVersion(base,
-        OptionalInt.empty(), info, dir -> {
+        OptionalLong.empty(), info, dir -> {
           Files.writeString(dir.resolve("saved_model.pb"), "partial");
           Files.createDirectories(dir.resolve("variables"));
           Files.writeString(dir.resolve("variables/variables.index"), "partial");
@@ -151,7 +163,7 @@ class ExportTest {
     assertEquals("cannot write " + base.resolve("1") + ": disk full", e.getMessage());
     assertEquals(List.of(), Fixtures.list(base));
 
-    Path ok = SavedModels.writeVersion(base, OptionalInt.empty(), info,
+    Path ok = SavedModels.writeVersion(base, OptionalLong.empty(), info,
         dir -> Files.writeString(dir.resolve("saved_model.pb"), "complete"));
     assertEquals(base.resolve("1"), ok);
     assertEquals(List.of("1"), Fixtures.list(base));

@@ -1,14 +1,17 @@
 package dev.deeplab.export;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deeplab.infer.Segmenter;
+import dev.deeplab.internal.serving.FrozenGraphWrapper;
+import dev.deeplab.internal.serving.SavedModels;
+import dev.deeplab.model.ModelInfo;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
@@ -182,7 +185,7 @@ class FrozenGraphTest {
         "--crop-size", "32", "--output", out.toString()).exit());
     byte[] rgb = blocks(30, 20);
     try (dev.deeplab.eval.Evaluator e = dev.deeplab.eval.Evaluator.open(out, List.of(1.0), false)) {
-      assertArrayEquals(expected(rgb), e.predict(new dev.deeplab.io.image.RgbImage(30, 20, rgb)));
+      assertArrayEquals(expected(rgb), e.predict(new dev.deeplab.image.RgbImage(30, 20, rgb)));
     }
     IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
         () -> dev.deeplab.eval.Evaluator.open(out, List.of(0.5, 1.0), false));
@@ -202,14 +205,14 @@ class FrozenGraphTest {
       byte[] rgb = Fixtures.gradient(7, 5);
       int[] want = expected(rgb);
       assertArrayEquals(want, s.segment(rgb, 7, 5).classIds());
-      float[] p = s.probabilities(rgb, 7, 5);
+      float[] p = s.segmentWithProbabilities(rgb, 7, 5).probabilities();
       assertEquals(7 * 5 * 4, p.length);
       for (int i = 0; i < want.length; i++) {
         assertEquals(1f, p[i * 4 + want[i]], 0f);
       }
     }
     // Re-exporting a wrapped graph copies it as a new version.
-    Path copy = ModelExporter.reexport(out, out, java.util.OptionalInt.empty());
+    Path copy = ModelExporter.reexport(out, out, java.util.OptionalLong.empty());
     assertEquals(out.resolve("2"), copy);
     try (Segmenter s = Segmenter.load(out)) {
       assertEquals(copy, s.directory());

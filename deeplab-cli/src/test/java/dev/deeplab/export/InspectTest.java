@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deeplab.infer.TestModels;
-import dev.deeplab.weights.FloatTensor;
+import dev.deeplab.internal.weights.FloatTensor;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

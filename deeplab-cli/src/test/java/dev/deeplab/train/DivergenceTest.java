@@ -7,7 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deeplab.cli.TrainCommand;
 import dev.deeplab.data.VocDataset;
-import dev.deeplab.io.checkpoint.Checkpoints;
+import dev.deeplab.internal.checkpoint.Checkpoints;
+import dev.deeplab.internal.train.CheckpointManager;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

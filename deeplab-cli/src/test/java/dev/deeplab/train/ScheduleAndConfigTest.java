@@ -4,9 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.deeplab.internal.train.Batch;
+import dev.deeplab.internal.train.Devices;
+import dev.deeplab.internal.train.InitialWeights;
+import dev.deeplab.internal.train.PolyLearningRate;
+import dev.deeplab.internal.train.TrainingGraph;
+import dev.deeplab.internal.train.VariableInfo;
+import dev.deeplab.internal.weights.FloatTensor;
+import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant;
-import dev.deeplab.weights.FloatTensor;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,7 +43,7 @@ class ScheduleAndConfigTest {
       for (int s = 0; s < 5; s++) {
         TrainingGraph.StepResult r = g.step(b);
         assertEquals(s + 1, r.step());
-        assertEquals(config.learningRate().at(s), r.learningRate(), 1e-7);
+        assertEquals(config.learningRateAt(s), r.learningRate(), 1e-7);
       }
     }
   }
@@ -62,10 +69,10 @@ class ScheduleAndConfigTest {
   @Test
   void initialWeightsSkipReinitialisedScopesAndExplainShapeMismatches() {
     Map<String, VariableInfo> model = new LinkedHashMap<>();
-    model.put("a/weights", new VariableInfo("a/weights", new long[] {2}, dev.deeplab.nn.Role.WEIGHTS));
+    model.put("a/weights", new VariableInfo("a/weights", new long[] {2}, dev.deeplab.internal.nn.Role.WEIGHTS));
     model.put("logits/semantic/weights", new VariableInfo("logits/semantic/weights",
-        new long[] {1, 1, 4, 3}, dev.deeplab.nn.Role.WEIGHTS));
-    model.put("b/biases", new VariableInfo("b/biases", new long[] {1}, dev.deeplab.nn.Role.BIASES));
+        new long[] {1, 1, 4, 3}, dev.deeplab.internal.nn.Role.WEIGHTS));
+    model.put("b/biases", new VariableInfo("b/biases", new long[] {1}, dev.deeplab.internal.nn.Role.BIASES));
     Map<String, FloatTensor> source = Map.of(
         "a/weights", new FloatTensor(new long[] {2}, new float[2]),
         "logits/semantic/weights", new FloatTensor(new long[] {1, 1, 4, 21}, new float[84]),
@@ -82,11 +89,11 @@ class ScheduleAndConfigTest {
   @Test
   void commandLineOptionsMapToTheConfiguration() throws Exception {
     picocli.CommandLine cli = new picocli.CommandLine(new dev.deeplab.cli.TrainCommand());
-    cli.parseArgs("--variant", "xception_65", "--data", "x", "--steps", "100", "--batch-size", "4",
+    cli.parseArgs("--variant", "xception_65", "--data", "x", "--checkpoint-dir", "c", "--steps", "100", "--batch-size", "4",
         "--crop-size", "321", "--no-fine-tune-batch-norm", "--base-lr", "1e-4",
         "--devices", "cpu:0,cpu:1", "--top-k-percent-pixels", "0.5",
         "--hard-example-mining-step", "10", "--seed", "7", "--output-stride", "8");
-    TrainConfig c = ((dev.deeplab.cli.TrainCommand) cli.getCommand()).trainConfig();
+    TrainConfig c = ((dev.deeplab.cli.TrainCommand) cli.getCommand()).trainConfig(LabelSet.PASCAL_VOC);
     assertEquals(false, c.fineTuneBatchNorm());
     assertEquals(1e-4, c.baseLearningRate());
     assertEquals(2, c.replicas());
@@ -98,9 +105,9 @@ class ScheduleAndConfigTest {
     assertEquals(4e-5, c.weightDecay());
     assertEquals(7, c.seed());
     picocli.CommandLine d = new picocli.CommandLine(new dev.deeplab.cli.TrainCommand());
-    d.parseArgs("--variant", "resnet_v1_50_beta", "--data", "x", "--steps", "1", "--batch-size",
+    d.parseArgs("--variant", "resnet_v1_50_beta", "--data", "x", "--checkpoint-dir", "c", "--steps", "1", "--batch-size",
         "1", "--crop-size", "65");
-    TrainConfig e = ((dev.deeplab.cli.TrainCommand) d.getCommand()).trainConfig();
+    TrainConfig e = ((dev.deeplab.cli.TrainCommand) d.getCommand()).trainConfig(LabelSet.PASCAL_VOC);
     assertEquals(true, e.fineTuneBatchNorm());
     assertEquals(1e-4, e.weightDecay());
   }

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deeplab.cli.TrainCommand;
-import dev.deeplab.export.SavedModels;
+import dev.deeplab.internal.serving.SavedModels;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;

@@ -1,11 +1,12 @@
 package dev.deeplab.data;
 
-import dev.deeplab.io.image.ImageFormatException;
-import dev.deeplab.io.image.ImageHeader;
-import dev.deeplab.io.image.ImageReader;
-import dev.deeplab.io.image.LabelMap;
-import dev.deeplab.io.image.LabelReader;
-import dev.deeplab.io.image.RgbImage;
+import dev.deeplab.image.ImageFormatException;
+import dev.deeplab.image.ImageReader;
+import dev.deeplab.image.LabelMap;
+import dev.deeplab.image.RgbImage;
+import dev.deeplab.internal.image.ImageHeader;
+import dev.deeplab.internal.image.LabelReader;
+import dev.deeplab.model.LabelSet;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -72,8 +73,15 @@ public final class VocDataset {
     this(root, split, new ImageReader(), new LabelReader());
   }
 
-  /** As {@link #VocDataset(Path, String)}, with readers configured e.g. for a pixel limit. */
-  public VocDataset(Path root, String split, ImageReader imageReader, LabelReader labelReader) {
+  /**
+   * As {@link #VocDataset(Path, String)}, refusing images and labels of more than {@code
+   * maxPixels} pixels from their headers, before decoding.
+   */
+  public VocDataset(Path root, String split, long maxPixels) {
+    this(root, split, new ImageReader(maxPixels), new LabelReader(maxPixels));
+  }
+
+  VocDataset(Path root, String split, ImageReader imageReader, LabelReader labelReader) {
     if (split.isBlank() || split.contains("/") || split.contains("\\") || split.contains("..")) {
       throw new IllegalArgumentException("split must be a plain name such as 'train', got '" + split + "'");
     }
@@ -153,7 +161,7 @@ public final class VocDataset {
   }
 
   /** {@link #validate(int, int)} with a label set's class count and ignore label. */
-  public List<String> validate(DatasetInfo labels) {
+  public List<String> validate(LabelSet labels) {
     return validate(labels.numClasses(), labels.ignoreLabel());
   }
 
@@ -193,7 +201,7 @@ public final class VocDataset {
       problems.add(s.image() + ": image not found (sample " + s.id() + ")");
     } else {
       try {
-        header = imageReader.readHeader(s.image());
+        header = ImageHeader.read(s.image(), imageReader.maxPixels());
       } catch (ImageFormatException e) {
         problems.add(e.getMessage());
       }
@@ -227,7 +235,7 @@ public final class VocDataset {
   }
 
   /** {@link #load(Sample, int, int)} with a label set's class count and ignore label. */
-  public LoadedSample load(Sample sample, DatasetInfo labels) throws DatasetException {
+  public LoadedSample load(Sample sample, LabelSet labels) throws DatasetException {
     return load(sample, labels.numClasses(), labels.ignoreLabel());
   }
 

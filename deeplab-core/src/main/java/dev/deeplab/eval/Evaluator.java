@@ -1,11 +1,11 @@
 package dev.deeplab.eval;
 
-import dev.deeplab.export.ModelInfo;
-import dev.deeplab.export.SavedModels;
-import dev.deeplab.export.FrozenGraphWrapper;
-import dev.deeplab.export.ServingGraph;
+import dev.deeplab.image.RgbImage;
 import dev.deeplab.infer.Segmenter;
-import dev.deeplab.io.image.RgbImage;
+import dev.deeplab.internal.serving.FrozenGraphWrapper;
+import dev.deeplab.internal.serving.SavedModels;
+import dev.deeplab.internal.serving.ServingGraph;
+import dev.deeplab.model.ModelInfo;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

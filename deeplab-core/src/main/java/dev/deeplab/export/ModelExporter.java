@@ -1,164 +1,51 @@
 package dev.deeplab.export;
 
-import dev.deeplab.data.DatasetInfo;
-import dev.deeplab.io.checkpoint.CheckpointException;
-import dev.deeplab.io.checkpoint.Checkpoints;
-import dev.deeplab.io.tflite.TfliteDeepLabWeights;
-import dev.deeplab.model.ModelConfig;
-import dev.deeplab.model.ModelVariant;
-import dev.deeplab.weights.FloatTensor;
-import dev.deeplab.nn.ModelVariable;
+import dev.deeplab.internal.checkpoint.CheckpointException;
+import dev.deeplab.internal.serving.SavedModelWriter;
+import dev.deeplab.model.ModelInfo;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.OptionalInt;
-import java.util.Set;
-import java.util.stream.IntStream;
-import java.util.stream.Stream;
-import org.tensorflow.Result;
-import org.tensorflow.Session;
-import org.tensorflow.ndarray.buffer.DataBuffers;
-import org.tensorflow.types.TFloat32;
+import java.util.OptionalLong;
 
 /**
- * Writes servable SavedModels from weights held in memory: builds the clean {@link ServingGraph}
- * (batch norm in inference mode, no loss, no optimizer), sets every variable by name (optionally
- * leaving some at their fresh initial values) and exports a new version atomically. Also
- * re-exports one of our SavedModels as a new version ({@link #reexport}) and offers the atomic
- * version writer ({@link SavedModels#writeVersion}) to exporters of other graphs ({@link
- * FrozenGraphWrapper}).
+ * Writes servable SavedModels in TF Serving's layout ({@code <base>/<version>/saved_model.pb},
+ * {@code variables/}, {@code assets/}) from our training checkpoints or our own SavedModels: the
+ * inference graph is built afresh (batch norm in inference mode, no loss, no optimizer) with the
+ * serving signatures and the preprocessing inside, and the version directory is renamed into
+ * place only when complete, so TF Serving never loads a half-written model.
+ *
+ * <p>Stateless and thread-safe.
  */
 public final class ModelExporter {
   private ModelExporter() {}
 
   /**
-   * Exports {@code weights} (which must name every variable of {@code info.config()}) under
-   * {@code base}; returns the version directory written.
+   * Exports the model weights of a checkpoint written by {@link dev.deeplab.train.Trainer} (or
+   * any TF1 checkpoint holding every variable of {@code info.config()} under the official names)
+   * as version {@code version} (or the next free one) under {@code base}; optimizer slots and
+   * {@code global_step} are left out. Returns the version directory.
+   *
+   * @throws IOException if the checkpoint lacks a model variable or has one of another shape
+   *     (one line naming it), or the files cannot be written
    */
-  public static Path export(Map<String, FloatTensor> weights, ModelInfo info, Path base,
-      OptionalInt version) throws IOException, CheckpointException {
-    try (ServingGraph graph = ServingGraph.build(info.config());
-        Session session = new Session(graph.graph())) {
-      WeightCheck.requireComplete(graph.variables(), weights);
-      Checkpoints.restore(session, weights);
-      return SavedModels.export(session, graph, base, version, info);
-    }
-  }
-
-  /**
-   * Exports {@code weights} with the variables named in {@code fresh} left at their initial values
-   * (the graph's initialisers are run and those values kept), e.g. a new {@code logits} layer for
-   * a different class count. Every other variable must be in {@code weights}; returns the version
-   * directory written.
-   */
-  public static Path export(Map<String, FloatTensor> weights, Set<String> fresh, ModelInfo info,
-      Path base, OptionalInt version) throws IOException, CheckpointException {
-    if (fresh.isEmpty()) {
-      return export(weights, info, base, version);
-    }
-    try (ServingGraph graph = ServingGraph.build(info.config());
-        Session session = new Session(graph.graph())) {
-      Map<String, ModelVariable> vars = graph.variables();
-      for (String name : fresh) {
-        if (!vars.containsKey(name)) {
-          throw new IllegalArgumentException("the model has no variable " + name);
-        }
-      }
-      session.initialize();
-      Map<String, FloatTensor> all = new LinkedHashMap<>(weights);
-      List<String> names = List.copyOf(fresh);
-      Session.Runner runner = session.runner();
-      names.forEach(n -> runner.fetch(vars.get(n).variable()));
-      try (Result r = runner.run()) {
-        for (int i = 0; i < names.size(); i++) {
-          TFloat32 t = (TFloat32) r.get(i);
-          float[] data = new float[(int) t.shape().size()];
-          t.copyTo(DataBuffers.of(data, false, false));
-          all.put(names.get(i), new FloatTensor(t.shape().asArray(), data));
-        }
-      }
-      WeightCheck.requireComplete(vars, all);
-      Checkpoints.restore(session, all);
-      return SavedModels.export(session, graph, base, version, info);
-    }
+  public static Path fromCheckpoint(Path checkpoint, ModelInfo info, Path base,
+      OptionalLong version) throws IOException {
+    return ModelImporter.checkpoint(checkpoint, info.config(), java.util.List.of())
+        .write(info.labels(), base, version, info.source());
   }
 
   /**
    * Re-exports one of our SavedModels ({@code model}: a version directory, or a base whose highest
-   * version is taken) as a new version under {@code base}: the graph is rebuilt from the recorded
-   * configuration and the weights are read back by name. A wrapped frozen graph ({@link
-   * FrozenGraphWrapper}) has no weights of ours and is copied as it is.
-   */
-  public static Path reexport(Path model, Path base, OptionalInt version)
-      throws IOException, CheckpointException {
-    Path dir = SavedModels.resolve(model);
-    ModelInfo old = SavedModels.readInfo(dir);
-    String source = old.source().startsWith(REEXPORT) ? old.source()
-        : REEXPORT + dir + " (" + old.source() + ")";
-    ModelInfo info = new ModelInfo(old.config(), old.labelSet(), old.classNames(), source);
-    if (FrozenGraphWrapper.isWrapped(old)) {
-      return SavedModels.writeVersion(base, version, info, tmp -> copyModel(dir, tmp));
-    }
-    String prefix = dir.resolve("variables").resolve("variables").toString();
-    List<String> names = Checkpoints.list(prefix).values().stream()
-        .filter(e -> e.dtype().equals("DT_FLOAT")).map(e -> e.name()).toList();
-    return export(Checkpoints.readFloats(prefix, names), info, base, version);
-  }
-
-  private static final String REEXPORT = "re-export of ";
-
-  private static void copyModel(Path from, Path to) throws IOException {
-    try (Stream<Path> walk = Files.walk(from)) {
-      for (Path p : walk.toList()) {
-        Path rel = from.relativize(p);
-        if (rel.toString().isEmpty() || rel.startsWith("assets")) {
-          continue;
-        }
-        if (Files.isDirectory(p)) {
-          Files.createDirectories(to.resolve(rel));
-        } else {
-          Files.copy(p, to.resolve(rel));
-        }
-      }
-    }
-  }
-
-
-  /** The architecture of a DeepLabv3 MobileNetV2 model read from a TFLite file. */
-  public static ModelConfig configOf(TfliteDeepLabWeights w) {
-    return ModelConfig.defaults(ModelVariant.MOBILENET_V2, w.outputStride())
-        .withDepthMultiplier(w.depthMultiplier())
-        .withNumClasses(w.numClasses())
-        .withCropSize(w.inputHeight(), w.inputWidth());
-  }
-
-  /** Model info with the class names of the label set that has {@code config}'s class count. */
-  public static ModelInfo infoFor(ModelConfig config, String source) {
-    return infoFor(config, source, null);
-  }
-
-  /**
-   * Model info with the class names of the label set {@code labelSet} (e.g. {@code pascal_voc}),
-   * or, when it is {@code null}, of the built-in set with {@code config}'s class count ({@code
-   * class_0, class_1, ...} when there is none).
+   * version is taken) as a new version under {@code base}, with the graph of this library's
+   * version; its weights and model info are kept. Returns the version directory.
    *
-   * @throws IllegalArgumentException for an unknown label set or one of another class count
+   * @throws IOException if {@code model} is not a SavedModel of ours or cannot be written
    */
-  public static ModelInfo infoFor(ModelConfig config, String source, String labelSet) {
-    if (labelSet != null) {
-      DatasetInfo d = DatasetInfo.byName(labelSet);
-      if (d.numClasses() != config.numClasses()) {
-        throw new IllegalArgumentException("label set " + d.name() + " has " + d.numClasses()
-            + " classes but the model has " + config.numClasses());
-      }
-      return new ModelInfo(config, d.name(), d.classNames(), source);
+  public static Path reexport(Path model, Path base, OptionalLong version) throws IOException {
+    try {
+      return SavedModelWriter.reexport(model, base, version);
+    } catch (CheckpointException e) {
+      throw new IOException(e.getMessage(), e);
     }
-    DatasetInfo labels = DatasetInfo.byNumClasses(config.numClasses()).orElse(null);
-    List<String> names = labels != null ? labels.classNames()
-        : IntStream.range(0, config.numClasses()).mapToObj(i -> "class_" + i).toList();
-    return new ModelInfo(config, labels != null ? labels.name() : "custom", names, source);
   }
 }

@@ -1,11 +1,8 @@
 package dev.deeplab.infer;
 
-import dev.deeplab.io.AtomicFiles;
+import dev.deeplab.internal.io.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -111,9 +108,9 @@ public final class PretrainedModel {
       }
       try {
         Files.move(tmp, base, StandardCopyOption.ATOMIC_MOVE);
-      } catch (FileAlreadyExistsException | DirectoryNotEmptyException
-          | AtomicMoveNotSupportedException e) {
-        // Another process renamed its complete copy into place first: use that one.
+      } catch (IOException e) {
+        // Another process renamed its complete copy into place first (Linux reports a non-empty
+        // target as a plain FileSystemException): use that one.
         if (!matches(version, contents)) {
           throw new IOException("cannot write the pretrained model to " + base + ": "
               + e.getMessage(), e);

@@ -1,10 +1,18 @@
 package dev.deeplab.infer;
 
-import dev.deeplab.export.ModelInfo;
-import dev.deeplab.export.SavedModels;
-import dev.deeplab.export.ServingGraph;
+import dev.deeplab.image.ImageFormatException;
+import dev.deeplab.image.ImageReader;
+import dev.deeplab.image.RgbImage;
+import dev.deeplab.internal.infer.HugePages;
+import dev.deeplab.internal.infer.Resampling;
+import dev.deeplab.internal.serving.SavedModels;
+import dev.deeplab.model.ModelInfo;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
 import org.tensorflow.Result;
 import org.tensorflow.SavedModelBundle;
 import org.tensorflow.Session;
@@ -13,68 +21,105 @@ import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.proto.SignatureDef;
+import org.tensorflow.proto.TensorInfo;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TUint8;
 
 /**
- * Segments images with a SavedModel we exported ({@code savedmodels/<name>/<version>}): feeds the
- * {@code images} input of its {@code serving_default} signature and reads {@code semantic} (and
- * {@code probabilities} when asked). Safe to share between threads: TF sessions run concurrently
- * and the Java side keeps no mutable state. Close it to release the native model.
+ * Segments images with a DeepLab SavedModel of ours: the pretrained model packaged in this
+ * library ({@link #pretrained()}), or any model we exported or imported ({@link #load}, {@link
+ * #builder()}). The official export's preprocessing runs inside the model (DeepLab, Chen et al.,
+ * "Encoder-Decoder with Atrous Separable Convolution for Semantic Image Segmentation", ECCV 2018;
+ * {@code research/deeplab/export_model.py}): images of any size go in, one class id per pixel
+ * comes out at the same size.
+ *
+ * <pre>{@code
+ * try (Segmenter segmenter = Segmenter.pretrained()) {
+ *   Segmentation s = segmenter.segment(Path.of("pets.jpg"));
+ *   int id = s.classId(100, 200);                       // 12: "dog"
+ *   String name = segmenter.info().classNames().get(id);
+ * }
+ * }</pre>
+ *
+ * <p><b>Threads.</b> Thread-safe: TensorFlow sessions run concurrently and the Java side keeps no
+ * mutable state; share one instance. Close it to release the native model.
+ *
+ * <p><b>Errors.</b> Bad arguments throw {@link IllegalArgumentException}, unreadable or malformed
+ * image files {@link ImageFormatException}, and a failure inside TensorFlow while segmenting
+ * {@link SegmentationException}.
  *
  * <p><b>Large images.</b> The network sees at most the model's crop (513&times;513 for the
- * bundled model): the serving graph scales every larger image down to fit. An image whose longer
- * side is at most {@link #maxSide()} (default {@value #DEFAULT_MAX_SIDE}) is fed to TensorFlow as
- * it is. A larger one takes the large-image path: Java scales it down to the size the graph would
- * fit it into (align-corners bilinear with TensorFlow's own formula, rounded to 8 bits), feeds
- * that, and maps the class ids back to the full size by align-corners nearest neighbour
- * (probabilities: bilinear), again with TensorFlow's formula. The result equals the direct path's
- * except where rounding the resized pixels to 8 bits flips a near-tie.
+ * pretrained model): the serving graph scales every larger image down to fit. An image whose
+ * longer side is at most {@link Builder#maxSide} (default {@value #DEFAULT_MAX_SIDE}) is fed to
+ * TensorFlow as it is. A larger one takes the large-image path: Java scales it down to the size
+ * the graph would fit it into (align-corners bilinear with TensorFlow's own formula, rounded to 8
+ * bits), feeds that, and maps the class ids back to the full size by align-corners nearest
+ * neighbour (probabilities: bilinear), again with TensorFlow's formula. The result equals the
+ * direct path's except where rounding the resized pixels to 8 bits flips a near-tie.
  *
  * <p><b>Memory bound.</b> On the large-image path {@link #segment} allocates on the Java heap only
  * the result, 4 bytes per input pixel ({@code int} class ids), plus a constant amount bounded by
- * the crop size (the resized image, 3 bytes per crop pixel, and its class ids, 4 bytes per crop
- * pixel: under 2 MB for 513&times;513); TensorFlow's native memory is that of one crop-sized
- * image. With the caller's RGB input (3 bytes per pixel) a 10,000&times;8,000 photo therefore
- * needs about 7 bytes per pixel, 560 MB, in total. {@link #probabilities} returns {@code 4 *
- * numClasses} bytes per pixel, and refuses with an {@link IllegalArgumentException} images whose
- * result does not fit one Java array. On the direct path TensorFlow holds a few float copies of
- * the image (about 30 bytes per pixel, 130 MB at 2048&times;2048, more for {@code probabilities}).
+ * the crop size; TensorFlow's native memory is that of one crop-sized image. With the caller's RGB
+ * input (3 bytes per pixel) a 10,000&times;8,000 photo therefore needs about 7 bytes per pixel,
+ * 560 MB, in total. Probabilities take {@code 4 * numClasses} bytes per pixel. On the direct path
+ * TensorFlow holds a few float copies of the image (about 30 bytes per pixel, 130 MB at
+ * 2048&times;2048). Encoded images ({@link #segment(Path)}, {@link #segment(byte[])}) are refused
+ * from their header above {@link Builder#maxPixels} pixels, before any pixel buffer exists.
  */
 public final class Segmenter implements AutoCloseable {
-  /** The default {@link #maxSide()}: longer sides up to this many pixels go to TF as they are. */
+  /** The default {@link Builder#maxSide}: longer sides up to this many pixels go to TF as they are. */
   public static final int DEFAULT_MAX_SIDE = 2048;
-
-  private final SavedModelBundle bundle;
-  private final int maxSide;
-  private final ModelInfo info;
-  private final Path directory;
-  private final String imagesTensor;
-  private final String semanticTensor;
-  private final String probabilitiesTensor;
 
   /** The longest Java array the JVM reliably allocates. */
   private static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
 
-  private Segmenter(SavedModelBundle bundle, ModelInfo info, Path directory, int maxSide) {
+  /** Signature names and tensor names of our SavedModels. */
+  private static final String IMAGES = "images";
+  private static final String SEMANTIC = "semantic";
+  private static final String PROBABILITIES = "probabilities";
+
+  private final SavedModelBundle bundle;
+  private final ModelInfo info;
+  private final Path directory;
+  private final int maxSide;
+  private final ImageReader reader;
+  private final String imagesTensor;
+  private final String semanticTensor;
+  private final String probabilitiesTensor;
+
+  private Segmenter(SavedModelBundle bundle, ModelInfo info, Path directory, Builder options)
+      throws IOException {
     this.bundle = bundle;
-    this.maxSide = maxSide;
     this.info = info;
     this.directory = directory;
-    SignatureDef sig = bundle.metaGraphDef().getSignatureDefMap()
-        .get(ServingGraph.DEFAULT_SIGNATURE);
-    if (sig == null || !sig.getInputsMap().containsKey(ServingGraph.IMAGES)
-        || !sig.getOutputsMap().containsKey(ServingGraph.SEMANTIC)) {
-      bundle.close();
-      throw new IllegalStateException("model " + directory + " has no '"
-          + ServingGraph.DEFAULT_SIGNATURE + "' signature with input '" + ServingGraph.IMAGES
-          + "' and output '" + ServingGraph.SEMANTIC + "'");
+    this.maxSide = options.maxSide;
+    this.reader = new ImageReader(options.maxPixels);
+    // Our exports have the images input in serving_default (older ones) or in their own
+    // signature; find the tensors wherever they are.
+    String images = null;
+    String semantic = null;
+    String probabilities = null;
+    for (SignatureDef sig : bundle.metaGraphDef().getSignatureDefMap().values()) {
+      TensorInfo in = sig.getInputsMap().get(IMAGES);
+      if (in == null) {
+        continue;
+      }
+      images = in.getName();
+      if (sig.getOutputsMap().containsKey(SEMANTIC)) {
+        semantic = sig.getOutputsMap().get(SEMANTIC).getName();
+      }
+      if (sig.getOutputsMap().containsKey(PROBABILITIES)) {
+        probabilities = sig.getOutputsMap().get(PROBABILITIES).getName();
+      }
     }
-    imagesTensor = sig.getInputsMap().get(ServingGraph.IMAGES).getName();
-    semanticTensor = sig.getOutputsMap().get(ServingGraph.SEMANTIC).getName();
-    probabilitiesTensor = sig.getOutputsMap().containsKey(ServingGraph.PROBABILITIES)
-        ? sig.getOutputsMap().get(ServingGraph.PROBABILITIES).getName() : null;
+    if (images == null || semantic == null) {
+      throw new IOException("model " + directory + " has no signature with input '" + IMAGES
+          + "' and output '" + SEMANTIC + "': not a DeepLab model of ours");
+    }
+    this.imagesTensor = images;
+    this.semanticTensor = semantic;
+    this.probabilitiesTensor = probabilities;
   }
 
   /**
@@ -84,99 +129,168 @@ public final class Segmenter implements AutoCloseable {
    * @throws IOException if the model cannot be unpacked into the user's cache or loaded
    */
   public static Segmenter pretrained() throws IOException {
-    return load(PretrainedModel.directory());
+    return builder().build();
   }
 
-  /** Loads a model directory (a version directory, or a base whose highest version is taken). */
+  /**
+   * Loads a model directory (a version directory, or a base whose highest version is taken) with
+   * the default options.
+   *
+   * @throws IOException if the directory is missing, holds no SavedModel of ours, or TensorFlow
+   *     cannot load it
+   */
   public static Segmenter load(Path model) throws IOException {
-    return load(model, 0);
+    return builder().model(model).build();
+  }
+
+  /** Options for a segmenter; {@link #build()} loads the model. Not thread-safe. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The options of a {@link Segmenter}. Not thread-safe; each {@link #build()} loads anew. */
+  public static final class Builder {
+    private Path model;
+    private int threads;
+    private int maxSide = DEFAULT_MAX_SIDE;
+    private long maxPixels = ImageReader.DEFAULT_MAX_PIXELS;
+
+    private Builder() {}
+
+    /**
+     * The SavedModel to load: a version directory, or a base whose highest version is taken
+     * (default: the pretrained model).
+     */
+    public Builder model(Path directory) {
+      this.model = Objects.requireNonNull(directory, "directory");
+      return this;
+    }
+
+    /** TensorFlow's intra-op threads; 0 (the default) lets TensorFlow use every core. */
+    public Builder threads(int n) {
+      if (n < 0) {
+        throw new IllegalArgumentException("threads must be 0 or more, got " + n);
+      }
+      this.threads = n;
+      return this;
+    }
+
+    /**
+     * The longest image side fed to TensorFlow as it is (default {@value #DEFAULT_MAX_SIDE});
+     * larger images take the large-image path (class comment).
+     */
+    public Builder maxSide(int pixels) {
+      if (pixels < 1) {
+        throw new IllegalArgumentException("maxSide must be positive, got " + pixels);
+      }
+      this.maxSide = pixels;
+      return this;
+    }
+
+    /**
+     * The largest {@code width * height} of encoded images decoded by {@link #segment(Path)} and
+     * {@link #segment(byte[])} (default {@value ImageReader#DEFAULT_MAX_PIXELS}), checked from the
+     * header before decoding.
+     */
+    public Builder maxPixels(long pixels) {
+      if (pixels < 1) {
+        throw new IllegalArgumentException("maxPixels must be positive, got " + pixels);
+      }
+      this.maxPixels = pixels;
+      return this;
+    }
+
+    /**
+     * Loads the model.
+     *
+     * @throws IOException if the directory is missing, holds no SavedModel of ours, or TensorFlow
+     *     cannot load it
+     */
+    public Segmenter build() throws IOException {
+      Path dir = SavedModels.resolve(model != null ? model : PretrainedModel.directory());
+      ModelInfo info = SavedModels.readInfo(dir);
+      HugePages.hintOnce();
+      ConfigProto.Builder config = ConfigProto.newBuilder();
+      if (threads > 0) {
+        config.setIntraOpParallelismThreads(threads).setInterOpParallelismThreads(1);
+      }
+      SavedModelBundle bundle;
+      try {
+        bundle = SavedModelBundle.loader(dir.toString()).withTags(SavedModelBundle.DEFAULT_TAG)
+            .withConfigProto(config.build()).load();
+      } catch (TensorFlowException e) {
+        throw new IOException("cannot load model " + dir + ": " + firstLine(e.getMessage()), e);
+      }
+      try {
+        return new Segmenter(bundle, info, dir, this);
+      } catch (IOException | RuntimeException e) {
+        bundle.close();
+        throw e;
+      }
+    }
   }
 
   /**
-   * Loads a model with {@code threads} intra-op threads (0 lets TensorFlow choose).
+   * Class ids for an image file (JPEG, PNG, BMP or GIF; other formats the JDK reads too).
    *
-   * @throws IOException when the directory holds no SavedModel of ours or TF cannot load it
+   * @throws ImageFormatException with a one-line message naming the file if it cannot be read, is
+   *     not an image, or has more than {@link Builder#maxPixels} pixels
    */
-  public static Segmenter load(Path model, int threads) throws IOException {
-    return load(model, threads, DEFAULT_MAX_SIDE);
+  public Segmentation segment(Path imageFile) throws ImageFormatException {
+    return segment(reader.read(imageFile));
   }
 
   /**
-   * Loads a model with {@code threads} intra-op threads (0 lets TensorFlow choose) and a limit
-   * {@code maxSide} on the longer side of images fed to TensorFlow as they are; larger images take
-   * the large-image path (see the class comment).
+   * Class ids for an encoded image held in memory (the bytes of a JPEG, PNG, BMP or GIF file).
    *
-   * @throws IOException when the directory is missing, holds no SavedModel of ours, TF cannot
-   *     load it, or it lacks the {@code serving_default} signature with {@code images} and {@code
-   *     semantic}
-   * @throws IllegalArgumentException if {@code threads} is negative or {@code maxSide} is not
-   *     positive
+   * @throws ImageFormatException with a one-line message if it is not a readable image or has
+   *     more than {@link Builder#maxPixels} pixels
    */
-  public static Segmenter load(Path model, int threads, int maxSide) throws IOException {
-    if (threads < 0) {
-      throw new IllegalArgumentException("threads must be 0 or more, got " + threads);
-    }
-    if (maxSide < 1) {
-      throw new IllegalArgumentException("maxSide must be positive, got " + maxSide);
-    }
-    Path dir = SavedModels.resolve(model);
-    ModelInfo info = SavedModels.readInfo(dir);
-    HugePages.hintOnce();
-    ConfigProto.Builder config = ConfigProto.newBuilder();
-    if (threads > 0) {
-      config.setIntraOpParallelismThreads(threads).setInterOpParallelismThreads(1);
-    }
-    SavedModelBundle bundle;
-    try {
-      bundle = SavedModelBundle.loader(dir.toString()).withTags(SavedModelBundle.DEFAULT_TAG)
-          .withConfigProto(config.build()).load();
-    } catch (TensorFlowException e) {
-      throw new IOException("cannot load model " + dir + ": " + firstLine(e.getMessage()), e);
-    }
-    try {
-      return new Segmenter(bundle, info, dir, maxSide);
-    } catch (IllegalStateException e) {
-      throw new IOException(e.getMessage(), e);
-    }
+  public Segmentation segment(byte[] encodedImage) throws ImageFormatException {
+    return segment(reader.read(encodedImage, "image bytes"));
+  }
+
+  /** Class ids for a Java image of any type (converted to 8-bit RGB; alpha is dropped). */
+  public Segmentation segment(BufferedImage image) {
+    return segment(RgbImage.of(image));
+  }
+
+  /** Class ids for an RGB image. */
+  public Segmentation segment(RgbImage image) {
+    return run(image.rgb(), image.width(), image.height(), false);
   }
 
   /**
-   * Class ids for an interleaved RGB image, at the image's size.
+   * Class ids for interleaved RGB pixels.
    *
    * @param rgb {@code width * height * 3} bytes, interleaved RGB, row-major (not modified)
    * @throws IllegalArgumentException if {@code rgb} does not hold {@code width x height} pixels
    */
   public Segmentation segment(byte[] rgb, int width, int height) {
     checkSize(rgb, width, height);
-    return run(rgb, width, height, true, false).segmentation();
+    return run(rgb, width, height, false);
   }
 
   /**
-   * Class probabilities {@code [height, width, classes]} row-major, for an RGB image.
+   * Class ids and probabilities ({@link Segmentation#probabilities()}) from one run of the
+   * network.
+   *
+   * @throws IllegalArgumentException if the probabilities ({@code width * height * classes}
+   *     floats) do not fit one Java array
+   * @throws IllegalStateException if the model has no probabilities output
+   */
+  public Segmentation segmentWithProbabilities(RgbImage image) {
+    return segmentWithProbabilities(image.rgb(), image.width(), image.height());
+  }
+
+  /**
+   * {@link #segmentWithProbabilities(RgbImage)} for interleaved RGB pixels.
    *
    * @throws IllegalArgumentException if {@code rgb} does not hold {@code width x height} pixels,
-   *     or the result ({@code width * height * classes} floats) does not fit one Java array
-   * @throws IllegalStateException if the model has no {@code probabilities} output
+   *     or the probabilities do not fit one Java array
+   * @throws IllegalStateException if the model has no probabilities output
    */
-  public float[] probabilities(byte[] rgb, int width, int height) {
-    checkProbabilities(rgb, width, height);
-    return run(rgb, width, height, false, true).probabilities();
-  }
-
-  /**
-   * Class ids and probabilities from a single run of the network: what {@link #segment} and
-   * {@link #probabilities} return, for the price of one of them.
-   *
-   * @throws IllegalArgumentException as {@link #probabilities}
-   * @throws IllegalStateException if the model has no {@code probabilities} output
-   */
-  public SegmentationWithProbabilities segmentWithProbabilities(byte[] rgb, int width,
-      int height) {
-    checkProbabilities(rgb, width, height);
-    return run(rgb, width, height, true, true);
-  }
-
-  private void checkProbabilities(byte[] rgb, int width, int height) {
+  public Segmentation segmentWithProbabilities(byte[] rgb, int width, int height) {
     if (probabilitiesTensor == null) {
       throw new IllegalStateException("model " + directory + " has no probabilities output");
     }
@@ -187,69 +301,40 @@ public final class Segmenter implements AutoCloseable {
               + "(use segment() for class ids)", width, height, classes, (long) width * height));
     }
     checkSize(rgb, width, height);
+    return run(rgb, width, height, true);
   }
 
-  /** Runs the network once, directly or on the large-image path; unrequested parts are null. */
-  private SegmentationWithProbabilities run(byte[] rgb, int width, int height, boolean ids,
-      boolean probabilities) {
-    int classes = info.config().numClasses();
-    if (!isLarge(width, height)) {
-      return fetch(rgb, width, height, ids, probabilities);
-    }
-    int[] fit = Resampling.fittedSize(height, width, info.config().cropHeight(),
-        info.config().cropWidth());
-    int fh = fit[0];
-    int fw = fit[1];
-    SegmentationWithProbabilities small =
-        fetch(Resampling.bilinearRgb(rgb, width, height, fw, fh), fw, fh, ids, probabilities);
-    return new SegmentationWithProbabilities(
-        ids ? new Segmentation(width, height,
-            Resampling.nearest(small.segmentation().classIds(), fw, fh, width, height), classes)
-            : null,
-        probabilities ? Resampling.bilinear(small.probabilities(), fw, fh, classes, width, height)
-            : null);
-  }
-
-  private boolean isLarge(int width, int height) {
-    return Math.max(width, height) > maxSide;
-  }
-
-  private SegmentationWithProbabilities fetch(byte[] rgb, int width, int height, boolean ids,
-      boolean probabilities) {
-    Session.Runner runner = bundle.session().runner();
-    if (ids) {
-      runner.fetch(semanticTensor);
-    }
-    if (probabilities) {
-      runner.fetch(probabilitiesTensor);
-    }
-    try (TUint8 input = TUint8.tensorOf(Shape.of(1, height, width, 3),
-            DataBuffers.of(rgb, true, false));
-        Result r = runner.feed(imagesTensor, input).run()) {
-      Segmentation segmentation = null;
-      if (ids) {
-        int[] out = new int[width * height];
-        ((TInt32) r.get(0)).copyTo(DataBuffers.of(out, false, false));
-        segmentation = new Segmentation(width, height, out, info.config().numClasses());
+  /**
+   * Class ids for several images, in order. Consecutive images of the same size go through the
+   * network together, as one batch of up to {@code 8}, which uses the cores better than one at a
+   * time; images of other sizes, and large ones, run alone. Results equal {@link
+   * #segment(RgbImage)}'s.
+   */
+  public List<Segmentation> segmentAll(List<RgbImage> images) {
+    List<Segmentation> out = new ArrayList<>(images.size());
+    int i = 0;
+    while (i < images.size()) {
+      RgbImage first = images.get(i);
+      int j = i + 1;
+      if (!isLarge(first.width(), first.height())) {
+        while (j < images.size() && j - i < BATCH && images.get(j).width() == first.width()
+            && images.get(j).height() == first.height()) {
+          j++;
+        }
       }
-      float[] probs = null;
-      if (probabilities) {
-        TFloat32 p = (TFloat32) r.get(ids ? 1 : 0);
-        probs = new float[Math.toIntExact(p.shape().size())];
-        p.copyTo(DataBuffers.of(probs, false, false));
+      if (j - i == 1) {
+        out.add(segment(first));
+      } else {
+        out.addAll(fetchBatch(images.subList(i, j)));
       }
-      return new SegmentationWithProbabilities(segmentation, probs);
+      i = j;
     }
+    return out;
   }
 
-  private static void checkSize(byte[] rgb, int width, int height) {
-    if (width < 1 || height < 1 || (long) width * height * 3 != rgb.length) {
-      throw new IllegalArgumentException("expected " + width + "x" + height + " RGB pixels ("
-          + (long) width * height * 3 + " bytes), got " + rgb.length);
-    }
-  }
+  private static final int BATCH = 8;
 
-  /** True when the model has a {@code probabilities} output (wrapped frozen graphs may not). */
+  /** True when the model has a probabilities output (wrapped frozen graphs may not). */
   public boolean hasProbabilities() {
     return probabilitiesTensor != null;
   }
@@ -272,6 +357,87 @@ public final class Segmenter implements AutoCloseable {
   @Override
   public void close() {
     bundle.close();
+  }
+
+  /** Runs the network once, directly or on the large-image path. */
+  private Segmentation run(byte[] rgb, int width, int height, boolean probabilities) {
+    int classes = info.config().numClasses();
+    if (!isLarge(width, height)) {
+      return fetch(rgb, width, height, probabilities);
+    }
+    int[] fit = Resampling.fittedSize(height, width, info.config().cropHeight(),
+        info.config().cropWidth());
+    int fh = fit[0];
+    int fw = fit[1];
+    Segmentation small = fetch(Resampling.bilinearRgb(rgb, width, height, fw, fh), fw, fh,
+        probabilities);
+    int[] ids = Resampling.nearest(small.classIdsShared(), fw, fh, width, height);
+    float[] p = probabilities
+        ? Resampling.bilinear(small.probabilitiesShared(), fw, fh, classes, width, height) : null;
+    return new Segmentation(width, height, classes, ids, p);
+  }
+
+  private boolean isLarge(int width, int height) {
+    return Math.max(width, height) > maxSide;
+  }
+
+  private Segmentation fetch(byte[] rgb, int width, int height, boolean probabilities) {
+    Session.Runner runner = bundle.session().runner().fetch(semanticTensor);
+    if (probabilities) {
+      runner.fetch(probabilitiesTensor);
+    }
+    int classes = info.config().numClasses();
+    try (TUint8 input = TUint8.tensorOf(Shape.of(1, height, width, 3),
+            DataBuffers.of(rgb, true, false));
+        Result r = runner.feed(imagesTensor, input).run()) {
+      int[] ids = new int[width * height];
+      ((TInt32) r.get(0)).copyTo(DataBuffers.of(ids, false, false));
+      float[] probs = null;
+      if (probabilities) {
+        TFloat32 p = (TFloat32) r.get(1);
+        probs = new float[Math.toIntExact(p.shape().size())];
+        p.copyTo(DataBuffers.of(probs, false, false));
+      }
+      return new Segmentation(width, height, classes, ids, probs);
+    } catch (TensorFlowException e) {
+      throw new SegmentationException("TensorFlow failed to segment a " + width + "x" + height
+          + " image: " + firstLine(e.getMessage()), e);
+    }
+  }
+
+  private List<Segmentation> fetchBatch(List<RgbImage> images) {
+    int n = images.size();
+    int width = images.get(0).width();
+    int height = images.get(0).height();
+    int pixels = width * height;
+    byte[] batch = new byte[Math.multiplyExact(n, pixels * 3)];
+    for (int i = 0; i < n; i++) {
+      System.arraycopy(images.get(i).rgb(), 0, batch, i * pixels * 3, pixels * 3);
+    }
+    int classes = info.config().numClasses();
+    try (TUint8 input = TUint8.tensorOf(Shape.of(n, height, width, 3),
+            DataBuffers.of(batch, true, false));
+        Result r = bundle.session().runner().fetch(semanticTensor).feed(imagesTensor, input)
+            .run()) {
+      int[] all = new int[n * pixels];
+      ((TInt32) r.get(0)).copyTo(DataBuffers.of(all, false, false));
+      List<Segmentation> out = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        out.add(new Segmentation(width, height, classes,
+            java.util.Arrays.copyOfRange(all, i * pixels, (i + 1) * pixels), null));
+      }
+      return out;
+    } catch (TensorFlowException e) {
+      throw new SegmentationException("TensorFlow failed to segment a batch of " + n + " "
+          + width + "x" + height + " images: " + firstLine(e.getMessage()), e);
+    }
+  }
+
+  private static void checkSize(byte[] rgb, int width, int height) {
+    if (width < 1 || height < 1 || (long) width * height * 3 != rgb.length) {
+      throw new IllegalArgumentException("expected " + width + "x" + height + " RGB pixels ("
+          + (long) width * height * 3 + " bytes), got " + rgb.length);
+    }
   }
 
   private static String firstLine(String s) {

@@ -1,6 +1,7 @@
 package dev.deeplab.model;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.deeplab.internal.model.DeepLab;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;

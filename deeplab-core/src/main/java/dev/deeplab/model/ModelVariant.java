@@ -2,6 +2,7 @@ package dev.deeplab.model;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
+import dev.deeplab.internal.model.DeepLab;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
@@ -28,6 +29,13 @@ public enum ModelVariant {
   static final float[] RESNET_MEAN_RGB = {123.15f, 115.90f, 103.06f};
 
   private final String officialName;
+  /** The backbone families of the official feature extractor ({@code core/feature_extractor.py}). */
+  public enum Family {
+    MOBILENET_V2,
+    RESNET_V1,
+    XCEPTION
+  }
+
   private final Family family;
   private final String scope;
   private final int repeatedUnits;

@@ -1,7 +1,8 @@
 package dev.deeplab.train;
 
-import dev.deeplab.model.Family;
+import dev.deeplab.internal.train.PolyLearningRate;
 import dev.deeplab.model.ModelConfig;
+import dev.deeplab.model.ModelVariant.Family;
 import java.util.List;
 
 /**
@@ -94,10 +95,13 @@ public record TrainConfig(
     return batchSize / replicas();
   }
 
-  /** The learning-rate schedule. */
-  public PolyLearningRate learningRate() {
-    return new PolyLearningRate(baseLearningRate, steps, learningPower, slowStartSteps,
-        slowStartLearningRate);
+  /**
+   * The learning rate at {@code step}: the official "poly" policy, {@code base * (1 - s / d)^power}
+   * with {@code s = max(step - slowStart, 0)} and {@code d = steps - slowStart}, and the slow-start
+   * rate before {@code slowStartSteps}.
+   */
+  public double learningRateAt(long step) {
+    return PolyLearningRate.of(this).at(step);
   }
 
   /**

@@ -2,7 +2,13 @@ package dev.deeplab.train;
 
 import dev.deeplab.data.VocDataset;
 import dev.deeplab.eval.ConfusionMatrix;
-import dev.deeplab.weights.FloatTensor;
+import dev.deeplab.internal.train.Batch;
+import dev.deeplab.internal.train.CheckpointManager;
+import dev.deeplab.internal.train.InitialWeights;
+import dev.deeplab.internal.train.InputPipeline;
+import dev.deeplab.internal.train.TensorBoardWriter;
+import dev.deeplab.internal.train.TrainingEvaluator;
+import dev.deeplab.internal.train.TrainingGraph;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -130,9 +136,9 @@ public final class Trainer {
     }
   }
 
-  /** Called after every step, on the training thread (for tests and tools). */
+  /** Called after every step, on the training thread (for tests). */
   @FunctionalInterface
-  public interface StepListener {
+  interface StepListener {
     void afterStep(TrainingGraph graph, TrainingGraph.StepResult result);
   }
 
@@ -176,7 +182,7 @@ public final class Trainer {
   }
 
   /** Sets a listener called after each step. */
-  public Trainer onStep(StepListener l) {
+  Trainer onStep(StepListener l) {
     this.listener = l;
     return this;
   }
@@ -258,7 +264,7 @@ public final class Trainer {
         LOG.warn("resuming with settings that differ from the run's start: {}", changed);
       }
     }
-    dev.deeplab.io.AtomicFiles.write(file, json.writeValueAsBytes(now));
+    dev.deeplab.internal.io.AtomicFiles.write(file, json.writeValueAsBytes(now));
   }
 
   private void loadInitialWeights(TrainingGraph graph, Init init) throws IOException {
@@ -341,19 +347,4 @@ public final class Trainer {
     }
     graph.recalibrateBatchNorm(batches);
   }
-
-  /** Reads the model weights of a training checkpoint (e.g. for export). */
-  public static java.util.Map<String, FloatTensor> modelWeights(Path checkpointPrefix)
-      throws IOException {
-    try {
-      List<String> names = dev.deeplab.io.checkpoint.Checkpoints.list(checkpointPrefix.toString())
-          .values().stream()
-          .filter(e -> e.dtype().equals("DT_FLOAT") && !e.name().endsWith("/Momentum"))
-          .map(dev.deeplab.io.checkpoint.CheckpointEntry::name).toList();
-      return dev.deeplab.io.checkpoint.Checkpoints.readFloats(checkpointPrefix.toString(), names);
-    } catch (dev.deeplab.io.checkpoint.CheckpointException e) {
-      throw new IOException(e.getMessage(), e);
-    }
-  }
-
 }

@@ -7,9 +7,10 @@
  * variables, atomic resumable checkpoints, TensorBoard event files.
  *
  * <p>The whole training graph (replicas, loss, gradients, optimizer, checkpoint ops, evaluation
- * network) is built once by {@link dev.deeplab.train.TrainingGraph} before the loop of {@link
+ * network) is built once by {@link dev.deeplab.internal.train.TrainingGraph} before the loop of {@link
  * dev.deeplab.train.Trainer}; the loop only feeds and runs it. It is designed around the traps
  * of TensorFlow Java 1.1.0: no sparse cross-entropy (its gradient is missing), no custom
  * gradients, no {@code Optimizer.minimize}, atrous convs through space-to-batch.
  */
 package dev.deeplab.train;
+

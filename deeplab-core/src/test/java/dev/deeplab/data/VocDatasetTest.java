@@ -5,9 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.deeplab.io.image.LabelMap;
-import dev.deeplab.io.image.LabelReader;
-import dev.deeplab.io.image.MaskWriter;
+import dev.deeplab.image.LabelMap;
+import dev.deeplab.image.MaskWriter;
+import dev.deeplab.internal.image.LabelReader;
+import dev.deeplab.model.LabelSet;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -48,7 +49,7 @@ class VocDatasetTest {
     List<VocDataset.Sample> samples = val.samples();
     assertEquals(IDS, samples.stream().map(VocDataset.Sample::id).toList());
     assertEquals(List.of(), val.validate(21));
-    assertEquals(List.of(), val.validate(DatasetInfo.PASCAL_VOC));
+    assertEquals(List.of(), val.validate(LabelSet.PASCAL_VOC));
     for (VocDataset.Sample s : samples) {
       VocDataset.LoadedSample loaded = val.load(s, 21);
       assertEquals(513, loaded.image().width());
@@ -83,7 +84,7 @@ class VocDatasetTest {
   @Test
   void labelOfTheWrongSize() throws IOException {
     Path label = root.resolve("SegmentationClass/voc_val_0020.png");
-    MaskWriter.writeMask(label, new LabelMap(100, 80, new byte[100 * 80]), DatasetInfo.PASCAL_VOC.palette());
+    MaskWriter.writeMask(label, new LabelMap(100, 80, new byte[100 * 80]), LabelSet.PASCAL_VOC.palette());
     VocDataset val = new VocDataset(root, "val");
     List<String> problems = val.validate(21);
     assertEquals(1, problems.size(), problems.toString());
@@ -101,7 +102,7 @@ class VocDatasetTest {
     byte[] ids = original.ids().clone();
     Arrays.fill(ids, 0, 10, (byte) 30);
     MaskWriter.writeMask(label, new LabelMap(original.width(), original.height(), ids),
-        DatasetInfo.PASCAL_VOC.palette());
+        LabelSet.PASCAL_VOC.palette());
     VocDataset val = new VocDataset(root, "val");
     List<String> problems = val.validate(21);
     assertEquals(1, problems.size(), problems.toString());
@@ -137,7 +138,7 @@ class VocDatasetTest {
     int skipped = 0;
     for (VocDataset.Sample s : val.samples()) {
       try {
-        val.load(s, DatasetInfo.PASCAL_VOC);
+        val.load(s, LabelSet.PASCAL_VOC);
         loaded++;
       } catch (DatasetException e) {
         assertOneLine(e.getMessage(), image);

@@ -1,12 +1,12 @@
 package dev.deeplab.export;
 
-import dev.deeplab.io.checkpoint.CheckpointException;
-import dev.deeplab.io.checkpoint.Checkpoints;
+import dev.deeplab.internal.checkpoint.CheckpointException;
+import dev.deeplab.internal.checkpoint.Checkpoints;
+import dev.deeplab.internal.model.ModelGraph;
+import dev.deeplab.internal.weights.FloatTensor;
 import dev.deeplab.model.ModelConfig;
-import dev.deeplab.model.ModelGraph;
 import dev.deeplab.model.ModelVariant;
 import dev.deeplab.testing.ReferenceWeights;
-import dev.deeplab.weights.FloatTensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

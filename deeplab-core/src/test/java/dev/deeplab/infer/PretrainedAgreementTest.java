@@ -3,10 +3,10 @@ package dev.deeplab.infer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.deeplab.io.image.ImageReader;
-import dev.deeplab.io.image.LabelMap;
-import dev.deeplab.io.image.LabelReader;
-import dev.deeplab.io.image.RgbImage;
+import dev.deeplab.image.ImageReader;
+import dev.deeplab.image.LabelMap;
+import dev.deeplab.image.RgbImage;
+import dev.deeplab.internal.image.LabelReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.deeplab.io.image.ImageReader;
-import dev.deeplab.io.image.RgbImage;
+import dev.deeplab.image.ImageReader;
+import dev.deeplab.image.RgbImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.deeplab.io.image.RgbImage;
+import dev.deeplab.image.RgbImage;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
@@ -29,8 +29,8 @@ class SegmenterLargeImageTest {
   @Test
   void largePathGivesTheDirectPathsClassIds() throws Exception {
     RgbImage image = moderate();
-    try (Segmenter direct = Segmenter.load(TestModels.small(), 1);
-        Segmenter large = Segmenter.load(TestModels.small(), 1, 300)) {
+    try (Segmenter direct = Segmenter.builder().model(TestModels.small()).threads(1).build();
+        Segmenter large = Segmenter.builder().model(TestModels.small()).threads(1).maxSide(300).build()) {
       assertEquals(Segmenter.DEFAULT_MAX_SIDE, direct.maxSide());
       assertEquals(300, large.maxSide());
       int[] a = direct.segment(image.rgb(), 600, 500).classIds();
@@ -44,17 +44,17 @@ class SegmenterLargeImageTest {
   }
 
   @Test
-  void oneRunGivesWhatSegmentAndProbabilitiesGiveOnBothPaths() throws Exception {
+  void withProbabilitiesGivesTheClassIdsOfSegmentOnBothPaths() throws Exception {
     RgbImage image = moderate();
     for (int maxSide : new int[] {Segmenter.DEFAULT_MAX_SIDE, 300}) {
-      try (Segmenter s = Segmenter.load(TestModels.small(), 1, maxSide)) {
-        SegmentationWithProbabilities both = s.segmentWithProbabilities(image.rgb(), 600, 500);
+      try (Segmenter s = Segmenter.builder().model(TestModels.small()).threads(1)
+          .maxSide(maxSide).build()) {
+        Segmentation both = s.segmentWithProbabilities(image.rgb(), 600, 500);
         assertArrayEquals(s.segment(image.rgb(), 600, 500).classIds(),
-            both.segmentation().classIds(), "class ids, max side " + maxSide);
-        assertArrayEquals(s.probabilities(image.rgb(), 600, 500), both.probabilities(),
-            "probabilities, max side " + maxSide);
-        assertEquals(600, both.segmentation().width());
-        assertEquals(500, both.segmentation().height());
+            both.classIds(), "class ids, max side " + maxSide);
+        assertEquals(600 * 500 * 21, both.probabilities().length);
+        assertEquals(600, both.width());
+        assertEquals(500, both.height());
       }
     }
   }
@@ -62,10 +62,10 @@ class SegmenterLargeImageTest {
   @Test
   void largePathGivesTheDirectPathsProbabilities() throws Exception {
     RgbImage image = moderate();
-    try (Segmenter direct = Segmenter.load(TestModels.small(), 1);
-        Segmenter large = Segmenter.load(TestModels.small(), 1, 300)) {
-      float[] a = direct.probabilities(image.rgb(), 600, 500);
-      float[] b = large.probabilities(image.rgb(), 600, 500);
+    try (Segmenter direct = Segmenter.builder().model(TestModels.small()).threads(1).build();
+        Segmenter large = Segmenter.builder().model(TestModels.small()).threads(1).maxSide(300).build()) {
+      float[] a = direct.segmentWithProbabilities(image.rgb(), 600, 500).probabilities();
+      float[] b = large.segmentWithProbabilities(image.rgb(), 600, 500).probabilities();
       assertEquals(a.length, b.length);
       double sum = 0;
       double max = 0;
@@ -83,13 +83,13 @@ class SegmenterLargeImageTest {
 
   @Test
   void probabilitiesTooLargeForOneArrayAreRefused() throws Exception {
-    try (Segmenter s = Segmenter.load(TestModels.small(), 1)) {
+    try (Segmenter s = Segmenter.builder().model(TestModels.small()).threads(1).build()) {
       // 10,000 x 11,000 pixels x 21 classes do not fit a Java array; checked before any work.
       int w = 10_000;
       int h = 11_000;
       byte[] fake = new byte[0];
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> s.probabilities(fake, w, h));
+          () -> s.segmentWithProbabilities(fake, w, h));
       assertTrue(e.getMessage().contains("do not fit one Java array"), e.getMessage());
     }
   }

@@ -1,18 +1,20 @@
 package dev.deeplab.infer;
 
-import dev.deeplab.export.ModelExporter;
-import dev.deeplab.export.ModelInfo;
-import dev.deeplab.io.image.ImageReader;
-import dev.deeplab.io.image.RgbImage;
-import dev.deeplab.io.tflite.BundledDeepLabModel;
-import dev.deeplab.io.tflite.TfliteDeepLabWeights;
+import dev.deeplab.image.ImageReader;
+import dev.deeplab.image.RgbImage;
+import dev.deeplab.internal.serving.SavedModelWriter;
+import dev.deeplab.internal.tflite.BundledDeepLabModel;
+import dev.deeplab.internal.tflite.TfliteDeepLabWeights;
+import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelConfig;
+import dev.deeplab.model.ModelInfo;
+import dev.deeplab.model.ModelVariant;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
-import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.stream.Stream;
 
 /**
@@ -73,12 +75,14 @@ public final class TestModels {
 
   private static Path export(BundledDeepLabModel model, String name, int crop) throws Exception {
     TfliteDeepLabWeights w = model.load();
-    ModelConfig config = ModelExporter.configOf(w);
+    ModelConfig config = ModelConfig.defaults(ModelVariant.MOBILENET_V2, w.outputStride())
+        .withDepthMultiplier(w.depthMultiplier()).withNumClasses(w.numClasses())
+        .withCropSize(w.inputHeight(), w.inputWidth());
     if (crop > 0) {
       config = config.withCropSize(crop, crop);
     }
-    ModelInfo info = ModelExporter.infoFor(config, "tflite:" + model.fileName());
-    return ModelExporter.export(w.variables(), info, root().resolve(name), OptionalInt.of(1));
+    ModelInfo info = new ModelInfo(config, LabelSet.PASCAL_VOC, "tflite:" + model.fileName());
+    return SavedModelWriter.write(w.variables(), info, root().resolve(name), OptionalLong.of(1));
   }
 
   /** A temporary directory for this JVM's test models, deleted at exit. */

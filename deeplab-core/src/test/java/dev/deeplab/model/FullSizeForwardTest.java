@@ -3,6 +3,7 @@ package dev.deeplab.model;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.deeplab.internal.model.ModelGraph;
 import org.junit.jupiter.api.Test;
 import org.tensorflow.Result;
 import org.tensorflow.Session;

@@ -6,10 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.deeplab.io.checkpoint.Checkpoints;
+import dev.deeplab.internal.checkpoint.Checkpoints;
+import dev.deeplab.internal.model.ModelGraph;
+import dev.deeplab.internal.weights.FloatTensor;
 import dev.deeplab.testing.Npy;
 import dev.deeplab.testing.ReferenceWeights;
-import dev.deeplab.weights.FloatTensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;

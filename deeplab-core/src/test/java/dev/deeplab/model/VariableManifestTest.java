@@ -2,7 +2,8 @@ package dev.deeplab.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.deeplab.nn.ModelVariable;
+import dev.deeplab.internal.model.ModelGraph;
+import dev.deeplab.internal.nn.ModelVariable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;

@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.deeplab.image.ImageFormatException;
+import dev.deeplab.image.ImageReader;
+import dev.deeplab.image.RgbImage;
 import dev.deeplab.infer.Segmentation;
 import dev.deeplab.infer.Segmenter;
 import dev.deeplab.infer.TestModels;
-import dev.deeplab.io.image.ImageFormatException;
-import dev.deeplab.io.image.ImageReader;
-import dev.deeplab.io.image.RgbImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -96,7 +96,7 @@ class BadImageSegmentTest {
     RgbImage image = new ImageReader().read(file);
     int[] large = segmenter.segment(image.rgb(), image.width(), image.height()).classIds();
     int[] direct;
-    try (Segmenter whole = Segmenter.load(TestModels.small(), 0, 4000)) {
+    try (Segmenter whole = Segmenter.builder().model(TestModels.small()).threads(0).maxSide(4000).build()) {
       direct = whole.segment(image.rgb(), image.width(), image.height()).classIds();
     }
     assertEquals(4000 * 3360, large.length);

@@ -1,7 +1,7 @@
 package dev.deeplab.reliability;
 
+import dev.deeplab.image.RgbImage;
 import dev.deeplab.infer.TestModels;
-import dev.deeplab.io.image.RgbImage;
 import java.awt.Transparency;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;

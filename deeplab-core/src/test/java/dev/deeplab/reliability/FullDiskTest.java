@@ -6,19 +6,21 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deeplab.data.VocDataset;
-import dev.deeplab.export.ModelExporter;
-import dev.deeplab.export.ModelInfo;
-import dev.deeplab.export.SavedModels;
-import dev.deeplab.train.CheckpointManager;
+import dev.deeplab.internal.checkpoint.Checkpoints;
+import dev.deeplab.internal.serving.SavedModelWriter;
+import dev.deeplab.internal.serving.SavedModels;
+import dev.deeplab.internal.train.CheckpointManager;
+import dev.deeplab.internal.weights.FloatTensor;
+import dev.deeplab.model.LabelSet;
+import dev.deeplab.model.ModelInfo;
 import dev.deeplab.train.Trainer;
-import dev.deeplab.weights.FloatTensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -87,13 +89,14 @@ class FullDiskTest {
     new Trainer(TrainingChild.config(1), Trainer.Options.defaults(run).withCheckpointEvery(1))
         .train(new VocDataset(TrainingChild.vocMini(), "train"), null, null);
     Map<String, FloatTensor> weights =
-        Trainer.modelWeights(new CheckpointManager(run, 1).latest().orElseThrow());
-    ModelInfo info = ModelExporter.infoFor(TrainingChild.tinyModel(), "full-disk test");
+        Checkpoints.modelWeights(new CheckpointManager(run, 1).latest().orElseThrow());
+    ModelInfo info = new ModelInfo(TrainingChild.tinyModel(),
+        LabelSet.unnamed(TrainingChild.tinyModel().numClasses()), "full-disk test");
 
     Path base = root.resolve("export/model");
     IOException e = assertThrows(IOException.class,
-        () -> ModelExporter.export(weights, info, base, OptionalInt.empty()));
-    System.out.println("ModelExporter.export on a full disk: " + e);
+        () -> SavedModelWriter.write(weights, info, base, OptionalLong.empty()));
+    System.out.println("SavedModelWriter.write on a full disk: " + e);
     assertOneLine(e.getMessage());
     assertTrue(e.getMessage().contains("No space left on device"), e.toString());
     assertTrue(e.getMessage().startsWith("cannot write " + base.resolve("1")), e.toString());
@@ -101,7 +104,7 @@ class FullDiskTest {
 
     Path base2 = root.resolve("export/raw");
     IOException e2 = assertThrows(IOException.class,
-        () -> SavedModels.writeVersion(base2, OptionalInt.of(7), info,
+        () -> SavedModels.writeVersion(base2, OptionalLong.of(7), info,
             dir -> Files.write(dir.resolve("saved_model.pb"), new byte[1 << 20])));
     System.out.println("SavedModels.writeVersion on a full disk: " + e2);
     assertOneLine(e2.getMessage());
@@ -122,7 +125,7 @@ class FullDiskTest {
     assertOneLine(e.getMessage());
     CheckpointManager ckpts = new CheckpointManager(dir, 1);
     assertEquals(1L, ckpts.latestStep().orElseThrow(), "files: " + list(dir));
-    assertFalse(Trainer.modelWeights(ckpts.latest().orElseThrow()).isEmpty());
+    assertFalse(Checkpoints.modelWeights(ckpts.latest().orElseThrow()).isEmpty());
     List<String> files = list(dir);
     System.out.println("checkpoint dir after the failure: " + files);
     assertTrue(files.stream().noneMatch(f -> f.startsWith(".tmp-")), "temp files: " + files);

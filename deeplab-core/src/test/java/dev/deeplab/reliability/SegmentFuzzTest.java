@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.deeplab.image.ImageFormatException;
+import dev.deeplab.image.ImageReader;
+import dev.deeplab.image.RgbImage;
 import dev.deeplab.infer.Segmentation;
 import dev.deeplab.infer.Segmenter;
 import dev.deeplab.infer.TestModels;
-import dev.deeplab.io.image.ImageFormatException;
-import dev.deeplab.io.image.ImageReader;
-import dev.deeplab.io.image.RgbImage;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -46,7 +46,7 @@ class SegmentFuzzTest {
     Random random = new Random(SEED);
     int[] outcomes = new int[2];
     List<String> sampleErrors = new ArrayList<>();
-    try (Segmenter segmenter = Segmenter.load(TestModels.small(), 0, 100)) {
+    try (Segmenter segmenter = Segmenter.builder().model(TestModels.small()).threads(0).maxSide(100).build()) {
       assertTimeoutPreemptively(Duration.ofSeconds(240), () -> {
         for (int round = 0; round < ROUNDS; round++) {
           int k = round % seeds.size();

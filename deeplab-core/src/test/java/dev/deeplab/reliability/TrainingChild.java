@@ -1,9 +1,9 @@
 package dev.deeplab.reliability;
 
 import dev.deeplab.data.VocDataset;
+import dev.deeplab.internal.train.CheckpointManager;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant;
-import dev.deeplab.train.CheckpointManager;
 import dev.deeplab.train.TrainConfig;
 import dev.deeplab.train.TrainResult;
 import dev.deeplab.train.Trainer;
@@ -42,8 +42,8 @@ public final class TrainingChild {
     Trainer.Options options = Trainer.Options.defaults(dir).withCheckpointEvery(1).withKeep(3)
         .withWorkers(1);
     TrainResult r = new Trainer(config(steps), options)
-        .onStep((g, s) -> {
-          System.out.println("STEP " + s.step());
+        .reportProgress((step, loss, learningRate, imagesPerSecond) -> {
+          System.out.println("STEP " + step);
           System.out.flush();
         })
         .train(data, null, null);

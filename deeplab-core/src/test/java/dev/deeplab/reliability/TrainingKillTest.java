@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.deeplab.train.CheckpointManager;
-import dev.deeplab.train.Trainer;
+import dev.deeplab.internal.checkpoint.Checkpoints;
+import dev.deeplab.internal.train.CheckpointManager;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -136,7 +136,7 @@ class TrainingKillTest {
       // the newest complete checkpoint loads and nothing half-written counts as newest
       long latest = ckpts.latestStep().orElseThrow();
       Path prefix = ckpts.latest().orElseThrow();
-      assertFalse(Trainer.modelWeights(prefix).isEmpty(), "weights of " + prefix);
+      assertFalse(Checkpoints.modelWeights(prefix).isEmpty(), "weights of " + prefix);
       long maxIndex = indexSteps(dir).stream().mapToLong(Long::longValue).max().orElse(-1);
       assertEquals(latest, maxIndex, "a named index newer than the latest complete checkpoint");
       Path state = dir.resolve(CheckpointManager.STATE_FILE);

@@ -1,7 +1,7 @@
 package dev.deeplab.testing;
 
-import dev.deeplab.nn.ModelVariable;
-import dev.deeplab.weights.FloatTensor;
+import dev.deeplab.internal.nn.ModelVariable;
+import dev.deeplab.internal.weights.FloatTensor;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -4,10 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deeplab.data.VocDataset;
 import dev.deeplab.eval.ConfusionMatrix;
-import dev.deeplab.export.ModelExporter;
-import dev.deeplab.io.tflite.BundledDeepLabModel;
-import dev.deeplab.io.tflite.TfliteDeepLabImporter;
-import dev.deeplab.io.tflite.TfliteDeepLabWeights;
+import dev.deeplab.export.ModelImporter;
+import dev.deeplab.internal.tflite.BundledDeepLabModel;
+import dev.deeplab.internal.tflite.TfliteDeepLabImporter;
+import dev.deeplab.internal.tflite.TfliteDeepLabWeights;
+import dev.deeplab.internal.train.InitialWeights;
+import dev.deeplab.internal.train.TrainingEvaluator;
+import dev.deeplab.internal.train.TrainingGraph;
 import dev.deeplab.model.ModelConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,7 +34,7 @@ class FineTuneTest {
     // Whole images (513 = OS*32+1 covers voc-mini), no random scaling: the steps descend the loss
     // of exactly the images evaluated.
     int crop = Integer.getInteger("ft.crop", 513);
-    ModelConfig model = ModelExporter.configOf(pretrained).withCropSize(crop, crop);
+    ModelConfig model = ModelImporter.tflite(tflite).config().withCropSize(crop, crop);
     TrainConfig config = TrainConfig.builder(model).steps(Integer.getInteger("ft.steps", 4))
         .batchSize(Integer.getInteger("ft.batch", 4))
         .baseLearningRate(Double.parseDouble(System.getProperty("ft.lr", "3e-4")))

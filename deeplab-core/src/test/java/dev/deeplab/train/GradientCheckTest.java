@@ -4,14 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deeplab.data.VocDataset;
+import dev.deeplab.internal.nn.AtrousMode;
+import dev.deeplab.internal.nn.Conv;
+import dev.deeplab.internal.nn.NetScope;
+import dev.deeplab.internal.nn.NetState;
+import dev.deeplab.internal.train.Batch;
+import dev.deeplab.internal.train.GraphMerger;
+import dev.deeplab.internal.train.Replica;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant;
-import dev.deeplab.nn.AtrousMode;
-import dev.deeplab.nn.Conv;
-import dev.deeplab.nn.NetScope;
-import dev.deeplab.nn.NetState;
 import java.util.List;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.Output;
@@ -25,7 +29,6 @@ import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt64;
 import org.tensorflow.types.TUint8;
-import org.junit.jupiter.api.Test;
 
 /**
  * The gradients the trainer applies are the derivatives of the loss it reports: analytic

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deeplab.data.VocDataset;
+import dev.deeplab.internal.train.CheckpointManager;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;

@@ -4,7 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deeplab.data.VocDataset;
-import dev.deeplab.weights.FloatTensor;
+import dev.deeplab.internal.train.Batch;
+import dev.deeplab.internal.train.Devices;
+import dev.deeplab.internal.train.InputPipeline;
+import dev.deeplab.internal.train.TrainingGraph;
+import dev.deeplab.internal.weights.FloatTensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

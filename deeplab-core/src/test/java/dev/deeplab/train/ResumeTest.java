@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deeplab.data.VocDataset;
-import dev.deeplab.io.checkpoint.Checkpoints;
-import dev.deeplab.weights.FloatTensor;
+import dev.deeplab.internal.checkpoint.Checkpoints;
+import dev.deeplab.internal.weights.FloatTensor;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

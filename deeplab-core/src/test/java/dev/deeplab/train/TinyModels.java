@@ -1,16 +1,16 @@
 package dev.deeplab.train;
 
+import dev.deeplab.internal.weights.FloatTensor;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant;
-import dev.deeplab.weights.FloatTensor;
 import java.util.Map;
 
 /** Small networks and comparisons for the training tests. */
-final class TinyModels {
+public final class TinyModels {
   private TinyModels() {}
 
   /** MobileNetV2 DeepLabv3, depth multiplier 0.25, OS 16, 21 classes, a square crop. */
-  static ModelConfig mobilenet(int crop) {
+  public static ModelConfig mobilenet(int crop) {
     return ModelConfig.defaults(ModelVariant.MOBILENET_V2, 16).withDepthMultiplier(0.25)
         .withCropSize(crop, crop);
   }

@@ -1,21 +1,21 @@
 package dev.deeplab.train;
 
-import dev.deeplab.data.DatasetInfo;
 import dev.deeplab.data.VocDataset;
-import dev.deeplab.io.image.ImageReader;
-import dev.deeplab.io.image.LabelMap;
-import dev.deeplab.io.image.LabelReader;
-import dev.deeplab.io.image.MaskWriter;
-import dev.deeplab.io.image.RgbImage;
+import dev.deeplab.image.ImageReader;
+import dev.deeplab.image.LabelMap;
+import dev.deeplab.image.MaskWriter;
+import dev.deeplab.image.RgbImage;
+import dev.deeplab.internal.image.LabelReader;
+import dev.deeplab.model.LabelSet;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
 /** The voc-mini test dataset (4 images 513×513 with labels; train and val list the same ids). */
-final class VocMini {
+public final class VocMini {
   private VocMini() {}
 
-  static Path root() {
+  public static Path root() {
     try {
       return Path.of(VocMini.class.getResource("/voc-mini").toURI());
     } catch (Exception e) {
@@ -27,7 +27,7 @@ final class VocMini {
    * A copy of voc-mini downscaled to {@code size x size} (image bilinear with align corners, label
    * nearest), photos as PNG, in {@code dir}.
    */
-  static Path downscaled(Path dir, int size) throws Exception {
+  public static Path downscaled(Path dir, int size) throws Exception {
     Path src = root();
     VocDataset ds = new VocDataset(src, "train");
     Files.createDirectories(dir.resolve("JPEGImages"));
@@ -42,7 +42,7 @@ final class VocMini {
       LabelMap lab = labels.read(s.label());
       MaskWriter.writePng(dir.resolve("JPEGImages/" + s.id() + ".png"), resize(img, size));
       MaskWriter.writeMask(dir.resolve("SegmentationClass/" + s.id() + ".png"),
-          resizeNearest(lab, size), DatasetInfo.PASCAL_VOC.palette());
+          resizeNearest(lab, size), LabelSet.PASCAL_VOC.palette());
       ids.append(s.id()).append('\n');
     }
     Files.writeString(dir.resolve("ImageSets/Segmentation/train.txt"), ids);

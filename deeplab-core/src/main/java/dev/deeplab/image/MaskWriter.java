@@ -1,0 +1,148 @@
+package dev.deeplab.image;
+
+import dev.deeplab.internal.image.LabelReader;
+import dev.deeplab.internal.io.AtomicFiles;
+import java.awt.image.BufferedImage;
+import java.awt.image.DataBufferByte;
+import java.awt.image.IndexColorModel;
+import java.awt.image.RenderedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.util.Iterator;
+import javax.imageio.IIOImage;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageWriter;
+import javax.imageio.stream.ImageOutputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
+
+/**
+ * Writes segmentation results as PNG files:
+ *
+ * <ul>
+ *   <li>a <b>mask</b>: a palette-indexed 8-bit PNG whose pixel values are the class ids and whose
+ *       palette gives each id its colour — the format of PASCAL VOC's {@code SegmentationClass}
+ *       ground truth, which {@link LabelReader} reads back exactly;
+ *   <li>an <b>overlay</b>: the photo with each pixel blended with its class colour, {@code out =
+ *       (1 - alpha) * photo + alpha * colour}, alpha 0.5 by default, pixels of class 0
+ *       (background) left as they are — the visualisation of DeepLab's demo notebook ({@code
+ *       research/deeplab/deeplab_demo.ipynb} in tensorflow/models).
+ * </ul>
+ *
+ * <p>Palettes are {@code int[]} of {@code 0xRRGGBB} indexed by class id (e.g. {@code
+ * LabelSet.palette()}); ids past the palette's end are drawn black. Files are written through
+ * {@link AtomicFiles}, so a failure never leaves a half-written PNG.
+ */
+public final class MaskWriter {
+  /** The default overlay opacity of class colours. */
+  public static final double DEFAULT_ALPHA = 0.5;
+
+  /** The class left unblended in overlays (background). */
+  public static final int BACKGROUND_CLASS = 0;
+
+  private MaskWriter() {}
+
+  /** Writes {@code mask} as a palette-indexed 8-bit PNG (pixel value = class id). */
+  public static void writeMask(Path out, LabelMap mask, int[] palette) throws IOException {
+    BufferedImage image = toIndexedImage(mask, palette);
+    AtomicFiles.write(out, stream -> encodePng(image, stream));
+  }
+
+  /** The PNG bytes {@link #writeMask} would write. */
+  public static byte[] encodeMask(LabelMap mask, int[] palette) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    encodePng(toIndexedImage(mask, palette), bytes);
+    return bytes.toByteArray();
+  }
+
+  /** {@link #writeOverlay(Path, RgbImage, LabelMap, int[], double)} with alpha 0.5. */
+  public static void writeOverlay(Path out, RgbImage photo, LabelMap mask, int[] palette) throws IOException {
+    writeOverlay(out, photo, mask, palette, DEFAULT_ALPHA);
+  }
+
+  /** Writes {@link #overlay(RgbImage, LabelMap, int[], double)} as an RGB PNG. */
+  public static void writeOverlay(Path out, RgbImage photo, LabelMap mask, int[] palette, double alpha)
+      throws IOException {
+    writePng(out, overlay(photo, mask, palette, alpha));
+  }
+
+  /** Writes an RGB image as an 8-bit RGB PNG. */
+  public static void writePng(Path out, RgbImage image) throws IOException {
+    BufferedImage buffered = image.toBufferedImage();
+    AtomicFiles.write(out, stream -> encodePng(buffered, stream));
+  }
+
+  /**
+   * Blends class colours into a photo: {@code round((1 - alpha) * photo + alpha * colour)} per
+   * channel, except where the class is {@link #BACKGROUND_CLASS}.
+   *
+   * @param alpha colour opacity in [0, 1]
+   * @throws IllegalArgumentException if the mask and photo sizes differ or alpha is out of range
+   */
+  public static RgbImage overlay(RgbImage photo, LabelMap mask, int[] palette, double alpha) {
+    if (photo.width() != mask.width() || photo.height() != mask.height()) {
+      throw new IllegalArgumentException("mask is " + mask.width() + "x" + mask.height()
+          + " but photo is " + photo.width() + "x" + photo.height());
+    }
+    if (!(alpha >= 0 && alpha <= 1)) {
+      throw new IllegalArgumentException("alpha must be in [0, 1], got " + alpha);
+    }
+    byte[] src = photo.rgb();
+    byte[] dst = src.clone();
+    byte[] ids = mask.ids();
+    for (int i = 0; i < ids.length; i++) {
+      int id = ids[i] & 0xFF;
+      if (id == BACKGROUND_CLASS) {
+        continue;
+      }
+      int color = id < palette.length ? palette[id] : 0;
+      for (int c = 0; c < 3; c++) {
+        int p = src[i * 3 + c] & 0xFF;
+        int k = (color >> (16 - 8 * c)) & 0xFF;
+        dst[i * 3 + c] = (byte) Math.round((1 - alpha) * p + alpha * k);
+      }
+    }
+    return new RgbImage(photo.width(), photo.height(), dst);
+  }
+
+  /**
+   * A {@link BufferedImage#TYPE_BYTE_INDEXED} image of the mask with a 256-entry palette.
+   *
+   * @param palette colours {@code 0xRRGGBB} by id; at most 256, missing entries black
+   */
+  public static BufferedImage toIndexedImage(LabelMap mask, int[] palette) {
+    if (palette.length > 256) {
+      throw new IllegalArgumentException("an 8-bit palette has at most 256 colours, got " + palette.length);
+    }
+    byte[] r = new byte[256];
+    byte[] g = new byte[256];
+    byte[] b = new byte[256];
+    for (int i = 0; i < palette.length; i++) {
+      r[i] = (byte) (palette[i] >> 16);
+      g[i] = (byte) (palette[i] >> 8);
+      b[i] = (byte) palette[i];
+    }
+    IndexColorModel icm = new IndexColorModel(8, 256, r, g, b);
+    BufferedImage image = new BufferedImage(mask.width(), mask.height(), BufferedImage.TYPE_BYTE_INDEXED, icm);
+    byte[] data = ((DataBufferByte) image.getRaster().getDataBuffer()).getData();
+    System.arraycopy(mask.ids(), 0, data, 0, data.length);
+    return image;
+  }
+
+  /** Encodes any image as PNG onto {@code out} (not closed). */
+  static void encodePng(RenderedImage image, OutputStream out) throws IOException {
+    Iterator<ImageWriter> writers = ImageIO.getImageWritersByFormatName("png");
+    if (!writers.hasNext()) {
+      throw new IOException("no PNG encoder in this JVM");
+    }
+    ImageWriter writer = writers.next();
+    try (ImageOutputStream ios = new MemoryCacheImageOutputStream(out)) {
+      writer.setOutput(ios);
+      writer.write(new IIOImage(image, null, null));
+      ios.flush();
+    } finally {
+      writer.dispose();
+    }
+  }
+}

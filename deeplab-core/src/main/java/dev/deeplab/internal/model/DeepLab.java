@@ -1,0 +1,70 @@
+package dev.deeplab.internal.model;
+
+import dev.deeplab.internal.backbone.Backbone;
+import dev.deeplab.internal.backbone.FeatureMaps;
+import dev.deeplab.internal.head.Aspp;
+import dev.deeplab.internal.head.Decoder;
+import dev.deeplab.internal.nn.Conv;
+import dev.deeplab.internal.nn.Initializer;
+import dev.deeplab.internal.nn.NetScope;
+import dev.deeplab.model.ModelConfig;
+import dev.deeplab.model.ModelVariant;
+import org.tensorflow.Operand;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.image.ResizeBilinear;
+import org.tensorflow.types.TFloat32;
+
+/**
+ * The DeepLabv3 / v3+ meta-architecture ({@code research/deeplab/model.py}): input scaling,
+ * backbone, ASPP, optional decoder and the {@code logits/semantic} 1×1 classifier, with variables
+ * under the official names so that official checkpoints restore by name.
+ *
+ * <p>References: Chen et al., "Rethinking Atrous Convolution for Semantic Image Segmentation"
+ * (arXiv:1706.05587) and "Encoder-Decoder with Atrous Separable Convolution for Semantic Image
+ * Segmentation" (ECCV 2018).
+ */
+public final class DeepLab {
+  private DeepLab() {}
+
+  /**
+   * Builds the network and returns its logits at the output (or decoder) stride.
+   *
+   * @param root the root scope; its state decides training or inference behaviour
+   * @param pixels RGB pixel values in [0, 255], [N, cropHeight, cropWidth, 3]
+   * @param config the architecture
+   */
+  public static Operand<TFloat32> logits(NetScope root, Operand<TFloat32> pixels, ModelConfig config) {
+    long h = pixels.shape().size(1);
+    long w = pixels.shape().size(2);
+    if (h != config.cropHeight() || w != config.cropWidth()) {
+      throw new IllegalArgumentException(
+          "network input must be the crop size " + config.cropHeight() + "x" + config.cropWidth()
+              + ", got " + pixels.shape());
+    }
+    Operand<TFloat32> images = scaleInput(root.child("preprocess").tf(), pixels, config.variant());
+    FeatureMaps maps = Backbone.of(config.variant()).build(root, images, config);
+    Operand<TFloat32> features = Aspp.build(root, maps.features(), config);
+    if (config.hasDecoder()) {
+      features = Decoder.build(root, features, maps.lowLevel(config.decoderOutputStride()), config);
+    }
+    return Conv.conv(config.numClasses(), 1).withBias().init(Initializer.truncatedNormal(0.01))
+        .apply(root.child("logits"), "semantic", features);
+  }
+
+  /** Logits resized to the input size with align-corners bilinear, as {@code predict_labels}. */
+  public static Operand<TFloat32> upsample(Ops tf, Operand<TFloat32> logits, long height, long width) {
+    return tf.image.resizeBilinear(logits, tf.constant(new int[] {(int) height, (int) width}),
+        ResizeBilinear.alignCorners(true));
+  }
+
+  /**
+   * The official input scaling: {@code x*2/255 - 1}, or ImageNet-mean subtraction for non-beta
+   * ResNets ({@code feature_extractor._preprocess_zero_mean_unit_range / _preprocess_subtract_imagenet_mean}).
+   */
+  public static Operand<TFloat32> scaleInput(Ops tf, Operand<TFloat32> pixels, ModelVariant v) {
+    if (v.scalesToUnitRange()) {
+      return tf.math.sub(tf.math.mul(pixels, tf.constant(2f / 255f)), tf.constant(1f));
+    }
+    return tf.math.sub(pixels, tf.constant(new float[][][][] {{{v.meanPixel()}}}));
+  }
+}

@@ -1,0 +1,150 @@
+package dev.deeplab.internal.nn;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.deeplab.internal.head.Aspp;
+import dev.deeplab.internal.head.Decoder;
+import dev.deeplab.model.ModelConfig;
+import dev.deeplab.model.ModelVariant;
+import java.util.List;
+import java.util.function.BiFunction;
+import org.junit.jupiter.api.Test;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.Session;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.types.TFloat32;
+
+/**
+ * Central-difference gradient checks of every building block in training mode (batch norm on
+ * batch statistics, ReLU kinks skipped by the checker), on small inputs. The atrous paths at rates 2 and 6 pin the TF Java trap that
+ * the C++ gradients of dilated Conv2D / DepthwiseConv2dNative are wrong: ours go through
+ * SpaceToBatch and must match finite differences.
+ */
+class BuildingBlockGradientTest {
+  private static final double TOLERANCE = 2e-2;
+
+  /**
+   * Whole ASPP and decoder blocks stack ReLUs over 256 channels: many switch inside any finite
+   * step, so finite differences there carry a few percent of noise (measured 4e-2 with correct
+   * kernels, 0.5–1.3 with the wrong oneDNN gradients).
+   */
+  private static final double DEEP_TOLERANCE = 1e-1;
+
+  /** Builds {@code block} on a [2,h,w,c] placeholder; checks d(sum(out * R))/d(input, weights). */
+  private static double check(int h, int w, int c,
+      BiFunction<NetScope, Operand<TFloat32>, Operand<TFloat32>> block, String... weightNames) {
+    return check(2, 1e-2f, h, w, c, block, weightNames);
+  }
+
+  private static double check(int batch, float eps, int h, int w, int c,
+      BiFunction<NetScope, Operand<TFloat32>, Operand<TFloat32>> block, String... weightNames) {
+    try (Graph g = new Graph()) {
+      Ops tf = Ops.create(g);
+      // Batch norm in training mode; dropout off, so that every run computes the same function.
+      NetState state = new NetState(false, true, AtrousMode.SPACE_TO_BATCH, 7);
+      Placeholder<TFloat32> x =
+          tf.placeholder(TFloat32.class, Placeholder.shape(Shape.of(batch, h, w, c)));
+      Operand<TFloat32> y = block.apply(NetScope.root(tf, state), x);
+      // A fixed random projection (a constant: a seeded random op would draw anew each run).
+      float[] r = new float[(int) y.shape().size()];
+      java.util.Random rnd = new java.util.Random(3);
+      for (int i = 0; i < r.length; i++) {
+        r[i] = (float) rnd.nextGaussian();
+      }
+      Operand<TFloat32> projection = tf.constant(y.shape(), DataBuffers.of(r, true, false));
+      Operand<TFloat32> loss = tf.reduceSum(tf.math.mul(y, projection),
+          tf.constant(new int[] {0, 1, 2, 3}));
+      try (Session s = new Session(g)) {
+        s.initialize();
+        GradientChecker checker = new GradientChecker(g, s, loss).wrt(x, 1, 1f);
+        long seed = 10;
+        for (String name : weightNames) {
+          checker.wrt(state.variables().get(name).variable(), seed++, 0.3f);
+        }
+        double err = checker.build().maxRelativeError(16, eps, 5);
+        System.out.printf("max relative gradient error %.2e%n", err);
+        return err;
+      }
+    }
+  }
+
+  @Test
+  void stridedConvWithOfficialPaddingOnEvenInput() {
+    BatchNormSpec bn = new BatchNormSpec(0.9f, 1e-3f);
+    assertTrue(check(8, 8, 3, (s, x) -> Conv.conv(4, 3).stride(2).padding(Padding.EXPLICIT)
+        .batchNorm(bn).activation(Activation.RELU).apply(s, "conv", x),
+        "conv/weights", "conv/BatchNorm/gamma", "conv/BatchNorm/beta") < TOLERANCE);
+  }
+
+  @Test
+  void stridedConvWithSamePadding() {
+    assertTrue(check(8, 8, 3, (s, x) -> Conv.conv(4, 3).stride(2).withBias().apply(s, "conv", x),
+        "conv/weights", "conv/biases") < TOLERANCE);
+  }
+
+  @Test
+  void atrousConvRate2() {
+    assertTrue(check(7, 6, 3, (s, x) -> Conv.conv(4, 3).rate(2).apply(s, "conv", x),
+        "conv/weights") < TOLERANCE);
+  }
+
+  @Test
+  void atrousConvRate6() {
+    assertTrue(check(9, 8, 2, (s, x) -> Conv.conv(3, 3).rate(6).apply(s, "conv", x),
+        "conv/weights") < TOLERANCE);
+  }
+
+  @Test
+  void atrousDepthwiseRate2And6WithBatchNorm() {
+    BatchNormSpec bn = new BatchNormSpec(0.9f, 1e-3f);
+    assertTrue(check(8, 9, 3, (s, x) -> {
+      Operand<TFloat32> y = Conv.depthwise(3).rate(2).batchNorm(bn).apply(s, "dw2", x);
+      return Conv.depthwise(3).rate(6).apply(s, "dw6", y);
+    }, "dw2/depthwise_weights", "dw6/depthwise_weights", "dw2/BatchNorm/gamma") < TOLERANCE);
+  }
+
+  @Test
+  void stridedDepthwiseWithOfficialPadding() {
+    assertTrue(check(8, 8, 3, (s, x) -> Conv.depthwise(3).stride(2).padding(Padding.EXPLICIT)
+        .apply(s, "dw", x), "dw/depthwise_weights") < TOLERANCE);
+  }
+
+  @Test
+  void asppWithImagePoolingAndSeparableBranches() {
+    ModelConfig c = ModelConfig.defaults(ModelVariant.XCEPTION_65, 16)
+        .withAtrousRates(List.of(2, 6)).withCropSize(81, 81);
+    // Features of an 81×81 crop at stride 16 are 6×6; image pooling averages all of them. A batch
+    // of 4 keeps the batch norm after pooling (one value per image) well conditioned.
+    assertTrue(check(4, 3e-3f, 6, 6, 4, (s, x) -> Aspp.build(s, x, c),
+        "image_pooling/weights", "aspp0/weights", "aspp1_depthwise/depthwise_weights",
+        "aspp2_pointwise/weights", "concat_projection/weights") < DEEP_TOLERANCE);
+  }
+
+  /**
+   * A 1×1 conv reading 512 channels, as every ASPP projection does. With oneDNN on (TF's default
+   * on x86), TF 2.18 gets this gradient wrong on this machine (relative error 0.39 against finite
+   * differences; 9e-4 with {@code TF_ENABLE_ONEDNN_OPTS=0}), so training runs with oneDNN off:
+   * the test JVM is configured so in pom.xml, and {@code Trainer} refuses otherwise.
+   */
+  @Test
+  void wideOneByOneConvChain() {
+    assertTrue(check(4, 3e-3f, 6, 6, 4, (s, x) -> Conv.conv(256, 1)
+        .apply(s, "b", Conv.conv(512, 1).apply(s, "a", x))) < TOLERANCE);
+  }
+
+  @Test
+  void decoderWithResizeAndConcat() {
+    ModelConfig c = ModelConfig.defaults(ModelVariant.XCEPTION_65, 16).withCropSize(33, 33);
+    // Low-level features at stride 4 are 9×9; ASPP output (3×3) is resized up to them.
+    assertTrue(check(2, 2e-3f, 9, 9, 5, (s, x) -> {
+      Operand<TFloat32> aspp = s.tf().image.resizeBilinear(x, s.tf().constant(new int[] {3, 3}),
+          org.tensorflow.op.image.ResizeBilinear.alignCorners(true));
+      return Decoder.build(s, aspp, x, c);
+    }, "decoder/feature_projection0/weights", "decoder/decoder_conv0_depthwise/depthwise_weights",
+        "decoder/decoder_conv1_pointwise/weights") < DEEP_TOLERANCE);
+  }
+}
