@@ -2,9 +2,12 @@
 """Times one of our exported SavedModels under Python TensorFlow: the same graph and TF kernels
 as the Java library runs, so Java / Python measures the cost of the Java binding.
 
+Both run the model's predict_images signature (`images` uint8 [batch, h, w, 3] -> `semantic`
+int32), the class ids Java's Segmenter fetches; models exported before it (whose
+serving_default took `images`) must be re-exported first (tools/deeplab export --model).
 Two ways to run it:
   session   tf.compat.v1 Session.run(feed images, fetch semantic): the C API path Java uses.
-  function  TF2: tf.saved_model.load(...).prune(images -> semantic), called eagerly.
+  function  TF2: tf.saved_model.load(...).signatures['predict_images'], called eagerly.
 
   ${PYTHON:-python3} tools/bench/tf_savedmodel_bench.py --model DIR [--mode session|function]
       [--size 513] [--runs 20] [--warmup 5] [--threads T] [--precision fp32|bf16]
@@ -29,6 +32,14 @@ def resolve(path):
     if not versions:
         raise SystemExit('no SavedModel in ' + path)
     return os.path.join(path, versions[-1])
+
+
+SIGNATURE = 'predict_images'
+
+
+def no_signature(path):
+    raise SystemExit('%s has no %s signature (exported before it?): re-export it with '
+                     'tools/deeplab export --model %s -o DIR' % (path, SIGNATURE, path))
 
 
 def main():
@@ -63,7 +74,9 @@ def main():
         sess = tf.compat.v1.Session(graph=graph, config=config)
         with graph.as_default():
             meta = tf.compat.v1.saved_model.loader.load(sess, ['serve'], path)
-        sig = meta.signature_def['serving_default']
+        if SIGNATURE not in meta.signature_def:
+            no_signature(path)
+        sig = meta.signature_def[SIGNATURE]
         feed = sig.inputs['images'].name
         fetch = sig.outputs['semantic'].name
 
@@ -78,12 +91,15 @@ def main():
             tf.config.optimizer.set_experimental_options(
                 {'auto_mixed_precision_onednn_bfloat16': True})
         loaded = tf.saved_model.load(path)
-        # The signature would also compute 'probabilities'; prune to images -> semantic as Java.
-        fn = loaded.prune('images:0', 'semantic:0')
+        if SIGNATURE not in loaded.signatures:
+            no_signature(path)
+        # images -> semantic only, as Java fetches it (predict_probabilities would add the
+        # probabilities).
+        fn = loaded.signatures[SIGNATURE]
         x = tf.constant(image)
 
         def run():
-            return fn(x).numpy()
+            return fn(images=x)['semantic'].numpy()
 
     result = dict({
         'impl': 'python-tf ' + a.mode, 'tf': tf.__version__, 'precision': a.precision,

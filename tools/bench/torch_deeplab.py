@@ -480,12 +480,17 @@ def main():
 
 
 def check(net, image, path):
-    """Probabilities of this implementation vs the SavedModel under TensorFlow (same weights)."""
+    """Probabilities of this implementation vs the SavedModel under TensorFlow (same weights),
+    run through its predict_probabilities signature (images -> semantic, probabilities)."""
     if path is None:
         raise SystemExit('--check needs --model')
     import tensorflow as tf
     loaded = tf.saved_model.load(path)
-    out = loaded.signatures['serving_default'](images=tf.constant(image))
+    if 'predict_probabilities' not in loaded.signatures:
+        raise SystemExit('%s has no predict_probabilities signature (exported before it?): '
+                         're-export it with tools/deeplab export --model %s -o DIR'
+                         % (path, path))
+    out = loaded.signatures['predict_probabilities'](images=tf.constant(image))
     p_tf = out['probabilities'].numpy()
     ids_tf = out['semantic'].numpy()
     with torch.inference_mode():

@@ -9,8 +9,9 @@ For a MobileNetV2, an Xception and a ResNet golden case (deeplab-core/src/test/r
      tensor-bundle V2 and in the older V1 format, Xception-41 in V2, ResNet-50-beta in V1;
   2. runs `tools/deeplab import --checkpoint PREFIX --variant ... --output <tmp>` with the case's
      architecture options;
-  3. loads the exported SavedModel with tf.saved_model.load (signature serving_default) and
-     feeds the case's formula input image (integer pixels, so uint8 is exact);
+  3. loads the exported SavedModel with tf.saved_model.load (signature predict_probabilities:
+     `images` uint8 -> `semantic`, `probabilities`) and feeds the case's formula input image
+     (integer pixels, so uint8 is exact);
   4. compares its `probabilities` with the reference's own softmax of the align-corners
      upsampled float64 logits: relative L2 error <= 1e-4, and identical argmax (`semantic` and
      the argmax of `probabilities`) except at near-ties (top-2 logit gap below 1e-4 of the
@@ -128,7 +129,7 @@ def main():
                 summary = [l for l in p.stdout.splitlines() if l.startswith("restored")]
                 version_dir = os.path.join(out, "1")
                 loaded = tf.saved_model.load(version_dir)
-                sig = loaded.signatures["serving_default"]
+                sig = loaded.signatures["predict_probabilities"]
                 result = sig(images=tf.constant(image.astype(np.uint8)))
                 prob = result["probabilities"].numpy()[0].astype(np.float64)
                 semantic = result["semantic"].numpy()[0]

@@ -14,13 +14,20 @@
      (align-corners bilinear to round(side * crop / longest-fitting side), rounded to uint8), runs
      the frozen graph and maps the ids back by align-corners nearest neighbour: identical too;
   5. the wrapped SavedModel loaded with tf.saved_model.load gives the same ids through
-     serving_default and predict_image_bytes, and saved_model_cli shows its method name.
+     predict_images (the pixels, uint8 [1,h,w,3]) and serving_default (the PNG bytes as a string
+     tensor [1] -> one palette PNG of the image's size, decoded with PIL: mode 'P', pixel = class
+     id); saved_model_cli shows exactly these two signatures (the frozen graph has no
+     SemanticProbabilities, so no predict_probabilities) with method name
+     tensorflow/serving/predict and the batch-1 dtypes and shapes, and
+     assets.extra/tf_serving_warmup_requests exists.
 
 Exit status 1 on any failure. Run by tools/python/run_checks.sh with cwd = repository root.
 """
 
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -74,6 +81,52 @@ def fitted_python(sess, rgb, crop_h, crop_w):
     return back.numpy()[0, :, :, 0], (nh, nw)
 
 
+def decode_mask(png):
+    """Class ids [H,W] int32 of a returned palette PNG (PIL mode 'P'), or None if it is not one."""
+    im = Image.open(io.BytesIO(png))
+    im.load()
+    return np.array(im).astype(np.int32) if im.mode == "P" else None
+
+
+def check_cli_show(version):
+    """saved_model_cli show --all: exactly the wrapper's batch-1 signatures; the warmup file."""
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    show = subprocess.run([cli, "show", "--all", "--dir", version], capture_output=True,
+                          text=True).stdout
+    sigs = {}
+    for m in re.finditer(r"signature_def\['([^']+)'\]:(.*?)Method name is: (\S+)", show, re.S):
+        tensors = {}
+        for t in re.finditer(r"(inputs|outputs)\['([^']+)'\] tensor_info:\s*dtype: (\S+)\s*"
+                             r"shape: (\([^)]*\))", m.group(2)):
+            tensors[(t.group(1), t.group(2))] = (t.group(3), t.group(4))
+        sigs[m.group(1)] = (m.group(3), tensors)
+    expected = {
+        "serving_default": {("inputs", "image_bytes"): ("DT_STRING", ("(1)", "(1,)")),
+                            ("outputs", "semantic_png_bytes"): ("DT_STRING", ("(1)", "(1,)"))},
+        "predict_images": {("inputs", "images"): ("DT_UINT8", ("(1, -1, -1, 3)",)),
+                           ("outputs", "semantic"): ("DT_INT32", ("(1, -1, -1)",))},
+    }
+    keys = sorted(k for k in sigs if k != "__saved_model_init_op")
+    ok = keys == sorted(expected)
+    print("%s saved_model_cli show --all: signatures %s (expected exactly %s)" % (
+        "ok  " if ok else "FAIL", ", ".join(keys), ", ".join(sorted(expected))))
+    for key, tensors in expected.items():
+        method, found = sigs.get(key, (None, {}))
+        good = method == "tensorflow/serving/predict" and set(found) == set(tensors)
+        for k, (dtype, shapes) in tensors.items():
+            good &= k in found and found[k][0] == dtype and found[k][1] in shapes
+        print("%s saved_model_cli signature %-16s method %s; %s" % (
+            "ok  " if good else "FAIL", key, method, "; ".join(
+                "%s %s %s %s" % (k[0][:-1], k[1], *found[k]) for k in sorted(found))))
+        ok &= good
+    warmup = os.path.join(version, "assets.extra", "tf_serving_warmup_requests")
+    good = os.path.isfile(warmup) and os.path.getsize(warmup) > 0
+    print("%s assets.extra/tf_serving_warmup_requests %s" % (
+        "ok  " if good else "FAIL", "exists (%d bytes)" % os.path.getsize(warmup) if good
+        else "missing or empty"))
+    return ok and good
+
+
 def main():
     with open(os.path.join(GOLDEN, CASE, "config.json")) as f:
         cfg = json.load(f)
@@ -106,8 +159,8 @@ def main():
         sess = frozen_session(pb)
         version = os.path.join(wrapped, "1")
         model = tf.saved_model.load(version)
-        default = model.signatures["serving_default"]
-        by_bytes = model.signatures["predict_image_bytes"]
+        by_images = model.signatures["predict_images"]
+        by_bytes = model.signatures["serving_default"]
         for name, rgb in images.items():
             java = np.array(Image.open(os.path.join(seg_dir, name + "_mask.png"))).astype(np.int32)
             h, w = rgb.shape[:2]
@@ -118,29 +171,22 @@ def main():
                 py, (nh, nw) = fitted_python(sess, rgb, crop_h, crop_w)
                 how = "scaled to %dx%d, frozen graph, ids scaled back" % (nw, nh)
             diff = int((java != py).sum()) if java.shape == py.shape else -1
-            sm = default(images=tf.constant(rgb[None]))["semantic"].numpy()[0]
+            sm = by_images(images=tf.constant(rgb[None]))["semantic"].numpy()[0]
             with open(os.path.join(work, name + ".png"), "rb") as f:
-                sb = by_bytes(image_bytes=tf.constant([f.read()]))["semantic"].numpy()[0]
-            same_sm = np.array_equal(sm, py) and np.array_equal(sb, py)
+                pngs = by_bytes(image_bytes=tf.constant([f.read()]))[
+                    "semantic_png_bytes"].numpy()
+            sb = decode_mask(pngs[0]) if len(pngs) == 1 else None
+            same_sm = np.array_equal(sm, py) and sb is not None and np.array_equal(sb, py)
             good = diff == 0 and same_sm
             print("%s %-18s %dx%d: Java segment vs Python (%s): class ids differ at %d of %d "
-                  "pixels (%d classes present); tf.saved_model.load serving_default and "
-                  "predict_image_bytes identical: %s"
+                  "pixels (%d classes present); tf.saved_model.load predict_images and "
+                  "serving_default (PNG bytes -> palette PNG) identical: %s"
                   % ("ok  " if good else "FAIL", name, w, h, how, diff, h * w,
                      len(np.unique(py)), same_sm))
             ok &= good
         sess.close()
 
-        cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
-        show = subprocess.run([cli, "show", "--all", "--dir", version], capture_output=True,
-                              text=True).stdout
-        methods = show.count("Method name is: tensorflow/serving/predict")
-        good = methods == 2 and "inputs['images']" in show and "DT_UINT8" in show \
-            and "shape: (1, -1, -1, 3)" in show and "outputs['semantic']" in show
-        print("%s saved_model_cli show --all: %d signatures with method tensorflow/serving/predict,"
-              " images DT_UINT8 (1, -1, -1, 3) -> semantic DT_INT32" % ("ok  " if good else "FAIL",
-                                                                        methods))
-        ok &= good
+        ok &= check_cli_show(version)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("check_frozen_graph: %s" % ("PASSED" if ok else "FAILED"))

@@ -2,29 +2,44 @@
 """Our exported SavedModel as TF Serving would load it, against the Java results (TF 2.21).
 
 Loads savedmodels/deeplabv3_mnv2_pascal/<latest version> with tf.saved_model.load (the loader
-TF Serving's Python tooling uses; tag `serve`) and calls its two signatures:
+TF Serving's Python tooling uses; tag `serve`) and calls its three signatures:
 
-  * serving_default: `images` uint8 [batch, height, width, 3] -> `semantic` int32, `probabilities`
-  * predict_image_bytes: `image_bytes` string [1] (one encoded image) -> the same outputs
+  * serving_default: `image_bytes` string [batch] (encoded images, any sizes) ->
+    `semantic_png_bytes` string [batch] (a palette PNG per image at its own size, pixel = class
+    id), decoded here with PIL (mode 'P');
+  * predict_images: `images` uint8 [batch, height, width, 3] -> `semantic` int32;
+  * predict_probabilities: `images` -> `semantic`, `probabilities` float32.
 
-Compared with `tools/deeplab segment --save-probabilities` (Java, TF Java 1.1.0 runtime), which
-writes <stem>_mask.png (palette PNG, pixel = class id) and <stem>_probabilities.npy:
+If the committed model is still in the layout before these signatures (serving_default takes
+`images`), a fresh copy is re-exported from it first (`tools/deeplab export --model`, into a
+temporary directory) and checked instead; a line says so.
+
+Compared with `tools/deeplab segment --save-probabilities` (Java, TF Java 1.1.0 runtime) on the
+same model, which writes <stem>_mask.png (palette PNG, pixel = class id) and
+<stem>_probabilities.npy:
 
   1. the real photos of examples/photos/ (JPEGs converted to PNG first, so
-     that Java and Python see the same pixels whatever their JPEG decoders do): identical class
-     ids, probabilities within 1e-5; the bytes signature on the same PNG bytes gives exactly the
-     serving_default result, and on the original JPEG bytes the result of tf.io.decode_jpeg +
-     serving_default;
+     that Java and Python see the same pixels whatever their JPEG decoders do):
+     predict_probabilities gives identical class ids, probabilities within 1e-5, and
+     predict_images the same class ids; serving_default on the same PNG bytes returns a palette
+     PNG of the image's size whose class ids are exactly predict_images' and whose palette is
+     Java's mask's (the colours of the model's label set); on the original JPEG bytes its class ids
+     are exactly those of tf.io.decode_jpeg + predict_images;
   2. a batch of 2 photos of different sizes padded (bottom/right, zeros) into one [2,H,W,3]
-     tensor: each batch entry equals Java's result on that padded image saved as its own PNG
-     (identical class ids, probabilities within 1e-5), and Python's batch-1 result;
-  3. `saved_model_cli show --all` (the venv's): tag-set serve, both signatures with method name
-     tensorflow/serving/predict and the expected dtypes and shapes.
+     tensor for predict_probabilities: each batch entry equals Java's result on that padded image
+     saved as its own PNG (identical class ids, probabilities within 1e-5), and Python's batch-1
+     result; the two photos' PNG bytes (unpadded, different sizes) in one serving_default request
+     give two PNGs, each at its photo's size with exactly that photo's predict_images class ids;
+  3. `saved_model_cli show --all` (the venv's): tag-set serve, exactly the three signatures with
+     method name tensorflow/serving/predict and the expected dtypes and shapes (probabilities
+     with the model's class count), no predict_image_bytes; and
+     assets.extra/tf_serving_warmup_requests exists.
 
 Exit status 1 on any failure. Run by tools/python/run_checks.sh with cwd = repository root.
 """
 
 import io
+import json
 import os
 import re
 import shutil
@@ -35,12 +50,15 @@ import tempfile
 import numpy as np
 from PIL import Image
 import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
 
 BASE = "savedmodels/deeplabv3_mnv2_pascal"
 PHOTOS = "examples/photos"
 DEEPLAB = os.path.join("tools", "deeplab")
 PROB_TOL = 1e-5
 BATCH = ("chelsea", "pets")  # 451x300 and 512x430: different sizes in both dimensions
+SIGNATURES = ("serving_default", "predict_images", "predict_probabilities")
+WARMUP = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
 
 def latest_version(base):
@@ -51,9 +69,35 @@ def latest_version(base):
     return os.path.join(base, str(max(versions)))
 
 
-def java_segment(images, out_dir):
-    """Runs the Java CLI on PNG files; returns {stem: (class ids [H,W], probabilities [H,W,C])}."""
-    cmd = [DEEPLAB, "segment", "--model", BASE, "--save-probabilities", "--output", out_dir] \
+def default_takes_bytes(version_dir):
+    """True when the SavedModel's serving_default takes `image_bytes` (the current layout)."""
+    sm = saved_model_pb2.SavedModel()
+    with open(os.path.join(version_dir, "saved_model.pb"), "rb") as f:
+        sm.ParseFromString(f.read())
+    sigs = sm.meta_graphs[0].signature_def
+    return "serving_default" in sigs and "image_bytes" in sigs["serving_default"].inputs
+
+
+def model_to_check(work):
+    """(model base for Java, version dir): the committed model, or a fresh re-export of it."""
+    version_dir = latest_version(BASE)
+    if default_takes_bytes(version_dir):
+        return BASE, version_dir
+    fresh = os.path.join(work, "model")
+    p = subprocess.run([DEEPLAB, "export", "--model", BASE, "-o", fresh], capture_output=True,
+                       text=True)
+    if p.returncode != 0:
+        raise SystemExit("tools/deeplab export failed (%d): %s" % (p.returncode,
+                                                                   p.stderr.strip()[-800:]))
+    print("note %s is in the old layout (serving_default takes images): checking a fresh "
+          "re-export of it instead" % version_dir)
+    return fresh, latest_version(fresh)
+
+
+def java_segment(model, images, out_dir):
+    """Runs the Java CLI on PNG files; returns {stem: (class ids [H,W], probabilities [H,W,C],
+    palette of the mask PNG)}."""
+    cmd = [DEEPLAB, "segment", "--model", model, "--save-probabilities", "--output", out_dir] \
         + images
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
@@ -61,14 +105,24 @@ def java_segment(images, out_dir):
     results = {}
     for image in images:
         stem = os.path.splitext(os.path.basename(image))[0]
-        ids = np.array(Image.open(os.path.join(out_dir, stem + "_mask.png")))  # palette indices
+        mask = Image.open(os.path.join(out_dir, stem + "_mask.png"))
+        ids = np.array(mask)  # palette indices
         prob = np.load(os.path.join(out_dir, stem + "_probabilities.npy"))
-        results[stem] = (ids.astype(np.int32), prob)
+        results[stem] = (ids.astype(np.int32), prob, mask.getpalette())
     return results
 
 
+def decode_mask(png):
+    """(class ids [H,W] int32, palette) of a returned palette PNG; ids None unless mode 'P'."""
+    im = Image.open(io.BytesIO(png))
+    im.load()
+    if im.mode != "P":
+        return None, None
+    return np.array(im).astype(np.int32), im.getpalette()
+
+
 def compare(label, sem, prob, java):
-    ids, jprob = java
+    ids, jprob = java[:2]
     same_shape = sem.shape == ids.shape and prob.shape == jprob.shape
     diff_ids = int((sem != ids).sum()) if same_shape else -1
     max_d = float(np.abs(prob - jprob).max()) if same_shape else float("inf")
@@ -79,7 +133,7 @@ def compare(label, sem, prob, java):
     return ok
 
 
-def check_cli_show(version_dir):
+def check_cli_show(version_dir, num_classes):
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
     p = subprocess.run([cli, "show", "--all", "--dir", version_dir], capture_output=True,
                        text=True)
@@ -94,42 +148,57 @@ def check_cli_show(version_dir):
                              r"shape: (\([^)]*\))", m.group(2)):
             tensors[(t.group(1), t.group(2))] = (t.group(3), t.group(4))
         sigs[m.group(1)] = (m.group(3), tensors)
+    ids = ("DT_INT32", ["(-1, -1, -1)"])
+    images = ("DT_UINT8", ["(-1, -1, -1, 3)"])
     expected = {
-        "serving_default": {("inputs", "images"): ("DT_UINT8", ["(-1, -1, -1, 3)"]),
-                            ("outputs", "semantic"): ("DT_INT32", ["(-1, -1, -1)"]),
-                            ("outputs", "probabilities"): ("DT_FLOAT", ["(-1, -1, -1, -1)",
-                                                                       "(-1, -1, -1, 21)"])},
-        "predict_image_bytes": {("inputs", "image_bytes"): ("DT_STRING", ["(1)", "(1,)"]),
-                                ("outputs", "semantic"): ("DT_INT32", ["(-1, -1, -1)"]),
-                                ("outputs", "probabilities"): ("DT_FLOAT",
-                                                               ["(-1, -1, -1, -1)",
-                                                                "(-1, -1, -1, 21)"])},
+        "serving_default": {("inputs", "image_bytes"): ("DT_STRING", ["(-1)", "(-1,)"]),
+                            ("outputs", "semantic_png_bytes"): ("DT_STRING", ["(-1)", "(-1,)"])},
+        "predict_images": {("inputs", "images"): images, ("outputs", "semantic"): ids},
+        "predict_probabilities": {("inputs", "images"): images, ("outputs", "semantic"): ids,
+                                  ("outputs", "probabilities"): (
+                                      "DT_FLOAT", ["(-1, -1, -1, %d)" % num_classes])},
     }
     ok = "MetaGraphDef with tag-set: 'serve'" in text
     print("%s saved_model_cli show --all: tag-set 'serve' %s" % ("ok  " if ok else "FAIL",
                                                               "found" if ok else "missing"))
+    found_keys = sorted(k for k in sigs if k != "__saved_model_init_op")
+    good = found_keys == sorted(expected)
+    print("%s saved_model_cli signatures: %s (expected exactly %s)" % (
+        "ok  " if good else "FAIL", ", ".join(found_keys), ", ".join(sorted(expected))))
+    ok &= good
     for key, tensors in expected.items():
         method, found = sigs.get(key, (None, {}))
         good = method == "tensorflow/serving/predict" and set(found) == set(tensors)
         for k, (dtype, shapes) in tensors.items():
             good &= k in found and found[k][0] == dtype and found[k][1] in shapes
-        print("%s saved_model_cli signature %-20s method %s; %s" % (
+        print("%s saved_model_cli signature %-22s method %s; %s" % (
             "ok  " if good else "FAIL", key, method, "; ".join(
                 "%s %s %s %s" % (k[0][:-1], k[1], *found.get(k, ("?", "?")))
                 for k in sorted(found))))
         ok &= good
+    warmup = os.path.join(version_dir, WARMUP)
+    good = os.path.isfile(warmup) and os.path.getsize(warmup) > 0
+    print("%s %s %s" % ("ok  " if good else "FAIL", WARMUP,
+                        "exists (%d bytes)" % os.path.getsize(warmup) if good
+                        else "missing or empty"))
+    ok &= good
     return ok
 
 
 def main():
-    version_dir = latest_version(BASE)
-    print("SavedModel %s, loaded with tf.saved_model.load (tf %s)" % (version_dir, tf.__version__))
-    model = tf.saved_model.load(version_dir)
-    default = model.signatures["serving_default"]
-    by_bytes = model.signatures["predict_image_bytes"]
     ok = True
     work = tempfile.mkdtemp(prefix="deeplab_serving_check_")
     try:
+        model_base, version_dir = model_to_check(work)
+        print("SavedModel %s, loaded with tf.saved_model.load (tf %s)" % (version_dir,
+                                                                          tf.__version__))
+        with open(os.path.join(version_dir, "assets", "deeplab_model.json")) as f:
+            num_classes = json.load(f)["config"]["num_classes"]
+        model = tf.saved_model.load(version_dir)
+        by_bytes = model.signatures["serving_default"]
+        by_images = model.signatures["predict_images"]
+        with_probs = model.signatures["predict_probabilities"]
+
         # 1. Real photos, as PNG so that both sides decode the same pixels.
         pngs, originals = [], {}
         for name in sorted(os.listdir(PHOTOS)):
@@ -153,34 +222,45 @@ def main():
             f = os.path.join(work, "padded_%d_%s.png" % (i, s))
             Image.fromarray(batch[i]).save(f)
             padded_pngs.append(f)
-        java = java_segment(pngs + padded_pngs, os.path.join(work, "java"))
+        java = java_segment(model_base, pngs + padded_pngs, os.path.join(work, "java"))
 
+        alone = {}  # stem -> predict_images class ids of the photo alone
         for png in pngs:
             stem = os.path.splitext(os.path.basename(png))[0]
             rgb = np.array(Image.open(png))
-            r = default(images=tf.constant(rgb[None]))
+            r = with_probs(images=tf.constant(rgb[None]))
             sem, prob = r["semantic"].numpy()[0], r["probabilities"].numpy()[0]
             ok &= compare("photo " + os.path.basename(originals[stem]), sem, prob, java[stem])
+            ids = by_images(images=tf.constant(rgb[None]))["semantic"].numpy()[0]
+            alone[stem] = ids
+            same_images = np.array_equal(ids, sem)
             with open(png, "rb") as f:
-                rb = by_bytes(image_bytes=tf.constant([f.read()]))
-            same = np.array_equal(rb["semantic"].numpy()[0], sem) and np.array_equal(
-                rb["probabilities"].numpy()[0], prob)
-            line = "predict_image_bytes(PNG) == serving_default: %s" % same
+                pb = by_bytes(image_bytes=tf.constant([f.read()]))["semantic_png_bytes"].numpy()
+            mask, palette = decode_mask(pb[0]) if len(pb) == 1 else (None, None)
+            same_bytes = mask is not None and np.array_equal(mask, ids)
+            same_palette = palette is not None and palette == java[stem][2]
+            line = "predict_images == predict_probabilities: %s; serving_default(PNG) -> %s " \
+                "mask PNG == predict_images: %s, palette == Java mask's: %s" % (
+                    same_images, "x".join(str(d) for d in mask.shape[::-1])
+                    if mask is not None else "no palette (%d PNGs)" % len(pb), same_bytes,
+                    same_palette)
+            same = same_images and same_bytes and same_palette
             if originals[stem].lower().endswith((".jpg", ".jpeg")):
                 with open(originals[stem], "rb") as f:
                     raw = f.read()
-                rj = by_bytes(image_bytes=tf.constant([raw]))
-                dj = default(images=tf.io.decode_jpeg(raw, channels=3)[None])
-                same_j = np.array_equal(rj["semantic"].numpy(), dj["semantic"].numpy()) and \
-                    np.array_equal(rj["probabilities"].numpy(), dj["probabilities"].numpy())
-                agree = float((dj["semantic"].numpy()[0] == sem).mean())
-                line += "; on the JPEG bytes == decode_jpeg + serving_default: %s (class ids " \
+                rj = by_bytes(image_bytes=tf.constant([raw]))["semantic_png_bytes"].numpy()
+                mj = decode_mask(rj[0])[0] if len(rj) == 1 else None
+                dj = by_images(images=tf.io.decode_jpeg(raw, channels=3)[None])[
+                    "semantic"].numpy()[0]
+                same_j = mj is not None and np.array_equal(mj, dj)
+                agree = float((dj == sem).mean())
+                line += "; on the JPEG bytes == decode_jpeg + predict_images: %s (class ids " \
                     "agree with the PIL-decoded PNG at %.4f of pixels)" % (same_j, agree)
                 same &= same_j
             print("%s      %s" % ("ok  " if same else "FAIL", line))
             ok &= same
 
-        r = default(images=tf.constant(batch))
+        r = with_probs(images=tf.constant(batch))
         sems, probs = r["semantic"].numpy(), r["probabilities"].numpy()
         print("     padded batch %s -> semantic %s, probabilities %s" % (
             list(batch.shape), list(sems.shape), list(probs.shape)))
@@ -188,7 +268,7 @@ def main():
             stem = "padded_%d_%s" % (i, s)
             ok &= compare("batch[%d] (%s, %dx%d padded)" % (i, s, sizes[i][1], sizes[i][0]),
                           sems[i], probs[i], java[stem])
-            single = default(images=tf.constant(batch[i:i + 1]))
+            single = with_probs(images=tf.constant(batch[i:i + 1]))
             d = float(np.abs(single["probabilities"].numpy()[0] - probs[i]).max())
             same = np.array_equal(single["semantic"].numpy()[0], sems[i]) and d <= PROB_TOL
             print("%s      batch[%d] == the same image alone (batch 1): ids %s, max |d| %.2g" % (
@@ -196,7 +276,25 @@ def main():
                 np.array_equal(single["semantic"].numpy()[0], sems[i]), d))
             ok &= same
 
-        ok &= check_cli_show(version_dir)
+        encoded = []
+        for s in BATCH:
+            with open(os.path.join(work, s + ".png"), "rb") as f:
+                encoded.append(f.read())
+        pb = by_bytes(image_bytes=tf.constant(encoded))["semantic_png_bytes"].numpy()
+        good = len(pb) == len(BATCH)
+        print("%s serving_default on %d PNGs of different sizes (%s) -> %d PNGs" % (
+            "ok  " if good else "FAIL", len(BATCH), ", ".join(
+                "%s %dx%d" % (s, sz[1], sz[0]) for s, sz in zip(BATCH, sizes)), len(pb)))
+        ok &= good
+        for i, s in enumerate(BATCH[:len(pb)]):
+            mask = decode_mask(pb[i])[0]
+            same = mask is not None and np.array_equal(mask, alone[s])
+            print("%s      [%d] %s: mask PNG %s == predict_images on the photo alone: %s" % (
+                "ok  " if same else "FAIL", i, s, "x".join(str(d) for d in mask.shape[::-1])
+                if mask is not None else "(not a palette PNG)", same))
+            ok &= same
+
+        ok &= check_cli_show(version_dir, num_classes)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("check_savedmodel_serving: %s" % ("PASSED" if ok else "FAILED"))

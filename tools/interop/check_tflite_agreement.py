@@ -6,7 +6,10 @@ make_tflite_golden.py) this runs
 
   * the ORIGINAL deeplabv3_mnv2_pascal_quant.tflite with tf.lite.Interpreter, and
   * our bundled SavedModel savedmodels/deeplabv3_mnv2_pascal/<latest> with tf.saved_model.load
-    (signature serving_default, input `images` uint8, output `semantic`),
+    (signature predict_images, input `images` uint8, output `semantic`); if it is still in the
+    layout before that signature (serving_default takes `images`), a fresh copy re-exported from
+    it (`tools/deeplab export --model`, into a temporary directory) instead, with a line saying
+    so,
 
 and prints, per image and overall, the fraction of pixels whose class ids agree. It fails (exit 1)
 below the floor PretrainedAgreementTest uses (0.99 overall, 0.98 for any image). It also checks
@@ -17,17 +20,22 @@ Run by tools/python/run_checks.sh with cwd = repository root.
 """
 
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 
 import numpy as np
 from PIL import Image
 import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
 
 GOLDEN = "deeplab-core/src/test/resources/tflite-golden"
 MODEL_DIR = "deeplab-core/src/test/resources/dev/deeplab/models"
 TFLITE = {"dm10": "deeplabv3_mnv2_pascal_quant.tflite",
           "dm05": "deeplabv3_mnv2_dm05_pascal_quant.tflite"}
 SAVED_MODEL_BASE = "savedmodels/deeplabv3_mnv2_pascal"
+DEEPLAB = os.path.join("tools", "deeplab")
 OVERALL_FLOOR = 0.99
 IMAGE_FLOOR = 0.98
 # TF Lite itself should reproduce the stored maps; allow for kernel differences between builds.
@@ -40,6 +48,30 @@ def latest_version(base):
     if not versions:
         raise SystemExit(f"no SavedModel version under {base}")
     return os.path.join(base, str(max(versions)))
+
+
+def has_predict_images(version_dir):
+    """True when the SavedModel has the predict_images signature (the current layout)."""
+    sm = saved_model_pb2.SavedModel()
+    with open(os.path.join(version_dir, "saved_model.pb"), "rb") as f:
+        sm.ParseFromString(f.read())
+    return "predict_images" in sm.meta_graphs[0].signature_def
+
+
+def saved_model_to_check(work):
+    """The bundled SavedModel's latest version, or a fresh re-export of it (old layout)."""
+    saved = latest_version(SAVED_MODEL_BASE)
+    if has_predict_images(saved):
+        return saved
+    fresh = os.path.join(work, "model")
+    p = subprocess.run([DEEPLAB, "export", "--model", SAVED_MODEL_BASE, "-o", fresh],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit("tools/deeplab export failed (%d): %s" % (p.returncode,
+                                                                   p.stderr.strip()[-800:]))
+    print(f"note: {saved} is in the old layout (no predict_images signature): checking a fresh "
+          "re-export of it instead")
+    return latest_version(fresh)
 
 
 def tflite_runner(file):
@@ -57,6 +89,14 @@ def tflite_runner(file):
 
 
 def main():
+    work = tempfile.mkdtemp(prefix="deeplab_tflite_check_")
+    try:
+        return check(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def check(work):
     names = sorted(f[:-4] for f in os.listdir(os.path.join(GOLDEN, "images")) if f.endswith(".png"))
     if not names:
         print(f"FAIL: no fixtures in {GOLDEN}/images")
@@ -65,8 +105,8 @@ def main():
               for n in names}
     failures = []
 
-    saved = latest_version(SAVED_MODEL_BASE)
-    serve = tf.saved_model.load(saved).signatures["serving_default"]
+    saved = saved_model_to_check(work)
+    serve = tf.saved_model.load(saved).signatures["predict_images"]
     tflite = tflite_runner(TFLITE["dm10"])
     same = total = 0
     print(f"float SavedModel {saved} vs TFLite {TFLITE['dm10']} (argmax agreement):")

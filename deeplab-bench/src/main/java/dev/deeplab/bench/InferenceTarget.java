@@ -5,6 +5,7 @@ import dev.deeplab.internal.checkpoint.Checkpoints;
 import dev.deeplab.internal.nn.AtrousMode;
 import dev.deeplab.internal.serving.SavedModels;
 import dev.deeplab.internal.serving.ServingGraph;
+import dev.deeplab.internal.serving.ServingTensors;
 import dev.deeplab.internal.weights.FloatTensor;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelInfo;
@@ -17,7 +18,6 @@ import org.tensorflow.Session;
 import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.DataBuffers;
-import org.tensorflow.proto.SignatureDef;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TUint8;
 
@@ -189,16 +189,13 @@ public final class InferenceTarget implements AutoCloseable {
     } catch (TensorFlowException e) {
       throw new IOException("cannot load model " + dir + ": " + firstLine(e.getMessage()), e);
     }
-    SignatureDef sig = bundle.metaGraphDef().getSignatureDefMap()
-        .get(ServingGraph.DEFAULT_SIGNATURE);
-    if (sig == null || !sig.getInputsMap().containsKey(ServingGraph.IMAGES)
-        || !sig.getOutputsMap().containsKey(ServingGraph.SEMANTIC)) {
+    java.util.Optional<ServingTensors> tensors = ServingTensors.find(bundle.metaGraphDef());
+    if (tensors.isEmpty()) {
       bundle.close();
-      throw new IOException("model " + dir + " has no serving_default images -> semantic");
+      throw new IOException("model " + dir + " has no signature images -> semantic");
     }
-    return new InferenceTarget(bundle, null, bundle.session(),
-        sig.getInputsMap().get(ServingGraph.IMAGES).getName(),
-        sig.getOutputsMap().get(ServingGraph.SEMANTIC).getName(), info.config(), "SavedModel graph");
+    return new InferenceTarget(bundle, null, bundle.session(), tensors.get().images(),
+        tensors.get().semantic(), info.config(), "SavedModel graph");
   }
 
   /** The weights of one of our SavedModels in a serving graph built here with {@code atrous}. */

@@ -3,10 +3,11 @@ package dev.deeplab.cli;
 import dev.deeplab.export.ModelExporter;
 import dev.deeplab.internal.serving.SavedModels;
 import dev.deeplab.model.LabelSet;
+import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelInfo;
+import dev.deeplab.model.ServingOptions;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -30,7 +31,9 @@ import picocli.CommandLine.Spec;
         "  deeplab export --checkpoint train/model.ckpt-30000 --preset mobilenetv2_coco_voc "
             + "--labels pascal_voc -o savedmodels/my_model",
         "  deeplab export --model savedmodels/deeplabv3_mnv2_pascal "
-            + "-o savedmodels/deeplabv3_mnv2_pascal --model-version 1733097600"})
+            + "-o savedmodels/deeplabv3_mnv2_pascal --model-version 1733097600",
+        "  deeplab export --model savedmodels/xception65_voc --inference-scales "
+            + "0.5,0.75,1.0,1.25,1.5,1.75 --flip -o savedmodels/xception65_voc_ms"})
 final class ExportCommand implements Callable<Integer> {
   /** Exactly one source. */
   static final class Source {
@@ -55,6 +58,9 @@ final class ExportCommand implements Callable<Integer> {
   LabelSet labels;
 
   @Mixin
+  ServingOptionsMixin serving = new ServingOptionsMixin();
+
+  @Mixin
   VersionedOutput target = new VersionedOutput();
 
   @Spec
@@ -65,8 +71,16 @@ final class ExportCommand implements Callable<Integer> {
     target.version(); // a bad --model-version is a command-line mistake: report it first
     PrintWriter out = spec.commandLine().getOut();
     if (source.checkpoint != null) {
-      ImportCommand.importCheckpoint(source.checkpoint, architecture.toConfig(), List.of(),
-          labels, target, out);
+      ModelConfig config = architecture.toConfig();
+      ModelInfo info = new ModelInfo(config,
+          labels != null ? labels : LabelSet.unnamed(config.numClasses()),
+          "checkpoint:" + source.checkpoint.getFileName(),
+          serving.applyTo(ServingOptions.defaults()));
+      Path dir = ModelExporter.fromCheckpoint(source.checkpoint, info, target.output,
+          target.version());
+      out.printf("exported %s from %s%s%n", ImportCommand.describe(config), source.checkpoint,
+          describe(info.serving()));
+      out.printf("wrote %s%n", dir);
       return 0;
     }
     if (architecture.given() || architecture.hasOverrides() || labels != null) {
@@ -75,9 +89,16 @@ final class ExportCommand implements Callable<Integer> {
     }
     Path from = SavedModels.resolve(source.model);
     ModelInfo info = SavedModels.readInfo(from);
-    Path dir = ModelExporter.reexport(from, target.output, target.version());
-    out.printf("re-exported %s (%s, from %s) as %s%n", from,
-        ImportCommand.describe(info.config()), info.source(), dir);
+    ServingOptions options = serving.applyTo(info.serving());
+    Path dir = ModelExporter.reexport(from, target.output, target.version(), options);
+    out.printf("re-exported %s (%s, from %s)%s as %s%n", from,
+        ImportCommand.describe(info.config()), info.source(), describe(options), dir);
     return 0;
+  }
+
+  /** E.g. {@code , inference scales [0.5, 1.0] and flipped}, or nothing for one scale. */
+  static String describe(ServingOptions o) {
+    return o.singleScale() ? "" : ", inference scales " + o.inferenceScales()
+        + (o.flip() ? " and flipped" : "");
   }
 }

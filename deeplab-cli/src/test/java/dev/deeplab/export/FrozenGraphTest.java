@@ -132,25 +132,30 @@ class FrozenGraphTest {
 
     try (SavedModelBundle b = SavedModelBundle.load(out.resolve("1").toString(), "serve")) {
       Map<String, SignatureDef> sigs = b.metaGraphDef().getSignatureDefMap();
-      assertEquals(java.util.Set.of("serving_default", "predict_image_bytes"), sigs.keySet());
+      assertEquals(java.util.Set.of("serving_default", "predict_images"), sigs.keySet(),
+          "no probabilities signature: the frozen graph has none");
       for (SignatureDef s : sigs.values()) {
         assertEquals("tensorflow/serving/predict", s.getMethodName());
-        assertEquals(java.util.Set.of("semantic"), s.getOutputsMap().keySet());
       }
-      SignatureDef d = sigs.get("serving_default");
+      SignatureDef d = sigs.get("predict_images");
+      assertEquals(java.util.Set.of("semantic"), d.getOutputsMap().keySet());
       assertEquals(List.of(1L, -1L, -1L, 3L), d.getInputsOrThrow("images").getTensorShape()
           .getDimList().stream().map(x -> x.getSize()).toList());
+      assertEquals(java.util.Set.of("semantic_png_bytes"),
+          sigs.get("serving_default").getOutputsMap().keySet());
 
       int w = 13;
       int h = 9;
       byte[] rgb = Fixtures.gradient(w, h);
       try (TString bytes = TString.tensorOfBytes(NdArrays.vectorOfObjects(png(rgb, w, h)));
-          Result res = b.function("predict_image_bytes").call(Map.of("image_bytes", bytes))) {
-        TInt32 sem = (TInt32) res.get("semantic").get();
-        assertEquals(Shape.of(1, h, w), sem.shape());
-        int[] ids = new int[w * h];
-        sem.copyTo(DataBuffers.of(ids, false, false));
-        assertArrayEquals(expected(rgb), ids);
+          Result res = b.function("serving_default").call(Map.of("image_bytes", bytes))) {
+        TString png = (TString) res.get("semantic_png_bytes").get();
+        assertEquals(Shape.of(1), png.shape());
+        java.awt.image.BufferedImage mask = javax.imageio.ImageIO.read(
+            new java.io.ByteArrayInputStream(png.asBytes().getObject(0)));
+        assertEquals(w, mask.getWidth());
+        assertEquals(h, mask.getHeight());
+        assertArrayEquals(expected(rgb), mask.getRaster().getSamples(0, 0, w, h, 0, (int[]) null));
       }
     }
 

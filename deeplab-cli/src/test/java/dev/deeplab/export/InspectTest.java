@@ -44,15 +44,18 @@ class InspectTest {
     assertEquals(0, r.exit(), r.err());
     List<String> lines = r.out().lines().toList();
     assertTrue(lines.contains("tags: serve"), r.out());
-    assertTrue(lines.contains("signature 'serving_default' method: tensorflow/serving/predict"),
-        r.out());
-    assertTrue(lines.contains("signature 'predict_image_bytes' method: tensorflow/serving/predict"),
-        r.out());
+    for (String sig : List.of("serving_default", "predict_images", "predict_probabilities")) {
+      assertTrue(lines.contains("signature '" + sig + "' method: tensorflow/serving/predict"),
+          r.out());
+    }
     assertTrue(lines.contains("  input  images: DT_UINT8 [-1,-1,-1,3] images:0"), r.out());
-    assertTrue(lines.contains("  input  image_bytes: DT_STRING [1] image_bytes:0"), r.out());
+    assertTrue(lines.contains("  input  image_bytes: DT_STRING [-1] image_bytes:0"), r.out());
+    assertTrue(lines.contains("  output semantic_png_bytes: DT_STRING [-1] semantic_png_bytes:0"),
+        r.out());
     assertTrue(lines.stream().anyMatch(l -> l.startsWith("  output semantic: DT_INT32 [-1,-1,-1]")),
         r.out());
-    assertTrue(lines.stream().anyMatch(l -> l.startsWith("  output probabilities: DT_FLOAT [")),
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("  output probabilities: DT_FLOAT "
+        + "[-1,-1,-1,21]")),
         r.out());
     assertTrue(lines.contains("MobilenetV2/Conv/weights DT_FLOAT [3,3,3,32]"), r.out());
   }

@@ -77,13 +77,39 @@ public final class Evaluator implements AutoCloseable {
     return info;
   }
 
-  /** Class ids of {@code image}, row-major. */
+  /** Class ids of {@code image}, row-major: the argmax of {@link #probabilities}. */
   public int[] predict(RgbImage image) {
+    if (direct != null) {
+      return direct.segment(image).classIds();
+    }
+    float[] p = average(image);
+    int c = info.config().numClasses();
+    int[] ids = new int[image.width() * image.height()];
+    for (int i = 0; i < ids.length; i++) {
+      int best = 0;
+      for (int k = 1; k < c; k++) {
+        if (p[i * c + k] > p[i * c + best]) {
+          best = k;
+        }
+      }
+      ids[i] = best;
+    }
+    return ids;
+  }
+
+  /**
+   * The softmax probabilities of {@code image}, {@code [height, width, classes]} row-major,
+   * averaged over the scales and flips ({@code predict_labels_multi_scale}'s mean).
+   *
+   * @throws IllegalStateException for a model without probabilities (a wrapped frozen graph)
+   */
+  public float[] probabilities(RgbImage image) {
+    return direct != null ? direct.segmentWithProbabilities(image).probabilities() : average(image);
+  }
+
+  private float[] average(RgbImage image) {
     int w = image.width();
     int h = image.height();
-    if (direct != null) {
-      return direct.segment(image.rgb(), w, h).classIds();
-    }
     int c = info.config().numClasses();
     float[] sum = new float[w * h * c];
     byte[] flipped = flip ? flipRows(image.rgb(), w, h, 3) : null;
@@ -93,17 +119,11 @@ public final class Evaluator implements AutoCloseable {
         accumulate(i, flipped, w, h, sum, true);
       }
     }
-    int[] ids = new int[w * h];
-    for (int p = 0; p < ids.length; p++) {
-      int best = 0;
-      for (int k = 1; k < c; k++) {
-        if (sum[p * c + k] > sum[p * c + best]) {
-          best = k;
-        }
-      }
-      ids[p] = best;
+    int runs = graphs.size() * (flip ? 2 : 1);
+    for (int i = 0; i < sum.length; i++) {
+      sum[i] /= runs;
     }
-    return ids;
+    return sum;
   }
 
   private void accumulate(int g, byte[] rgb, int w, int h, float[] sum, boolean flipped) {

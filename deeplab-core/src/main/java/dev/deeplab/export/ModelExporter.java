@@ -3,6 +3,7 @@ package dev.deeplab.export;
 import dev.deeplab.internal.checkpoint.CheckpointException;
 import dev.deeplab.internal.serving.SavedModelWriter;
 import dev.deeplab.model.ModelInfo;
+import dev.deeplab.model.ServingOptions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.OptionalLong;
@@ -22,8 +23,9 @@ public final class ModelExporter {
   /**
    * Exports the model weights of a checkpoint written by {@link dev.deeplab.train.Trainer} (or
    * any TF1 checkpoint holding every variable of {@code info.config()} under the official names)
-   * as version {@code version} (or the next free one) under {@code base}; optimizer slots and
-   * {@code global_step} are left out. Returns the version directory.
+   * as version {@code version} (or the next free one) under {@code base}, served as {@code
+   * info.serving()} says; optimizer slots and {@code global_step} are left out. Returns the
+   * version directory.
    *
    * @throws IOException if the checkpoint lacks a model variable or has one of another shape
    *     (one line naming it), or the files cannot be written
@@ -31,19 +33,32 @@ public final class ModelExporter {
   public static Path fromCheckpoint(Path checkpoint, ModelInfo info, Path base,
       OptionalLong version) throws IOException {
     return ModelImporter.checkpoint(checkpoint, info.config(), java.util.List.of())
-        .write(info.labels(), base, version, info.source());
+        .write(info, base, version);
   }
 
   /**
    * Re-exports one of our SavedModels ({@code model}: a version directory, or a base whose highest
    * version is taken) as a new version under {@code base}, with the graph of this library's
-   * version; its weights and model info are kept. Returns the version directory.
+   * version; its weights, model info and serving options are kept. Returns the version directory.
    *
    * @throws IOException if {@code model} is not a SavedModel of ours or cannot be written
    */
   public static Path reexport(Path model, Path base, OptionalLong version) throws IOException {
+    return reexport(model, base, version, null);
+  }
+
+  /**
+   * {@link #reexport(Path, Path, OptionalLong)} with other serving options, e.g. the official
+   * multi-scale and flipped inference baked into the graph ({@link ServingOptions}).
+   *
+   * @param serving the options, or null to keep the model's
+   * @throws IllegalArgumentException if {@code model} wraps a frozen graph and {@code serving}
+   *     differs from its options
+   */
+  public static Path reexport(Path model, Path base, OptionalLong version,
+      ServingOptions serving) throws IOException {
     try {
-      return SavedModelWriter.reexport(model, base, version);
+      return SavedModelWriter.reexport(model, base, version, serving);
     } catch (CheckpointException e) {
       throw new IOException(e.getMessage(), e);
     }

@@ -199,12 +199,11 @@ public final class ModelImporter {
      * @throws IOException if the checkpoint does not fit or the files cannot be written
      */
     public Path write(LabelSet labels, Path base, OptionalLong version) throws IOException {
-      return write(labels, base, version, "checkpoint:" + Path.of(plan.prefix()).getFileName());
+      return write(new ModelInfo(plan.config(), labelsFor(labels, plan.config()),
+          "checkpoint:" + Path.of(plan.prefix()).getFileName()), base, version);
     }
 
-    Path write(LabelSet labels, Path base, OptionalLong version, String source)
-        throws IOException {
-      ModelInfo info = new ModelInfo(plan.config(), labelsFor(labels, plan.config()), source);
+    Path write(ModelInfo info, Path base, OptionalLong version) throws IOException {
       try {
         return CheckpointImporter.run(plan, info, base, version);
       } catch (CheckpointException e) {

@@ -6,6 +6,7 @@ import dev.deeplab.image.RgbImage;
 import dev.deeplab.internal.infer.HugePages;
 import dev.deeplab.internal.infer.Resampling;
 import dev.deeplab.internal.serving.SavedModels;
+import dev.deeplab.internal.serving.ServingTensors;
 import dev.deeplab.model.ModelInfo;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -20,8 +21,6 @@ import org.tensorflow.exceptions.TensorFlowException;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.proto.ConfigProto;
-import org.tensorflow.proto.SignatureDef;
-import org.tensorflow.proto.TensorInfo;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 import org.tensorflow.types.TUint8;
@@ -74,11 +73,6 @@ public final class Segmenter implements AutoCloseable {
   /** The longest Java array the JVM reliably allocates. */
   private static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
 
-  /** Signature names and tensor names of our SavedModels. */
-  private static final String IMAGES = "images";
-  private static final String SEMANTIC = "semantic";
-  private static final String PROBABILITIES = "probabilities";
-
   private final SavedModelBundle bundle;
   private final ModelInfo info;
   private final Path directory;
@@ -95,31 +89,12 @@ public final class Segmenter implements AutoCloseable {
     this.directory = directory;
     this.maxSide = options.maxSide;
     this.reader = new ImageReader(options.maxPixels);
-    // Our exports have the images input in serving_default (older ones) or in their own
-    // signature; find the tensors wherever they are.
-    String images = null;
-    String semantic = null;
-    String probabilities = null;
-    for (SignatureDef sig : bundle.metaGraphDef().getSignatureDefMap().values()) {
-      TensorInfo in = sig.getInputsMap().get(IMAGES);
-      if (in == null) {
-        continue;
-      }
-      images = in.getName();
-      if (sig.getOutputsMap().containsKey(SEMANTIC)) {
-        semantic = sig.getOutputsMap().get(SEMANTIC).getName();
-      }
-      if (sig.getOutputsMap().containsKey(PROBABILITIES)) {
-        probabilities = sig.getOutputsMap().get(PROBABILITIES).getName();
-      }
-    }
-    if (images == null || semantic == null) {
-      throw new IOException("model " + directory + " has no signature with input '" + IMAGES
-          + "' and output '" + SEMANTIC + "': not a DeepLab model of ours");
-    }
-    this.imagesTensor = images;
-    this.semanticTensor = semantic;
-    this.probabilitiesTensor = probabilities;
+    ServingTensors tensors = ServingTensors.find(bundle.metaGraphDef()).orElseThrow(
+        () -> new IOException("model " + directory + " has no signature with input 'images' "
+            + "and output 'semantic': not a DeepLab model of ours"));
+    this.imagesTensor = tensors.images();
+    this.semanticTensor = tensors.semantic();
+    this.probabilitiesTensor = tensors.probabilities().orElse(null);
   }
 
   /**
@@ -143,7 +118,7 @@ public final class Segmenter implements AutoCloseable {
     return builder().model(model).build();
   }
 
-  /** Options for a segmenter; {@link #build()} loads the model. Not thread-safe. */
+  /** Options for a segmenter; {@link Builder#build()} loads the model. Not thread-safe. */
   public static Builder builder() {
     return new Builder();
   }

@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -237,11 +236,6 @@ public final class LabelSet {
         throw new IllegalArgumentException(
             "unknown dataset '" + name + "'; known: pascal_voc, cityscapes, ade20k");
     }
-  }
-
-  /** The built-in label set with this many classes (21, 19 or 151), if any. */
-  public static Optional<LabelSet> byNumClasses(int numClasses) {
-    return BUILT_IN.stream().filter(d -> d.numClasses() == numClasses).findFirst();
   }
 
   /**

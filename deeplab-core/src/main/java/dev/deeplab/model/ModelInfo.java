@@ -12,20 +12,28 @@ import java.util.Locale;
 
 /**
  * What a served model says about itself, written to {@code assets/deeplab_model.json} of every
- * SavedModel we export: the architecture, the label set (class names, colours, ignore label) and
- * where the weights came from. Immutable and thread-safe.
+ * SavedModel we export: the architecture, the label set (class names, colours, ignore label),
+ * where the weights came from and how the serving graph runs inference. Immutable and
+ * thread-safe.
  *
  * @param config the architecture
  * @param labels the label set: one class name per class of {@code config}
  * @param source where the weights came from (a file, a checkpoint), for provenance
+ * @param serving the inference scales, flipping and pixel limit of the serving graph
  */
-public record ModelInfo(ModelConfig config, LabelSet labels, String source) {
+public record ModelInfo(ModelConfig config, LabelSet labels, String source,
+    ServingOptions serving) {
 
   /** The asset file name. */
   public static final String ASSET = "deeplab_model.json";
 
   private static final ObjectMapper JSON =
       new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  /** Model info of a model served with the default {@link ServingOptions}. */
+  public ModelInfo(ModelConfig config, LabelSet labels, String source) {
+    this(config, labels, source, ServingOptions.defaults());
+  }
 
   /** Checks that the label set names every class of the model. */
   public ModelInfo {
@@ -42,7 +50,12 @@ public record ModelInfo(ModelConfig config, LabelSet labels, String source) {
 
   /** The same information with another source. */
   public ModelInfo withSource(String newSource) {
-    return new ModelInfo(config, labels, newSource);
+    return new ModelInfo(config, labels, newSource, serving);
+  }
+
+  /** The same information with other serving options. */
+  public ModelInfo withServing(ServingOptions options) {
+    return new ModelInfo(config, labels, source, options);
   }
 
   /** The JSON of {@value #ASSET}. */
@@ -58,6 +71,11 @@ public record ModelInfo(ModelConfig config, LabelSet labels, String source) {
     }
     root.put("ignore_label", labels.ignoreLabel());
     root.put("source", source);
+    ObjectNode serve = root.putObject("serving");
+    ArrayNode scales = serve.putArray("inference_scales");
+    serving.inferenceScales().forEach(scales::add);
+    serve.put("flip", serving.flip());
+    serve.put("max_pixels", serving.maxPixels());
     try {
       return JSON.writeValueAsString(root);
     } catch (IOException e) {
@@ -93,8 +111,17 @@ public record ModelInfo(ModelConfig config, LabelSet labels, String source) {
           palette[i] = Integer.parseInt(colors.get(i).asText().replace("#", ""), 16);
         }
       }
+      ServingOptions serving = ServingOptions.defaults();
+      JsonNode serve = root.get("serving");
+      if (serve != null) {
+        List<Double> scales = new ArrayList<>();
+        serve.path("inference_scales").forEach(n -> scales.add(n.asDouble()));
+        serving = new ServingOptions(scales.isEmpty() ? List.of(1.0) : scales,
+            serve.path("flip").asBoolean(false),
+            serve.path("max_pixels").asLong(ServingOptions.DEFAULT_MAX_PIXELS));
+      }
       return new ModelInfo(config, new LabelSet(name, names, ignore, palette),
-          root.path("source").asText(""));
+          root.path("source").asText(""), serving);
     } catch (IllegalArgumentException e) {
       throw new IOException("invalid model info: " + e.getMessage(), e);
     }

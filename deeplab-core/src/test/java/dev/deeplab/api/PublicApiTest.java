@@ -49,6 +49,7 @@ class PublicApiTest {
       "dev.deeplab.model.ModelConfig",
       "dev.deeplab.model.ModelInfo",
       "dev.deeplab.model.ModelVariant",
+      "dev.deeplab.model.ServingOptions",
       "dev.deeplab.train.Augmentation",
       "dev.deeplab.train.LossConfig",
       "dev.deeplab.train.TrainConfig",

@@ -5,11 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-class DatasetInfoTest {
+class LabelSetTest {
 
   @Test
   void pascalVoc() {
@@ -62,10 +66,6 @@ class DatasetInfoTest {
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> LabelSet.byName("coco"));
     assertTrue(e.getMessage().contains("pascal_voc, cityscapes, ade20k"), e.getMessage());
-    assertSame(LabelSet.PASCAL_VOC, LabelSet.byNumClasses(21).orElseThrow());
-    assertSame(LabelSet.CITYSCAPES, LabelSet.byNumClasses(19).orElseThrow());
-    assertSame(LabelSet.ADE20K, LabelSet.byNumClasses(151).orElseThrow());
-    assertTrue(LabelSet.byNumClasses(7).isEmpty());
   }
 
   @Test
@@ -74,5 +74,55 @@ class DatasetInfoTest {
     assertEquals(LabelSet.PASCAL_VOC.color(1), custom.color(1));
     assertTrue(custom.isValidLabel(255));
     assertTrue(!custom.isValidLabel(2));
+  }
+
+  @Test
+  void labelFileGivesNamesColoursAndRoundTrips(@TempDir Path dir) throws IOException {
+    Path file = Files.writeString(dir.resolve("defects.txt"), """
+        # background first
+        ok
+        hairline scratch #FF8000
+
+        dent   #00ff00
+        """);
+    LabelSet labels = LabelSet.read(file);
+    assertEquals("defects", labels.name());
+    assertEquals(List.of("ok", "hairline scratch", "dent"), labels.classNames());
+    assertEquals(LabelSet.vocColormap(1)[0], labels.color(0), "no colour: the VOC colour map");
+    assertEquals(0xFF8000, labels.color(1));
+    assertEquals(0x00FF00, labels.color(2));
+    assertEquals(255, labels.ignoreLabel());
+    Path again = Files.writeString(dir.resolve("defects.labels"), labels.toLabelFile());
+    assertEquals(labels, LabelSet.read(again));
+    assertEquals(labels, LabelSet.of(file.toString()));
+    assertSame(LabelSet.CITYSCAPES, LabelSet.of("cityscapes"));
+  }
+
+  @Test
+  void badLabelFilesAreRefusedWithTheReason(@TempDir Path dir) throws IOException {
+    Path empty = Files.writeString(dir.resolve("empty.txt"), "# nothing\n\n");
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> LabelSet.read(empty))
+        .getMessage().contains("names no class"));
+    Path twice = Files.writeString(dir.resolve("twice.txt"), "cat\ndog\nCat\n");
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> LabelSet.read(twice))
+        .getMessage().contains("class 2 'Cat' repeats class 0"));
+    Path many = Files.writeString(dir.resolve("many.txt"), String.join("\n",
+        java.util.stream.IntStream.range(0, 257).mapToObj(i -> "c" + i).toList()));
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> LabelSet.read(many))
+        .getMessage().contains("257 classes"));
+    Path binary = Files.write(dir.resolve("binary.txt"), new byte[] {(byte) 0xC3, 0x28});
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> LabelSet.read(binary))
+        .getMessage().contains("not a UTF-8 label file"));
+    IllegalArgumentException neither = assertThrows(IllegalArgumentException.class,
+        () -> LabelSet.of(dir.resolve("missing.txt").toString()));
+    assertTrue(neither.getMessage().contains("no such file, and not a built-in label set"));
+  }
+
+  @Test
+  void unnamedClassesAreNumbered() {
+    LabelSet u = LabelSet.unnamed(21);
+    assertEquals("unnamed", u.name());
+    assertEquals("class_12", u.className(12));
+    assertEquals(255, u.ignoreLabel());
   }
 }

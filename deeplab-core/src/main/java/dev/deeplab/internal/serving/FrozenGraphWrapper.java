@@ -48,12 +48,14 @@ import org.tensorflow.types.family.TNumber;
  * #SCOPE}/ and {@value #OUTPUT_SCOPE}/:
  *
  * <ul>
- *   <li>{@code serving_default} (method {@value ServingGraph#METHOD_NAME}): input {@code images}
- *       uint8 {@code [1,height,width,3]} (batch 1, as the frozen graph), output {@code semantic}
- *       int32 {@code [1,height,width]}, and {@code probabilities} when the frozen graph has
+ *   <li>The signatures of {@link ServingGraph}, with the frozen graph's batch of 1 (method {@value
+ *       ServingGraph#METHOD_NAME}): {@value ServingGraph#DEFAULT_SIGNATURE} takes {@code
+ *       image_bytes}, one encoded image as a string tensor {@code [1]}, checks its header against
+ *       the pixel limit before decoding, and returns {@code semantic_png_bytes} {@code [1]};
+ *       {@value ServingGraph#IMAGES_SIGNATURE} takes {@code images} uint8 {@code
+ *       [1,height,width,3]} and returns {@code semantic} int32 {@code [1,height,width]}; {@value
+ *       ServingGraph#PROBABILITIES_SIGNATURE} adds {@code probabilities} when the frozen graph has
  *       {@code SemanticProbabilities:0} (later versions of {@code export_model.py}).
- *   <li>{@value ServingGraph#BYTES_SIGNATURE}: input {@code image_bytes}, one encoded image as a
- *       string tensor {@code [1]}, same outputs.
  *   <li>The official graph pads the image to its crop size and fails on larger images. The
  *       wrapper scales an image whose sides exceed the crop ({@link ModelConfig#cropHeight()} of
  *       the model info; 513 unless told) down to fit (align-corners bilinear, aspect kept, as
@@ -218,7 +220,8 @@ public final class FrozenGraphWrapper {
    */
   public static Path wrap(GraphDef frozen, ModelInfo info, Path base, java.util.OptionalLong version)
       throws IOException {
-    GraphDef merged = withFrontEnd(frozen, info.config().cropHeight(), info.config().cropWidth());
+    GraphDef merged = withFrontEnd(frozen, info.config().cropHeight(), info.config().cropWidth(),
+        info.serving().maxPixels());
     try (Graph g = new Graph()) {
       try {
         g.importGraphDef(merged);
@@ -233,6 +236,8 @@ public final class FrozenGraphWrapper {
               .withTags(SavedModelBundle.DEFAULT_TAG).withSession(s);
           signatures.forEach(exporter::withSignature);
           exporter.export();
+          WarmupRequests.write(dir, false, signatures.stream()
+              .anyMatch(sig -> sig.key().equals(ServingGraph.PROBABILITIES_SIGNATURE)));
         });
       }
     }
@@ -243,15 +248,27 @@ public final class FrozenGraphWrapper {
    * images} (a placeholder with that default) → fit into the crop → {@code ImageTensor} (now an
    * Identity).
    */
-  static GraphDef withFrontEnd(GraphDef frozen, int cropHeight, int cropWidth) {
+  static GraphDef withFrontEnd(GraphDef frozen, int cropHeight, int cropWidth, long maxPixels) {
     GraphDef front;
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g).withSubScope(SCOPE);
       Placeholder<TString> bytes = tf.withName(ServingGraph.IMAGE_BYTES).placeholder(
           TString.class, Placeholder.shape(Shape.of(1)));
       Ops dec = tf.withSubScope("decode");
+      Operand<TString> one = dec.reshape(bytes, dec.constant(new int[0]));
+      Operand<org.tensorflow.types.TInt64> dims = ImageHeaders.dims(dec, one);
+      Operand<org.tensorflow.types.TInt64> h = dec.gather(dims, dec.constant(0), dec.constant(0));
+      Operand<org.tensorflow.types.TInt64> w = dec.gather(dims, dec.constant(1), dec.constant(0));
+      org.tensorflow.op.core.AssertThat check = dec.assertThat(dec.math.logicalAnd(
+          dec.math.logicalAnd(dec.math.equal(dec.gather(dims, dec.constant(2), dec.constant(0)),
+              dec.constant(1L)), dec.math.logicalAnd(dec.math.greater(h, dec.constant(0L)),
+                  dec.math.greater(w, dec.constant(0L)))),
+          dec.math.lessEqual(dec.math.mul(h, w), dec.constant(maxPixels))), List.of(
+              dec.constant("image_bytes: the image must be a JPEG, PNG, GIF or BMP of at most "
+                  + maxPixels + " pixels; [height, width, recognised] read from its header:"),
+              dims));
       Operand<TUint8> decoded = dec.expandDims(
-          dec.image.decodeImage(dec.reshape(bytes, dec.constant(new int[0])),
+          dec.withControlDependencies(List.of(check)).image.decodeImage(one,
               new DecodeImage.Options[] {DecodeImage.channels(3L),
                   DecodeImage.expandAnimations(false)}),
           dec.constant(0));
@@ -329,21 +346,22 @@ public final class FrozenGraphWrapper {
           (Operand<TFloat32>) (Operand<?>) probs.output(0), size,
           ResizeBilinear.alignCorners(true));
     }
+    Operand<TUint8> hw1 = tf.dtypes.cast(tf.reshape(semantic, tf.concat(List.of(size,
+        tf.constant(new int[] {1})), tf.constant(0))), TUint8.class);
+    Operand<TString> png = tf.withName(ServingGraph.SEMANTIC_PNG_BYTES).expandDims(
+        PalettePng.encode(tf, hw1, info.labels().palette()), tf.constant(0));
     List<Signature> out = new ArrayList<>();
-    for (boolean encoded : new boolean[] {false, true}) {
-      Signature.Builder b = Signature.builder()
-          .key(encoded ? ServingGraph.BYTES_SIGNATURE : ServingGraph.DEFAULT_SIGNATURE)
-          .methodName(ServingGraph.METHOD_NAME)
-          .output(ServingGraph.SEMANTIC, semantic);
-      if (encoded) {
-        b.input(ServingGraph.IMAGE_BYTES, bytes);
-      } else {
-        b.input(ServingGraph.IMAGES, images);
-      }
-      if (probabilities != null) {
-        b.output(ServingGraph.PROBABILITIES, probabilities);
-      }
-      out.add(b.build());
+    out.add(Signature.builder().key(ServingGraph.DEFAULT_SIGNATURE)
+        .methodName(ServingGraph.METHOD_NAME).input(ServingGraph.IMAGE_BYTES, bytes)
+        .output(ServingGraph.SEMANTIC_PNG_BYTES, png).build());
+    out.add(Signature.builder().key(ServingGraph.IMAGES_SIGNATURE)
+        .methodName(ServingGraph.METHOD_NAME).input(ServingGraph.IMAGES, images)
+        .output(ServingGraph.SEMANTIC, semantic).build());
+    if (probabilities != null) {
+      out.add(Signature.builder().key(ServingGraph.PROBABILITIES_SIGNATURE)
+          .methodName(ServingGraph.METHOD_NAME).input(ServingGraph.IMAGES, images)
+          .output(ServingGraph.SEMANTIC, semantic)
+          .output(ServingGraph.PROBABILITIES, probabilities).build());
     }
     return out;
   }

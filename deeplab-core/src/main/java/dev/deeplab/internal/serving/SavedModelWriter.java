@@ -40,7 +40,7 @@ public final class SavedModelWriter {
    */
   public static Path write(Map<String, FloatTensor> weights, ModelInfo info, Path base,
       OptionalLong version) throws IOException, CheckpointException {
-    try (ServingGraph graph = ServingGraph.build(info.config());
+    try (ServingGraph graph = ServingGraph.build(info.config(), info.serving(), info.labels());
         Session session = new Session(graph.graph())) {
       WeightCheck.requireComplete(graph.variables(), weights);
       Checkpoints.restore(session, weights);
@@ -59,7 +59,7 @@ public final class SavedModelWriter {
     if (fresh.isEmpty()) {
       return write(weights, info, base, version);
     }
-    try (ServingGraph graph = ServingGraph.build(info.config());
+    try (ServingGraph graph = ServingGraph.build(info.config(), info.serving(), info.labels());
         Session session = new Session(graph.graph())) {
       Map<String, ModelVariable> vars = graph.variables();
       for (String name : fresh) {
@@ -89,17 +89,22 @@ public final class SavedModelWriter {
   /**
    * Re-exports one of our SavedModels ({@code model}: a version directory, or a base whose highest
    * version is taken) as a new version under {@code base}: the graph is rebuilt from the recorded
-   * configuration and the weights are read back by name. A wrapped frozen graph ({@link
-   * FrozenGraphWrapper}) has no weights of ours and is copied as it is.
+   * configuration and the weights are read back by name, served with {@code serving} (null keeps
+   * the recorded options). A wrapped frozen graph ({@link FrozenGraphWrapper}) has no weights of
+   * ours and is copied as it is; it runs at one scale only.
    */
-  public static Path reexport(Path model, Path base, OptionalLong version)
-      throws IOException, CheckpointException {
+  public static Path reexport(Path model, Path base, OptionalLong version,
+      dev.deeplab.model.ServingOptions serving) throws IOException, CheckpointException {
     Path dir = SavedModels.resolve(model);
     ModelInfo old = SavedModels.readInfo(dir);
     String source = old.source().startsWith(REEXPORT) ? old.source()
         : REEXPORT + dir + " (" + old.source() + ")";
-    ModelInfo info = old.withSource(source);
+    ModelInfo info = old.withSource(source).withServing(serving != null ? serving : old.serving());
     if (FrozenGraphWrapper.isWrapped(old)) {
+      if (serving != null && !serving.equals(old.serving())) {
+        throw new IllegalArgumentException(dir + " wraps a frozen graph, whose serving graph is "
+            + "fixed: it cannot be re-exported with other inference scales, flipping or limits");
+      }
       return SavedModels.writeVersion(base, version, info, tmp -> copyModel(dir, tmp));
     }
     String prefix = dir.resolve("variables").resolve("variables").toString();

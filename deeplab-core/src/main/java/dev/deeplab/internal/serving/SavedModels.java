@@ -35,12 +35,13 @@ public final class SavedModels {
    */
   public static Path export(Session session, ServingGraph graph, Path base, OptionalLong version,
       ModelInfo info) throws IOException {
-    return writeVersion(base, version, info, dir -> SavedModelBundle.exporter(dir.toString())
-        .withTags(SavedModelBundle.DEFAULT_TAG)
-        .withSession(session)
-        .withSignature(graph.defaultSignature())
-        .withSignature(graph.bytesSignature())
-        .export());
+    return writeVersion(base, version, info, dir -> {
+      SavedModelBundle.Exporter exporter = SavedModelBundle.exporter(dir.toString())
+          .withTags(SavedModelBundle.DEFAULT_TAG).withSession(session);
+      graph.signatures().forEach(exporter::withSignature);
+      exporter.export();
+      WarmupRequests.write(dir, true, true);
+    });
   }
 
   /** Writes the files of one SavedModel version into an empty directory. */

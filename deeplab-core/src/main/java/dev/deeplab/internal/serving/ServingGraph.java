@@ -6,160 +6,385 @@ import dev.deeplab.internal.nn.GraphOps;
 import dev.deeplab.internal.nn.ModelVariable;
 import dev.deeplab.internal.nn.NetScope;
 import dev.deeplab.internal.nn.NetState;
+import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelConfig;
+import dev.deeplab.model.ServingOptions;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
+import org.tensorflow.Output;
 import org.tensorflow.Signature;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.AssertThat;
 import org.tensorflow.op.core.Placeholder;
-import org.tensorflow.op.core.Squeeze;
 import org.tensorflow.op.image.DecodeImage;
-import org.tensorflow.op.image.ResizeBilinear;
-import org.tensorflow.op.image.ResizeNearestNeighbor;
+import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
 import org.tensorflow.types.TString;
 import org.tensorflow.types.TUint8;
+import org.tensorflow.types.family.TType;
 
 /**
- * The inference graph we export and serve: images of any size in, class ids and probabilities at
- * the same size out, with the official export's preprocessing inside the graph ({@code
- * export_model.py}, {@code input_preprocess.py}).
+ * The inference graph we export and serve, with the official export's preprocessing inside
+ * ({@code export_model.py}; the steps are in {@link ServingSteps}): images of any size in, class
+ * ids (and probabilities) at the same size out. Unlike the official batch-1 frozen graph, batches
+ * and images larger than the crop work.
  *
- * <p>Each image of the batch is scaled down (align-corners bilinear, aspect kept) if it does not
- * fit the crop, padded at the bottom/right with the mean pixel to the crop size, run through the
- * network; the logits are upsampled to the crop, cut to the image region and mapped back to the
- * input size — class ids by nearest neighbour as the official export does, probabilities
- * bilinearly. Unlike the official batch-1 frozen graph, images larger than the crop work.
+ * <p>Signatures, all with method name {@value #METHOD_NAME}, each with only the outputs its
+ * clients need (TF Serving computes every output of a signature):
  *
- * <p>Two signatures share the network: {@value #DEFAULT_SIGNATURE} takes {@code images} uint8
- * {@code [batch, height, width, 3]}; {@value #BYTES_SIGNATURE} takes {@code image_bytes}, one
- * encoded JPEG/PNG/BMP/GIF as a string tensor {@code [1]} (TF Serving's REST {@code {"b64": ...}}).
+ * <ul>
+ *   <li>{@value #DEFAULT_SIGNATURE}: {@code image_bytes} string {@code [batch]}, each an encoded
+ *       JPEG, PNG, GIF or BMP of any size (REST: {@code {"instances": [{"b64": "..."}, ...]}})
+ *       &rarr; {@code semantic_png_bytes} string {@code [batch]}: a palette PNG per image at its
+ *       own size, pixel value = class id, colours of the model's label set (REST returns it as
+ *       {@code {"b64": ...}}). Sizes are read from each header first, and the whole request is
+ *       refused (InvalidArgument, HTTP 400) if one image is not one of those formats or has more
+ *       than {@link ServingOptions#maxPixels()} pixels, before anything is decoded. Images are
+ *       decoded, fitted and post-processed one by one in graph loops; the network runs once on
+ *       the batch. TF Serving's batching may concatenate requests: strings of any sizes batch.
+ *   <li>{@value #IMAGES_SIGNATURE}: {@code images} uint8 {@code [batch, height, width, 3]} (one
+ *       size per request) &rarr; {@code semantic} int32 {@code [batch, height, width]}.
+ *   <li>{@value #PROBABILITIES_SIGNATURE}: {@code images} &rarr; {@code semantic} and {@code
+ *       probabilities} float32 {@code [batch, height, width, classes]}.
+ * </ul>
+ *
+ * <p>With {@link ServingOptions} of several scales or flipping, every signature runs the official
+ * multi-scale inference ({@code predict_labels_multi_scale}): for each scale the image is scaled,
+ * fitted into the crop scaled alike and run; the softmax of each run (and of the run on the
+ * left-right flipped image, flipped back) is resized to the image and averaged; the class ids are
+ * the argmax of the average. The networks of all scales share one set of variables.
  */
 public final class ServingGraph implements AutoCloseable {
   public static final String DEFAULT_SIGNATURE = "serving_default";
-  public static final String BYTES_SIGNATURE = "predict_image_bytes";
+  public static final String IMAGES_SIGNATURE = "predict_images";
+  public static final String PROBABILITIES_SIGNATURE = "predict_probabilities";
   public static final String METHOD_NAME = "tensorflow/serving/predict";
   public static final String IMAGES = "images";
   public static final String IMAGE_BYTES = "image_bytes";
   public static final String SEMANTIC = "semantic";
+  public static final String SEMANTIC_PNG_BYTES = "semantic_png_bytes";
   public static final String PROBABILITIES = "probabilities";
 
   private final Graph graph;
   private final ModelConfig config;
+  private final ServingOptions options;
   private final NetState state;
-  private final Operand<TUint8> images;
+  private final Placeholder<TUint8> images;
   private final Placeholder<TString> imageBytes;
   private final Operand<TInt32> semantic;
   private final Operand<TFloat32> probabilities;
+  private final Operand<TString> semanticPng;
 
-  private ServingGraph(ModelConfig config, AtrousMode atrous, double inputScale) {
+  /** One scale of the multi-scale ensemble: its input scale, its crop, a name for its ops. */
+  private record Run(double scale, ModelConfig crop, String scope) {}
+
+  /** Networks built after the first, which reuse its variables. */
+  private int copies;
+
+  private ServingGraph(ModelConfig config, ServingOptions options, AtrousMode atrous,
+      double inputScale, int[] palette) {
     this.graph = new Graph();
     this.config = config;
+    this.options = options;
     try {
       Ops tf = GraphOps.create(graph);
       state = new NetState(false, false, atrous, 0);
-      imageBytes = tf.withName(IMAGE_BYTES).placeholder(TString.class,
-          Placeholder.shape(Shape.of(1)));
-      Ops dec = tf.withSubScope("decode");
-      Operand<TUint8> decoded = dec.expandDims(
-          dec.image.decodeImage(dec.reshape(imageBytes, dec.constant(new int[0])),
-              new DecodeImage.Options[] {DecodeImage.channels(3L),
-                  DecodeImage.expandAnimations(false)}),
-          dec.constant(0));
-      images = tf.withName(IMAGES).placeholderWithDefault(decoded, Shape.of(-1, -1, -1, 3));
-
-      Ops pre = tf.withSubScope("preprocess_serving");
-      Operand<TInt32> shape = pre.shape(images);
-      Operand<TInt32> h = pre.gather(shape, pre.constant(1), pre.constant(0));
-      Operand<TInt32> w = pre.gather(shape, pre.constant(2), pre.constant(0));
-      Operand<TFloat32> hf = pre.dtypes.cast(h, TFloat32.class);
-      Operand<TFloat32> wf = pre.dtypes.cast(w, TFloat32.class);
-      // Multi-scale evaluation first resizes by the scale, then fits the result into the crop.
-      Operand<TFloat32> scale = pre.math.minimum(pre.constant((float) inputScale), pre.math.minimum(
-          pre.math.div(pre.constant((float) config.cropHeight()), hf),
-          pre.math.div(pre.constant((float) config.cropWidth()), wf)));
-      Operand<TInt32> nh = fitted(pre, hf, scale, config.cropHeight());
-      Operand<TInt32> nw = fitted(pre, wf, scale, config.cropWidth());
-      Operand<TInt32> size = pre.stack(java.util.List.of(nh, nw));
-      Operand<TFloat32> pixels = pre.image.resizeBilinear(
-          pre.dtypes.cast(images, TFloat32.class), size, ResizeBilinear.alignCorners(true));
-      Operand<TFloat32> mean = pre.constant(new float[][][][] {{{config.variant().meanPixel()}}});
-      Operand<TInt32> zero = pre.constant(0);
-      Operand<TInt32> paddings = pre.reshape(pre.stack(java.util.List.of(
-          zero, zero,
-          zero, pre.math.sub(pre.constant(config.cropHeight()), nh),
-          zero, pre.math.sub(pre.constant(config.cropWidth()), nw),
-          zero, zero)), pre.constant(new int[] {4, 2}));
-      Operand<TFloat32> padded = pre.math.add(
-          pre.pad(pre.math.sub(pixels, mean), paddings, pre.constant(0f)), mean);
-      padded = pre.reshape(padded,
-          pre.constant(new int[] {-1, config.cropHeight(), config.cropWidth(), 3}));
-
-      Operand<TFloat32> logits = DeepLab.logits(NetScope.root(tf, state), padded, config);
-
+      List<Run> runs = new ArrayList<>();
+      if (options.singleScale()) {
+        // config's crop is already the one for inputScale (forScale scales it)
+        runs.add(new Run(inputScale, config, "scale_0"));
+      } else {
+        for (double s : options.inferenceScales()) {
+          ModelConfig crop = s == 1.0 ? config : config.withCropSize(
+              ModelConfig.scaleDimension(config.cropHeight(), s),
+              ModelConfig.scaleDimension(config.cropWidth(), s));
+          runs.add(new Run(s, crop, "scale_" + runs.size()));
+        }
+      }
+      images = tf.withName(IMAGES).placeholder(TUint8.class,
+          Placeholder.shape(Shape.of(-1, -1, -1, 3)));
       Ops post = tf.withSubScope("postprocess");
-      Operand<TFloat32> up = DeepLab.upsample(post, logits, config.cropHeight(), config.cropWidth());
-      Operand<TFloat32> region = post.slice(up, post.constant(new int[] {0, 0, 0, 0}),
-          post.stack(java.util.List.of(post.constant(-1), nh, nw, post.constant(-1))));
-      Operand<TInt32> ids = post.math.argMax(region, post.constant(3), TInt32.class);
-      Operand<TInt32> originalSize = post.stack(java.util.List.of(h, w));
-      semantic = tf.withName(SEMANTIC).squeeze(
-          post.image.resizeNearestNeighbor(post.expandDims(ids, post.constant(-1)), originalSize,
-              ResizeNearestNeighbor.alignCorners(true)),
-          Squeeze.axis(java.util.List.of(3L)));
-      probabilities = tf.withName(PROBABILITIES).identity(
-          post.image.resizeBilinear(post.nn.softmax(region), originalSize,
-              ResizeBilinear.alignCorners(true)));
+      Operand<TFloat32> probs = null;
+      if (options.singleScale()) {
+        Run run = runs.get(0);
+        ServingSteps.Fitted f = ServingSteps.fit(tf.withSubScope("preprocess_serving"), images,
+            run.crop(), run.scale());
+        Operand<TFloat32> region = ServingSteps.region(post,
+            upsampled(tf, run, f.padded(), true), f.fitHeight(), f.fitWidth());
+        semantic = tf.withName(SEMANTIC).identity(
+            ServingSteps.classIds(post, region, f.height(), f.width(), TInt32.class));
+        probs = ServingSteps.probabilities(post, region, f.height(), f.width());
+      } else {
+        probs = multiScale(tf, runs, options.flip());
+        semantic = tf.withName(SEMANTIC).math.argMax(probs, tf.constant(3), TInt32.class);
+      }
+      probabilities = tf.withName(PROBABILITIES).ensureShape(probs,
+          Shape.of(-1, -1, -1, config.numClasses()));
+
+      imageBytes = tf.withName(IMAGE_BYTES).placeholder(TString.class,
+          Placeholder.shape(Shape.of(-1)));
+      semanticPng = encodedPath(tf, runs, palette);
     } catch (RuntimeException e) {
       graph.close();
       throw e;
     }
   }
 
-  /** {@code clip(round(d * scale), 1, crop)}: the size of one side after fitting into the crop. */
-  private static Operand<TInt32> fitted(Ops tf, Operand<TFloat32> d, Operand<TFloat32> scale,
-      int crop) {
-    Operand<TFloat32> r = tf.math.round(tf.math.mul(d, scale));
-    return tf.dtypes.cast(
-        tf.clipByValue(r, tf.constant(1f), tf.constant((float) crop)), TInt32.class);
+  /**
+   * The network of {@code run} on {@code padded}, logits upsampled to its crop. The first network
+   * of the graph ({@code create}) makes the variables under their official names at the root;
+   * the others (other scales and flips, the bytes path) get their own scope and reuse them.
+   */
+  private Operand<TFloat32> upsampled(Ops tf, Run run, Operand<TFloat32> padded, boolean create) {
+    Ops scope = create ? tf : tf.withSubScope("network_" + ++copies);
+    NetState s = create ? state : NetState.reusing(state);
+    Operand<TFloat32> logits = DeepLab.logits(NetScope.root(scope, s), padded, run.crop());
+    return DeepLab.upsample(scope.withSubScope("upsample"), logits, run.crop().cropHeight(),
+        run.crop().cropWidth());
   }
 
-  /** Builds the serving graph of {@code config} with space-to-batch atrous convs. */
-  public static ServingGraph build(ModelConfig config) {
-    return new ServingGraph(config, AtrousMode.SPACE_TO_BATCH, 1.0);
-  }
-
-  /** Builds it with a chosen atrous-conv form. */
-  public static ServingGraph build(ModelConfig config, AtrousMode atrous) {
-    return new ServingGraph(config, atrous, 1.0);
+  /** Probabilities averaged over the scales (and flips), at the image size, for {@code images}. */
+  private Operand<TFloat32> multiScale(Ops tf, List<Run> runs, boolean flip) {
+    List<Operand<TFloat32>> all = new ArrayList<>();
+    for (int k = 0; k < runs.size(); k++) {
+      Run run = runs.get(k);
+      Ops pre = tf.withSubScope("preprocess_" + run.scope());
+      Ops post = tf.withSubScope("postprocess_" + run.scope());
+      for (boolean mirrored : flip ? new boolean[] {false, true} : new boolean[] {false}) {
+        Operand<TUint8> in = mirrored ? ServingSteps.flipped(pre, images) : images;
+        ServingSteps.Fitted f = ServingSteps.fit(pre, in, run.crop(), run.scale());
+        Operand<TFloat32> p = ServingSteps.probabilities(post, ServingSteps.region(post,
+            upsampled(tf, run, f.padded(), k == 0 && !mirrored), f.fitHeight(), f.fitWidth()),
+            f.height(), f.width());
+        all.add(mirrored ? ServingSteps.flipped(post, p) : p);
+      }
+    }
+    Ops avg = tf.withSubScope("average");
+    return avg.math.div(avg.math.addN(all), avg.constant((float) all.size()));
   }
 
   /**
-   * A graph for one scale of multi-scale evaluation ({@code predict_labels_multi_scale}): images
-   * are resized by {@code scale} and the crop grows with it, outputs stay at the input size.
+   * The {@value #DEFAULT_SIGNATURE} path: header check of every image, a loop that decodes and
+   * fits each image (for each scale and flip), the networks on the stacked batch, and a loop that
+   * turns each image's logits into its palette PNG.
+   */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private Operand<TString> encodedPath(Ops tf, List<Run> runs, int[] palette) {
+    Ops check = tf.withSubScope("image_bytes_check");
+    Operand<TInt32> n = check.size(imageBytes, TInt32.class);
+    Operand<TInt64> dims = (Operand<TInt64>) mapToList(check, "header_loop", n, imageBytes, List.of(),
+        (b, i, bytes, extra) -> List.of(ImageHeaders.dims(b, b.gather(bytes, i, b.constant(0)))),
+        List.of(new int[] {3}), List.of(TInt64.class)).get(0);
+    Operand<TInt64> h = check.gather(dims, check.constant(0), check.constant(1));
+    Operand<TInt64> w = check.gather(dims, check.constant(1), check.constant(1));
+    Operand<TInt64> known = check.gather(dims, check.constant(2), check.constant(1));
+    Operand<TBool> ok = check.reduceAll(check.math.logicalAnd(check.math.logicalAnd(
+        check.math.equal(known, check.constant(1L)),
+        check.math.logicalAnd(check.math.greater(h, check.constant(0L)),
+            check.math.greater(w, check.constant(0L)))),
+        check.math.lessEqual(check.math.mul(h, w), check.constant(options.maxPixels()))),
+        check.constant(0));
+    AssertThat assertion = check.assertThat(ok, List.of(
+        check.constant("image_bytes: every image must be a JPEG, PNG, GIF or BMP of at most "
+            + options.maxPixels() + " pixels; [height, width, recognised] read from the headers:"),
+        dims), AssertThat.summarize(64L));
+    Operand<TString> checked = check.withControlDependencies(List.of(assertion))
+        .identity(imageBytes);
+
+    boolean flip = !options.singleScale() && options.flip();
+    List<int[]> shapes = new ArrayList<>();
+    List<Class<? extends TType>> types = new ArrayList<>();
+    for (Run run : runs) {
+      for (int m = 0; m < (flip ? 2 : 1); m++) {
+        shapes.add(new int[] {run.crop().cropHeight(), run.crop().cropWidth(), 3});
+        types.add(TFloat32.class);
+      }
+    }
+    shapes.add(new int[] {2 + 2 * runs.size()});
+    types.add(TInt32.class);
+    Ops decode = tf.withSubScope("decode");
+    List<Operand<? extends TType>> fitted = mapToList(decode, "decode_loop", n, checked, List.of(),
+        (b, i, bytes, extra) -> {
+          Operand<TUint8> image = b.expandDims(b.image.decodeImage(
+              b.gather(bytes, i, b.constant(0)), new DecodeImage.Options[] {
+                  DecodeImage.channels(3L), DecodeImage.expandAnimations(false)}),
+              b.constant(0));
+          List<Operand<? extends TType>> out = new ArrayList<>();
+          List<Operand<TInt32>> sizes = new ArrayList<>();
+          for (Run run : runs) {
+            ServingSteps.Fitted f = null;
+            for (int m = 0; m < (flip ? 2 : 1); m++) {
+              f = ServingSteps.fit(b, m == 1 ? ServingSteps.flipped(b, image) : image,
+                  run.crop(), run.scale());
+              out.add(b.reshape(f.padded(), b.constant(new int[] {run.crop().cropHeight(),
+                  run.crop().cropWidth(), 3})));
+            }
+            if (sizes.isEmpty()) {
+              sizes.add(f.height());
+              sizes.add(f.width());
+            }
+            sizes.add(f.fitHeight());
+            sizes.add(f.fitWidth());
+          }
+          out.add(b.stack(sizes));
+          return out;
+        }, shapes, types);
+
+    List<Operand<? extends TType>> upsampled = new ArrayList<>();
+    int j = 0;
+    for (Run run : runs) {
+      for (int m = 0; m < (flip ? 2 : 1); m++) {
+        upsampled.add(upsampled(tf, run, (Operand<TFloat32>) fitted.get(j++), false));
+      }
+    }
+    Operand<TInt32> sizes = (Operand<TInt32>) fitted.get(j);
+    List<Operand<? extends TType>> carried = new ArrayList<>(upsampled);
+    carried.add(sizes);
+    boolean single = options.singleScale();
+    Ops encode = tf.withSubScope("encode");
+    Operand<TString> pngs = (Operand<TString>) mapToList(encode, "encode_loop", n, checked,
+        carried, (b, i, bytes, extra) -> {
+          Operand<TInt32> size = b.gather((Operand<TInt32>) extra.get(extra.size() - 1), i,
+              b.constant(0));
+          Operand<TInt32> height = b.gather(size, b.constant(0), b.constant(0));
+          Operand<TInt32> width = b.gather(size, b.constant(1), b.constant(0));
+          Operand<TUint8> ids;
+          List<Operand<TFloat32>> probs = new ArrayList<>();
+          int e = 0;
+          ids = null;
+          for (int k = 0; k < runs.size(); k++) {
+            Operand<TInt32> fh = b.gather(size, b.constant(2 + 2 * k), b.constant(0));
+            Operand<TInt32> fw = b.gather(size, b.constant(3 + 2 * k), b.constant(0));
+            for (int m = 0; m < (flip ? 2 : 1); m++) {
+              Operand<TFloat32> up = b.expandDims(b.gather((Operand<TFloat32>) extra.get(e++), i,
+                  b.constant(0)), b.constant(0));
+              Operand<TFloat32> region = ServingSteps.region(b, up, fh, fw);
+              if (single) {
+                ids = ServingSteps.classIds(b, region, height, width, TUint8.class);
+              } else {
+                Operand<TFloat32> p = ServingSteps.probabilities(b, region, height, width);
+                probs.add(m == 1 ? ServingSteps.flipped(b, p) : p);
+              }
+            }
+          }
+          if (!single) {
+            ids = b.dtypes.cast(b.math.argMax(b.math.addN(probs), b.constant(3), TInt32.class),
+                TUint8.class);
+          }
+          Operand<TUint8> hw1 = b.reshape(ids, b.stack(List.of(height, width, b.constant(1))));
+          return List.of(PalettePng.encode(b, hw1, palette));
+        }, List.of(new int[0]), List.of(TString.class)).get(0);
+    return tf.withName(SEMANTIC_PNG_BYTES).identity(pngs);
+  }
+
+  /** Builds the per-item outputs of one loop iteration (in the loop body's graph). */
+  @FunctionalInterface
+  private interface ItemBuilder {
+    List<Operand<? extends TType>> build(Ops body, Operand<TInt32> i, Operand<TString> items,
+        List<Operand<?>> carried);
+  }
+
+  /**
+   * A graph loop over {@code i = 0 .. n-1} that builds per-item tensors with {@code item} and
+   * stacks each kind into {@code [n, shape...]} (a map over the batch; TensorFlow's own map_fn
+   * lowers to the same While loop and TensorLists). {@code items} and {@code carried} enter the
+   * loop unchanged. The body cannot see tensors outside the loop, only what enters it.
+   */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private List<Operand<? extends TType>> mapToList(Ops tf, String name, Operand<TInt32> n,
+      Operand<TString> items, List<Operand<? extends TType>> carried, ItemBuilder item,
+      List<int[]> shapes, List<Class<? extends TType>> types) {
+    int kinds = shapes.size();
+    List<Output<?>> inputs = new ArrayList<>();
+    inputs.add(tf.constant(0).asOutput());
+    inputs.add(items.asOutput());
+    carried.forEach(c -> inputs.add(c.asOutput()));
+    for (int k = 0; k < kinds; k++) {
+      inputs.add(tf.tensorListReserve(tf.constant(shapes.get(k)), n, (Class) types.get(k))
+          .asOutput());
+    }
+    int lists = 2 + carried.size();
+    Output<?>[] outputs = graph.whileLoop(inputs.toArray(new Output<?>[0]),
+        (cg, in, out) -> {
+          Ops c = GraphOps.create(cg);
+          out[0] = c.math.less((Operand<TInt32>) in[0],
+              c.size((Operand<TString>) in[1], TInt32.class)).asOutput();
+        },
+        (bg, in, out) -> {
+          Ops b = GraphOps.create(bg);
+          Operand<TInt32> i = (Operand<TInt32>) in[0];
+          List<Operand<?>> extra = new ArrayList<>();
+          for (int c = 2; c < lists; c++) {
+            extra.add(in[c]);
+          }
+          List<Operand<? extends TType>> values = item.build(b, i, (Operand<TString>) in[1], extra);
+          out[0] = b.math.add(i, b.constant(1)).asOutput();
+          for (int c = 1; c < lists; c++) {
+            out[c] = b.identity((Operand) in[c]).asOutput();
+          }
+          for (int k = 0; k < kinds; k++) {
+            out[lists + k] = b.tensorListSetItem((Operand) in[lists + k], i, values.get(k))
+                .asOutput();
+          }
+        }, name);
+    List<Operand<? extends TType>> stacked = new ArrayList<>();
+    for (int k = 0; k < kinds; k++) {
+      int[] shape = shapes.get(k);
+      int[] full = new int[shape.length + 1];
+      full[0] = -1;
+      System.arraycopy(shape, 0, full, 1, shape.length);
+      Operand<? extends TType> s = tf.tensorListStack((Operand) outputs[lists + k],
+          tf.constant(shape), (Class) types.get(k));
+      stacked.add(tf.reshape((Operand) s, tf.constant(full)));
+    }
+    return stacked;
+  }
+
+  /** Builds the serving graph of {@code config}: single scale, default limits, VOC colours. */
+  public static ServingGraph build(ModelConfig config) {
+    return build(config, ServingOptions.defaults(), LabelSet.unnamed(config.numClasses()));
+  }
+
+  /** Builds the serving graph with these options; masks take {@code labels}' colours. */
+  public static ServingGraph build(ModelConfig config, ServingOptions options, LabelSet labels) {
+    return new ServingGraph(config, options, AtrousMode.SPACE_TO_BATCH, 1.0, labels.palette());
+  }
+
+  /** Builds it with a chosen atrous-conv form (benchmarks). */
+  public static ServingGraph build(ModelConfig config, AtrousMode atrous) {
+    return new ServingGraph(config, ServingOptions.defaults(), atrous, 1.0,
+        LabelSet.unnamed(config.numClasses()).palette());
+  }
+
+  /**
+   * A single-scale graph for one scale of multi-scale evaluation ({@code
+   * predict_labels_multi_scale}): images are resized by {@code scale} and the crop grows with it,
+   * outputs stay at the input size.
    */
   public static ServingGraph forScale(ModelConfig config, double scale) {
     ModelConfig scaled = config.withCropSize(
         ModelConfig.scaleDimension(config.cropHeight(), scale),
         ModelConfig.scaleDimension(config.cropWidth(), scale));
-    return new ServingGraph(scaled, AtrousMode.SPACE_TO_BATCH, scale);
+    return new ServingGraph(scaled, ServingOptions.defaults(), AtrousMode.SPACE_TO_BATCH, scale,
+        LabelSet.unnamed(config.numClasses()).palette());
   }
 
-  /** The {@value #DEFAULT_SIGNATURE} signature: {@code images} → semantic, probabilities. */
-  public Signature defaultSignature() {
-    return Signature.builder().key(DEFAULT_SIGNATURE).methodName(METHOD_NAME)
-        .input(IMAGES, images).output(SEMANTIC, semantic).output(PROBABILITIES, probabilities)
-        .build();
-  }
-
-  /** The {@value #BYTES_SIGNATURE} signature: {@code image_bytes} → semantic, probabilities. */
-  public Signature bytesSignature() {
-    return Signature.builder().key(BYTES_SIGNATURE).methodName(METHOD_NAME)
-        .input(IMAGE_BYTES, imageBytes).output(SEMANTIC, semantic)
-        .output(PROBABILITIES, probabilities).build();
+  /** The signatures to export. */
+  public List<Signature> signatures() {
+    return List.of(
+        Signature.builder().key(DEFAULT_SIGNATURE).methodName(METHOD_NAME)
+            .input(IMAGE_BYTES, imageBytes).output(SEMANTIC_PNG_BYTES, semanticPng).build(),
+        Signature.builder().key(IMAGES_SIGNATURE).methodName(METHOD_NAME)
+            .input(IMAGES, images).output(SEMANTIC, semantic).build(),
+        Signature.builder().key(PROBABILITIES_SIGNATURE).methodName(METHOD_NAME)
+            .input(IMAGES, images).output(SEMANTIC, semantic)
+            .output(PROBABILITIES, probabilities).build());
   }
 
   public Graph graph() {
@@ -170,8 +395,16 @@ public final class ServingGraph implements AutoCloseable {
     return config;
   }
 
+  public ServingOptions options() {
+    return options;
+  }
+
   public Operand<TUint8> images() {
     return images;
+  }
+
+  public Operand<TString> imageBytes() {
+    return imageBytes;
   }
 
   public Operand<TInt32> semantic() {
@@ -180,6 +413,10 @@ public final class ServingGraph implements AutoCloseable {
 
   public Operand<TFloat32> probabilities() {
     return probabilities;
+  }
+
+  public Operand<TString> semanticPng() {
+    return semanticPng;
   }
 
   /** The model variables by official name. */
