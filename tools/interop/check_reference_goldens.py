@@ -13,7 +13,7 @@ import tempfile
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-COMMITTED = ROOT / "src" / "test" / "resources"
+COMMITTED = ROOT / "deeplab-core" / "src" / "test" / "resources"
 
 
 def main():

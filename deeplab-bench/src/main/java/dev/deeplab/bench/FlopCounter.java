@@ -11,8 +11,9 @@ import org.tensorflow.ndarray.Shape;
 /**
  * Counts multiply-adds from the static shapes of a graph's {@code Conv2D}, {@code
  * DepthwiseConv2dNative} and {@code MatMul} ops (NHWC): a conv costs {@code N·Ho·Wo·Cout·kh·kw·Cin},
- * a depthwise conv {@code N·Ho·Wo·C·m·kh·kw}, a product {@code M·N·K}. Batch norm, activations,
- * pooling and resizing are not counted, as in the papers' MAdds.
+ * a depthwise conv {@code N·Ho·Wo·C·m·kh·kw}, a product {@code M·N·K} (a 1×1 conv built as a
+ * product counts as the conv). Batch norm, activations, pooling and resizing are not counted, as
+ * in the papers' MAdds.
  *
  * <p>{@link #forConfig} counts the network of a configuration as the papers do, on a graph with
  * native dilations. Do not count a space-to-batch graph with an unknown batch: its convs run on
@@ -53,7 +54,7 @@ public final class FlopCounter {
           long[] a = dims(op.input(0).shape(), unknownDim, op);
           boolean transposeA = op.attributes().getAttrBool("transpose_a");
           long k = transposeA ? a[0] : a[1];
-          mm += out[0] * out[1] * k;
+          mm += rows(op, out[0], unknownDim) * out[1] * k;
         }
         default -> { }
       }
@@ -66,6 +67,25 @@ public final class FlopCounter {
     try (ModelGraph g = ModelGraph.build(config, AtrousMode.NATIVE_DILATION)) {
       return count(g.graph(), 1);
     }
+  }
+
+  /**
+   * The rows of a product; when unknown, those of a 1×1 conv built as one ({@code Conv}): the
+   * {@code N·H·W} of the {@code [N,H,W,C]} tensor reshaped into its left operand.
+   */
+  private static long rows(GraphOperation op, long rows, long unknownDim) {
+    if (op.output(0).shape().size(0) >= 0
+        || op.attributes().getAttrBool("transpose_a")
+        || !op.input(0).op().type().equals("Reshape")) {
+      return rows;
+    }
+    GraphOperation reshape = (GraphOperation) op.input(0).op();
+    long[] in = dims(reshape.input(0).shape(), unknownDim, reshape);
+    long n = 1;
+    for (int i = 0; i < in.length - 1; i++) {
+      n *= in[i];
+    }
+    return n;
   }
 
   private static long[] dims(Shape s, long unknownDim, GraphOperation op) {

@@ -303,7 +303,7 @@ class CliReliabilityTest {
 
   private Path copyVocMini() throws IOException {
     Path root = dir.resolve("voc");
-    copyModel(Path.of("../deeplab-core/src/test/resources/voc-mini"), root);
+    copyModel(dev.deeplab.testing.TestData.vocMini(), root);
     return root;
   }
 

@@ -25,7 +25,7 @@ class InspectVariantTest {
     assertEquals(0, code);
     List<String> lines = out.toString().lines().toList();
     List<String> manifest = Files.readAllLines(
-        Path.of("../deeplab-core/src/test/resources/manifests/mobilenetv2_coco_voc.txt"));
+        dev.deeplab.testing.TestData.resources("manifests/mobilenetv2_coco_voc.txt"));
     long total = 0;
     for (String line : manifest) {
       String shape = line.substring(line.indexOf('[') + 1, line.indexOf(']'));

@@ -41,7 +41,8 @@ public final class PretrainedModel {
       "variables/variables.index",
       "variables/variables.data-00000-of-00001",
       "assets/deeplab_model.json",
-      "assets/labels.txt");
+      "assets/labels.txt",
+      "assets.extra/tf_serving_warmup_requests");
 
   private static Path materialized;
 

@@ -29,7 +29,7 @@ class VocDatasetTest {
 
   @BeforeEach
   void copyVocMini() throws IOException, URISyntaxException {
-    Path source = Path.of(VocDatasetTest.class.getResource("/voc-mini").toURI());
+    Path source = dev.deeplab.testing.TestData.vocMini();
     root = tmp.resolve("voc");
     try (Stream<Path> files = Files.walk(source)) {
       for (Path p : (Iterable<Path>) files::iterator) {

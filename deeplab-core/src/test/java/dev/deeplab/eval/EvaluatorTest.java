@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 /** Multi-scale and flipped evaluation of the bundled model, as the official eval.py does it. */
 class EvaluatorTest {
   static final Path MODEL = TestModels.BUNDLED;
-  static final Path VOC_MINI = Path.of("src/test/resources/voc-mini");
+  static final Path VOC_MINI = dev.deeplab.testing.TestData.vocMini();
 
   @Test
   void flipMirrorsEachRowKeepingChannelsTogether() {

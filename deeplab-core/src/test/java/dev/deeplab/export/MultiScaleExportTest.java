@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * same scores on voc-mini.
  */
 class MultiScaleExportTest {
-  private static final Path VOC_MINI = Path.of("src/test/resources/voc-mini");
+  private static final Path VOC_MINI = dev.deeplab.testing.TestData.vocMini();
   private static final List<Double> SCALES = List.of(0.5, 0.75, 1.0, 1.25);
 
   @Test

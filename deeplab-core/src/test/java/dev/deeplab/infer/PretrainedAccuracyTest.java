@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  * what it measures (0.9591 / 0.9895; the bundled depth-1.0 model measures 0.9771 / 0.9942).
  */
 class PretrainedAccuracyTest {
-  static final Path VOC_MINI = Path.of("src/test/resources/voc-mini");
+  static final Path VOC_MINI = dev.deeplab.testing.TestData.vocMini();
 
   @Test
   void bundledDm10() throws Exception {

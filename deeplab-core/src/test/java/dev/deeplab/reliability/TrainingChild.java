@@ -29,7 +29,7 @@ public final class TrainingChild {
   }
 
   static Path vocMini() throws Exception {
-    return Path.of(TrainingChild.class.getResource("/voc-mini").toURI());
+    return dev.deeplab.testing.TestData.vocMini();
   }
 
   public static void main(String[] args) throws Exception {

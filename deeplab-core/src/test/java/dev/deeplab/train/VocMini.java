@@ -16,11 +16,7 @@ public final class VocMini {
   private VocMini() {}
 
   public static Path root() {
-    try {
-      return Path.of(VocMini.class.getResource("/voc-mini").toURI());
-    } catch (Exception e) {
-      throw new IllegalStateException("test resource voc-mini missing", e);
-    }
+    return dev.deeplab.testing.TestData.vocMini();
   }
 
   /**

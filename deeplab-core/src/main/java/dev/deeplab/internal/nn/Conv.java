@@ -7,6 +7,7 @@ import org.tensorflow.op.core.Variable;
 import org.tensorflow.op.nn.Conv2d;
 import org.tensorflow.op.nn.DepthwiseConv2dNative;
 import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt64;
 
 /**
  * A slim-style convolution layer: conv → batch norm (or bias) → activation, with the variables
@@ -131,7 +132,9 @@ public final class Conv {
                     DepthwiseConv2dNative.dilations(dilations))
                 : ops.nn.conv2d(in, kernelValue, strides(), pad, Conv2d.dilations(dilations));
     Operand<TFloat32> y;
-    if (rate > 1) {
+    if (crashesOneDnn37(inChannels)) {
+      y = pointwiseMatMul(tf, x, kernelValue, inChannels);
+    } else if (rate > 1) {
       y = Atrous.sameConv(scope, x, kernel, rate, op);
     } else if (stride > 1 && padding == Padding.EXPLICIT) {
       int total = kernel - 1;
@@ -154,6 +157,45 @@ public final class Conv {
       y = tf.nn.biasAdd(y, b);
     }
     return activation.apply(tf, y);
+  }
+
+  /**
+   * Whether this is a 1×1 stride-1 dense conv with one of the channel pairs (ResNet's block3 and
+   * block4 1×1 convs) on which oneDNN 3.7's brgemm 1×1 conv divides by zero (SIGFPE in {@code
+   * brg_blocking_t::est_eff_1x1}, an integer division that only these pairs take) when it reads
+   * every cache as 1 byte, as on AMD VMs that hide CPUID leaf 0x8000001D. Python TF 2.21 (oneDNN
+   * 3.7.3, on by default) crashed on our ResNet SavedModels; TF Java's TF 2.18 (oneDNN 3.5) does
+   * not. We build these convs as {@link #pointwiseMatMul}.
+   */
+  private boolean crashesOneDnn37(long inChannels) {
+    if (depthwise || kernel != 1 || stride != 1 || rate != 1) {
+      return false;
+    }
+    long in = inChannels;
+    long out = outChannels;
+    return (in == 256 && out == 1024) || (in == 512 && out == 1024) || (in == 512 && out == 2048)
+        || (in == 1024 && out == 512) || (in == 1024 && out == 2048);
+  }
+
+  /**
+   * A 1×1 stride-1 conv as the product it is: {@code [N·H·W, Cin] × [Cin, Cout]}, reshaped back
+   * to {@code [N, H, W, Cout]}. Eigen runs a 1×1 Conv2D as this same product, so the values are
+   * identical; the batch norm after it is no longer fused into the product.
+   */
+  private Operand<TFloat32> pointwiseMatMul(Ops tf, Operand<TFloat32> x, Operand<TFloat32> filter,
+      long inChannels) {
+    Operand<TFloat32> y = tf.linalg.matMul(
+        tf.reshape(x, tf.constant(new long[] {-1, inChannels})),
+        tf.reshape(filter, tf.constant(new long[] {inChannels, outChannels})));
+    long h = x.shape().size(1);
+    long w = x.shape().size(2);
+    Operand<TInt64> shape = h >= 0 && w >= 0
+        ? tf.constant(new long[] {-1, h, w, outChannels})
+        : tf.concat(List.of(
+            tf.stridedSlice(tf.shape(x, TInt64.class), tf.constant(new long[] {0}),
+                tf.constant(new long[] {3}), tf.constant(new long[] {1})),
+            tf.constant(new long[] {outChannels})), tf.constant(0));
+    return tf.reshape(y, shape);
   }
 
   private List<Long> strides() {
