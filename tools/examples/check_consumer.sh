@@ -11,29 +11,9 @@ example="$repo/examples/segment-photo"
 version="$(sed -n '/<artifactId>deeplab-parent<\/artifactId>/{n;s/.*<version>\(.*\)<\/version>.*/\1/p;}' "$repo/pom.xml")"
 main_class="dev.deeplab.examples.SegmentPhoto"
 
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/deeplab-consumer.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
-
-fail() {
-  echo "consumer check: FAILED: $*" >&2
-  exit 1
-}
-ok() {
-  echo "  ok: $*"
-}
-# Prints the last lines of a log, indented, after a failure.
-show() {
-  echo "  --- last lines of $(basename "$1"):" >&2
-  tail -n "${2:-30}" "$1" | sed 's/^/  | /' >&2
-}
-limit=()
-if command -v timeout >/dev/null 2>&1; then
-  limit=(timeout 600)
-fi
-
-case "$tmp/" in
-  "$repo"/*) fail "the temporary directory $tmp is inside the repository; set TMPDIR elsewhere" ;;
-esac
+check=consumer
+# shellcheck source=tools/examples/common.sh
+source "$repo/tools/examples/common.sh"
 
 [ -n "$version" ] || fail "cannot read the project's version from pom.xml"
 grep -q "<deeplab.version>$version</deeplab.version>" "$example/pom.xml" ||

@@ -6,28 +6,9 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/deeplab-distribution.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
-
-fail() {
-  echo "distribution check: FAILED: $*" >&2
-  exit 1
-}
-ok() {
-  echo "  ok: $*"
-}
-show() {
-  echo "  --- $(basename "$1"):" >&2
-  tail -n "${2:-30}" "$1" | sed 's/^/  | /' >&2
-}
-limit=()
-if command -v timeout >/dev/null 2>&1; then
-  limit=(timeout 600)
-fi
-
-case "$tmp/" in
-  "$repo"/*) fail "the temporary directory $tmp is inside the repository; set TMPDIR elsewhere" ;;
-esac
+check=distribution
+# shellcheck source=tools/examples/common.sh
+source "$repo/tools/examples/common.sh"
 
 # The distribution directory: the one deeplab-cli/target/deeplab-*/ with a bin/deeplab.
 dists=()

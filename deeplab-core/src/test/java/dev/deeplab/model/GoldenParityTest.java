@@ -1,21 +1,17 @@
 package dev.deeplab.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.deeplab.internal.checkpoint.Checkpoints;
 import dev.deeplab.internal.model.ModelGraph;
 import dev.deeplab.internal.weights.FloatTensor;
+import dev.deeplab.testing.GoldenCases;
 import dev.deeplab.testing.Npy;
 import dev.deeplab.testing.ReferenceWeights;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -35,43 +31,14 @@ class GoldenParityTest {
   static final Path GOLDEN = Paths.get("src/test/resources/golden");
 
   static Stream<String> cases() throws Exception {
-    try (Stream<Path> s = Files.list(GOLDEN)) {
-      List<String> names = new ArrayList<>(s.filter(Files::isDirectory)
-          .map(p -> p.getFileName().toString()).sorted().toList());
-      assertFalse(names.isEmpty(), "no golden cases under " + GOLDEN);
-      return names.stream();
-    }
-  }
-
-  static ModelConfig configOf(JsonNode j) {
-    List<Integer> rates = new ArrayList<>();
-    j.get("atrous_rates").forEach(n -> rates.add(n.asInt()));
-    List<Integer> grid = new ArrayList<>(List.of(1, 1, 1));
-    if (j.hasNonNull("multi_grid")) {
-      grid.clear();
-      j.get("multi_grid").forEach(n -> grid.add(n.asInt()));
-    }
-    JsonNode dec = j.get("decoder_output_stride");
-    return new ModelConfig(
-        ModelVariant.fromName(j.get("variant").asText()),
-        j.get("output_stride").asInt(),
-        rates,
-        grid,
-        dec == null || dec.isNull() ? 0 : dec.asInt(),
-        j.get("aspp_with_separable_conv").asBoolean(),
-        j.get("decoder_use_separable_conv").asBoolean(),
-        j.get("num_classes").asInt(),
-        j.get("crop_size").get(0).asInt(),
-        j.get("crop_size").get(1).asInt(),
-        j.get("depth_multiplier").asDouble(),
-        true);
+    return GoldenCases.names(GOLDEN);
   }
 
   @ParameterizedTest
   @MethodSource("cases")
   void logitsMatchPythonReference(String name) throws Exception {
     Path dir = GOLDEN.resolve(name);
-    ModelConfig config = configOf(new ObjectMapper().readTree(dir.resolve("config.json").toFile()));
+    ModelConfig config = GoldenCases.configOf(new ObjectMapper().readTree(dir.resolve("config.json").toFile()));
     Npy.Array expected = Npy.read(dir.resolve("logits.npy"));
     try (ModelGraph model = ModelGraph.build(config);
         Session session = new Session(model.graph())) {

@@ -2,17 +2,15 @@ package dev.deeplab.internal.serving;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.deeplab.internal.checkpoint.Checkpoints;
 import dev.deeplab.model.ModelConfig;
-import dev.deeplab.model.ModelVariant;
+import dev.deeplab.testing.GoldenCases;
 import dev.deeplab.testing.Npy;
 import dev.deeplab.testing.ReferenceWeights;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
@@ -53,36 +51,7 @@ class ServingGraphReferenceTest {
   static final double PROB_TOL = 1.5e-5;
 
   static Stream<String> cases() throws Exception {
-    try (Stream<Path> s = Files.list(ROOT)) {
-      List<String> names = new ArrayList<>(s.filter(Files::isDirectory)
-          .map(p -> p.getFileName().toString()).sorted().toList());
-      assertFalse(names.isEmpty(), "no serving golden cases under " + ROOT);
-      return names.stream();
-    }
-  }
-
-  static ModelConfig configOf(JsonNode j) {
-    List<Integer> rates = new ArrayList<>();
-    j.get("atrous_rates").forEach(n -> rates.add(n.asInt()));
-    List<Integer> grid = new ArrayList<>(List.of(1, 1, 1));
-    if (j.hasNonNull("multi_grid")) {
-      grid.clear();
-      j.get("multi_grid").forEach(n -> grid.add(n.asInt()));
-    }
-    JsonNode dec = j.get("decoder_output_stride");
-    return new ModelConfig(
-        ModelVariant.fromName(j.get("variant").asText()),
-        j.get("output_stride").asInt(),
-        rates,
-        grid,
-        dec == null || dec.isNull() ? 0 : dec.asInt(),
-        j.get("aspp_with_separable_conv").asBoolean(),
-        j.get("decoder_use_separable_conv").asBoolean(),
-        j.get("num_classes").asInt(),
-        j.get("crop_size").get(0).asInt(),
-        j.get("crop_size").get(1).asInt(),
-        j.get("depth_multiplier").asDouble(),
-        true);
+    return GoldenCases.names(ROOT);
   }
 
   @ParameterizedTest
@@ -90,7 +59,7 @@ class ServingGraphReferenceTest {
   void servingOutputsMatchPythonReference(String name) throws Exception {
     Path dir = ROOT.resolve(name);
     ObjectMapper json = new ObjectMapper();
-    ModelConfig config = configOf(json.readTree(dir.resolve("config.json").toFile()));
+    ModelConfig config = GoldenCases.configOf(json.readTree(dir.resolve("config.json").toFile()));
     JsonNode meta = json.readTree(dir.resolve("serving.json").toFile());
     double nearTie = meta.get("near_tie_threshold").asDouble();
     int classes = config.numClasses();

@@ -1,0 +1,56 @@
+package dev.deeplab.testing;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.deeplab.model.ModelConfig;
+import dev.deeplab.model.ModelVariant;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Golden cases written by the Python references in {@code tools/reference/}: one directory per
+ * case with its {@code config.json} (the reference's own field names).
+ */
+public final class GoldenCases {
+  private GoldenCases() {}
+
+  /** The case directories' names under {@code root}, sorted; fails when there is none. */
+  public static Stream<String> names(Path root) throws IOException {
+    try (Stream<Path> s = Files.list(root)) {
+      List<String> names = new ArrayList<>(s.filter(Files::isDirectory)
+          .map(p -> p.getFileName().toString()).sorted().toList());
+      assertFalse(names.isEmpty(), "no golden cases under " + root);
+      return names.stream();
+    }
+  }
+
+  /** The architecture of a case's {@code config.json}. */
+  public static ModelConfig configOf(JsonNode j) {
+    List<Integer> rates = new ArrayList<>();
+    j.get("atrous_rates").forEach(n -> rates.add(n.asInt()));
+    List<Integer> grid = new ArrayList<>(List.of(1, 1, 1));
+    if (j.hasNonNull("multi_grid")) {
+      grid.clear();
+      j.get("multi_grid").forEach(n -> grid.add(n.asInt()));
+    }
+    JsonNode dec = j.get("decoder_output_stride");
+    return new ModelConfig(
+        ModelVariant.fromName(j.get("variant").asText()),
+        j.get("output_stride").asInt(),
+        rates,
+        grid,
+        dec == null || dec.isNull() ? 0 : dec.asInt(),
+        j.get("aspp_with_separable_conv").asBoolean(),
+        j.get("decoder_use_separable_conv").asBoolean(),
+        j.get("num_classes").asInt(),
+        j.get("crop_size").get(0).asInt(),
+        j.get("crop_size").get(1).asInt(),
+        j.get("depth_multiplier").asDouble(),
+        true);
+  }
+}
