@@ -138,4 +138,38 @@ grep -q "^deeplab segment: Missing required parameter" "$tmp/usage.err" || {
 }
 ok "segment with no image: exit 2, stderr: $(grep "^deeplab segment: Missing required parameter" "$tmp/usage.err")"
 
+# The launcher's stderr filter: TensorFlow's two start-up lines dropped, everything else kept, and
+# carriage-return progress updates passed on at once (a line-buffered filter held them back until
+# the end, so a live progress bar sat at 0%). A stand-in "java" (JAVA_HOME) writes what TF and the
+# progress bar write, two seconds apart; each chunk reaching the launcher's stderr is time-stamped.
+mkdir -p "$tmp/fakejava/bin"
+cat >"$tmp/fakejava/bin/java" <<'FAKE'
+#!/usr/bin/env bash
+echo "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR" >&2
+echo "I0000 00:00:1796160000.000000 1 mlir_graph_optimization_pass.cc:401] MLIR V1 optimization pass is not enabled" >&2
+printf '\rsegment  50%%' >&2
+sleep 2
+printf '\rsegment 100%%\n' >&2
+echo "[INFO] done" >&2
+FAKE
+chmod +x "$tmp/fakejava/bin/java"
+stamp() {
+  perl -e '$| = 1; $t0 = time; while (sysread(STDIN, $b, 4096)) { printf "%d %s\n", time - $t0, unpack("H*", $b) }'
+}
+JAVA_HOME="$tmp/fakejava" "$home/bin/deeplab" segment x.png 2> >(stamp >"$tmp/stamps") || true
+sleep 1
+first_half="$(printf '\rsegment  50%%' | od -An -tx1 | tr -d ' \n')"
+grep -q "^0 .*$first_half" "$tmp/stamps" ||
+  fail "the launcher held back a progress-bar update (no '50%' before the program's 2-second pause): $(cat "$tmp/stamps")"
+decoded="$(awk '{print $2}' "$tmp/stamps" | perl -ne 'chomp; print pack("H*", $_)')"
+case "$decoded" in
+  *absl::InitializeLog*|*mlir_graph_optimization_pass*)
+    fail "the launcher let TensorFlow's start-up lines through: $decoded" ;;
+esac
+case "$decoded" in
+  *"[INFO] done"*) ;;
+  *) fail "the launcher dropped other stderr lines: $decoded" ;;
+esac
+ok "the launcher passes progress-bar updates through at once and drops only TensorFlow's two start-up lines"
+
 echo "distribution check: OK"
