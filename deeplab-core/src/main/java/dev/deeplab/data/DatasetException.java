@@ -8,6 +8,8 @@ import java.io.IOException;
  *
  * <p>The message is one line naming the file concerned, so that {@code train --skip-bad-samples}
  * can log and count skipped samples.
+ *
+ * <p>Immutable and thread-safe.
  */
 public class DatasetException extends IOException {
   private static final long serialVersionUID = 1L;

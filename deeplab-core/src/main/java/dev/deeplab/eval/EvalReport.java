@@ -23,6 +23,8 @@ import java.util.Locale;
  *               "false_positives": ..., "false_negatives": ...}, ...],
  *  "confusion_matrix": [[...], ...]}   rows = label, columns = prediction
  * </pre>
+ *
+ * <p>Stateless and thread-safe.
  */
 public final class EvalReport {
   private static final ObjectMapper MAPPER =

@@ -28,6 +28,9 @@ import org.tensorflow.types.TUint8;
  * <p>A single scale without flip runs the model's own {@code serving_default} signature through a
  * {@link Segmenter}, so any SavedModel of ours works (a wrapped frozen graph included); other
  * settings load the model's weights by name into one graph per scale.
+ *
+ * <p>Thread-safe once open, as {@link dev.deeplab.infer.Segmenter} is: TensorFlow sessions run
+ * concurrently and the Java side keeps no mutable state. Close it to release the native models.
  */
 public final class Evaluator implements AutoCloseable {
   private final ModelInfo info;

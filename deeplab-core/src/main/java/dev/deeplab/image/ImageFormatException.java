@@ -8,6 +8,8 @@ import java.io.IOException;
  *
  * <p>The message is always one line of the form {@code "<file>: <problem>"}, fit for a log line or
  * for a count of skipped samples (see {@code train --skip-bad-samples}).
+ *
+ * <p>Immutable and thread-safe.
  */
 public class ImageFormatException extends IOException {
   private static final long serialVersionUID = 1L;

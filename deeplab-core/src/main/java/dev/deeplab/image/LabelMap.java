@@ -6,6 +6,9 @@ package dev.deeplab.image;
  * Cityscapes train ids (0..18, 255) and ADE20K (0..150).
  *
  * <p>The byte array is shared, not copied: {@link #ids()} returns the backing array.
+ *
+ * <p>The id array is shared, not copied ({@link #ids()}): treat it as read-only, and instances are
+ * then safe to share between threads.
  */
 public final class LabelMap {
   private final int width;

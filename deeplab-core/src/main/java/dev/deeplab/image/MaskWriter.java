@@ -33,6 +33,8 @@ import javax.imageio.stream.MemoryCacheImageOutputStream;
  * <p>Palettes are {@code int[]} of {@code 0xRRGGBB} indexed by class id (e.g. {@code
  * LabelSet.palette()}); ids past the palette's end are drawn black. Files are written through
  * {@link AtomicFiles}, so a failure never leaves a half-written PNG.
+ *
+ * <p>Stateless and thread-safe.
  */
 public final class MaskWriter {
   /** The default overlay opacity of class colours. */

@@ -13,6 +13,9 @@ import java.awt.image.Raster;
  * official DeepLab input pipeline uses: {@code research/deeplab/datasets/data_generator.py}).
  *
  * <p>The byte array is shared, not copied: {@link #rgb()} returns the backing array.
+ *
+ * <p>The pixel array is shared, not copied: treat it as read-only, and instances are then safe to
+ * share between threads.
  */
 public final class RgbImage {
   private final int width;

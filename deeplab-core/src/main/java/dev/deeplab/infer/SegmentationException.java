@@ -5,6 +5,8 @@ package dev.deeplab.infer;
  * cannot run on this machine). The message is one line; the cause is TensorFlow's exception.
  * Mistakes of the caller are reported as {@link IllegalArgumentException} instead, unreadable
  * images as {@link dev.deeplab.image.ImageFormatException}.
+ *
+ * <p>Immutable and thread-safe.
  */
 public class SegmentationException extends RuntimeException {
   private static final long serialVersionUID = 1L;

@@ -10,8 +10,9 @@ import java.util.TreeMap;
  * The architecture of one DeepLab network: everything that decides which variables exist and what
  * the graph computes. Field names follow the official flags ({@code research/deeplab/common.py}).
  *
- * <p>Immutable; change one field with the {@code with...} methods. {@link #defaults} gives the
- * official settings for a backbone and output stride; {@link #preset} the model-zoo variants.
+ * <p>Immutable and thread-safe; change one field with the {@code with...} methods. {@link
+ * #defaults} gives the official settings for a backbone and output stride; {@link #preset} the
+ * model-zoo variants.
  *
  * @param variant the backbone ({@code model_variant})
  * @param outputStride input size over feature size: 8, 16 or 32 ({@code output_stride})

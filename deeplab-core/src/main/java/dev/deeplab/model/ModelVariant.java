@@ -14,6 +14,8 @@ import java.util.stream.Collectors;
  *
  * <p>ResNet "beta" variants replace the 7×7 root with three 3×3 convolutions and scale inputs to
  * [-1, 1] ({@code core/resnet_v1_beta.py}); they share the variable scope of the plain variant.
+ *
+ * <p>Immutable and thread-safe.
  */
 public enum ModelVariant {
   MOBILENET_V2("mobilenet_v2", Family.MOBILENET_V2, "MobilenetV2", 0, 0.997f, 1e-3f),

@@ -8,6 +8,8 @@ import java.util.List;
  * a random scale from a discrete set, padding to the crop size (mean pixel / ignore label), a
  * random crop and a random left-right flip.
  *
+ * <p>Immutable and thread-safe.
+ *
  * @param minScale smallest scale ({@code min_scale_factor}, 0.5)
  * @param maxScale largest scale ({@code max_scale_factor}, 2.0)
  * @param scaleStep spacing of the scales ({@code scale_factor_step_size}, 0.25); 0 for a

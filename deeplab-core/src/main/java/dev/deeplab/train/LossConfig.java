@@ -6,6 +6,8 @@ import java.util.List;
  * How the per-pixel loss is weighted, as the official {@code
  * train_utils.add_softmax_cross_entropy_loss_for_each_scale} does it.
  *
+ * <p>Immutable and thread-safe.
+ *
  * @param ignoreLabel label value whose pixels get weight 0 ({@code ignore_label}, 255 for VOC)
  * @param classWeights per-class loss weights indexed by class id ({@code loss_weight} as a list);
  *     empty for weight 1 everywhere

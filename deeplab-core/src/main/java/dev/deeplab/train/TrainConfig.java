@@ -10,6 +10,8 @@ import java.util.List;
  * A run resumed from a checkpoint must use the same configuration. Defaults follow the official
  * {@code research/deeplab/train.py} flags (see {@link #builder}).
  *
+ * <p>Immutable and thread-safe; its {@link Builder} is not thread-safe.
+ *
  * @param model the architecture; its crop size is the training crop ({@code train_crop_size})
  * @param steps total training steps ({@code training_number_of_steps})
  * @param batchSize global batch size, split evenly over the devices ({@code train_batch_size})

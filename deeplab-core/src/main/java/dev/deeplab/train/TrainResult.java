@@ -7,6 +7,8 @@ import java.util.Optional;
 /**
  * The outcome of {@link Trainer#train}.
  *
+ * <p>Immutable and thread-safe.
+ *
  * @param startStep the step training started (or resumed) from
  * @param endStep the step reached
  * @param lastLoss the loss of the last step run (NaN if no step ran)

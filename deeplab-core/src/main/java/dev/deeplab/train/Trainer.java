@@ -31,6 +31,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A NaN, infinite or exploding loss stops training with {@link TrainingDivergedException}
  * without writing a checkpoint, so the newest one stays the last good state.
+ *
+ * <p>Not thread-safe: one {@link #train} at a time per instance (and per checkpoint directory).
  */
 public final class Trainer {
   private static final Logger LOG = LoggerFactory.getLogger("deeplab.train");

@@ -6,6 +6,8 @@ import java.util.Optional;
 /**
  * Training stopped because the loss became NaN, infinite or exploded. The weights in memory are
  * ruined and were not saved; the newest checkpoint on disk (if any) is the last good state.
+ *
+ * <p>Immutable and thread-safe.
  */
 public final class TrainingDivergedException extends RuntimeException {
   private final long step;
