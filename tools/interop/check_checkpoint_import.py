@@ -6,19 +6,26 @@ For a MobileNetV2, an Xception and a ResNet golden case (deeplab-core/src/test/r
   1. writes a checkpoint under the official variable names with the formula weights, using
      tools/reference/deeplab_reference.py, with the extras real official checkpoints carry
      (global_step and a <var>/Momentum slot for every trainable variable): MobileNetV2 in
-     tensor-bundle V2 and in the older V1 format, Xception-41 in V2, ResNet-50-beta in V1;
+     tensor-bundle V2 and in the older V1 format, Xception-41 in V2, ResNet-50-beta in V1; and
+     computes the reference's float64 logits of the case's formula input image, upsampled
+     (align corners) to the input size. This reference work runs once, in one subprocess with
+     TF_ENABLE_ONEDNN_OPTS=0, as deeplab_reference.py requires (its float32 ResNet graphs crash
+     oneDNN 3.7 with SIGFPE on this CPU; the float64 logits used here do not reach oneDNN);
   2. runs `tools/deeplab import --checkpoint PREFIX --variant ... --output <tmp>` with the case's
-     architecture options;
-  3. loads the exported SavedModel with tf.saved_model.load (signature predict_probabilities:
-     `images` uint8 -> `semantic`, `probabilities`) and feeds the case's formula input image
-     (integer pixels, so uint8 is exact);
-  4. compares its `probabilities` with the reference's own softmax of the align-corners
-     upsampled float64 logits: relative L2 error <= 1e-4, and identical argmax (`semantic` and
-     the argmax of `probabilities`) except at near-ties (top-2 logit gap below 1e-4 of the
-     largest logit).
+     architecture options (Java, TF's Eigen kernels);
+  3. under each TensorFlow setting, in a fresh subprocess per setting (tf_settings.py): Python
+     TF's defaults (TF_ENABLE_ONEDNN_OPTS unset: oneDNN on) and TF_ENABLE_ONEDNN_OPTS=0, loads each
+     exported SavedModel with tf.saved_model.load (signature predict_probabilities: `images` uint8
+     -> `semantic`, `probabilities`) and feeds the formula input image (integer pixels, so uint8
+     is exact);
+  4. compares its `probabilities` with the reference's own softmax of the upsampled float64
+     logits: relative L2 error <= 1e-4, and identical argmax (`semantic` and the argmax of
+     `probabilities`) except at near-ties (top-2 logit gap below 1e-4 of the largest logit).
 
-It also checks that the import refused nothing silently: every model variable of the
-SavedModel equals the checkpoint's value, and no slot or global_step made it into the model.
+It also checks, in each setting's subprocess, that the import refused nothing silently: every
+model variable of the SavedModel equals the checkpoint's value, and no slot or global_step made it
+into the model. Every result line names its setting; a subprocess killed by a signal fails the
+model it was evaluating, with the setting and the signal (the next model gets a fresh subprocess).
 Exit status 1 on any failure. Run by tools/python/run_checks.sh (cwd = repository root,
 PYTHONPATH includes tools/reference).
 """
@@ -31,16 +38,13 @@ import sys
 import tempfile
 import time
 
-# As deeplab_reference.py: its shape probe crashes (SIGFPE) in oneDNN's conv on this TF build.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+import numpy as np
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tf_settings  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
-import deeplab_net as net  # noqa: E402
-import deeplab_reference as ref  # noqa: E402
-
+# Imported only inside prepare(): deeplab_reference sets TF_ENABLE_ONEDNN_OPTS=0 when imported.
+REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference")
 GOLDEN = "deeplab-core/src/test/resources/golden"
 DEEPLAB = os.path.join("tools", "deeplab")
 # (case, formats). Writing the formula checkpoint of a large backbone takes about a minute, so
@@ -79,6 +83,7 @@ def softmax(x):
 
 def check_values(saved_model_dir, prefix):
     """Every variable of the SavedModel equals the checkpoint's; no training state inside."""
+    import tensorflow as tf
     model = tf.train.load_checkpoint(os.path.join(saved_model_dir, "variables", "variables"))
     ckpt = tf.train.load_checkpoint(prefix)
     names = sorted(model.get_variable_to_shape_map())
@@ -89,37 +94,102 @@ def check_values(saved_model_dir, prefix):
     return len(names), worst, extra
 
 
+def prepare(job):
+    """The reference work for one case; runs in a subprocess with TF_ENABLE_ONEDNN_OPTS=0.
+
+    Saves the formula input image (uint8) and the reference's upsampled float64 logits as .npy and
+    writes the case's checkpoints (with extras) in the job's formats.
+    """
+    sys.path.insert(0, REFERENCE)
+    import tensorflow as tf
+    import deeplab_net as net
+    import deeplab_reference as ref
+    cfg, case, work = job["config"], job["case"], job["work"]
+    h, w = cfg["input_size"]
+    image = net.formula_image(h, w)
+    assert np.array_equal(image, np.round(image)) and image.max() <= 255
+    paths = {"image": os.path.join(work, case + "_image.npy"),
+             "up": os.path.join(work, case + "_reference_up.npy")}
+    np.save(paths["image"], image.astype(np.uint8))
+    t0 = time.time()
+    _, up, _, _ = ref.run_case(cfg, net.FormulaParams())
+    np.save(paths["up"], up[0])
+    paths["reference_s"] = time.time() - t0
+    paths["checkpoints"] = []
+    for fmt in job["formats"]:
+        t0 = time.time()
+        prefix = ref.write_checkpoint(os.path.join(work, case + "_" + fmt), case, fmt,
+                                      with_extras=True)
+        t_write = time.time() - t0
+        entries = len(tf.train.load_checkpoint(prefix).get_variable_to_shape_map())
+        paths["checkpoints"].append({"format": fmt, "prefix": prefix, "entries": entries,
+                                     "write_s": t_write})
+    return paths
+
+
+def evaluate(job):
+    """One imported SavedModel against the reference; runs once per TensorFlow setting."""
+    import tensorflow as tf
+    image = np.load(job["image"])
+    up = np.load(job["up"])
+    ref_prob = softmax(up.astype(np.float64))
+    ref_arg = up.argmax(-1)
+    s = np.sort(up, axis=-1)
+    tie = (s[..., -1] - s[..., -2]) < NEAR_TIE * np.abs(up).max()
+    t0 = time.time()
+    tf_settings.step(job["label"] + ": tf.saved_model.load + predict_probabilities")
+    loaded = tf.saved_model.load(job["version"])
+    sig = loaded.signatures["predict_probabilities"]
+    result = sig(images=tf.constant(image))
+    t_run = time.time() - t0
+    prob = result["probabilities"].numpy()[0].astype(np.float64)
+    semantic = result["semantic"].numpy()[0]
+    rel = np.linalg.norm(prob - ref_prob) / np.linalg.norm(ref_prob)
+    max_abs = np.abs(prob - ref_prob).max()
+    arg_diff = (prob.argmax(-1) != ref_arg)
+    sem_diff = (semantic != ref_arg)
+    bad = int((arg_diff & ~tie).sum() + (sem_diff & ~tie).sum())
+    tf_settings.step(job["label"] + ": variables vs the checkpoint")
+    n_vars, worst, extra = check_values(job["version"], job["prefix"])
+    return {"shape": list(prob.shape), "ref_shape": list(ref_prob.shape), "rel": rel,
+            "max_abs": max_abs, "arg_diff": int(arg_diff.sum()), "sem_diff": int(sem_diff.sum()),
+            "pixels": int(ref_arg.size), "ties": int(tie.sum()), "bad": bad,
+            "mean_top": float(ref_prob.max(-1).mean()), "n_vars": n_vars, "worst": worst,
+            "extra": extra, "run_s": t_run}
+
+
 def main():
+    start = time.monotonic()
     failures = []
     work = tempfile.mkdtemp(prefix="deeplab_ckpt_import_")
-    reference_cache = {}
     try:
+        # 1. Reference logits and checkpoints: once, with oneDNN off.
+        prep_jobs = []
         for case, formats in CASES:
             with open(os.path.join(GOLDEN, case, "config.json")) as f:
                 cfg = json.load(f)
-            h, w = cfg["input_size"]
-            image = net.formula_image(h, w)
-            assert np.array_equal(image, np.round(image)) and image.max() <= 255
-            if case not in reference_cache:
-                _, up, _, _ = ref.run_case(cfg, net.FormulaParams())
-                reference_cache[case] = up[0]
-            up = reference_cache[case]
-            ref_prob = softmax(up.astype(np.float64))
-            ref_arg = up.argmax(-1)
-            s = np.sort(up, axis=-1)
-            tie = (s[..., -1] - s[..., -2]) < NEAR_TIE * np.abs(up).max()
-            for fmt in formats:
-                label = "%s %s+extras" % (case, fmt)
-                t0 = time.time()
-                prefix = ref.write_checkpoint(os.path.join(work, case + "_" + fmt), case, fmt,
-                                              with_extras=True)
-                t_write = time.time() - t0
-                entries = len(tf.train.load_checkpoint(prefix).get_variable_to_shape_map())
-                out = os.path.join(work, "saved_" + case + "_" + fmt)
-                cmd = [DEEPLAB, "import", "--checkpoint", prefix] + cli_options(cfg) + [
+            prep_jobs.append({"label": case + " reference", "case": case, "config": cfg,
+                              "formats": list(formats), "work": work})
+        prep = tf_settings.run_setting(__file__, "prepare", prep_jobs, *tf_settings.ONEDNN_OFF)
+        # 2. Java imports.
+        jobs = []
+        for pjob, outcome in zip(prep_jobs, prep.outcomes):
+            case, cfg = pjob["case"], pjob["config"]
+            if outcome.failure:
+                failures.append(case)
+                print(tf_settings.failure_line(prep.setting, pjob["label"], outcome.failure))
+                continue
+            r = outcome.result
+            print("     %s %s: reference float64 logits in %.0fs" % (
+                tf_settings.tag(prep.setting), case, r["reference_s"]))
+            for ck in r["checkpoints"]:
+                label = "%s %s+extras" % (case, ck["format"])
+                out = os.path.join(work, "saved_" + case + "_" + ck["format"])
+                cmd = [DEEPLAB, "import", "--checkpoint", ck["prefix"]] + cli_options(cfg) + [
                     "--output", out]
                 t0 = time.time()
-                p = subprocess.run(cmd, capture_output=True, text=True)
+                p = subprocess.run(cmd, capture_output=True, text=True,
+                                   env=tf_settings.java_env())
                 t_import = time.time() - t0
                 if p.returncode != 0:
                     failures.append(label)
@@ -127,42 +197,46 @@ def main():
                                                               p.stderr.strip()[-500:]))
                     continue
                 summary = [l for l in p.stdout.splitlines() if l.startswith("restored")]
-                version_dir = os.path.join(out, "1")
-                loaded = tf.saved_model.load(version_dir)
-                sig = loaded.signatures["predict_probabilities"]
-                result = sig(images=tf.constant(image.astype(np.uint8)))
-                prob = result["probabilities"].numpy()[0].astype(np.float64)
-                semantic = result["semantic"].numpy()[0]
-                rel = np.linalg.norm(prob - ref_prob) / np.linalg.norm(ref_prob)
-                max_abs = np.abs(prob - ref_prob).max()
-                arg_diff = (prob.argmax(-1) != ref_arg)
-                sem_diff = (semantic != ref_arg)
-                bad = int((arg_diff & ~tie).sum() + (sem_diff & ~tie).sum())
-                n_vars, worst, extra = check_values(version_dir, prefix)
-                ok = rel <= REL_TOL and bad == 0 and worst == 0.0 and not extra \
-                    and prob.shape == ref_prob.shape
-                print("%s %-40s checkpoint %d entries (write %.0fs), import %.0fs: %s"
-                      % ("ok  " if ok else "FAIL", label, entries, t_write, t_import,
-                         summary[0] if summary else p.stdout.strip().splitlines()[-1]))
+                print("ok   %-40s checkpoint %d entries (write %.0fs), import %.0fs: %s"
+                      % (label, ck["entries"], ck["write_s"], t_import,
+                         summary[0] if summary else p.stdout.strip().splitlines()[-1]),
+                      flush=True)
+                jobs.append({"label": label, "version": os.path.join(out, "1"),
+                             "prefix": ck["prefix"], "image": r["image"], "up": r["up"]})
+        # 3./4. The SavedModels under each TensorFlow setting.
+        for setting, value in tf_settings.SETTINGS:
+            run = tf_settings.run_setting(__file__, "evaluate", jobs, setting, value)
+            if not run.setting_ok:
+                failures.append(run.setting)
+            for job, outcome in zip(jobs, run.outcomes):
+                where = "%s %s" % (tf_settings.tag(run.setting), job["label"])
+                if outcome.failure:
+                    failures.append(where)
+                    print(tf_settings.failure_line(run.setting, job["label"], outcome.failure))
+                    continue
+                r = outcome.result
+                ok = r["rel"] <= REL_TOL and r["bad"] == 0 and r["worst"] == 0.0 \
+                    and not r["extra"] and r["shape"] == r["ref_shape"]
+                print("%s %s: tf.saved_model.load + predict_probabilities in %.1fs"
+                      % (tf_settings.status(ok), where, r["run_s"]))
                 print("     probabilities %s vs reference softmax(upsampled float64 logits): "
                       "rel L2 error %.3g (max |d| %.2g); argmax differs at %d, semantic at %d "
                       "of %d pixels (%d near-ties, %d differences outside them); mean top "
                       "probability %.4f; %d SavedModel variables == checkpoint (max |d| %g), "
                       "training state inside: %s"
-                      % (list(prob.shape), rel, max_abs, int(arg_diff.sum()),
-                         int(sem_diff.sum()), h * w, int(tie.sum()), bad,
-                         float(ref_prob.max(-1).mean()), n_vars, worst, extra or "none"))
+                      % (r["shape"], r["rel"], r["max_abs"], r["arg_diff"], r["sem_diff"],
+                         r["pixels"], r["ties"], r["bad"], r["mean_top"], r["n_vars"],
+                         r["worst"], r["extra"] or "none"), flush=True)
                 if not ok:
-                    failures.append(label)
-                shutil.rmtree(os.path.dirname(prefix), ignore_errors=True)
-                shutil.rmtree(out, ignore_errors=True)
+                    failures.append(where)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if failures:
         print("check_checkpoint_import: FAILED: " + ", ".join(failures))
         return 1
-    print("check_checkpoint_import: %d imports match the reference" % sum(
-        len(f) for _, f in CASES))
+    print("check_checkpoint_import: %d imports match the reference under %s (%.0f s)" % (
+        sum(len(f) for _, f in CASES), " and ".join(s for s, _ in tf_settings.SETTINGS),
+        time.monotonic() - start))
     return 0
 
 

@@ -3,25 +3,34 @@
 
   1. tools/reference/deeplab_reference.py writes a frozen GraphDef shaped like the official
      export_model.py output (ImageTensor uint8 [1,?,?,3] -> pad to the crop with the mean pixel ->
-     network -> SemanticPredictions int32 [1,H,W]; weights as Const nodes) for a small golden case;
+     network -> SemanticPredictions int32 [1,H,W]; weights as Const nodes) for a small golden case,
+     and the case's formula image, once, in a subprocess with TF_ENABLE_ONEDNN_OPTS=0 (the
+     reference always runs with oneDNN off, as deeplab_reference.py requires: its float32 ResNet
+     graphs crash oneDNN 3.7 with SIGFPE on this CPU);
   2. `tools/deeplab import --frozen-graph` wraps it (crop size given, since a frozen graph does
      not record it);
   3. `tools/deeplab segment --model <wrapped>` segments images that fit the crop (the case's
-     formula image and a crop of a real photo) and a real photo larger than the crop;
-  4. Python runs the frozen graph directly (tf.compat.v1.import_graph_def + Session, feeding
-     ImageTensor:0): class ids must be identical to Java's. For the photo larger than the crop, which
-     the bare official graph refuses, Python scales it down as the wrapper documents
+     formula image and a crop of a real photo) and a real photo larger than the crop (Java, TF's
+     Eigen kernels, once);
+  4. under each TensorFlow setting, in a fresh subprocess per setting (tf_settings.py): Python
+     TF's defaults (TF_ENABLE_ONEDNN_OPTS unset: oneDNN on) and TF_ENABLE_ONEDNN_OPTS=0, Python
+     runs the frozen graph directly (tf.compat.v1.import_graph_def + Session, feeding
+     ImageTensor:0): class ids must be identical to Java's. For the photo larger than the crop,
+     which the bare official graph refuses, Python scales it down as the wrapper documents
      (align-corners bilinear to round(side * crop / longest-fitting side), rounded to uint8), runs
      the frozen graph and maps the ids back by align-corners nearest neighbour: identical too;
-  5. the wrapped SavedModel loaded with tf.saved_model.load gives the same ids through
-     predict_images (the pixels, uint8 [1,h,w,3]) and serving_default (the PNG bytes as a string
-     tensor [1] -> one palette PNG of the image's size, decoded with PIL: mode 'P', pixel = class
-     id); saved_model_cli shows exactly these two signatures (the frozen graph has no
+  5. in the same subprocesses, the wrapped SavedModel loaded with tf.saved_model.load gives the
+     same ids through predict_images (the pixels, uint8 [1,h,w,3]) and serving_default (the PNG
+     bytes as a string tensor [1] -> one palette PNG of the image's size, decoded with PIL: mode
+     'P', pixel = class id);
+  6. once: saved_model_cli shows exactly these two signatures (the frozen graph has no
      SemanticProbabilities, so no predict_probabilities) with method name
      tensorflow/serving/predict and the batch-1 dtypes and shapes, and
      assets.extra/tf_serving_warmup_requests exists.
 
-Exit status 1 on any failure. Run by tools/python/run_checks.sh with cwd = repository root.
+Every line of steps 4-5 names its setting; a subprocess killed by a signal (e.g. SIGFPE) fails
+the check with the setting and the signal. Exit status 1 on any failure. Run by
+tools/python/run_checks.sh with cwd = repository root.
 """
 
 import io
@@ -32,18 +41,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
-# As deeplab_reference.py: its shape probe crashes (SIGFPE) in oneDNN's conv on this TF build.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+import numpy as np
+from PIL import Image
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-import tensorflow as tf  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tf_settings  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
-import deeplab_net as net  # noqa: E402
-import deeplab_reference as ref  # noqa: E402
-
+# Imported only inside prepare(): deeplab_reference sets TF_ENABLE_ONEDNN_OPTS=0 when imported.
+REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference")
 CASE = "mobilenet_v2_dm05_os8_dec_64"
 GOLDEN = "deeplab-core/src/test/resources/golden"
 PHOTO = "examples/photos/chelsea.png"
@@ -51,7 +58,7 @@ DEEPLAB = os.path.join("tools", "deeplab")
 
 
 def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=tf_settings.java_env())
     if p.returncode != 0:
         raise SystemExit("%s failed (%d): %s" % (" ".join(cmd[:2]), p.returncode,
                                                  p.stderr.strip()[-800:]))
@@ -59,6 +66,7 @@ def run(cmd):
 
 
 def frozen_session(path):
+    import tensorflow as tf
     gd = tf.compat.v1.GraphDef()
     with open(path, "rb") as f:
         gd.ParseFromString(f.read())
@@ -70,6 +78,7 @@ def frozen_session(path):
 
 def fitted_python(sess, rgb, crop_h, crop_w):
     """The wrapper's documented behaviour for an image larger than the crop, in Python TF."""
+    import tensorflow as tf
     h, w = rgb.shape[:2]
     scale = min(1.0, crop_h / h, crop_w / w)
     nh = int(min(max(np.round(np.float32(h) * np.float32(scale)), 1), crop_h))
@@ -86,6 +95,55 @@ def decode_mask(png):
     im = Image.open(io.BytesIO(png))
     im.load()
     return np.array(im).astype(np.int32) if im.mode == "P" else None
+
+
+def prepare(job):
+    """Writes the frozen graph and the formula image (.npy); runs with TF_ENABLE_ONEDNN_OPTS=0."""
+    sys.path.insert(0, REFERENCE)
+    import deeplab_net as net
+    import deeplab_reference as ref
+    pb = ref.write_frozen_graph(os.path.join(job["work"], "frozen_inference_graph.pb"), CASE)
+    image = os.path.join(job["work"], "formula.npy")
+    np.save(image, net.formula_image(job["crop_h"], job["crop_w"])[0].astype(np.uint8))
+    return {"pb": pb, "formula": image}
+
+
+def evaluate(job):
+    """Python runs of the frozen graph and of the wrapped SavedModel against Java's masks; runs
+    once per TensorFlow setting. Returns {"lines": [[ok, text], ...]}."""
+    import tensorflow as tf
+    crop_h, crop_w = job["crop_h"], job["crop_w"]
+    lines = []
+    sess = frozen_session(job["pb"])
+    model = tf.saved_model.load(job["version"])
+    by_images = model.signatures["predict_images"]
+    by_bytes = model.signatures["serving_default"]
+    for name, png in job["images"]:
+        rgb = np.array(Image.open(png))
+        java = np.array(Image.open(os.path.join(job["seg_dir"], name + "_mask.png"))).astype(
+            np.int32)
+        h, w = rgb.shape[:2]
+        tf_settings.step(name + ": frozen graph")
+        if h <= crop_h and w <= crop_w:
+            py = sess.run("SemanticPredictions:0", {"ImageTensor:0": rgb[None]})[0]
+            how = "frozen graph run directly"
+        else:
+            py, (nh, nw) = fitted_python(sess, rgb, crop_h, crop_w)
+            how = "scaled to %dx%d, frozen graph, ids scaled back" % (nw, nh)
+        diff = int((java != py).sum()) if java.shape == py.shape else -1
+        tf_settings.step(name + ": wrapped SavedModel")
+        sm = by_images(images=tf.constant(rgb[None]))["semantic"].numpy()[0]
+        with open(png, "rb") as f:
+            pngs = by_bytes(image_bytes=tf.constant([f.read()]))["semantic_png_bytes"].numpy()
+        sb = decode_mask(pngs[0]) if len(pngs) == 1 else None
+        same_sm = np.array_equal(sm, py) and sb is not None and np.array_equal(sb, py)
+        good = diff == 0 and same_sm
+        lines.append([good, "%-18s %dx%d: Java segment vs Python (%s): class ids differ at %d of "
+                      "%d pixels (%d classes present); tf.saved_model.load predict_images and "
+                      "serving_default (PNG bytes -> palette PNG) identical: %s"
+                      % (name, w, h, how, diff, h * w, len(np.unique(py)), same_sm)])
+    sess.close()
+    return {"lines": lines}
 
 
 def check_cli_show(version):
@@ -128,13 +186,22 @@ def check_cli_show(version):
 
 
 def main():
+    start = time.monotonic()
     with open(os.path.join(GOLDEN, CASE, "config.json")) as f:
         cfg = json.load(f)
     crop_h, crop_w = cfg["crop_size"]
     work = tempfile.mkdtemp(prefix="deeplab_frozen_check_")
     ok = True
     try:
-        pb = ref.write_frozen_graph(os.path.join(work, "frozen_inference_graph.pb"), CASE)
+        prep = tf_settings.run_setting(__file__, "prepare", [{
+            "label": "frozen graph " + CASE, "work": work, "crop_h": crop_h, "crop_w": crop_w}],
+            *tf_settings.ONEDNN_OFF)
+        outcome = prep.outcomes[0]
+        if outcome.failure:
+            print(tf_settings.failure_line(prep.setting, outcome.label, outcome.failure))
+            print("check_frozen_graph: FAILED")
+            return 1
+        pb = outcome.result["pb"]
         print("frozen graph %s for %s: %.1f MB" % (os.path.basename(pb), CASE,
                                                     os.path.getsize(pb) / 1e6))
         wrapped = os.path.join(work, "wrapped")
@@ -143,8 +210,7 @@ def main():
         print("     " + "\n     ".join(out.strip().splitlines()))
 
         images = {}
-        images["formula_%dx%d" % (crop_w, crop_h)] = net.formula_image(crop_h, crop_w)[0] \
-            .astype(np.uint8)
+        images["formula_%dx%d" % (crop_w, crop_h)] = np.load(outcome.result["formula"])
         photo = np.array(Image.open(PHOTO).convert("RGB"))
         images["photo_crop_50x57"] = photo[100:157, 200:250]
         images["photo_451x300"] = photo
@@ -152,44 +218,30 @@ def main():
         for name, rgb in images.items():
             f = os.path.join(work, name + ".png")
             Image.fromarray(rgb).save(f)
-            files.append(f)
+            files.append([name, f])
         seg_dir = os.path.join(work, "seg")
-        run([DEEPLAB, "segment", "--model", wrapped, "--output", seg_dir] + files)
+        run([DEEPLAB, "segment", "--model", wrapped, "--output", seg_dir] + [f for _, f in files])
 
-        sess = frozen_session(pb)
         version = os.path.join(wrapped, "1")
-        model = tf.saved_model.load(version)
-        by_images = model.signatures["predict_images"]
-        by_bytes = model.signatures["serving_default"]
-        for name, rgb in images.items():
-            java = np.array(Image.open(os.path.join(seg_dir, name + "_mask.png"))).astype(np.int32)
-            h, w = rgb.shape[:2]
-            if h <= crop_h and w <= crop_w:
-                py = sess.run("SemanticPredictions:0", {"ImageTensor:0": rgb[None]})[0]
-                how = "frozen graph run directly"
-            else:
-                py, (nh, nw) = fitted_python(sess, rgb, crop_h, crop_w)
-                how = "scaled to %dx%d, frozen graph, ids scaled back" % (nw, nh)
-            diff = int((java != py).sum()) if java.shape == py.shape else -1
-            sm = by_images(images=tf.constant(rgb[None]))["semantic"].numpy()[0]
-            with open(os.path.join(work, name + ".png"), "rb") as f:
-                pngs = by_bytes(image_bytes=tf.constant([f.read()]))[
-                    "semantic_png_bytes"].numpy()
-            sb = decode_mask(pngs[0]) if len(pngs) == 1 else None
-            same_sm = np.array_equal(sm, py) and sb is not None and np.array_equal(sb, py)
-            good = diff == 0 and same_sm
-            print("%s %-18s %dx%d: Java segment vs Python (%s): class ids differ at %d of %d "
-                  "pixels (%d classes present); tf.saved_model.load predict_images and "
-                  "serving_default (PNG bytes -> palette PNG) identical: %s"
-                  % ("ok  " if good else "FAIL", name, w, h, how, diff, h * w,
-                     len(np.unique(py)), same_sm))
-            ok &= good
-        sess.close()
+        job = {"label": "frozen graph and wrapped SavedModel", "pb": pb, "version": version,
+               "images": files, "seg_dir": seg_dir, "crop_h": crop_h, "crop_w": crop_w}
+        for setting, value in tf_settings.SETTINGS:
+            run_ = tf_settings.run_setting(__file__, "evaluate", [job], setting, value)
+            outcome = run_.outcomes[0]
+            ok &= run_.setting_ok
+            if outcome.failure:
+                print(tf_settings.failure_line(setting, outcome.label, outcome.failure))
+                ok = False
+                continue
+            for good, text in outcome.result["lines"]:
+                print("%s %s %s" % (tf_settings.status(good), tf_settings.tag(setting), text))
+                ok &= good
 
         ok &= check_cli_show(version)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print("check_frozen_graph: %s" % ("PASSED" if ok else "FAILED"))
+    print("check_frozen_graph: %s (%.0f s)" % ("PASSED" if ok else "FAILED",
+                                              time.monotonic() - start))
     return 0 if ok else 1
 
 
