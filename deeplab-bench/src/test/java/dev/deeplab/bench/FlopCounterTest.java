@@ -3,6 +3,9 @@ package dev.deeplab.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.deeplab.internal.nn.Conv;
+import dev.deeplab.internal.nn.NetScope;
+import dev.deeplab.internal.nn.NetState;
 import dev.deeplab.model.ModelConfig;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -72,5 +75,20 @@ class FlopCounterTest {
     assertWithin(54.17, FlopCounter.forConfig(x65).gmadds(), 0.01);
     ModelConfig os8 = x65.withOutputStride(8).withAtrousRates(ModelConfig.officialRates(8));
     assertWithin(177.10, FlopCounter.forConfig(os8).gmadds(), 0.01);
+  }
+
+  @Test
+  void oneByOneConvBuiltAsAProductCountsAsTheConv() {
+    // ResNet's 256->1024 1x1 conv is a MatMul on [N*H*W, 256] (Conv, for oneDNN 3.7); with an
+    // unknown batch its rows come from the [N, H, W, C] tensor reshaped into it.
+    try (Graph g = new Graph()) {
+      Ops tf = Ops.create(g);
+      Operand<TFloat32> x = tf.placeholder(TFloat32.class, Placeholder.shape(
+          Shape.of(-1, 5, 7, 256)));
+      Conv.conv(1024, 1).withBias().apply(NetScope.root(tf, NetState.inference()), "c", x);
+      FlopCount c = FlopCounter.count(g, 2);
+      assertEquals(2L * 5 * 7 * 256 * 1024, c.matmulMadds());
+      assertEquals(0, c.convOps(), "built as a product");
+    }
   }
 }
