@@ -15,6 +15,8 @@ import os
 import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+# TF's Eigen kernels: oneDNN 3.7 (Python TF 2.21) dies with SIGFPE on the float32 1x1 convs of
+# ResNet's blocks 3 and 4 on CPUs whose cache sizes it misreads (README, "oneDNN").
 os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '0')
 
 import numpy as np  # noqa: E402
