@@ -16,16 +16,6 @@ class EvaluatorTest {
   static final Path VOC_MINI = dev.deeplab.testing.TestData.vocMini();
 
   @Test
-  void flipMirrorsEachRowKeepingChannelsTogether() {
-    // 2 rows x 3 pixels x 2 channels.
-    byte[] a = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-    assertArrayEquals(new byte[] {5, 6, 3, 4, 1, 2, 11, 12, 9, 10, 7, 8},
-        Evaluator.flipRows(a, 3, 2, 2));
-    float[] f = {1, 2, 3, 4};
-    assertArrayEquals(new float[] {2, 1, 4, 3}, Evaluator.flipRows(f, 2, 2, 1));
-  }
-
-  @Test
   void multiScaleWithFlipKeepsTheAccuracyOnVocMini() throws Exception {
     VocDataset data = new VocDataset(VOC_MINI, "val");
     ConfusionMatrix single = evaluate(data, List.of(1.0), false);

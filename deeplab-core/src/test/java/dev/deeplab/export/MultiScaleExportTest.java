@@ -22,9 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The official multi-scale and flipped inference baked into an export ({@code export
  * --inference-scales ... --flip}) equals {@code eval --scales ... --flip} on the same model: the
- * evaluator runs one single-scale graph per scale and averages the softmax in Java, flipping in
- * Java; the export does it all in one graph. Same probabilities (float rounding), same class ids,
- * same scores on voc-mini.
+ * export, written and loaded back as a SavedModel, against the evaluator's graph built afresh with
+ * the weights restored by name. Same probabilities, same class ids, same scores on voc-mini. The
+ * ensemble's arithmetic is checked run by run in {@code MultiScaleServingTest}.
  */
 class MultiScaleExportTest {
   private static final Path VOC_MINI = dev.deeplab.testing.TestData.vocMini();

@@ -58,7 +58,11 @@ import org.tensorflow.types.family.TType;
  * multi-scale inference ({@code predict_labels_multi_scale}): for each scale the image is scaled,
  * fitted into the crop scaled alike and run; the softmax of each run (and of the run on the
  * left-right flipped image, flipped back) is resized to the image and averaged; the class ids are
- * the argmax of the average. The networks of all scales share one set of variables.
+ * the argmax of the average. The average is taken at the image's size when the image fits the
+ * crop, as the official code does (its evaluation pads images into the crop), and at the size
+ * that fits the crop for larger images, then mapped to the image size like single-scale outputs:
+ * memory stays bounded by the crop whatever the image size. The networks of all scales share one
+ * set of variables.
  */
 public final class ServingGraph implements AutoCloseable {
   public static final String DEFAULT_SIGNATURE = "serving_default";
@@ -121,8 +125,14 @@ public final class ServingGraph implements AutoCloseable {
             ServingSteps.classIds(post, region, f.height(), f.width(), TInt32.class));
         probs = ServingSteps.probabilities(post, region, f.height(), f.width());
       } else {
-        probs = multiScale(tf, runs, options.flip());
-        semantic = tf.withName(SEMANTIC).math.argMax(probs, tf.constant(3), TInt32.class);
+        Operand<TInt32> shape = post.shape(images);
+        Operand<TInt32> h = post.gather(shape, post.constant(1), post.constant(0));
+        Operand<TInt32> w = post.gather(shape, post.constant(2), post.constant(0));
+        Operand<TInt32>[] base = ServingSteps.fittedSize(post, h, w, config, 1.0);
+        Operand<TFloat32> average = multiScale(tf, runs, options.flip(), base);
+        semantic = tf.withName(SEMANTIC).identity(
+            ServingSteps.classIds(post, average, h, w, TInt32.class));
+        probs = ServingSteps.resized(post, average, h, w);
       }
       probabilities = tf.withName(PROBABILITIES).ensureShape(probs,
           Shape.of(-1, -1, -1, config.numClasses()));
@@ -149,8 +159,14 @@ public final class ServingGraph implements AutoCloseable {
         run.crop().cropWidth());
   }
 
-  /** Probabilities averaged over the scales (and flips), at the image size, for {@code images}. */
-  private Operand<TFloat32> multiScale(Ops tf, List<Run> runs, boolean flip) {
+  /**
+   * Probabilities of {@code images} averaged over the scales (and flips), at the base size: the
+   * image's size fitted into the crop at scale 1 (the image's own size when it fits). Averaging
+   * there bounds the memory by the crop, whatever the image size; callers map the average to the
+   * image size as single-scale outputs are mapped.
+   */
+  private Operand<TFloat32> multiScale(Ops tf, List<Run> runs, boolean flip,
+      Operand<TInt32>[] base) {
     List<Operand<TFloat32>> all = new ArrayList<>();
     for (int k = 0; k < runs.size(); k++) {
       Run run = runs.get(k);
@@ -161,7 +177,7 @@ public final class ServingGraph implements AutoCloseable {
         ServingSteps.Fitted f = ServingSteps.fit(pre, in, run.crop(), run.scale());
         Operand<TFloat32> p = ServingSteps.probabilities(post, ServingSteps.region(post,
             upsampled(tf, run, f.padded(), k == 0 && !mirrored), f.fitHeight(), f.fitWidth()),
-            f.height(), f.width());
+            base[0], base[1]);
         all.add(mirrored ? ServingSteps.flipped(post, p) : p);
       }
     }
@@ -254,10 +270,10 @@ public final class ServingGraph implements AutoCloseable {
               b.constant(0));
           Operand<TInt32> height = b.gather(size, b.constant(0), b.constant(0));
           Operand<TInt32> width = b.gather(size, b.constant(1), b.constant(0));
-          Operand<TUint8> ids;
+          Operand<TInt32>[] base = ServingSteps.fittedSize(b, height, width, config, 1.0);
+          Operand<TUint8> ids = null;
           List<Operand<TFloat32>> probs = new ArrayList<>();
           int e = 0;
-          ids = null;
           for (int k = 0; k < runs.size(); k++) {
             Operand<TInt32> fh = b.gather(size, b.constant(2 + 2 * k), b.constant(0));
             Operand<TInt32> fw = b.gather(size, b.constant(3 + 2 * k), b.constant(0));
@@ -268,14 +284,14 @@ public final class ServingGraph implements AutoCloseable {
               if (single) {
                 ids = ServingSteps.classIds(b, region, height, width, TUint8.class);
               } else {
-                Operand<TFloat32> p = ServingSteps.probabilities(b, region, height, width);
+                Operand<TFloat32> p = ServingSteps.probabilities(b, region, base[0], base[1]);
                 probs.add(m == 1 ? ServingSteps.flipped(b, p) : p);
               }
             }
           }
           if (!single) {
-            ids = b.dtypes.cast(b.math.argMax(b.math.addN(probs), b.constant(3), TInt32.class),
-                TUint8.class);
+            // The argmax of the sum is the argmax of the average.
+            ids = ServingSteps.classIds(b, b.math.addN(probs), height, width, TUint8.class);
           }
           Operand<TUint8> hw1 = b.reshape(ids, b.stack(List.of(height, width, b.constant(1))));
           return List.of(PalettePng.encode(b, hw1, palette));
@@ -363,11 +379,11 @@ public final class ServingGraph implements AutoCloseable {
   }
 
   /**
-   * A single-scale graph for one scale of multi-scale evaluation ({@code
+   * One scale of the multi-scale ensemble as a graph of its own ({@code
    * predict_labels_multi_scale}): images are resized by {@code scale} and the crop grows with it,
-   * outputs stay at the input size.
+   * outputs stay at the input size. For checking the ensemble run by run.
    */
-  public static ServingGraph forScale(ModelConfig config, double scale) {
+  static ServingGraph forScale(ModelConfig config, double scale) {
     ModelConfig scaled = config.withCropSize(
         ModelConfig.scaleDimension(config.cropHeight(), scale),
         ModelConfig.scaleDimension(config.cropWidth(), scale));

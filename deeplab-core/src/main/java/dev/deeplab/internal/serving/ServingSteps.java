@@ -44,13 +44,9 @@ final class ServingSteps {
     Operand<TInt32> shape = tf.shape(images);
     Operand<TInt32> h = tf.gather(shape, tf.constant(1), tf.constant(0));
     Operand<TInt32> w = tf.gather(shape, tf.constant(2), tf.constant(0));
-    Operand<TFloat32> hf = tf.dtypes.cast(h, TFloat32.class);
-    Operand<TFloat32> wf = tf.dtypes.cast(w, TFloat32.class);
-    Operand<TFloat32> scale = tf.math.minimum(tf.constant((float) inputScale), tf.math.minimum(
-        tf.math.div(tf.constant((float) crop.cropHeight()), hf),
-        tf.math.div(tf.constant((float) crop.cropWidth()), wf)));
-    Operand<TInt32> nh = fittedSide(tf, hf, scale, crop.cropHeight());
-    Operand<TInt32> nw = fittedSide(tf, wf, scale, crop.cropWidth());
+    Operand<TInt32>[] fitSize = fittedSize(tf, h, w, crop, inputScale);
+    Operand<TInt32> nh = fitSize[0];
+    Operand<TInt32> nw = fitSize[1];
     // ResizeBilinear reads uint8 directly: no float copy of the full-size image.
     Operand<TFloat32> pixels = tf.image.resizeBilinear(images, tf.stack(List.of(nh, nw)),
         ResizeBilinear.alignCorners(true));
@@ -66,6 +62,22 @@ final class ServingSteps {
     padded = tf.reshape(padded,
         tf.constant(new int[] {-1, crop.cropHeight(), crop.cropWidth(), 3}));
     return new Fitted(padded, h, w, nh, nw);
+  }
+
+  /**
+   * {@code [height, width]} of an image of {@code h x w} scaled by {@code inputScale} and further
+   * down to fit {@code crop}'s crop size.
+   */
+  @SuppressWarnings("unchecked")
+  static Operand<TInt32>[] fittedSize(Ops tf, Operand<TInt32> h, Operand<TInt32> w,
+      ModelConfig crop, double inputScale) {
+    Operand<TFloat32> hf = tf.dtypes.cast(h, TFloat32.class);
+    Operand<TFloat32> wf = tf.dtypes.cast(w, TFloat32.class);
+    Operand<TFloat32> scale = tf.math.minimum(tf.constant((float) inputScale), tf.math.minimum(
+        tf.math.div(tf.constant((float) crop.cropHeight()), hf),
+        tf.math.div(tf.constant((float) crop.cropWidth()), wf)));
+    return new Operand[] {fittedSide(tf, hf, scale, crop.cropHeight()),
+        fittedSide(tf, wf, scale, crop.cropWidth())};
   }
 
   /** {@code clip(round(d * scale), 1, crop)}: one side after fitting into the crop. */
@@ -99,7 +111,13 @@ final class ServingSteps {
   /** Softmax of the region resized to {@code [n, height, width, C]} (align-corners bilinear). */
   static Operand<TFloat32> probabilities(Ops tf, Operand<TFloat32> region, Operand<TInt32> height,
       Operand<TInt32> width) {
-    return tf.image.resizeBilinear(tf.nn.softmax(region), tf.stack(List.of(height, width)),
+    return resized(tf, tf.nn.softmax(region), height, width);
+  }
+
+  /** A per-pixel map {@code [n, h', w', C]} resized to {@code [n, height, width, C]}. */
+  static Operand<TFloat32> resized(Ops tf, Operand<TFloat32> map, Operand<TInt32> height,
+      Operand<TInt32> width) {
+    return tf.image.resizeBilinear(map, tf.stack(List.of(height, width)),
         ResizeBilinear.alignCorners(true));
   }
 
