@@ -168,9 +168,11 @@ final class BenchCommand implements Callable<Integer> {
     validate();
     if (export != null) {
       ModelConfig config = variantConfig();
-      Map<String, FloatTensor> w = InferenceTarget.randomWeights(config, seed);
+      // LeCun gain keeps the activations near 1 through every block, as numerical comparisons of
+      // the export (tools/interop) need; He weights grow ResNet logits to ~1e5 and beyond.
+      Map<String, FloatTensor> w = AtrousParity.randomWeights(config, seed, 1 / Math.sqrt(2));
       Path dir = SavedModelWriter.write(w, new ModelInfo(config,
-          LabelSet.unnamed(config.numClasses()), "random He-uniform weights, seed " + seed
+          LabelSet.unnamed(config.numClasses()), "random LeCun-uniform weights, seed " + seed
           + " (deeplab bench)"), export, OptionalLong.empty());
       out.println("exported " + dir);
       return 0;
