@@ -127,6 +127,15 @@ def make_divisible(v, divisor, min_value=None):
     return new_v
 
 
+def dilate_kernel(w, rate):
+    """[k,k,a,b] kernel -> [k_eff,k_eff,a,b] with rate-1 zeros between taps."""
+    k = int(w.shape[0])
+    k_eff = k + (k - 1) * (rate - 1)
+    idx = [[i * rate, j * rate] for i in range(k) for j in range(k)]
+    taps = tf.reshape(w, [k * k] + list(w.shape[2:]))
+    return tf.scatter_nd(idx, taps, [k_eff, k_eff] + list(w.shape[2:]))
+
+
 def tf_same_pads(size, k_eff, stride):
     """(before, after) padding TF 'SAME' uses for one spatial dimension."""
     out = -(-size // stride)
@@ -195,6 +204,9 @@ class Builder(object):
         self.endpoints = {}
         # For self-checks only: e.g. {'EXPLICIT': 'SAME'} swaps padding modes.
         self.padding_override = {}
+        # Atrous convs as ordinary convs with zeros inserted between the kernel taps (the same
+        # sums); TF's CPU kernels have no gradient for dilated convs, training needs this.
+        self.dilate_kernels = False
 
     # -- variables ---------------------------------------------------------
     def var(self, name, shape):
@@ -246,8 +258,7 @@ class Builder(object):
         var = self.var(scope + '/BatchNorm/moving_variance', [c])
         return tf.nn.batch_normalization(x, mean, var, beta, gamma, eps)
 
-    @staticmethod
-    def activate(x, act):
+    def activate(self, x, act):
         if act is None:
             return x
         if act == 'relu':
@@ -265,8 +276,12 @@ class Builder(object):
         x = self.pad(x, ph, pw)
         if stride > 1 and rate > 1:
             raise ValueError('stride and rate both > 1')
-        y = tf.nn.conv2d(x, w, strides=[1, stride, stride, 1], padding='VALID',
-                         dilations=[1, rate, rate, 1])
+        if self.dilate_kernels and rate > 1:
+            y = tf.nn.conv2d(x, dilate_kernel(w, rate), strides=[1, stride, stride, 1],
+                             padding='VALID')
+        else:
+            y = tf.nn.conv2d(x, w, strides=[1, stride, stride, 1], padding='VALID',
+                             dilations=[1, rate, rate, 1])
         if bn_eps is not None:
             y = self.batch_norm(y, scope, bn_eps)
         elif biases:
@@ -282,8 +297,12 @@ class Builder(object):
         x = self.pad(x, ph, pw)
         if stride > 1 and rate > 1:
             raise ValueError('stride and rate both > 1')
-        y = tf.nn.depthwise_conv2d(x, w, strides=[1, stride, stride, 1],
-                                   padding='VALID', dilations=[rate, rate])
+        if self.dilate_kernels and rate > 1:
+            y = tf.nn.depthwise_conv2d(x, dilate_kernel(w, rate), strides=[1, stride, stride, 1],
+                                       padding='VALID')
+        else:
+            y = tf.nn.depthwise_conv2d(x, w, strides=[1, stride, stride, 1],
+                                       padding='VALID', dilations=[rate, rate])
         if bn_eps is not None:
             y = self.batch_norm(y, scope, bn_eps)
         return self.activate(y, act)
@@ -410,7 +429,7 @@ def xception_module(b, inputs, prefix, depths, skip, stride, rate, unit_rates,
         if act_in_sep:
             feat, act = residual, 'relu'
         else:
-            feat, act = tf.nn.relu(residual), None
+            feat, act = b.activate(residual, 'relu'), None
         # separable_conv2d_same: SAME when stride == 1, else fixed_padding+VALID
         padding = 'SAME' if s == 1 else 'EXPLICIT'
         residual = b.depthwise(feat, name + '_depthwise', 3, stride=s, rate=r,
@@ -484,7 +503,7 @@ def bottleneck(b, x, prefix, depth, depth_b, stride, rate, eps):
                act='relu')
     r = b.conv(r, prefix + '/conv3', depth, 1, bn_eps=eps, act=None)
     b.endpoints[prefix + '/conv3'] = r      # conv3 BN output: pre-add, pre-ReLU
-    return tf.nn.relu(shortcut + r)
+    return b.activate(shortcut + r, 'relu')
 
 
 # V2_DEF spec up to layer_18: (op, num_outputs, stride, expansion, exp_divisible_by)

@@ -10,7 +10,9 @@ import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelInfo;
 import dev.deeplab.train.Augmentation;
+import dev.deeplab.train.LearningRateSchedule;
 import dev.deeplab.train.LossConfig;
+import dev.deeplab.train.Optimizer;
 import dev.deeplab.train.TrainConfig;
 import dev.deeplab.train.TrainResult;
 import dev.deeplab.train.Trainer;
@@ -82,8 +84,24 @@ public final class TrainCommand implements Callable<Integer> {
   Path initFrom;
 
   @Option(names = "--reinitialize", split = ",", paramLabel = "SCOPES",
-      description = "Scopes trained from scratch instead of taken from --init-from, e.g. logits.")
+      description = "Scopes trained from scratch instead of taken from --init-from: name "
+          + "prefixes as the official exclusion matches them (logits, aspp, decoder, ...).")
   List<String> reinitialize = List.of();
+
+  @Option(names = "--initialize-last-layer", negatable = true, defaultValue = "true",
+      fallbackValue = "true", description = "Take the last layers from --init-from (default). "
+          + "--no-initialize-last-layer trains them from scratch, as the official "
+          + "initialize_last_layer=false (e.g. for another number of classes).")
+  boolean initializeLastLayer;
+
+  @Option(names = "--last-layers-contain-logits-only", description = "The last layers are "
+      + "logits only, not the whole head (for --last-layer-gradient-multiplier and "
+      + "--no-initialize-last-layer).")
+  boolean lastLayersLogitsOnly;
+
+  @Option(names = "--last-layer-gradient-multiplier", defaultValue = "1.0", paramLabel = "M",
+      description = "Multiplies the gradients of the last layers (default ${DEFAULT-VALUE}).")
+  double lastLayerMultiplier;
 
   @Option(names = "--steps", required = true, description = "Training steps.")
   int steps;
@@ -101,6 +119,65 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Option(names = "--slow-start-lr", defaultValue = "1e-4", description = "Slow-start rate (default ${DEFAULT-VALUE}).")
   double slowStartLr;
+
+  @Option(names = "--slow-start-burnin", defaultValue = "none", paramLabel = "none|linear",
+      description = "linear: the slow-start rate rises linearly to --base-lr (default none).")
+  String slowStartBurnin;
+
+  @Option(names = "--learning-policy", defaultValue = "poly",
+      paramLabel = "poly|step|cosine|multi_steps",
+      description = "Learning-rate policy (default ${DEFAULT-VALUE}).")
+  String learningPolicy;
+
+  @Option(names = "--learning-power", defaultValue = "0.9",
+      description = "Power of the poly policy (default ${DEFAULT-VALUE}).")
+  double learningPower;
+
+  @Option(names = "--end-lr", defaultValue = "0", description = "Rate the poly policy ends at "
+      + "(default 0).")
+  double endLr;
+
+  @Option(names = "--lr-decay-step", defaultValue = "2000",
+      description = "Steps per decay of the step policy (default ${DEFAULT-VALUE}).")
+  long lrDecayStep;
+
+  @Option(names = "--lr-decay-factor", defaultValue = "0.1",
+      description = "Decay factor of the step policy (default ${DEFAULT-VALUE}).")
+  double lrDecayFactor;
+
+  @Option(names = "--lr-boundaries", split = ",", paramLabel = "STEPS",
+      description = "multi_steps: steps where the rate changes.")
+  List<Long> lrBoundaries = List.of();
+
+  @Option(names = "--lr-boundary-rates", split = ",", paramLabel = "RATES",
+      description = "multi_steps: the rates, one more than --lr-boundaries.")
+  List<Double> lrBoundaryRates = List.of();
+
+  @Option(names = "--optimizer", defaultValue = "momentum", paramLabel = "momentum|adam",
+      description = "Optimizer (default ${DEFAULT-VALUE}); adam uses the constant --adam-lr, as "
+          + "the official code.")
+  String optimizer;
+
+  @Option(names = "--momentum", defaultValue = "0.9", description = "Momentum (default ${DEFAULT-VALUE}).")
+  double momentum;
+
+  @Option(names = "--adam-lr", defaultValue = "0.001", description = "Adam's learning rate (default ${DEFAULT-VALUE}).")
+  double adamLr;
+
+  @Option(names = "--adam-epsilon", defaultValue = "1e-8", description = "Adam's epsilon (default ${DEFAULT-VALUE}).")
+  double adamEpsilon;
+
+  @Option(names = "--min-scale-factor", defaultValue = "0.5",
+      description = "Smallest random scale (default ${DEFAULT-VALUE}).")
+  double minScale;
+
+  @Option(names = "--max-scale-factor", defaultValue = "2.0",
+      description = "Largest random scale (default ${DEFAULT-VALUE}).")
+  double maxScale;
+
+  @Option(names = "--scale-factor-step-size", defaultValue = "0.25",
+      description = "Step between random scales; 0 for any scale in the range (default ${DEFAULT-VALUE}).")
+  double scaleStep;
 
   @Option(names = "--weight-decay", description = "L2 weight decay (default 4e-5, 1e-4 for ResNet).")
   Double weightDecay;
@@ -181,7 +258,8 @@ public final class TrainCommand implements Callable<Integer> {
     }
     VocDataset train = new VocDataset(data, split);
     VocDataset eval = evalEvery > 0 ? new VocDataset(data, evalSplit) : null;
-    Trainer.Init init = initFrom != null ? new Trainer.Init(initFrom, reinitialize) : null;
+    Trainer.Init init = initFrom != null
+        ? new Trainer.Init(initFrom, reinitialize, initializeLastLayer) : null;
     TrainResult result;
     try {
       result = new Trainer(config, options).reportProgress(Progress.training())
@@ -220,17 +298,51 @@ public final class TrainCommand implements Callable<Integer> {
       throw new UsageError("--labels " + classes.name() + " has " + classes.numClasses()
           + " classes but the model has " + m.numClasses() + " (--num-classes)");
     }
-    TrainConfig.Builder b = TrainConfig.builder(m).steps(steps).batchSize(batchSize)
-        .baseLearningRate(baseLr).slowStart(slowStartSteps, slowStartLr)
-        .fineTuneBatchNorm(fineTuneBatchNorm)
-        .loss(LossConfig.defaults().withIgnoreLabel(classes.ignoreLabel())
-            .withClassWeights(classWeights).withHardPixelMining(topK, hardMiningStep))
-        .augmentation(Augmentation.official())
-        .devices(Devices.parse(devices)).seed(seed);
+    TrainConfig.Builder b;
+    try {
+      b = TrainConfig.builder(m).steps(steps).batchSize(batchSize)
+          .learningRate(learningRate())
+          .optimizer(optimizer())
+          .lastLayerGradientMultiplier(lastLayerMultiplier)
+          .lastLayersContainLogitsOnly(lastLayersLogitsOnly)
+          .fineTuneBatchNorm(fineTuneBatchNorm)
+          .loss(LossConfig.defaults().withIgnoreLabel(classes.ignoreLabel())
+              .withClassWeights(classWeights).withHardPixelMining(topK, hardMiningStep))
+          .augmentation(new Augmentation(minScale, maxScale, scaleStep, true))
+          .devices(Devices.parse(devices)).seed(seed);
+    } catch (IllegalArgumentException e) {
+      throw new UsageError(e.getMessage());
+    }
     if (weightDecay != null) {
       b.weightDecay(weightDecay);
     }
     return b.build();
+  }
+
+  private LearningRateSchedule learningRate() {
+    LearningRateSchedule.Policy policy = switch (learningPolicy.toLowerCase(Locale.ROOT)) {
+      case "poly" -> LearningRateSchedule.Policy.POLY;
+      case "step" -> LearningRateSchedule.Policy.STEP;
+      case "cosine" -> LearningRateSchedule.Policy.COSINE;
+      case "multi_steps" -> LearningRateSchedule.Policy.MULTI_STEPS;
+      default -> throw new UsageError("--learning-policy must be poly, step, cosine or "
+          + "multi_steps, got " + learningPolicy);
+    };
+    if (!slowStartBurnin.equals("none") && !slowStartBurnin.equals("linear")) {
+      throw new UsageError("--slow-start-burnin must be none or linear, got " + slowStartBurnin);
+    }
+    return LearningRateSchedule.poly(baseLr).withPoly(learningPower, endLr)
+        .withStepDecay(lrDecayStep, lrDecayFactor).withBoundaries(lrBoundaries, lrBoundaryRates)
+        .withSlowStart(slowStartSteps, slowStartLr, slowStartBurnin.equals("linear"))
+        .withPolicy(policy);
+  }
+
+  private Optimizer optimizer() {
+    return switch (optimizer.toLowerCase(Locale.ROOT)) {
+      case "momentum" -> Optimizer.momentum(momentum);
+      case "adam" -> Optimizer.adam(adamLr, adamEpsilon);
+      default -> throw new UsageError("--optimizer must be momentum or adam, got " + optimizer);
+    };
   }
 
   /**

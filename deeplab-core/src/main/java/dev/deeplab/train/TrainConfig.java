@@ -1,6 +1,5 @@
 package dev.deeplab.train;
 
-import dev.deeplab.internal.train.PolyLearningRate;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant.Family;
 import java.util.List;
@@ -15,17 +14,20 @@ import java.util.List;
  * @param model the architecture; its crop size is the training crop ({@code train_crop_size})
  * @param steps total training steps ({@code training_number_of_steps})
  * @param batchSize global batch size, split evenly over the devices ({@code train_batch_size})
- * @param baseLearningRate {@code base_learning_rate} of the poly policy
- * @param learningPower {@code learning_power} (0.9)
- * @param slowStartSteps {@code slow_start_step}
- * @param slowStartLearningRate {@code slow_start_learning_rate}
- * @param momentum {@code momentum} of the momentum optimizer (0.9)
+ * @param learningRate the learning-rate policy ({@code learning_policy} and its flags)
+ * @param optimizer momentum (the official default) or Adam
  * @param weightDecay {@code weight_decay}: the loss gains {@code weightDecay * sum(l2_loss(w))}
  *     over the conv {@code weights}
+ * @param lastLayerGradientMultiplier {@code last_layer_gradient_multiplier}: the gradients of
+ *     the last layers are multiplied by it (their biases by twice it)
+ * @param lastLayersContainLogitsOnly {@code last_layers_contain_logits_only}: the last layers are
+ *     {@code logits} only, not the whole head ({@code image_pooling}, {@code aspp}, {@code
+ *     concat_projection}, {@code decoder}, {@code meta_architecture}); also what {@code
+ *     initialize_last_layer=false} re-initialises
  * @param fineTuneBatchNorm batch norm uses batch statistics and updates its moving averages
  *     ({@code fine_tune_batch_norm}); otherwise it runs in inference mode
- * @param dropout the ASPP dropout (keep 0.9) is active; may only be turned off together with
- *     {@code fineTuneBatchNorm} (the network has one training switch for both)
+ * @param dropout the ASPP dropout (keep 0.9) is active; the official code always has it in
+ *     training, turning it off makes a step deterministic (as the parity tests need)
  * @param loss the loss weighting
  * @param augmentation the random input augmentation
  * @param devices one replica per device, e.g. {@code /device:CPU:0}; empty for one replica with
@@ -36,12 +38,11 @@ public record TrainConfig(
     ModelConfig model,
     int steps,
     int batchSize,
-    double baseLearningRate,
-    double learningPower,
-    int slowStartSteps,
-    double slowStartLearningRate,
-    double momentum,
+    LearningRateSchedule learningRate,
+    Optimizer optimizer,
     double weightDecay,
+    double lastLayerGradientMultiplier,
+    boolean lastLayersContainLogitsOnly,
     boolean fineTuneBatchNorm,
     boolean dropout,
     LossConfig loss,
@@ -51,8 +52,10 @@ public record TrainConfig(
 
   /** Validates the combination; messages name the offending setting. */
   public TrainConfig {
-    if (model == null || loss == null || augmentation == null) {
-      throw new IllegalArgumentException("model, loss and augmentation are required");
+    if (model == null || loss == null || augmentation == null || learningRate == null
+        || optimizer == null) {
+      throw new IllegalArgumentException(
+          "model, learning rate, optimizer, loss and augmentation are required");
     }
     devices = List.copyOf(devices);
     if (steps < 1) {
@@ -65,22 +68,18 @@ public record TrainConfig(
       throw new IllegalArgumentException("batch size " + batchSize + " does not split evenly over "
           + devices.size() + " devices");
     }
-    if (!(momentum >= 0 && momentum < 1)) {
-      throw new IllegalArgumentException("momentum must be in [0, 1), got " + momentum);
-    }
     if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) {
       throw new IllegalArgumentException("weight decay must be >= 0, got " + weightDecay);
     }
-    if (!dropout && fineTuneBatchNorm) {
-      throw new IllegalArgumentException(
-          "dropout can only be turned off together with batch-norm fine-tuning");
+    if (!(lastLayerGradientMultiplier >= 0) || Double.isInfinite(lastLayerGradientMultiplier)) {
+      throw new IllegalArgumentException("last layer gradient multiplier must be >= 0, got "
+          + lastLayerGradientMultiplier);
     }
     if (!loss.classWeights().isEmpty() && loss.classWeights().size() != model.numClasses()) {
       throw new IllegalArgumentException("got " + loss.classWeights().size()
           + " class weights for " + model.numClasses() + " classes");
     }
-    new PolyLearningRate(baseLearningRate, steps, learningPower, slowStartSteps,
-        slowStartLearningRate);
+    learningRate.checkFor(steps);
   }
 
   private static int replicas(List<String> devices) {
@@ -98,12 +97,27 @@ public record TrainConfig(
   }
 
   /**
-   * The learning rate at {@code step}: the official "poly" policy, {@code base * (1 - s / d)^power}
-   * with {@code s = max(step - slowStart, 0)} and {@code d = steps - slowStart}, and the slow-start
-   * rate before {@code slowStartSteps}.
+   * The learning rate at {@code step}: the {@link #learningRate} schedule over this run's steps,
+   * or Adam's constant rate.
    */
   public double learningRateAt(long step) {
-    return PolyLearningRate.of(this).at(step);
+    return optimizer.kind() == Optimizer.Kind.ADAM ? optimizer.adamLearningRate()
+        : learningRate.at(step, steps);
+  }
+
+  /** The base rate of the schedule ({@code base_learning_rate}). */
+  public double baseLearningRate() {
+    return learningRate.baseRate();
+  }
+
+  /**
+   * The scopes the official {@code model.get_extra_layer_scopes} calls the last layers: those
+   * the gradient multiplier applies to and {@code initialize_last_layer=false} re-initialises.
+   */
+  public List<String> lastLayers() {
+    return lastLayersContainLogitsOnly ? List.of("logits")
+        : List.of("logits", "image_pooling", "aspp", "concat_projection", "decoder",
+            "meta_architecture");
   }
 
   /**
@@ -115,9 +129,9 @@ public record TrainConfig(
   }
 
   /**
-   * A builder with the official defaults: base rate 0.007 (the VOC {@code train_aug} recipe),
-   * power 0.9, no slow start, momentum 0.9, {@link #defaultWeightDecay}, batch-norm fine-tuning
-   * and dropout on, {@link LossConfig#defaults()}, {@link Augmentation#official()}, one replica,
+   * A builder with the official defaults: poly, base rate 0.007 (the VOC {@code train_aug}
+   * recipe), power 0.9, no slow start, momentum 0.9, {@link #defaultWeightDecay}, last-layer
+   * multiplier 1, batch-norm fine-tuning and dropout on, {@link LossConfig#defaults()}, {@link Augmentation#official()}, one replica,
    * seed 0.
    */
   public static Builder builder(ModelConfig model) {
@@ -129,12 +143,11 @@ public record TrainConfig(
     Builder b = new Builder(model);
     b.steps = steps;
     b.batchSize = batchSize;
-    b.baseLearningRate = baseLearningRate;
-    b.learningPower = learningPower;
-    b.slowStartSteps = slowStartSteps;
-    b.slowStartLearningRate = slowStartLearningRate;
-    b.momentum = momentum;
+    b.learningRate = learningRate;
+    b.optimizer = optimizer;
     b.weightDecay = weightDecay;
+    b.lastLayerGradientMultiplier = lastLayerGradientMultiplier;
+    b.lastLayersContainLogitsOnly = lastLayersContainLogitsOnly;
     b.fineTuneBatchNorm = fineTuneBatchNorm;
     b.dropout = dropout;
     b.loss = loss;
@@ -149,12 +162,11 @@ public record TrainConfig(
     private ModelConfig model;
     private int steps = 30000;
     private int batchSize = 8;
-    private double baseLearningRate = 0.007;
-    private double learningPower = 0.9;
-    private int slowStartSteps = 0;
-    private double slowStartLearningRate = 1e-4;
-    private double momentum = 0.9;
+    private LearningRateSchedule learningRate = LearningRateSchedule.poly(0.007);
+    private Optimizer optimizer = Optimizer.momentum(0.9);
     private double weightDecay;
+    private double lastLayerGradientMultiplier = 1.0;
+    private boolean lastLayersContainLogitsOnly;
     private boolean fineTuneBatchNorm = true;
     private boolean dropout = true;
     private LossConfig loss = LossConfig.defaults();
@@ -182,24 +194,44 @@ public record TrainConfig(
       return this;
     }
 
+    public Builder learningRate(LearningRateSchedule s) {
+      learningRate = s;
+      return this;
+    }
+
     public Builder baseLearningRate(double r) {
-      baseLearningRate = r;
+      learningRate = learningRate.withBaseRate(r);
       return this;
     }
 
     public Builder learningPower(double p) {
-      learningPower = p;
+      learningRate = learningRate.withPoly(p, learningRate.endRate());
       return this;
     }
 
     public Builder slowStart(int stepsCount, double rate) {
-      slowStartSteps = stepsCount;
-      slowStartLearningRate = rate;
+      learningRate = learningRate.withSlowStart(stepsCount, rate, learningRate.linearBurnIn());
+      return this;
+    }
+
+    public Builder optimizer(Optimizer o) {
+      optimizer = o;
       return this;
     }
 
     public Builder momentum(double m) {
-      momentum = m;
+      optimizer = new Optimizer(optimizer.kind(), m, optimizer.adamLearningRate(),
+          optimizer.adamEpsilon());
+      return this;
+    }
+
+    public Builder lastLayerGradientMultiplier(double m) {
+      lastLayerGradientMultiplier = m;
+      return this;
+    }
+
+    public Builder lastLayersContainLogitsOnly(boolean on) {
+      lastLayersContainLogitsOnly = on;
       return this;
     }
 
@@ -239,8 +271,8 @@ public record TrainConfig(
     }
 
     public TrainConfig build() {
-      return new TrainConfig(model, steps, batchSize, baseLearningRate, learningPower,
-          slowStartSteps, slowStartLearningRate, momentum, weightDecay, fineTuneBatchNorm, dropout,
+      return new TrainConfig(model, steps, batchSize, learningRate, optimizer, weightDecay,
+          lastLayerGradientMultiplier, lastLayersContainLogitsOnly, fineTuneBatchNorm, dropout,
           loss, augmentation, devices, seed);
     }
   }

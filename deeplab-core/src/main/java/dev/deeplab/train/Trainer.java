@@ -130,11 +130,19 @@ public final class Trainer {
    * Weights to start from when the run has no checkpoint yet.
    *
    * @param source SavedModel directory, checkpoint prefix or directory, or {@code .tflite} file
-   * @param reinitialize scopes to train from scratch (e.g. {@code logits})
+   * @param reinitialize scopes to train from scratch: variable-name prefixes as the official
+   *     exclusion matches them (e.g. {@code logits}, {@code aspp}); each must match a variable
+   * @param initializeLastLayer false to also train the last layers ({@link
+   *     TrainConfig#lastLayers}) from scratch, as the official {@code initialize_last_layer}
    */
-  public record Init(Path source, List<String> reinitialize) {
+  public record Init(Path source, List<String> reinitialize, boolean initializeLastLayer) {
     public Init {
       reinitialize = List.copyOf(reinitialize);
+    }
+
+    /** Initial weights from {@code source}, the last layers included. */
+    public Init(Path source, List<String> reinitialize) {
+      this(source, reinitialize, true);
     }
   }
 
@@ -270,13 +278,20 @@ public final class Trainer {
   }
 
   private void loadInitialWeights(TrainingGraph graph, Init init) throws IOException {
+    List<String> scopes = new java.util.ArrayList<>(init.reinitialize());
+    if (!init.initializeLastLayer()) {
+      // the official list names every head scope; keep those this architecture has
+      config.lastLayers().stream()
+          .filter(l -> graph.variables().keySet().stream().anyMatch(n -> n.startsWith(l)))
+          .filter(l -> !scopes.contains(l)).forEach(scopes::add);
+    }
     InitialWeights.Selection s = InitialWeights.select(
         InitialWeights.read(init.source(), graph.variables().keySet()), graph.variables(),
-        init.reinitialize());
+        scopes);
     graph.assign(s.values());
     LOG.info("initialised {} variables from {}; {} re-initialised{}, {} not in the source{}",
         s.values().size(), init.source(), s.reinitialized().size(),
-        s.reinitialized().isEmpty() ? "" : " (" + init.reinitialize() + ")", s.missing().size(),
+        s.reinitialized().isEmpty() ? "" : " (" + scopes + ")", s.missing().size(),
         s.missing().isEmpty() ? "" : " (e.g. " + s.missing().get(0) + ")");
   }
 

@@ -41,6 +41,7 @@ public final class Npy {
     double[] data = new double[n];
     switch (descr.group(1)) {
       case "<f4" -> { for (int i = 0; i < n; i++) data[i] = buf.getFloat(); }
+      case "<f8" -> { for (int i = 0; i < n; i++) data[i] = buf.getDouble(); }
       case "<i4" -> { for (int i = 0; i < n; i++) data[i] = buf.getInt(); }
       case "<i8" -> { for (int i = 0; i < n; i++) data[i] = buf.getLong(); }
       case "|u1" -> { for (int i = 0; i < n; i++) data[i] = Byte.toUnsignedInt(buf.get()); }

@@ -43,7 +43,8 @@ public final class ReferenceWeights {
     return out;
   }
 
-  static FloatTensor forVariable(String name, long[] shape) {
+  /** The value of one variable by the rule of its leaf name. */
+  public static FloatTensor forVariable(String name, long[] shape) {
     int n = 1;
     for (long d : shape) {
       n *= (int) d;

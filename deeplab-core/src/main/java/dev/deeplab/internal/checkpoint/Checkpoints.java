@@ -213,14 +213,15 @@ public final class Checkpoints {
   }
 
   /**
-   * The model weights of a training checkpoint: its float tensors without the optimizer's
-   * {@code /Momentum} slots.
+   * The model weights of a training checkpoint: its float tensors without the optimizer's slots
+   * and counters ({@link dev.deeplab.internal.serving.WeightCheck#isTrainingState}).
    */
   public static java.util.Map<String, dev.deeplab.internal.weights.FloatTensor> modelWeights(
       java.nio.file.Path checkpointPrefix) throws java.io.IOException {
     try {
       List<String> names = list(checkpointPrefix.toString()).values().stream()
-          .filter(e -> e.dtype().equals("DT_FLOAT") && !e.name().endsWith("/Momentum"))
+          .filter(e -> e.dtype().equals("DT_FLOAT")
+              && !dev.deeplab.internal.serving.WeightCheck.isTrainingState(e.name()))
           .map(CheckpointEntry::name).toList();
       return readFloats(checkpointPrefix.toString(), names);
     } catch (CheckpointException e) {

@@ -119,6 +119,13 @@ public final class InitialWeights {
    */
   public static Selection select(Map<String, FloatTensor> source,
       Map<String, VariableInfo> model, List<String> reinitialize) {
+    for (String scope : reinitialize) {
+      if (model.keySet().stream().noneMatch(n -> underAny(n, List.of(scope)))) {
+        throw new IllegalArgumentException("--reinitialize " + scope.strip() + " matches no "
+            + "variable of the model (scopes are name prefixes such as logits, aspp, "
+            + "concat_projection, image_pooling, decoder)");
+      }
+    }
     Map<String, FloatTensor> values = new LinkedHashMap<>();
     List<String> skipped = new ArrayList<>();
     List<String> missing = new ArrayList<>();
@@ -147,13 +154,16 @@ public final class InitialWeights {
     return new Selection(values, skipped, missing);
   }
 
+  /**
+   * Whether {@code name} is in one of {@code scopes}: as the official exclusion ({@code
+   * get_variables_to_restore(exclude=...)}, which matches each scope at the start of the
+   * variable name), a scope is a name prefix, so {@code aspp} covers {@code aspp0} to {@code
+   * aspp3} and {@code logits} covers {@code logits/semantic}.
+   */
   private static boolean underAny(String name, List<String> scopes) {
-    for (String s : scopes) {
-      String scope = s.strip();
-      if (scope.endsWith("/")) {
-        scope = scope.substring(0, scope.length() - 1);
-      }
-      if (!scope.isEmpty() && (name.equals(scope) || name.startsWith(scope + "/"))) {
+    for (String scope : scopes) {
+      String s = scope.strip();
+      if (!s.isEmpty() && name.startsWith(s)) {
         return true;
       }
     }

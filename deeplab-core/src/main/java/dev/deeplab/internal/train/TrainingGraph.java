@@ -3,6 +3,7 @@ package dev.deeplab.internal.train;
 import dev.deeplab.internal.checkpoint.CheckpointException;
 import dev.deeplab.internal.checkpoint.Checkpoints;
 import dev.deeplab.internal.nn.Role;
+import dev.deeplab.train.Optimizer;
 import dev.deeplab.internal.weights.FloatTensor;
 import dev.deeplab.train.TrainConfig;
 import java.io.IOException;
@@ -45,9 +46,9 @@ import org.tensorflow.types.family.TType;
  *   <li>on the variable device: gradients summed over replicas and divided by the number of
  *       counted pixels of the whole batch (so that any number of replicas computes the update of
  *       one device with the global batch), plus {@code weightDecay * w} for the conv weights (the
- *       gradient of {@code wd * l2_loss(w)}), biases ×2 (the official gradient multiplier); the
- *       poly learning rate from {@code global_step}; {@link MomentumUpdate}; then {@code
- *       global_step += 1};
+ *       gradient of {@code wd * l2_loss(w)}), times the official {@link GradientMultipliers};
+ *       the learning rate from {@code global_step} ({@link LearningRateGraph}); {@link
+ *       MomentumUpdate} or {@link AdamUpdate}; then {@code global_step += 1};
  *   <li>save/restore ops for every variable ({@link CheckpointOps});
  *   <li>optionally the evaluation network (inference mode, whole padded image, arg-max).
  * </ul>
@@ -165,7 +166,7 @@ public final class TrainingGraph implements AutoCloseable {
     Operand<TFloat32> pixels = tf.math.maximum(addAll(tf, counts), tf.constant(1f));
     Operand<TFloat32> dataLoss = tf.math.div(addAll(tf, sums), pixels);
     Output<TFloat32> learningRate = tf.withName("learning_rate").identity(
-        PolyLearningRate.of(config).build(tf, globalStep)).asOutput();
+        LearningRateGraph.build(tf, config, globalStep)).asOutput();
 
     List<Operand<TFloat32>> grads = new ArrayList<>();
     List<org.tensorflow.Operation> computed = new ArrayList<>();
@@ -187,8 +188,9 @@ public final class TrainingGraph implements AutoCloseable {
         grad = tf.math.add(grad, tf.math.mul(wd, var));
         decayTerms.add(tf.nn.l2Loss(var));
       }
-      if (info.role() == Role.BIASES) {
-        grad = tf.math.mul(grad, tf.constant(2f));
+      float multiplier = GradientMultipliers.of(name, info.role(), config);
+      if (multiplier != 1f) {
+        grad = tf.math.mul(grad, tf.constant(multiplier));
       }
       grads.add(grad);
     }
@@ -203,14 +205,21 @@ public final class TrainingGraph implements AutoCloseable {
     Op gate = tf.withControlDependencyOps(computed).withName("gradients_ready").noOp();
     Ops gated = tf.withControlDependencies(List.of(gate));
     List<Op> applies = new ArrayList<>();
+    AdamUpdate adam = config.optimizer().kind() == Optimizer.Kind.ADAM
+        ? new AdamUpdate(graph, tf, config.optimizer()) : null;
     for (int i = 0; i < first.trainable().size(); i++) {
       String name = first.trainable().get(i);
-      Operand<TFloat32> slot = MomentumUpdate.slot(graph, tf, name, variables.get(name).shape());
-      applies.add(MomentumUpdate.apply(gated, output(name), slot, learningRate, grads.get(i),
-          (float) config.momentum()));
+      long[] shape = variables.get(name).shape();
+      applies.add(adam != null
+          ? adam.apply(gated, name, shape, output(name), learningRate, grads.get(i))
+          : MomentumUpdate.apply(graph, tf, gated, name, shape, output(name), learningRate,
+              grads.get(i), (float) config.optimizer().momentum()));
     }
     List<org.tensorflow.Operation> deps = new ArrayList<>();
     applies.forEach(a -> deps.add(a.op()));
+    if (adam != null) {
+      adam.finish(applies).forEach(a -> deps.add(a.op()));
+    }
     for (String u : updates) {
       deps.add(graph.operationOrThrow(u));
     }
