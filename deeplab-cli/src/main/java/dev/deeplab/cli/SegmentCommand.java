@@ -3,13 +3,16 @@ package dev.deeplab.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.deeplab.data.CityscapesDataset;
 import dev.deeplab.image.ImageReader;
 import dev.deeplab.image.LabelMap;
 import dev.deeplab.image.MaskWriter;
+import dev.deeplab.image.ResizeToRange;
 import dev.deeplab.image.RgbImage;
 import dev.deeplab.infer.Segmentation;
 import dev.deeplab.infer.Segmenter;
 import dev.deeplab.internal.io.NpyWriter;
+import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelInfo;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -17,6 +20,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -29,7 +33,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "segment", mixinStandardHelpOptions = true,
     description = {"Segment images: writes <stem>_mask.png (palette PNG, pixel = class id) and "
         + "<stem>_overlay.png, and prints the classes found with their pixel share.",
-        "Example: deeplab segment photos/pets.jpg"})
+        "Example: deeplab segment photos/pets.jpg",
+        "Example: deeplab segment --dataset cityscapes --label-ids --model savedmodels/city "
+            + "-o results leftImg8bit/test/*/*.png"})
 final class SegmentCommand implements Callable<Integer> {
   @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "JPEG, PNG, BMP or GIF files.")
   List<Path> images;
@@ -54,6 +60,14 @@ final class SegmentCommand implements Callable<Integer> {
       + "files written and the classes found (id, name, pixels, share), or the error.")
   boolean json;
 
+  @Mixin
+  DatasetOptions datasetOptions;
+
+  @Option(names = "--label-ids", description = "Cityscapes evaluation server format: write only "
+      + "<name>_labelIds.png per image (<name> without _leftImg8bit), Cityscapes label ids "
+      + "(7..33) instead of train ids; needs a 19-class Cityscapes model (--dataset cityscapes).")
+  boolean labelIds;
+
   @Option(names = "--save-probabilities",
       description = "Also write <stem>_probabilities.npy (float32 [height, width, classes]).")
   boolean saveProbabilities;
@@ -65,6 +79,10 @@ final class SegmentCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (alpha < 0 || alpha > 1) {
       throw new UsageError("--alpha must be between 0 and 1");
+    }
+    ResizeToRange resize = datasetOptions.resize();
+    if (saveProbabilities && (resize.resizes() || labelIds)) {
+      throw new UsageError("--save-probabilities cannot be combined with --label-ids or a resize");
     }
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
@@ -83,32 +101,43 @@ final class SegmentCommand implements Callable<Integer> {
       }
       Files.createDirectories(output);
       ModelInfo info = segmenter.info();
-      int[] palette = info.labels().palette();
+      LabelSet labels = labels(info);
+      int[] palette = labels.palette();
+      List<String> names = labels.classNames();
       for (int i = 0; i < images.size(); i++) {
         Path image = images.get(i);
         ObjectNode entry = report.addObject().put("image", image.toString());
         try {
           RgbImage photo = reader.read(image);
-          Segmentation s = saveProbabilities ? segmenter.segmentWithProbabilities(photo)
-              : segmenter.segment(photo);
-          LabelMap mask = s.toLabelMap();
-          Path maskFile = output.resolve(stems.get(i) + "_mask.png");
-          Path overlayFile = output.resolve(stems.get(i) + "_overlay.png");
-          MaskWriter.writeMask(maskFile, mask, palette);
-          MaskWriter.writeOverlay(overlayFile, photo, mask, palette, alpha);
+          RgbImage input = resize.resize(photo);
+          Segmentation s = saveProbabilities ? segmenter.segmentWithProbabilities(input)
+              : segmenter.segment(input);
+          LabelMap mask = ResizeToRange.resizeNearest(s.toLabelMap(), photo.width(),
+              photo.height());
           entry.put("width", photo.width()).put("height", photo.height());
           ObjectNode files = entry.putObject("outputs");
-          files.put("mask", maskFile.toString()).put("overlay", overlayFile.toString());
+          if (labelIds) {
+            Path idsFile = output.resolve(serverName(stems.get(i)) + "_labelIds.png");
+            MaskWriter.writeMask(idsFile, CityscapesDataset.toLabelIds(mask), LABEL_ID_COLORS);
+            files.put("labelIds", idsFile.toString());
+          } else {
+            Path maskFile = output.resolve(stems.get(i) + "_mask.png");
+            Path overlayFile = output.resolve(stems.get(i) + "_overlay.png");
+            MaskWriter.writeMask(maskFile, mask, palette);
+            MaskWriter.writeOverlay(overlayFile, photo, mask, palette, alpha);
+            files.put("mask", maskFile.toString()).put("overlay", overlayFile.toString());
+          }
           if (saveProbabilities) {
             Path npy = output.resolve(stems.get(i) + "_probabilities.npy");
             NpyWriter.write(npy, new long[] {photo.height(), photo.width(),
                 info.config().numClasses()}, s.probabilities());
             files.put("probabilities", npy.toString());
           }
-          classes(s, info.classNames(), entry.putArray("classes"));
+          long[] counts = java.util.Arrays.copyOf(mask.histogram(), names.size());
+          classes(counts, names, entry.putArray("classes"));
           if (!json) {
             out.printf("%s (%dx%d): %s%n", image, photo.width(), photo.height(),
-                describe(s, info.classNames()));
+                describe(counts, names));
             out.printf("  wrote %s%n", String.join(", ", outputs(files)));
           }
         } catch (Exception e) {
@@ -140,10 +169,38 @@ final class SegmentCommand implements Callable<Integer> {
     return paths;
   }
 
+  /** The label set: --dataset's (same class count as the model), else the model's. */
+  private LabelSet labels(ModelInfo info) {
+    LabelSet labels = datasetOptions.labels() != null ? datasetOptions.labels() : info.labels();
+    if (labels.numClasses() != info.config().numClasses()) {
+      throw new UserError("--dataset " + datasetOptions.dataset + " has " + labels.numClasses()
+          + " classes but the model predicts " + info.config().numClasses());
+    }
+    if (labelIds && !labels.equals(LabelSet.CITYSCAPES)) {
+      throw new UsageError("--label-ids needs Cityscapes classes (--dataset cityscapes); the "
+          + "model's are " + labels.name());
+    }
+    return labels;
+  }
+
+  /** The Cityscapes image id of a stem: without the {@code _leftImg8bit} suffix. */
+  static String serverName(String stem) {
+    String suffix = "_leftImg8bit";
+    return stem.endsWith(suffix) ? stem.substring(0, stem.length() - suffix.length()) : stem;
+  }
+
+  /** Colours of label-id PNGs: each evaluated label id in its class colour, others black. */
+  private static final int[] LABEL_ID_COLORS = new int[256];
+
+  static {
+    for (int t = 0; t < LabelSet.CITYSCAPES.numClasses(); t++) {
+      LABEL_ID_COLORS[CityscapesDataset.labelId(t)] = LabelSet.CITYSCAPES.color(t);
+    }
+  }
+
   /** The classes present, largest share first, with id, name, pixel count and share. */
-  private static void classes(Segmentation s, List<String> names, ArrayNode into) {
-    long[] counts = s.pixelCounts();
-    long total = (long) s.width() * s.height();
+  private static void classes(long[] counts, List<String> names, ArrayNode into) {
+    long total = java.util.Arrays.stream(counts).sum();
     java.util.stream.IntStream.range(0, counts.length).boxed().filter(c -> counts[c] > 0)
         .sorted((a, b) -> Long.compare(counts[b], counts[a]))
         .forEach(c -> into.addObject().put("id", c).put("name", names.get(c))
@@ -151,8 +208,10 @@ final class SegmentCommand implements Callable<Integer> {
   }
 
   /** Classes present, largest share first, e.g. {@code person 31.2%, dog 12.0%}. */
-  static String describe(Segmentation s, List<String> names) {
-    double[] shares = s.classShares();
+  static String describe(long[] counts, List<String> names) {
+    long total = java.util.Arrays.stream(counts).sum();
+    double[] shares = java.util.Arrays.stream(counts).mapToDouble(c -> c / (double) total)
+        .toArray();
     StringBuilder sb = new StringBuilder();
     java.util.stream.IntStream.range(0, shares.length).boxed()
         .filter(c -> shares[c] > 0)

@@ -1,7 +1,8 @@
 package dev.deeplab.cli;
 
 import dev.deeplab.bench.TrainBenchmark;
-import dev.deeplab.data.VocDataset;
+import dev.deeplab.data.SegmentationDataset;
+import dev.deeplab.data.TfRecordDataset;
 import dev.deeplab.export.ModelExporter;
 import dev.deeplab.export.ModelImporter;
 import dev.deeplab.internal.serving.SavedModels;
@@ -27,23 +28,27 @@ import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code deeplab train}: trains or fine-tunes DeepLab on a VOC-layout dataset with the official
- * recipe ({@code research/deeplab/train.py}); resumes from {@code --checkpoint-dir} when it holds
+ * {@code deeplab train}: trains or fine-tunes DeepLab on a dataset (PASCAL VOC, Cityscapes or
+ * ADE20K layout, or TFRecord shards) with the official recipe ({@code research/deeplab/train.py}); resumes from {@code --checkpoint-dir} when it holds
  * checkpoints.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Train DeepLab on a VOC-layout dataset (JPEGImages, SegmentationClass, "
-        + "ImageSets/Segmentation/<split>.txt) with the official recipe: random scale 0.5-2.0, "
-        + "crop, flip; softmax cross-entropy ignoring label 255; poly learning rate, momentum 0.9.",
+    description = {"Train DeepLab on a dataset (--dataset: PASCAL VOC, Cityscapes or ADE20K "
+        + "layout; or TFRecord shards) with the official recipe: random scale 0.5-2.0, "
+        + "crop, flip; softmax cross-entropy without the ignore label; poly learning rate, "
+        + "momentum 0.9.",
         "A --checkpoint-dir that holds checkpoints is resumed exactly where it stopped.",
         "Example: deeplab train --init-from savedmodels/deeplabv3_mnv2_pascal --data VOC2012 "
             + "--steps 2000 --batch-size 8 --crop-size 321 --base-lr 1e-4 "
-            + "--no-fine-tune-batch-norm --checkpoint-dir runs/voc"})
+            + "--no-fine-tune-batch-norm --checkpoint-dir runs/voc",
+        "Example: deeplab train --dataset cityscapes --data 'tfrecord/train_fine-*.tfrecord' "
+            + "--variant mobilenet_v2 --steps 90000 --batch-size 8 --checkpoint-dir runs/city"})
 public final class TrainCommand implements Callable<Integer> {
   @ArgGroup(exclusive = false, heading = "Model (default: from --init-from when it records one)%n")
   ModelOptions model = new ModelOptions();
@@ -60,7 +65,8 @@ public final class TrainCommand implements Callable<Integer> {
 
   /** Where a training run reads and writes. */
   static final class Run {
-    @Option(names = "--data", required = true, paramLabel = "VOCROOT", description = "Dataset root.")
+    @Option(names = "--data", required = true, paramLabel = "ROOT|GLOB",
+        description = "Dataset root, or TFRecord shards such as 'tfrecord/train-*.tfrecord'.")
     Path data;
 
     @Option(names = "--checkpoint-dir", required = true, paramLabel = "DIR",
@@ -71,9 +77,13 @@ public final class TrainCommand implements Callable<Integer> {
   @ArgGroup(exclusive = true, multiplicity = "1", heading = "Data and checkpoints (or --benchmark):%n")
   Mode mode;
 
+  @Mixin
+  DatasetOptions datasetOptions;
+
   @Option(names = "--labels", paramLabel = "LABELS", converter = LabelSetConverter.class,
       description = LabelSetConverter.DESCRIPTION + " Also sets the ignore label (255; 0 for "
-          + "ade20k). Default: the labels --init-from records, else unnamed classes.")
+          + "ade20k). Default: those of --dataset, else the labels --init-from records, else "
+          + "unnamed classes.")
   LabelSet labels;
 
   @Option(names = "--split", defaultValue = "train", description = "Training split (default ${DEFAULT-VALUE}).")
@@ -210,6 +220,10 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--eval-split", defaultValue = "val", description = "Evaluation split (default ${DEFAULT-VALUE}).")
   String evalSplit;
 
+  @Option(names = "--eval-data", paramLabel = "ROOT|GLOB", description = "Evaluation data when "
+      + "it is not the --eval-split of --data, e.g. 'tfrecord/val-*.tfrecord'.")
+  Path evalData;
+
   @Option(names = "--precise-bn", defaultValue = "0", paramLabel = "N",
       description = "Before each evaluation and the final checkpoint, recompute the batch-norm "
           + "moving averages from the last N training batches (default 0: the official slow "
@@ -256,8 +270,8 @@ public final class TrainCommand implements Callable<Integer> {
     if (workers != null) {
       options = options.withWorkers(workers);
     }
-    VocDataset train = new VocDataset(data, split);
-    VocDataset eval = evalEvery > 0 ? new VocDataset(data, evalSplit) : null;
+    SegmentationDataset train = datasetOptions.open(data, split);
+    SegmentationDataset eval = evalEvery > 0 ? evalDataset(data) : null;
     Trainer.Init init = initFrom != null
         ? new Trainer.Init(initFrom, reinitialize, initializeLastLayer) : null;
     TrainResult result;
@@ -280,7 +294,9 @@ public final class TrainCommand implements Callable<Integer> {
     if (export != null) {
       Path ckpt = result.lastCheckpoint().orElseThrow(
           () -> new UserError("nothing to export: no checkpoint was written"));
-      ModelInfo served = new ModelInfo(exportConfig(config.model()), classes,
+      DatasetOptions.Kind kind = datasetOptions.kindOrVoc();
+      ModelInfo served = new ModelInfo(exportConfig(config.model(), kind.evalCropHeight,
+          kind.evalCropWidth), classes,
           "trained by deeplab train: " + ckpt);
       Path dir = ModelExporter.fromCheckpoint(ckpt, served, export, OptionalLong.empty());
       out.println("exported " + dir);
@@ -288,10 +304,30 @@ public final class TrainCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** The training configuration the options describe, with the ignore label of {@code classes}. */
+  /** The evaluation split: --eval-data, else --eval-split of a dataset root. */
+  private SegmentationDataset evalDataset(Path data) {
+    if (evalData != null) {
+      return datasetOptions.open(evalData, evalSplit);
+    }
+    if (TfRecordDataset.isPattern(data.toString())) {
+      throw new UsageError("--eval-every with TFRecord shards needs --eval-data, e.g. "
+          + "'tfrecord/val-*.tfrecord'");
+    }
+    return datasetOptions.open(data, evalSplit);
+  }
+
+  /**
+   * The training configuration the options describe, with the ignore label of {@code classes};
+   * --dataset supplies the official training crop, class count and resize unless given.
+   */
   public TrainConfig trainConfig(LabelSet classes) throws IOException {
+    DatasetOptions.Kind kind = datasetOptions.kind();
+    if (model.cropSize == null && kind != null) {
+      model.cropSize = kind.trainCropHeight + "x" + kind.trainCropWidth;
+    }
     if (model.cropSize == null) {
-      throw new UsageError("--crop-size is required (the official recipe uses 513)");
+      throw new UsageError("--crop-size is required (the official recipe uses 513; "
+          + "--dataset sets it)");
     }
     ModelConfig m = modelConfig();
     if (classes.numClasses() != m.numClasses()) {
@@ -309,7 +345,7 @@ public final class TrainCommand implements Callable<Integer> {
           .loss(LossConfig.defaults().withIgnoreLabel(classes.ignoreLabel())
               .withClassWeights(classWeights).withHardPixelMining(topK, hardMiningStep))
           .augmentation(new Augmentation(minScale, maxScale, scaleStep, true))
-          .devices(Devices.parse(devices)).seed(seed);
+          .devices(Devices.parse(devices)).seed(seed).resize(datasetOptions.resize());
     } catch (IllegalArgumentException e) {
       throw new UsageError(e.getMessage());
     }
@@ -347,9 +383,13 @@ public final class TrainCommand implements Callable<Integer> {
 
   /**
    * The architecture: --variant/--preset, or the one --init-from records (a SavedModel's model
-   * info, a .tflite file's structure) with the user's overrides applied.
+   * info, a .tflite file's structure) with the user's overrides applied; --dataset sets the
+   * class count unless --num-classes does.
    */
   private ModelConfig modelConfig() throws IOException {
+    if (model.numClasses == null && datasetOptions.kind() != null) {
+      model.numClasses = datasetOptions.kind().labels.numClasses();
+    }
     if (model.given() || initFrom == null) {
       return model.toConfig();
     }
@@ -392,6 +432,9 @@ public final class TrainCommand implements Callable<Integer> {
     if (labels != null) {
       return labels;
     }
+    if (datasetOptions.labels() != null) {
+      return datasetOptions.labels();
+    }
     int numClasses = modelConfig().numClasses();
     ModelInfo init = recordedInfo(initFrom);
     if (init != null && init.labels().numClasses() == numClasses) {
@@ -400,9 +443,12 @@ public final class TrainCommand implements Callable<Integer> {
     return LabelSet.unnamed(numClasses);
   }
 
-  /** The served architecture: the trained one with at least the official 513x513 crop. */
-  static ModelConfig exportConfig(ModelConfig trained) {
-    return trained.withCropSize(Math.max(513, trained.cropHeight()),
-        Math.max(513, trained.cropWidth()));
+  /**
+   * The served architecture: the trained one with at least the dataset's official evaluation crop
+   * (513x513; 1025x2049 for Cityscapes).
+   */
+  static ModelConfig exportConfig(ModelConfig trained, int evalCropHeight, int evalCropWidth) {
+    return trained.withCropSize(Math.max(evalCropHeight, trained.cropHeight()),
+        Math.max(evalCropWidth, trained.cropWidth()));
   }
 }

@@ -3,7 +3,6 @@ package dev.deeplab.data;
 import dev.deeplab.image.ImageFormatException;
 import dev.deeplab.image.ImageReader;
 import dev.deeplab.image.LabelMap;
-import dev.deeplab.image.RgbImage;
 import dev.deeplab.internal.image.ImageHeader;
 import dev.deeplab.internal.image.LabelReader;
 import dev.deeplab.model.LabelSet;
@@ -35,7 +34,7 @@ import java.util.Set;
  * {@link DatasetException} with a one-line message for a bad sample, so a training loop can count
  * and skip it. Instances are immutable and thread-safe.
  */
-public final class VocDataset {
+public final class VocDataset implements SegmentationDataset {
   /** The standard VOC ignore ("void") label. */
   public static final int VOC_IGNORE_LABEL = 255;
 
@@ -48,20 +47,17 @@ public final class VocDataset {
    * @param image the photo ({@code JPEGImages/<id>.jpg}; may not exist)
    * @param label the class-id PNG ({@code SegmentationClass/<id>.png}; may not exist)
    */
-  public record Sample(String id, Path image, Path label) {}
-
-  /**
-   * A decoded sample whose label matches its image in size and holds only valid values.
-   *
-   * @param sample the files it came from
-   * @param image the photo
-   * @param label the class ids, same size as {@code image}
-   */
-  public record LoadedSample(Sample sample, RgbImage image, LabelMap label) {}
+  public record Sample(String id, Path image, Path label) implements SegmentationDataset.Sample {
+    /** The photo's path. */
+    @Override
+    public String location() {
+      return image.toString();
+    }
+  }
 
   private final Path root;
   private final String split;
-  private final ImageReader imageReader;
+  private final LabeledFiles files;
   private final LabelReader labelReader;
 
   /**
@@ -70,7 +66,7 @@ public final class VocDataset {
    * @param split the split name, e.g. {@code train}, {@code val}, {@code trainval}
    */
   public VocDataset(Path root, String split) {
-    this(root, split, new ImageReader(), new LabelReader());
+    this(root, split, ImageReader.DEFAULT_MAX_PIXELS);
   }
 
   /**
@@ -78,17 +74,16 @@ public final class VocDataset {
    * maxPixels} pixels from their headers, before decoding.
    */
   public VocDataset(Path root, String split, long maxPixels) {
-    this(root, split, new ImageReader(maxPixels), new LabelReader(maxPixels));
-  }
-
-  VocDataset(Path root, String split, ImageReader imageReader, LabelReader labelReader) {
-    if (split.isBlank() || split.contains("/") || split.contains("\\") || split.contains("..")) {
-      throw new IllegalArgumentException("split must be a plain name such as 'train', got '" + split + "'");
-    }
+    Names.requirePlain(split);
     this.root = root;
     this.split = split;
-    this.imageReader = imageReader;
-    this.labelReader = labelReader;
+    this.files = new LabeledFiles(maxPixels);
+    this.labelReader = new LabelReader(maxPixels);
+  }
+
+  @Override
+  public String description() {
+    return "VOC split '" + split + "' of " + root;
   }
 
   /** The dataset root. */
@@ -113,6 +108,7 @@ public final class VocDataset {
    * @throws DatasetException if the split file is missing, unreadable, empty, or lists an id that
    *     is not a plain file name
    */
+  @Override
   public List<Sample> samples() throws DatasetException {
     Path file = splitFile();
     List<String> lines;
@@ -175,7 +171,7 @@ public final class VocDataset {
    * @return the problems; empty when the split is clean
    */
   public List<String> validate(int numClasses, int ignoreLabel) {
-    checkRange(numClasses, ignoreLabel);
+    LabeledFiles.checkRange(numClasses, ignoreLabel);
     List<String> problems = new ArrayList<>();
     List<Sample> samples;
     try {
@@ -201,7 +197,7 @@ public final class VocDataset {
       problems.add(s.image() + ": image not found (sample " + s.id() + ")");
     } else {
       try {
-        header = ImageHeader.read(s.image(), imageReader.maxPixels());
+        header = ImageHeader.read(s.image(), files.maxPixels());
       } catch (ImageFormatException e) {
         problems.add(e.getMessage());
       }
@@ -218,97 +214,45 @@ public final class VocDataset {
       return;
     }
     if (header != null) {
-      String size = checkSize(s, header.width(), header.height(), label);
+      String size = LabeledFiles.sizeProblem(s.label().toString(),
+          s.image().getFileName().toString(), header.width(), header.height(), label);
       if (size != null) {
         problems.add(size);
       }
     }
-    String values = checkValues(s, label, numClasses, ignoreLabel);
+    String values = LabeledFiles.valueProblem(s.label().toString(), label, numClasses,
+        ignoreLabel);
     if (values != null) {
       problems.add(values);
     }
   }
 
-  /** {@link #load(Sample, int, int)} with the VOC ignore label 255. */
-  public LoadedSample load(Sample sample, int numClasses) throws DatasetException {
+  /** {@link #load(SegmentationDataset.Sample, int, int)} with the VOC ignore label 255. */
+  public LoadedSample load(SegmentationDataset.Sample sample, int numClasses) throws DatasetException {
     return load(sample, numClasses, VOC_IGNORE_LABEL);
   }
 
-  /** {@link #load(Sample, int, int)} with a label set's class count and ignore label. */
-  public LoadedSample load(Sample sample, LabelSet labels) throws DatasetException {
+  /** {@link #load(SegmentationDataset.Sample, int, int)} with a label set's class count and ignore label. */
+  public LoadedSample load(SegmentationDataset.Sample sample, LabelSet labels) throws DatasetException {
     return load(sample, labels.numClasses(), labels.ignoreLabel());
   }
 
-  /**
-   * Decodes a sample and checks it: label the same size as the image, label values in {@code [0,
-   * numClasses)} or equal to {@code ignoreLabel}.
-   *
-   * @throws DatasetException with a one-line message naming the offending file
-   */
-  public LoadedSample load(Sample sample, int numClasses, int ignoreLabel) throws DatasetException {
-    checkRange(numClasses, ignoreLabel);
-    if (!Files.exists(sample.image())) {
-      throw new DatasetException(sample.image() + ": image not found (sample " + sample.id() + ")");
-    }
-    if (!Files.exists(sample.label())) {
-      throw new DatasetException(sample.label() + ": label not found (sample " + sample.id() + ")");
-    }
-    RgbImage image;
-    LabelMap label;
-    try {
-      image = imageReader.read(sample.image());
-      label = labelReader.read(sample.label());
-    } catch (ImageFormatException e) {
-      throw new DatasetException(e.getMessage(), e);
-    }
-    String problem = checkSize(sample, image.width(), image.height(), label);
-    if (problem == null) {
-      problem = checkValues(sample, label, numClasses, ignoreLabel);
-    }
-    if (problem != null) {
-      throw new DatasetException(problem);
-    }
-    return new LoadedSample(sample, image, label);
+  @Override
+  public LoadedSample load(SegmentationDataset.Sample sample, int numClasses, int ignoreLabel)
+      throws DatasetException {
+    Sample s = own(sample);
+    return files.load(s, s.image(), s.label(), l -> l, numClasses, ignoreLabel);
   }
 
-  private static void checkRange(int numClasses, int ignoreLabel) {
-    if (numClasses < 1 || numClasses > 256) {
-      throw new IllegalArgumentException("numClasses must be 1..256, got " + numClasses);
-    }
-    if (ignoreLabel < 0 || ignoreLabel > 255) {
-      throw new IllegalArgumentException("ignoreLabel must be 0..255, got " + ignoreLabel);
-    }
+  @Override
+  public ImageSize imageSize(SegmentationDataset.Sample sample) throws DatasetException {
+    return files.imageSize(own(sample).image());
   }
 
-  private static String checkSize(Sample s, int width, int height, LabelMap label) {
-    if (label.width() == width && label.height() == height) {
-      return null;
+  private static Sample own(SegmentationDataset.Sample sample) {
+    if (sample instanceof Sample s) {
+      return s;
     }
-    return s.label() + ": label is " + label.width() + "x" + label.height() + " but image "
-        + s.image().getFileName() + " is " + width + "x" + height;
-  }
-
-  /** Describes out-of-range label values, or returns {@code null} if all are valid. */
-  static String checkValues(Sample s, LabelMap label, int numClasses, int ignoreLabel) {
-    long[] histogram = label.histogram();
-    StringBuilder bad = new StringBuilder();
-    int badValues = 0;
-    for (int v = numClasses; v < histogram.length; v++) {
-      if (histogram[v] == 0 || v == ignoreLabel) {
-        continue;
-      }
-      if (badValues < 5) {
-        bad.append(badValues == 0 ? "" : ", ").append(v).append(" (").append(histogram[v]).append(" px)");
-      }
-      badValues++;
-    }
-    if (badValues == 0) {
-      return null;
-    }
-    if (badValues > 5) {
-      bad.append(", and ").append(badValues - 5).append(" more");
-    }
-    return s.label() + ": label values " + bad + " outside 0.." + (numClasses - 1)
-        + " and not the ignore label " + ignoreLabel;
+    throw new IllegalArgumentException("not a VOC sample: " + sample.location());
   }
 }

@@ -1,5 +1,7 @@
 package dev.deeplab.eval;
 
+import dev.deeplab.image.LabelMap;
+import dev.deeplab.image.ResizeToRange;
 import dev.deeplab.image.RgbImage;
 import dev.deeplab.infer.Segmenter;
 import dev.deeplab.internal.serving.FrozenGraphWrapper;
@@ -95,6 +97,20 @@ public final class Evaluator implements AutoCloseable {
       ((TInt32) r.get(0)).copyTo(DataBuffers.of(ids, false, false));
       return ids;
     }
+  }
+
+  /**
+   * Class ids of {@code image} predicted after the official {@code resize_to_range}: the image is
+   * resized, predicted, and the prediction mapped back to the image's size by align-corners
+   * nearest neighbour (as {@code export_model.py} does), row-major.
+   */
+  public int[] predict(RgbImage image, ResizeToRange resize) {
+    RgbImage resized = resize.resize(image);
+    if (resized == image) {
+      return predict(image);
+    }
+    LabelMap ids = LabelMap.ofInts(resized.width(), resized.height(), predict(resized));
+    return ResizeToRange.resizeNearest(ids, image.width(), image.height()).toIntArray();
   }
 
   /**

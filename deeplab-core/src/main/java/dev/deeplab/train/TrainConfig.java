@@ -1,5 +1,6 @@
 package dev.deeplab.train;
 
+import dev.deeplab.image.ResizeToRange;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant.Family;
 import java.util.List;
@@ -33,6 +34,8 @@ import java.util.List;
  * @param devices one replica per device, e.g. {@code /device:CPU:0}; empty for one replica with
  *     TensorFlow's default placement
  * @param seed seed of the initialisers, the input pipeline and dropout
+ * @param resize the resize applied to each sample before the augmentation ({@code
+ *     resize_to_range}; {@link ResizeToRange#none()} by default)
  */
 public record TrainConfig(
     ModelConfig model,
@@ -48,14 +51,15 @@ public record TrainConfig(
     LossConfig loss,
     Augmentation augmentation,
     List<String> devices,
-    long seed) {
+    long seed,
+    ResizeToRange resize) {
 
   /** Validates the combination; messages name the offending setting. */
   public TrainConfig {
     if (model == null || loss == null || augmentation == null || learningRate == null
-        || optimizer == null) {
+        || optimizer == null || resize == null) {
       throw new IllegalArgumentException(
-          "model, learning rate, optimizer, loss and augmentation are required");
+          "model, learning rate, optimizer, loss, augmentation and resize are required");
     }
     devices = List.copyOf(devices);
     if (steps < 1) {
@@ -131,8 +135,8 @@ public record TrainConfig(
   /**
    * A builder with the official defaults: poly, base rate 0.007 (the VOC {@code train_aug}
    * recipe), power 0.9, no slow start, momentum 0.9, {@link #defaultWeightDecay}, last-layer
-   * multiplier 1, batch-norm fine-tuning and dropout on, {@link LossConfig#defaults()}, {@link Augmentation#official()}, one replica,
-   * seed 0.
+   * multiplier 1, batch-norm fine-tuning and dropout on, {@link LossConfig#defaults()}, {@link
+   * Augmentation#official()}, one replica, seed 0, no resize.
    */
   public static Builder builder(ModelConfig model) {
     return new Builder(model);
@@ -154,6 +158,7 @@ public record TrainConfig(
     b.augmentation = augmentation;
     b.devices = devices;
     b.seed = seed;
+    b.resize = resize;
     return b;
   }
 
@@ -173,6 +178,7 @@ public record TrainConfig(
     private Augmentation augmentation = Augmentation.official();
     private List<String> devices = List.of();
     private long seed = 0;
+    private ResizeToRange resize = ResizeToRange.none();
 
     private Builder(ModelConfig model) {
       this.model = model;
@@ -270,10 +276,15 @@ public record TrainConfig(
       return this;
     }
 
+    public Builder resize(ResizeToRange r) {
+      resize = r;
+      return this;
+    }
+
     public TrainConfig build() {
       return new TrainConfig(model, steps, batchSize, learningRate, optimizer, weightDecay,
           lastLayerGradientMultiplier, lastLayersContainLogitsOnly, fineTuneBatchNorm, dropout,
-          loss, augmentation, devices, seed);
+          loss, augmentation, devices, seed, resize);
     }
   }
 }

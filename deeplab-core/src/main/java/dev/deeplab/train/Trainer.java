@@ -1,6 +1,6 @@
 package dev.deeplab.train;
 
-import dev.deeplab.data.VocDataset;
+import dev.deeplab.data.SegmentationDataset;
 import dev.deeplab.eval.ConfusionMatrix;
 import dev.deeplab.internal.train.Batch;
 import dev.deeplab.internal.train.CheckpointManager;
@@ -200,14 +200,14 @@ public final class Trainer {
   /**
    * Trains (or resumes training) until the configured number of steps or {@code untilStep}.
    *
-   * @param train the training split
+   * @param train the training split, in any layout ({@link SegmentationDataset})
    * @param eval the evaluation split, or null
    * @param init initial weights for a new run, or null to start from the initialisers
    * @throws IOException a bad checkpoint directory, dataset or initial-weights source, with a
    *     one-line message, before training starts; a failed checkpoint write or a bad sample later
    * @throws TrainingDivergedException if the loss becomes NaN, infinite or exceeds the limit
    */
-  public TrainResult train(VocDataset train, VocDataset eval, Init init)
+  public TrainResult train(SegmentationDataset train, SegmentationDataset eval, Init init)
       throws IOException, InterruptedException {
     requireCorrectCpuGradients(config.devices());
     CheckpointManager checkpoints =
@@ -221,7 +221,8 @@ public final class Trainer {
     long until = options.untilStep() > 0 ? Math.min(options.untilStep(), config.steps())
         : config.steps();
     TrainingEvaluator evaluator = eval != null && options.evalEvery() > 0
-        ? new TrainingEvaluator(eval, config.model().numClasses(), config.loss().ignoreLabel()) : null;
+        ? new TrainingEvaluator(eval, config.model().numClasses(), config.loss().ignoreLabel(),
+            config.resize()) : null;
     int[] evalSize = evaluator != null ? evaluator.evalSize(config.model().outputStride())
         : new int[] {0, 0};
     try (InputPipeline input = new InputPipeline(train, config, options.skipBadSamples(),

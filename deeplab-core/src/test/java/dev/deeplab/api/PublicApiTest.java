@@ -29,7 +29,11 @@ class PublicApiTest {
 
   /** Every public top-level type of the API, by package; a change here is an API change. */
   private static final List<String> API = List.of(
+      "dev.deeplab.data.Ade20kDataset",
+      "dev.deeplab.data.CityscapesDataset",
       "dev.deeplab.data.DatasetException",
+      "dev.deeplab.data.SegmentationDataset",
+      "dev.deeplab.data.TfRecordDataset",
       "dev.deeplab.data.VocDataset",
       "dev.deeplab.eval.ConfusionMatrix",
       "dev.deeplab.eval.EvalReport",
@@ -40,6 +44,7 @@ class PublicApiTest {
       "dev.deeplab.image.ImageReader",
       "dev.deeplab.image.LabelMap",
       "dev.deeplab.image.MaskWriter",
+      "dev.deeplab.image.ResizeToRange",
       "dev.deeplab.image.RgbImage",
       "dev.deeplab.infer.PretrainedModel",
       "dev.deeplab.infer.Segmentation",

@@ -28,4 +28,12 @@ public final class TestData {
   public static Path vocMini() {
     return resources("voc-mini");
   }
+
+  /**
+   * The fixture datasets of {@code tools/reference/make_dataset_fixtures.py}: {@code cityscapes},
+   * {@code ade20k/ADEChallengeData2016}, {@code tfrecord}.
+   */
+  public static Path datasets(String relative) {
+    return resources("datasets/" + relative);
+  }
 }

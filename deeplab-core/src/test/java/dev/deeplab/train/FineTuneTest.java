@@ -42,7 +42,7 @@ class FineTuneTest {
     VocDataset data = new VocDataset(VocMini.root(), "train");
     VocDataset val = new VocDataset(VocMini.root(), "val");
 
-    TrainingEvaluator evaluator = new TrainingEvaluator(val, 21, 255);
+    TrainingEvaluator evaluator = new TrainingEvaluator(val, 21, 255, config.resize());
     int[] size = evaluator.evalSize(model.outputStride());
     ConfusionMatrix before;
     try (TrainingGraph g = TrainingGraph.build(config, size[0], size[1])) {

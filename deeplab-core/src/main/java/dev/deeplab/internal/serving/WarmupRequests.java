@@ -2,17 +2,15 @@ package dev.deeplab.internal.serving;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedOutputStream;
+import dev.deeplab.internal.io.TfRecords;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.zip.CRC32C;
 import javax.imageio.ImageIO;
 import org.tensorflow.proto.DataType;
 import org.tensorflow.proto.TensorProto;
@@ -69,7 +67,7 @@ final class WarmupRequests {
     Files.createDirectories(file.getParent());
     try (OutputStream out = Files.newOutputStream(file)) {
       for (byte[] r : records) {
-        writeRecord(out, r);
+        TfRecords.write(out, r);
       }
     }
   }
@@ -104,28 +102,6 @@ final class WarmupRequests {
     fields.write(out);
     out.flush();
     return bytes.toByteArray();
-  }
-
-  /** One TFRecord: length, masked CRC of the length, data, masked CRC of the data. */
-  static void writeRecord(OutputStream out, byte[] data) throws IOException {
-    byte[] length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
-        .putLong(data.length).array();
-    out.write(length);
-    out.write(intLe(maskedCrc(length)));
-    out.write(data);
-    out.write(intLe(maskedCrc(data)));
-  }
-
-  private static byte[] intLe(int v) {
-    return ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(v).array();
-  }
-
-  /** TFRecord's masked CRC-32C: rotate right by 15 bits, add 0xa282ead8. */
-  static int maskedCrc(byte[] data) {
-    CRC32C crc = new CRC32C();
-    crc.update(data);
-    int c = (int) crc.getValue();
-    return ((c >>> 15) | (c << 17)) + 0xa282ead8;
   }
 
   private static TensorProto strings(List<byte[]> values) {

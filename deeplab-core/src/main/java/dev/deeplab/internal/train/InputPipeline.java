@@ -1,7 +1,8 @@
 package dev.deeplab.internal.train;
 
 import dev.deeplab.data.DatasetException;
-import dev.deeplab.data.VocDataset;
+import dev.deeplab.data.SegmentationDataset;
+import dev.deeplab.image.ResizeToRange;
 import dev.deeplab.train.TrainConfig;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -21,13 +22,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The training input: samples of a VOC-layout split in a seeded shuffled order, epoch after epoch
+ * The training input: samples of a dataset split in a seeded shuffled order, epoch after epoch
  * (the official {@code data_generator} with {@code shuffle} and {@code repeat}), decoded and
  * augmented ({@link Augmenter}) by a pool of worker threads a few batches ahead of the training
  * thread.
  *
  * <p>Deterministic given the seed: the order of epoch {@code e} is a shuffle seeded by {@code
- * (seed, e)}; the augmentation of image {@code j} of step {@code s} draws from a generator seeded
+ * (seed, e)}; each sample is first resized ({@link TrainConfig#resize}, the official {@code
+ * resize_to_range}); the augmentation of image {@code j} of step {@code s} draws from a generator seeded
  * by {@code (seed, s, j)}. Starting at any step (a resumed run) therefore produces the batches of
  * an uninterrupted run.
  *
@@ -37,8 +39,8 @@ import org.slf4j.LoggerFactory;
 public final class InputPipeline implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(InputPipeline.class);
 
-  private final VocDataset dataset;
-  private final List<VocDataset.Sample> samples;
+  private final SegmentationDataset dataset;
+  private final List<? extends SegmentationDataset.Sample> samples;
   private final TrainConfig config;
   private final boolean skipBadSamples;
   private final ExecutorService workers;
@@ -57,7 +59,7 @@ public final class InputPipeline implements AutoCloseable {
    * @param prefetch batches prepared ahead, at least 1
    * @throws DatasetException if the split file cannot be read or is empty
    */
-  public InputPipeline(VocDataset dataset, TrainConfig config, boolean skipBadSamples,
+  public InputPipeline(SegmentationDataset dataset, TrainConfig config, boolean skipBadSamples,
       int workers, int prefetch) throws DatasetException {
     if (workers < 1 || prefetch < 1) {
       throw new IllegalArgumentException("need at least one worker and one prefetched batch");
@@ -134,25 +136,26 @@ public final class InputPipeline implements AutoCloseable {
     byte[] labels = new byte[b * h * w];
     float[] mean = config.model().variant().meanPixel();
     List<String> ids = new ArrayList<>();
+    ResizeToRange resize = config.resize();
     for (int j = 0; j < b; j++) {
-      VocDataset.LoadedSample s = load(step * b + j);
+      SegmentationDataset.LoadedSample s = load(step * b + j);
       ids.add(s.sample().id());
       SplittableRandom rng = new SplittableRandom(mix(config.seed(), step, j));
-      Augmenter.augment(s.image(), s.label(), config.augmentation(), h, w, mean,
+      Augmenter.augment(resize.resize(s.image()), resize.resize(s.label()), config.augmentation(), h, w, mean,
           config.loss().ignoreLabel(), rng, pixels, j * h * w * 3, labels, j * h * w);
     }
     return new Batch(step, b, h, w, pixels, labels, ids);
   }
 
   /** Loads the sample at global position {@code index}, skipping bad ones if allowed. */
-  private VocDataset.LoadedSample load(long index) throws DatasetException {
+  private SegmentationDataset.LoadedSample load(long index) throws DatasetException {
     int n = samples.size();
     long epoch = index / n;
     int[] order = orders.computeIfAbsent(epoch, this::order);
     int pos = (int) (index % n);
     DatasetException first = null;
     for (int attempt = 0; attempt < n; attempt++) {
-      VocDataset.Sample s = samples.get(order[(pos + attempt) % n]);
+      SegmentationDataset.Sample s = samples.get(order[(pos + attempt) % n]);
       if (bad.contains(s.id())) {
         continue;
       }
@@ -171,7 +174,7 @@ public final class InputPipeline implements AutoCloseable {
         }
       }
     }
-    throw new DatasetException("every sample of split '" + dataset.split() + "' failed to load"
+    throw new DatasetException("every sample of " + dataset.description() + " failed to load"
         + (first != null ? "; first problem: " + first.getMessage() : ""), first);
   }
 

@@ -1,59 +1,59 @@
 package dev.deeplab.internal.train;
 
 import dev.deeplab.data.DatasetException;
-import dev.deeplab.data.VocDataset;
+import dev.deeplab.data.SegmentationDataset;
 import dev.deeplab.eval.ConfusionMatrix;
-import dev.deeplab.image.ImageFormatException;
-import dev.deeplab.image.ImageReader;
+import dev.deeplab.image.LabelMap;
+import dev.deeplab.image.ResizeToRange;
 import dev.deeplab.image.RgbImage;
-import dev.deeplab.internal.image.ImageHeader;
 import java.util.List;
 
 /**
- * Evaluation during training, as the official {@code eval.py}: each image of a split is padded at
- * the bottom/right with the mean pixel to the evaluation size (no scaling, no crop), run through
+ * Evaluation during training, as the official {@code eval.py}: each image of a split is resized
+ * when a {@link ResizeToRange} is set, padded at the bottom/right with the mean pixel to the evaluation size (no scaling, no crop), run through
  * the inference-mode network of the {@link TrainingGraph}, and its arg-max over the image region
- * counted in a {@link ConfusionMatrix} (ignore-label pixels skipped; mean IoU as {@code
+ * (mapped back to the original size by nearest neighbour after a resize, as the official {@code
+ * export_model.py} does) counted in a {@link ConfusionMatrix} (ignore-label pixels skipped; mean IoU as {@code
  * tf.metrics.mean_iou}).
  */
 public final class TrainingEvaluator {
-  private final VocDataset dataset;
-  private final List<VocDataset.Sample> samples;
+  private final SegmentationDataset dataset;
+  private final List<? extends SegmentationDataset.Sample> samples;
   private final int numClasses;
   private final int ignoreLabel;
+  private final ResizeToRange resize;
 
   /**
    * @param dataset the split to evaluate
    * @param numClasses class count
    * @param ignoreLabel label excluded from the metrics
-   * @throws DatasetException if the split file cannot be read or is empty
+   * @param resize the resize applied to each image before prediction
+   * @throws DatasetException if the split's listing cannot be read or is empty
    */
-  public TrainingEvaluator(VocDataset dataset, int numClasses, int ignoreLabel) throws DatasetException {
+  public TrainingEvaluator(SegmentationDataset dataset, int numClasses, int ignoreLabel,
+      ResizeToRange resize) throws DatasetException {
     this.dataset = dataset;
     this.samples = dataset.samples();
     this.numClasses = numClasses;
     this.ignoreLabel = ignoreLabel;
+    this.resize = resize;
   }
 
   /**
    * The evaluation input size for a split: the smallest {@code outputStride * k + 1} at least as
-   * large as every image in both directions (the official advice for {@code eval_crop_size};
-   * 513×513 for PASCAL VOC). Reads only the image headers.
+   * large as every (resized) image in both directions (the official advice for {@code
+   * eval_crop_size}; 513×513 for PASCAL VOC). Reads only the image headers.
    *
    * @return {@code {height, width}}
    */
   public int[] evalSize(int outputStride) throws DatasetException {
-    ImageReader reader = new ImageReader();
     int h = 1;
     int w = 1;
-    for (VocDataset.Sample s : samples) {
-      try {
-        ImageHeader header = ImageHeader.read(s.image(), reader.maxPixels());
-        h = Math.max(h, header.height());
-        w = Math.max(w, header.width());
-      } catch (ImageFormatException e) {
-        throw new DatasetException(e.getMessage(), e);
-      }
+    for (SegmentationDataset.Sample s : samples) {
+      SegmentationDataset.ImageSize size = dataset.imageSize(s);
+      int[] resized = resize.outputSize(size.height(), size.width());
+      h = Math.max(h, resized[0]);
+      w = Math.max(w, resized[1]);
     }
     return new int[] {roundUp(h, outputStride), roundUp(w, outputStride)};
   }
@@ -74,13 +74,13 @@ public final class TrainingEvaluator {
     float[] mean = graph.config().model().variant().meanPixel();
     ConfusionMatrix cm = new ConfusionMatrix(numClasses, ignoreLabel);
     float[] pixels = new float[eh * ew * 3];
-    for (VocDataset.Sample s : samples) {
-      VocDataset.LoadedSample loaded = dataset.load(s, numClasses, ignoreLabel);
-      RgbImage image = loaded.image();
+    for (SegmentationDataset.Sample s : samples) {
+      SegmentationDataset.LoadedSample loaded = dataset.load(s, numClasses, ignoreLabel);
+      RgbImage image = resize.resize(loaded.image());
       int h = image.height();
       int w = image.width();
       if (h > eh || w > ew) {
-        throw new DatasetException(s.image() + ": image is " + w + "x" + h
+        throw new DatasetException(s.location() + ": image is " + w + "x" + h
             + ", larger than the evaluation size " + ew + "x" + eh);
       }
       pad(image, mean, eh, ew, pixels);
@@ -89,7 +89,10 @@ public final class TrainingEvaluator {
       for (int y = 0; y < h; y++) {
         System.arraycopy(predicted, y * ew, region, y * w, w);
       }
-      cm.add(loaded.label().toIntArray(), region);
+      LabelMap label = loaded.label();
+      LabelMap prediction = ResizeToRange.resizeNearest(LabelMap.ofInts(w, h, region),
+          label.width(), label.height());
+      cm.add(label.toIntArray(), prediction.toIntArray());
     }
     return cm;
   }

@@ -9,6 +9,7 @@ import dev.deeplab.export.ModelExporter;
 import dev.deeplab.image.RgbImage;
 import dev.deeplab.image.TestImages;
 import dev.deeplab.infer.TestModels;
+import dev.deeplab.internal.io.TfRecords;
 import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ServingOptions;
 import java.awt.image.BufferedImage;
@@ -156,11 +157,11 @@ class ServingContractTest {
     while (b.hasRemaining()) {
       byte[] length = new byte[8];
       b.get(length);
-      assertEquals(WarmupRequests.maskedCrc(length), b.getInt(), "length CRC");
+      assertEquals(TfRecords.maskedCrc(length, 0, length.length), b.getInt(), "length CRC");
       byte[] data = new byte[(int) ByteBuffer.wrap(length).order(ByteOrder.LITTLE_ENDIAN)
           .getLong()];
       b.get(data);
-      assertEquals(WarmupRequests.maskedCrc(data), b.getInt(), "data CRC");
+      assertEquals(TfRecords.maskedCrc(data, 0, data.length), b.getInt(), "data CRC");
       String text = new String(data, StandardCharsets.ISO_8859_1);
       for (String s : List.of("serving_default", "predict_images", "predict_probabilities")) {
         if (text.contains(s)) {
