@@ -15,6 +15,7 @@ import dev.deeplab.train.TrainConfig;
 import dev.deeplab.train.TrainResult;
 import dev.deeplab.train.Trainer;
 import dev.deeplab.train.TrainingDivergedException;
+import dev.deeplab.train.TrainingRun;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -175,7 +176,7 @@ public final class TrainCommand implements Callable<Integer> {
     Path checkpointDir = mode.run.checkpointDir;
     Trainer.Options options = Trainer.Options.defaults(checkpointDir)
         .withCheckpointEvery(checkpointEvery).withKeep(keep).withEvalEvery(evalEvery)
-        .withSkipBadSamples(skipBadSamples).withPreciseBatchNorm(preciseBn);
+        .withSkipBadSamples(skipBadSamples).withPreciseBatchNorm(preciseBn).withLabels(classes);
     if (workers != null) {
       options = options.withWorkers(workers);
     }
@@ -288,9 +289,8 @@ public final class TrainCommand implements Callable<Integer> {
     return LabelSet.unnamed(numClasses);
   }
 
-  /** The served architecture: the trained one with at least the official 513x513 crop. */
+  /** The served architecture: the one its checkpoints are evaluated as. */
   static ModelConfig exportConfig(ModelConfig trained) {
-    return trained.withCropSize(Math.max(513, trained.cropHeight()),
-        Math.max(513, trained.cropWidth()));
+    return TrainingRun.evaluationConfig(trained);
   }
 }

@@ -9,6 +9,8 @@ import dev.deeplab.internal.train.InputPipeline;
 import dev.deeplab.internal.train.TensorBoardWriter;
 import dev.deeplab.internal.train.TrainingEvaluator;
 import dev.deeplab.internal.train.TrainingGraph;
+import dev.deeplab.model.LabelSet;
+import dev.deeplab.model.ModelInfo;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -55,10 +57,12 @@ public final class Trainer {
    *     recomputed from this many recent training batches before each evaluation and the final
    *     checkpoint ({@link TrainingGraph#recalibrateBatchNorm}); 0 keeps the official moving
    *     averages
+   * @param labels the class names and colours of the run, recorded with its checkpoints ({@link
+   *     TrainingRun#labels}); null for unnamed classes with the loss's ignore label
    */
   public record Options(Path checkpointDir, int checkpointEvery, int keepCheckpoints,
       int evalEvery, long untilStep, boolean skipBadSamples, int workers, double maxLoss,
-      int summaryEvery, int preciseBatchNorm) {
+      int summaryEvery, int preciseBatchNorm, LabelSet labels) {
 
     /** Validates the ranges. */
     public Options {
@@ -82,47 +86,52 @@ public final class Trainer {
      */
     public static Options defaults(Path checkpointDir) {
       int workers = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
-      return new Options(checkpointDir, 1000, 5, 0, 0, false, workers, 1e4, 10, 0);
+      return new Options(checkpointDir, 1000, 5, 0, 0, false, workers, 1e4, 10, 0, null);
     }
 
     public Options withCheckpointEvery(int k) {
       return new Options(checkpointDir, k, keepCheckpoints, evalEvery, untilStep, skipBadSamples,
-          workers, maxLoss, summaryEvery, preciseBatchNorm);
+          workers, maxLoss, summaryEvery, preciseBatchNorm, labels);
     }
 
     public Options withKeep(int n) {
       return new Options(checkpointDir, checkpointEvery, n, evalEvery, untilStep, skipBadSamples,
-          workers, maxLoss, summaryEvery, preciseBatchNorm);
+          workers, maxLoss, summaryEvery, preciseBatchNorm, labels);
     }
 
     public Options withEvalEvery(int k) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, k, untilStep,
-          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm);
+          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm, labels);
     }
 
     public Options withUntilStep(long s) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, s,
-          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm);
+          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm, labels);
     }
 
     public Options withSkipBadSamples(boolean skip) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
-          skip, workers, maxLoss, summaryEvery, preciseBatchNorm);
+          skip, workers, maxLoss, summaryEvery, preciseBatchNorm, labels);
     }
 
     public Options withWorkers(int n) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
-          skipBadSamples, n, maxLoss, summaryEvery, preciseBatchNorm);
+          skipBadSamples, n, maxLoss, summaryEvery, preciseBatchNorm, labels);
     }
 
     public Options withPreciseBatchNorm(int batches) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
-          skipBadSamples, workers, maxLoss, summaryEvery, batches);
+          skipBadSamples, workers, maxLoss, summaryEvery, batches, labels);
+    }
+
+    public Options withLabels(LabelSet set) {
+      return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
+          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm, set);
     }
 
     public Options withMaxLoss(double limit) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
-          skipBadSamples, workers, limit, summaryEvery, preciseBatchNorm);
+          skipBadSamples, workers, limit, summaryEvery, preciseBatchNorm, labels);
     }
   }
 
@@ -207,6 +216,7 @@ public final class Trainer {
     checkpoints.prepare();
     OptionalLong resumeFrom = checkpoints.latestStep();
     recordConfig(resumeFrom.isPresent());
+    recordModelInfo();
     if (init != null && resumeFrom.isEmpty()) {
       InitialWeights.checkExists(init.source());
     }
@@ -267,6 +277,19 @@ public final class Trainer {
       }
     }
     dev.deeplab.internal.io.AtomicFiles.write(file, json.writeValueAsBytes(now));
+  }
+
+  /**
+   * Writes {@value ModelInfo#ASSET} to the checkpoint directory: the model its checkpoints are
+   * evaluated and exported as ({@link TrainingRun#modelInfo}), with the run's label set.
+   */
+  private void recordModelInfo() throws IOException {
+    LabelSet labels = options.labels() != null ? options.labels()
+        : TrainingRun.unnamed(config.model().numClasses(), config.loss().ignoreLabel());
+    ModelInfo info = new ModelInfo(TrainingRun.evaluationConfig(config.model()), labels,
+        "training run " + options.checkpointDir());
+    dev.deeplab.internal.io.AtomicFiles.write(options.checkpointDir().resolve(ModelInfo.ASSET),
+        info.toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
   private void loadInitialWeights(TrainingGraph graph, Init init) throws IOException {

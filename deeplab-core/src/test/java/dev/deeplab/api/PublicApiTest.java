@@ -56,7 +56,8 @@ class PublicApiTest {
       "dev.deeplab.train.TrainResult",
       "dev.deeplab.train.Trainer",
       "dev.deeplab.train.TrainingDivergedException",
-      "dev.deeplab.train.TrainingProgress");
+      "dev.deeplab.train.TrainingProgress",
+      "dev.deeplab.train.TrainingRun");
 
   @Test
   void publicTypesOutsideInternalAreTheDocumentedApi() throws Exception {
