@@ -1,12 +1,15 @@
 package dev.deeplab.cli;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.deeplab.data.VocDataset;
+import dev.deeplab.eval.CheckpointWatcher;
 import dev.deeplab.eval.ConfusionMatrix;
 import dev.deeplab.eval.EvalReport;
 import dev.deeplab.eval.Evaluator;
-import dev.deeplab.model.ModelInfo;
+import dev.deeplab.train.TrainingRun;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -14,14 +17,24 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code deeplab eval}: mean IoU of a model on a VOC-layout dataset split. */
+/**
+ * {@code deeplab eval}: mean IoU of a model on a VOC-layout dataset split; of a SavedModel, or of
+ * a training run's checkpoints directly, once or as they appear ({@code --watch}, the official
+ * {@code eval.py} loop).
+ */
 @Command(name = "eval", mixinStandardHelpOptions = true,
     description = {"Evaluate a model on a VOC-layout dataset (JPEGImages, SegmentationClass, "
         + "ImageSets/Segmentation/<split>.txt): per-class IoU, pixel accuracy and mIoU.",
-        "Example: deeplab eval --data VOCdevkit/VOC2012 --scales 0.5,0.75,1.0,1.25,1.5,1.75 --flip"})
+        "--model takes a SavedModel or a training checkpoint directory (train --checkpoint-dir; "
+            + "its newest checkpoint) or a model.ckpt-<step> in one; with --watch every new "
+            + "checkpoint of the directory is evaluated as training writes it, and the mIoU "
+            + "written to TensorBoard.",
+        "Example: deeplab eval --data VOCdevkit/VOC2012 --scales 0.5,0.75,1.0,1.25,1.5,1.75 --flip",
+        "Example: deeplab eval --model runs/voc --data VOCdevkit/VOC2012 --watch"})
 final class EvalCommand implements Callable<Integer> {
   @Option(names = "--model", paramLabel = "DIR",
-      description = "SavedModel directory (default: the pretrained model packaged with deeplab).")
+      description = "SavedModel directory, training checkpoint directory or checkpoint prefix "
+          + "(default: the pretrained model packaged with deeplab).")
   Path model;
 
   @Option(names = "--data", required = true, paramLabel = "VOCROOT", description = "Dataset root.")
@@ -37,8 +50,25 @@ final class EvalCommand implements Callable<Integer> {
   @Option(names = "--flip", description = "Also average the left-right flipped prediction.")
   boolean flip;
 
-  @Option(names = "--json", description = "Print the report as JSON.")
+  @Option(names = "--json", description = "Print the report as JSON (with --watch: one line per "
+      + "checkpoint).")
   boolean json;
+
+  @Option(names = "--watch", description = "Evaluate each new checkpoint of the training "
+      + "directory --model once, in order, until the final step's checkpoint is evaluated.")
+  boolean watch;
+
+  @Option(names = "--interval", paramLabel = "SECONDS", description = "With --watch: seconds "
+      + "between looks for new checkpoints (default: the official 300).")
+  Double interval;
+
+  @Option(names = "--max-evaluations", paramLabel = "N",
+      description = "With --watch: stop after N evaluations (default: no limit).")
+  Integer maxEvaluations;
+
+  @Option(names = "--summary-dir", paramLabel = "DIR", description = "With --watch: where the "
+      + "TensorBoard event files go (default: eval/ in the checkpoint directory).")
+  Path summaryDir;
 
   @Spec
   CommandSpec spec;
@@ -47,25 +77,82 @@ final class EvalCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     VocDataset dataset = new VocDataset(data, split);
+    boolean checkpoints = model != null && TrainingRun.isRun(model);
+    if (!watch && (interval != null || maxEvaluations != null || summaryDir != null)) {
+      throw new UsageError("--interval, --max-evaluations and --summary-dir go with --watch");
+    }
+    if (watch) {
+      if (!checkpoints) {
+        throw new UsageError("--watch needs --model to be a training checkpoint directory "
+            + "(train --checkpoint-dir)");
+      }
+      return watch(TrainingRun.open(model), dataset, out);
+    }
     ConfusionMatrix cm;
     List<String> names;
-    try (Evaluator evaluator = Evaluator.open(ModelLocation.orDefault(model),
-        scales, flip)) {
-      ModelInfo info = evaluator.info();
-      names = info.classNames();
-      // The label set the model records says which label value is "ignore" (255; 0 for ADE20K).
-      int ignore = info.labels().ignoreLabel();
-      cm = new ConfusionMatrix(info.config().numClasses(), ignore);
-      List<VocDataset.Sample> samples = dataset.samples();
-      try (Progress progress = Progress.start("eval", samples.size())) {
-        for (VocDataset.Sample s : samples) {
-          VocDataset.LoadedSample loaded = dataset.load(s, info.config().numClasses(), ignore);
-          cm.add(loaded.label().toIntArray(), evaluator.predict(loaded.image()));
-          progress.step();
-        }
+    if (checkpoints) {
+      TrainingRun run = TrainingRun.open(model);
+      long step = run.selectedStep();
+      if (!json) {
+        out.println("checkpoint " + run.checkpoint(step) + " (step " + step + ")");
+      }
+      try (Evaluator evaluator = Evaluator.open(run, step, scales, flip)) {
+        cm = evaluate(evaluator, dataset);
+        names = evaluator.info().classNames();
+      }
+    } else {
+      try (Evaluator evaluator = Evaluator.open(ModelLocation.orDefault(model), scales, flip)) {
+        cm = evaluate(evaluator, dataset);
+        names = evaluator.info().classNames();
       }
     }
     out.println(json ? EvalReport.toJson(cm, names) : EvalReport.toText(cm, names).stripTrailing());
+    return 0;
+  }
+
+  private static ConfusionMatrix evaluate(Evaluator evaluator, VocDataset dataset)
+      throws Exception {
+    try (Progress progress = Progress.start("eval", dataset.samples().size())) {
+      return evaluator.evaluate(dataset, progress::step);
+    }
+  }
+
+  private int watch(TrainingRun run, VocDataset dataset, PrintWriter out) throws Exception {
+    if (run.namedStep().isPresent()) {
+      throw new UsageError("--watch takes the checkpoint directory " + run.directory()
+          + ", not one checkpoint");
+    }
+    CheckpointWatcher.Options options = CheckpointWatcher.Options.defaults(run)
+        .withScales(scales, flip);
+    if (interval != null) {
+      if (!(interval >= 1e-3) || interval > Duration.ofDays(365).toSeconds()) {
+        throw new UsageError("--interval must be between 0.001 and a year of seconds, got " + interval);
+      }
+      options = options.withInterval(Duration.ofNanos(Math.round(interval * 1e9)));
+    }
+    if (maxEvaluations != null) {
+      if (maxEvaluations < 1) {
+        throw new UsageError("--max-evaluations must be at least 1, got " + maxEvaluations);
+      }
+      options = options.withMaxEvaluations(maxEvaluations);
+    }
+    if (summaryDir != null) {
+      options = options.withSummaryDir(summaryDir);
+    }
+    List<String> names = run.labels().classNames();
+    new CheckpointWatcher(run, dataset, options).run(e -> {
+      if (json) {
+        ObjectNode report = EvalReport.toJsonTree(e.matrix(), names);
+        ObjectNode line = report.objectNode().put("step", e.step())
+            .put("checkpoint", e.checkpoint().toString());
+        line.setAll(report);
+        out.println(line);
+      } else {
+        out.println("checkpoint " + e.checkpoint() + " (step " + e.step() + ")");
+        out.println(EvalReport.toText(e.matrix(), names).stripTrailing());
+      }
+      out.flush();
+    });
     return 0;
   }
 }

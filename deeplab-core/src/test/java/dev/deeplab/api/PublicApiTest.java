@@ -31,6 +31,7 @@ class PublicApiTest {
   private static final List<String> API = List.of(
       "dev.deeplab.data.DatasetException",
       "dev.deeplab.data.VocDataset",
+      "dev.deeplab.eval.CheckpointWatcher",
       "dev.deeplab.eval.ConfusionMatrix",
       "dev.deeplab.eval.EvalReport",
       "dev.deeplab.eval.Evaluator",
