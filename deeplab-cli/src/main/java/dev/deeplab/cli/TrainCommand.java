@@ -140,6 +140,13 @@ public final class TrainCommand implements Callable<Integer> {
           + "moving averages; helps short runs with --fine-tune-batch-norm).")
   int preciseBn;
 
+  @Option(names = "--image-summaries-every", defaultValue = "0", paramLabel = "K",
+      description = "Every K steps, write the first image of the batch, its label and the "
+          + "step's prediction (in the label set's colours) to TensorBoard as samples/image, "
+          + "samples/label, samples/prediction (default 0: never, as the official "
+          + "save_summaries_images=false).")
+  int imageSummariesEvery;
+
   @Option(names = "--devices", paramLabel = "LIST",
       description = "One replica per device, e.g. cpu:0,cpu:1 or gpu:0,gpu:1.")
   String devices;
@@ -176,7 +183,8 @@ public final class TrainCommand implements Callable<Integer> {
     Path checkpointDir = mode.run.checkpointDir;
     Trainer.Options options = Trainer.Options.defaults(checkpointDir)
         .withCheckpointEvery(checkpointEvery).withKeep(keep).withEvalEvery(evalEvery)
-        .withSkipBadSamples(skipBadSamples).withPreciseBatchNorm(preciseBn).withLabels(classes);
+        .withSkipBadSamples(skipBadSamples).withPreciseBatchNorm(preciseBn).withLabels(classes)
+        .withImageSummariesEvery(imageSummariesEvery);
     if (workers != null) {
       options = options.withWorkers(workers);
     }

@@ -6,6 +6,7 @@ import dev.deeplab.internal.train.Batch;
 import dev.deeplab.internal.train.CheckpointManager;
 import dev.deeplab.internal.train.InitialWeights;
 import dev.deeplab.internal.train.InputPipeline;
+import dev.deeplab.internal.train.SampleImages;
 import dev.deeplab.internal.train.TensorBoardWriter;
 import dev.deeplab.internal.train.TrainingEvaluator;
 import dev.deeplab.internal.train.TrainingGraph;
@@ -23,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * The training loop of the official {@code train.py}, resumable: builds the {@link
  * TrainingGraph} once, restores the newest checkpoint of the run (or loads the initial weights),
  * then feeds batches from the {@link InputPipeline} step after step, with progress, TensorBoard
- * scalars ({@code loss}, {@code learning_rate}, {@code miou}, {@code pixel_accuracy}), evaluation
+ * scalars ({@code loss}, {@code learning_rate}, {@code miou}, {@code pixel_accuracy}) and
+ * optionally images ({@link Options#imageSummariesEvery}), evaluation
  * and atomic checkpoints every few steps and at the end.
  *
  * <p>Resuming restores every variable including {@code global_step} and the momentum slots; the
@@ -58,11 +60,16 @@ public final class Trainer {
    *     checkpoint ({@link TrainingGraph#recalibrateBatchNorm}); 0 keeps the official moving
    *     averages
    * @param labels the class names and colours of the run, recorded with its checkpoints ({@link
-   *     TrainingRun#labels}); null for unnamed classes with the loss's ignore label
+   *     TrainingRun#labels}) and used by the image summaries; null for unnamed classes with the
+   *     loss's ignore label
+   * @param imageSummariesEvery write the first image of the batch, its label and the step's
+   *     prediction to TensorBoard ({@code samples/image}, {@code samples/label}, {@code
+   *     samples/prediction}) every this many steps; 0 never (the default, as the official {@code
+   *     save_summaries_images=False}: each adds three crop-sized PNGs to the event file)
    */
   public record Options(Path checkpointDir, int checkpointEvery, int keepCheckpoints,
       int evalEvery, long untilStep, boolean skipBadSamples, int workers, double maxLoss,
-      int summaryEvery, int preciseBatchNorm, LabelSet labels) {
+      int summaryEvery, int preciseBatchNorm, LabelSet labels, int imageSummariesEvery) {
 
     /** Validates the ranges. */
     public Options {
@@ -75,6 +82,10 @@ public final class Trainer {
       if (preciseBatchNorm < 0) {
         throw new IllegalArgumentException("precise BN batches must be >= 0");
       }
+      if (imageSummariesEvery < 0) {
+        throw new IllegalArgumentException("the image summary interval must be >= 0, got "
+            + imageSummariesEvery);
+      }
       if (workers < 1 || summaryEvery < 1 || !(maxLoss > 0)) {
         throw new IllegalArgumentException("workers, summary interval and max loss must be positive");
       }
@@ -86,52 +97,57 @@ public final class Trainer {
      */
     public static Options defaults(Path checkpointDir) {
       int workers = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
-      return new Options(checkpointDir, 1000, 5, 0, 0, false, workers, 1e4, 10, 0, null);
+      return new Options(checkpointDir, 1000, 5, 0, 0, false, workers, 1e4, 10, 0, null, 0);
     }
 
     public Options withCheckpointEvery(int k) {
       return new Options(checkpointDir, k, keepCheckpoints, evalEvery, untilStep, skipBadSamples,
-          workers, maxLoss, summaryEvery, preciseBatchNorm, labels);
+          workers, maxLoss, summaryEvery, preciseBatchNorm, labels, imageSummariesEvery);
     }
 
     public Options withKeep(int n) {
       return new Options(checkpointDir, checkpointEvery, n, evalEvery, untilStep, skipBadSamples,
-          workers, maxLoss, summaryEvery, preciseBatchNorm, labels);
+          workers, maxLoss, summaryEvery, preciseBatchNorm, labels, imageSummariesEvery);
     }
 
     public Options withEvalEvery(int k) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, k, untilStep,
-          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm, labels);
+          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm, labels, imageSummariesEvery);
     }
 
     public Options withUntilStep(long s) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, s,
-          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm, labels);
+          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm, labels, imageSummariesEvery);
     }
 
     public Options withSkipBadSamples(boolean skip) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
-          skip, workers, maxLoss, summaryEvery, preciseBatchNorm, labels);
+          skip, workers, maxLoss, summaryEvery, preciseBatchNorm, labels, imageSummariesEvery);
     }
 
     public Options withWorkers(int n) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
-          skipBadSamples, n, maxLoss, summaryEvery, preciseBatchNorm, labels);
+          skipBadSamples, n, maxLoss, summaryEvery, preciseBatchNorm, labels, imageSummariesEvery);
     }
 
     public Options withPreciseBatchNorm(int batches) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
-          skipBadSamples, workers, maxLoss, summaryEvery, batches, labels);
+          skipBadSamples, workers, maxLoss, summaryEvery, batches, labels, imageSummariesEvery);
     }
 
     public Options withLabels(LabelSet set) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
-          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm, set);
+          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm, set, imageSummariesEvery);
+    }
+
+    public Options withImageSummariesEvery(int k) {
+      return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
+          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm, labels, k);
     }
 
     public Options withMaxLoss(double limit) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
-          skipBadSamples, workers, limit, summaryEvery, preciseBatchNorm, labels);
+          skipBadSamples, workers, limit, summaryEvery, preciseBatchNorm, labels, imageSummariesEvery);
     }
   }
 
@@ -284,12 +300,16 @@ public final class Trainer {
    * evaluated and exported as ({@link TrainingRun#modelInfo}), with the run's label set.
    */
   private void recordModelInfo() throws IOException {
-    LabelSet labels = options.labels() != null ? options.labels()
-        : TrainingRun.unnamed(config.model().numClasses(), config.loss().ignoreLabel());
-    ModelInfo info = new ModelInfo(TrainingRun.evaluationConfig(config.model()), labels,
+    ModelInfo info = new ModelInfo(TrainingRun.evaluationConfig(config.model()), labels(),
         "training run " + options.checkpointDir());
     dev.deeplab.internal.io.AtomicFiles.write(options.checkpointDir().resolve(ModelInfo.ASSET),
         info.toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  /** The run's label set: the given one, or unnamed classes with the loss's ignore label. */
+  private LabelSet labels() {
+    return options.labels() != null ? options.labels()
+        : TrainingRun.unnamed(config.model().numClasses(), config.loss().ignoreLabel());
   }
 
   private void loadInitialWeights(TrainingGraph graph, Init init) throws IOException {
@@ -313,11 +333,13 @@ public final class Trainer {
     long timedFrom = -1;
     long timedImages = 0;
     double imagesPerSecond = 0;
+    int[] palette = labels().palette();
     progress.start(start, until);
     try (TrainingProgress progress = this.progress) {
       for (long s = start; s < until; s++) {
         Batch batch = input.next();
-        TrainingGraph.StepResult r = graph.step(batch);
+        int k = options.imageSummariesEvery();
+        TrainingGraph.StepResult r = graph.step(batch, k > 0 && (s + 1) % k == 0);
         lastLoss = r.loss();
         if (!Float.isFinite(r.loss()) || r.loss() > options.maxLoss()) {
           throw new TrainingDivergedException(r.step(), r.loss(), options.maxLoss(),
@@ -339,6 +361,9 @@ public final class Trainer {
           if (imagesPerSecond > 0) {
             events.scalar("images_per_second", r.step(), imagesPerSecond);
           }
+        }
+        if (r.samplePrediction() != null) {
+          SampleImages.write(events, r.step(), batch, r.samplePrediction(), palette);
         }
         boolean evaluate = evaluator != null && (last || r.step() % options.evalEvery() == 0);
         if ((evaluate || last) && options.preciseBatchNorm() > 0 && config.fineTuneBatchNorm()) {
