@@ -126,7 +126,8 @@ final class EvalCommand implements Callable<Integer> {
         .withScales(scales, flip);
     if (interval != null) {
       if (!(interval >= 1e-3) || interval > Duration.ofDays(365).toSeconds()) {
-        throw new UsageError("--interval must be between 0.001 and a year of seconds, got " + interval);
+        throw new UsageError("--interval must be between 0.001 and a year of seconds, got "
+            + interval);
       }
       options = options.withInterval(Duration.ofNanos(Math.round(interval * 1e9)));
     }

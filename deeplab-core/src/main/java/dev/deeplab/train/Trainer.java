@@ -112,12 +112,14 @@ public final class Trainer {
 
     public Options withEvalEvery(int k) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, k, untilStep,
-          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm, labels, imageSummariesEvery);
+          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm,
+          labels, imageSummariesEvery);
     }
 
     public Options withUntilStep(long s) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, s,
-          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm, labels, imageSummariesEvery);
+          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm,
+          labels, imageSummariesEvery);
     }
 
     public Options withSkipBadSamples(boolean skip) {
@@ -137,7 +139,8 @@ public final class Trainer {
 
     public Options withLabels(LabelSet set) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
-          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm, set, imageSummariesEvery);
+          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm,
+          set, imageSummariesEvery);
     }
 
     public Options withImageSummariesEvery(int k) {
@@ -147,7 +150,8 @@ public final class Trainer {
 
     public Options withMaxLoss(double limit) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
-          skipBadSamples, workers, limit, summaryEvery, preciseBatchNorm, labels, imageSummariesEvery);
+          skipBadSamples, workers, limit, summaryEvery, preciseBatchNorm,
+          labels, imageSummariesEvery);
     }
   }
 

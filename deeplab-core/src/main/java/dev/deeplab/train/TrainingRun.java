@@ -72,9 +72,11 @@ public final class TrainingRun {
     if (!Files.isRegularFile(path.resolve(Trainer.CONFIG_FILE))) {
       named = checkpointStep(path);
       dir = path.toAbsolutePath().getParent();
-      if (named.isEmpty() || dir == null || !Files.isRegularFile(dir.resolve(Trainer.CONFIG_FILE))) {
+      if (named.isEmpty() || dir == null
+          || !Files.isRegularFile(dir.resolve(Trainer.CONFIG_FILE))) {
         throw new FileNotFoundException(path + " is not a training checkpoint directory (no "
-            + Trainer.CONFIG_FILE + ") nor a " + CheckpointManager.STEM + "-<step> checkpoint in one");
+            + Trainer.CONFIG_FILE + ") nor a " + CheckpointManager.STEM
+            + "-<step> checkpoint in one");
       }
     }
     ObjectMapper json = new ObjectMapper();

@@ -103,6 +103,7 @@ class CheckpointEvaluationTest {
         predictedClasses);
     assertTrue(predictedClasses >= 2, "a model predicting one class compares nothing");
     assertArrayEquals(viaExport.counts(), direct.counts(),
-        () -> Arrays.deepToString(direct.counts()) + " vs " + Arrays.deepToString(viaExport.counts()));
+        () -> Arrays.deepToString(direct.counts()) + " vs "
+            + Arrays.deepToString(viaExport.counts()));
   }
 }

@@ -77,7 +77,8 @@ class ImageSummariesTest {
         for (int c = 0; c < 3; c++) {
           rgb = rgb << 8 | Math.round(batch.pixels()[i * 3 + c]);
         }
-        assertEquals(rgb, images.get("samples/image").getRGB(x, y) & 0xFFFFFF, "image " + x + "," + y);
+        assertEquals(rgb, images.get("samples/image").getRGB(x, y) & 0xFFFFFF,
+            "image " + x + "," + y);
         int label = batch.labels()[i] & 0xFF;
         labelled += label != 0 && label != 255 ? 1 : 0;
         assertEquals(palette[label], images.get("samples/label").getRGB(x, y) & 0xFFFFFF,
