@@ -1,14 +1,18 @@
 package dev.deeplab.cli;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.deeplab.data.SegmentationDataset;
+import dev.deeplab.eval.CheckpointWatcher;
 import dev.deeplab.eval.ConfusionMatrix;
 import dev.deeplab.eval.EvalReport;
 import dev.deeplab.eval.Evaluator;
 import dev.deeplab.image.ResizeToRange;
 import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelInfo;
+import dev.deeplab.train.TrainingRun;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -17,16 +21,26 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code deeplab eval}: mean IoU of a model on a dataset split. */
+/**
+ * {@code deeplab eval}: mean IoU of a model on a dataset split; of a SavedModel, or of a training
+ * run's checkpoints directly, once or as they appear ({@code --watch}, the official {@code
+ * eval.py} loop).
+ */
 @Command(name = "eval", mixinStandardHelpOptions = true,
     description = {"Evaluate a model on a dataset split (PASCAL VOC, Cityscapes or ADE20K layout, "
         + "or TFRecord shards): per-class IoU, pixel accuracy and mIoU; ignore-label pixels "
         + "(255; 0 for ADE20K) are not scored.",
+        "--model takes a SavedModel or a training checkpoint directory (train --checkpoint-dir; "
+            + "its newest checkpoint) or a model.ckpt-<step> in one; with --watch every new "
+            + "checkpoint of the directory is evaluated as training writes it, and the mIoU "
+            + "written to TensorBoard.",
         "Example: deeplab eval --data VOCdevkit/VOC2012 --scales 0.5,0.75,1.0,1.25,1.5,1.75 --flip",
-        "Example: deeplab eval --dataset cityscapes --data cityscapes --model savedmodels/city"})
+        "Example: deeplab eval --dataset cityscapes --data cityscapes --model savedmodels/city",
+        "Example: deeplab eval --model runs/voc --data VOCdevkit/VOC2012 --watch"})
 final class EvalCommand implements Callable<Integer> {
   @Option(names = "--model", paramLabel = "DIR",
-      description = "SavedModel directory (default: the pretrained model packaged with deeplab).")
+      description = "SavedModel directory, training checkpoint directory or checkpoint prefix "
+          + "(default: the pretrained model packaged with deeplab).")
   Path model;
 
   @Option(names = "--data", required = true, paramLabel = "ROOT|GLOB",
@@ -46,8 +60,25 @@ final class EvalCommand implements Callable<Integer> {
   @Option(names = "--flip", description = "Also average the left-right flipped prediction.")
   boolean flip;
 
-  @Option(names = "--json", description = "Print the report as JSON.")
+  @Option(names = "--json", description = "Print the report as JSON (with --watch: one line per "
+      + "checkpoint).")
   boolean json;
+
+  @Option(names = "--watch", description = "Evaluate each new checkpoint of the training "
+      + "directory --model once, in order, until the final step's checkpoint is evaluated.")
+  boolean watch;
+
+  @Option(names = "--interval", paramLabel = "SECONDS", description = "With --watch: seconds "
+      + "between looks for new checkpoints (default: the official 300).")
+  Double interval;
+
+  @Option(names = "--max-evaluations", paramLabel = "N",
+      description = "With --watch: stop after N evaluations (default: no limit).")
+  Integer maxEvaluations;
+
+  @Option(names = "--summary-dir", paramLabel = "DIR", description = "With --watch: where the "
+      + "TensorBoard event files go (default: eval/ in the checkpoint directory).")
+  Path summaryDir;
 
   @Spec
   CommandSpec spec;
@@ -56,34 +87,107 @@ final class EvalCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     SegmentationDataset dataset = datasetOptions.open(data, split);
-    ResizeToRange resize = datasetOptions.resize();
+    boolean checkpoints = model != null && TrainingRun.isRun(model);
+    if (!watch && (interval != null || maxEvaluations != null || summaryDir != null)) {
+      throw new UsageError("--interval, --max-evaluations and --summary-dir go with --watch");
+    }
+    if (watch) {
+      if (!checkpoints) {
+        throw new UsageError("--watch needs --model to be a training checkpoint directory "
+            + "(train --checkpoint-dir)");
+      }
+      return watch(TrainingRun.open(model), dataset, out);
+    }
     ConfusionMatrix cm;
     List<String> names;
-    try (Evaluator evaluator = Evaluator.open(ModelLocation.orDefault(model),
-        scales, flip)) {
-      ModelInfo info = evaluator.info();
-      int numClasses = info.config().numClasses();
-      // --dataset, else the label set the model records, says which label value is "ignore"
-      // (255; 0 for ADE20K).
-      LabelSet labels = datasetOptions.labels() != null ? datasetOptions.labels() : info.labels();
-      if (labels.numClasses() != numClasses) {
-        throw new UserError("--dataset " + datasetOptions.dataset + " has "
-            + labels.numClasses() + " classes but the model"
-            + " predicts " + numClasses);
+    if (checkpoints) {
+      TrainingRun run = TrainingRun.open(model);
+      long step = run.selectedStep();
+      if (!json) {
+        out.println("checkpoint " + run.checkpoint(step) + " (step " + step + ")");
       }
-      names = labels.classNames();
-      cm = new ConfusionMatrix(numClasses, labels.ignoreLabel());
-      List<? extends SegmentationDataset.Sample> samples = dataset.samples();
-      try (Progress progress = Progress.start("eval", samples.size())) {
-        for (SegmentationDataset.Sample s : samples) {
-          SegmentationDataset.LoadedSample loaded = dataset.load(s, numClasses,
-              labels.ignoreLabel());
-          cm.add(loaded.label().toIntArray(), evaluator.predict(loaded.image(), resize));
-          progress.step();
-        }
+      try (Evaluator evaluator = Evaluator.open(run, step, scales, flip)) {
+        names = labels(evaluator.info()).classNames();
+        cm = evaluate(evaluator, dataset);
+      }
+    } else {
+      try (Evaluator evaluator = Evaluator.open(ModelLocation.orDefault(model), scales, flip)) {
+        names = labels(evaluator.info()).classNames();
+        cm = evaluate(evaluator, dataset);
       }
     }
     out.println(json ? EvalReport.toJson(cm, names) : EvalReport.toText(cm, names).stripTrailing());
+    return 0;
+  }
+
+  /**
+   * The classes scored: --dataset's, else the label set the model records; they say which label
+   * value is "ignore" (255; 0 for ADE20K).
+   */
+  private LabelSet labels(ModelInfo info) {
+    LabelSet labels = datasetOptions.labels() != null ? datasetOptions.labels() : info.labels();
+    if (labels.numClasses() != info.config().numClasses()) {
+      throw new UserError("--dataset " + datasetOptions.dataset + " has " + labels.numClasses()
+          + " classes but the model predicts " + info.config().numClasses());
+    }
+    return labels;
+  }
+
+  private ConfusionMatrix evaluate(Evaluator evaluator, SegmentationDataset dataset)
+      throws Exception {
+    LabelSet labels = labels(evaluator.info());
+    ResizeToRange resize = datasetOptions.resize();
+    ConfusionMatrix cm = new ConfusionMatrix(labels.numClasses(), labels.ignoreLabel());
+    List<? extends SegmentationDataset.Sample> samples = dataset.samples();
+    try (Progress progress = Progress.start("eval", samples.size())) {
+      for (SegmentationDataset.Sample s : samples) {
+        SegmentationDataset.LoadedSample loaded = dataset.load(s, labels.numClasses(),
+            labels.ignoreLabel());
+        cm.add(loaded.label().toIntArray(), evaluator.predict(loaded.image(), resize));
+        progress.step();
+      }
+    }
+    return cm;
+  }
+
+  private int watch(TrainingRun run, SegmentationDataset dataset, PrintWriter out)
+      throws Exception {
+    if (run.namedStep().isPresent()) {
+      throw new UsageError("--watch takes the checkpoint directory " + run.directory()
+          + ", not one checkpoint");
+    }
+    CheckpointWatcher.Options options = CheckpointWatcher.Options.defaults(run)
+        .withScales(scales, flip).withResize(datasetOptions.resize());
+    if (interval != null) {
+      if (!(interval >= 1e-3) || interval > Duration.ofDays(365).toSeconds()) {
+        throw new UsageError("--interval must be between 0.001 and a year of seconds, got "
+            + interval);
+      }
+      options = options.withInterval(Duration.ofNanos(Math.round(interval * 1e9)));
+    }
+    if (maxEvaluations != null) {
+      if (maxEvaluations < 1) {
+        throw new UsageError("--max-evaluations must be at least 1, got " + maxEvaluations);
+      }
+      options = options.withMaxEvaluations(maxEvaluations);
+    }
+    if (summaryDir != null) {
+      options = options.withSummaryDir(summaryDir);
+    }
+    List<String> names = run.labels().classNames();
+    new CheckpointWatcher(run, dataset, options).run(e -> {
+      if (json) {
+        ObjectNode report = EvalReport.toJsonTree(e.matrix(), names);
+        ObjectNode line = report.objectNode().put("step", e.step())
+            .put("checkpoint", e.checkpoint().toString());
+        line.setAll(report);
+        out.println(line);
+      } else {
+        out.println("checkpoint " + e.checkpoint() + " (step " + e.step() + ")");
+        out.println(EvalReport.toText(e.matrix(), names).stripTrailing());
+      }
+      out.flush();
+    });
     return 0;
   }
 }

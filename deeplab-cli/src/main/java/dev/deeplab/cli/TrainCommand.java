@@ -230,6 +230,13 @@ public final class TrainCommand implements Callable<Integer> {
           + "moving averages; helps short runs with --fine-tune-batch-norm).")
   int preciseBn;
 
+  @Option(names = "--image-summaries-every", defaultValue = "0", paramLabel = "K",
+      description = "Every K steps, write the first image of the batch, its label and the "
+          + "step's prediction (in the label set's colours) to TensorBoard as samples/image, "
+          + "samples/label, samples/prediction (default 0: never, as the official "
+          + "save_summaries_images=false).")
+  int imageSummariesEvery;
+
   @Option(names = "--devices", paramLabel = "LIST",
       description = "One replica per device, e.g. cpu:0,cpu:1 or gpu:0,gpu:1.")
   String devices;
@@ -266,7 +273,8 @@ public final class TrainCommand implements Callable<Integer> {
     Path checkpointDir = mode.run.checkpointDir;
     Trainer.Options options = Trainer.Options.defaults(checkpointDir)
         .withCheckpointEvery(checkpointEvery).withKeep(keep).withEvalEvery(evalEvery)
-        .withSkipBadSamples(skipBadSamples).withPreciseBatchNorm(preciseBn);
+        .withSkipBadSamples(skipBadSamples).withPreciseBatchNorm(preciseBn).withLabels(classes)
+        .withImageSummariesEvery(imageSummariesEvery);
     if (workers != null) {
       options = options.withWorkers(workers);
     }
@@ -334,21 +342,16 @@ public final class TrainCommand implements Callable<Integer> {
       throw new UsageError("--labels " + classes.name() + " has " + classes.numClasses()
           + " classes but the model has " + m.numClasses() + " (--num-classes)");
     }
-    TrainConfig.Builder b;
-    try {
-      b = TrainConfig.builder(m).steps(steps).batchSize(batchSize)
-          .learningRate(learningRate())
-          .optimizer(optimizer())
-          .lastLayerGradientMultiplier(lastLayerMultiplier)
-          .lastLayersContainLogitsOnly(lastLayersLogitsOnly)
-          .fineTuneBatchNorm(fineTuneBatchNorm)
-          .loss(LossConfig.defaults().withIgnoreLabel(classes.ignoreLabel())
-              .withClassWeights(classWeights).withHardPixelMining(topK, hardMiningStep))
-          .augmentation(new Augmentation(minScale, maxScale, scaleStep, true))
-          .devices(Devices.parse(devices)).seed(seed).resize(datasetOptions.resize());
-    } catch (IllegalArgumentException e) {
-      throw new UsageError(e.getMessage());
-    }
+    TrainConfig.Builder b = TrainConfig.builder(m).steps(steps).batchSize(batchSize)
+        .learningRate(learningRate())
+        .optimizer(optimizer())
+        .lastLayerGradientMultiplier(lastLayerMultiplier)
+        .lastLayersContainLogitsOnly(lastLayersLogitsOnly)
+        .fineTuneBatchNorm(fineTuneBatchNorm)
+        .loss(LossConfig.defaults().withIgnoreLabel(classes.ignoreLabel())
+            .withClassWeights(classWeights).withHardPixelMining(topK, hardMiningStep))
+        .augmentation(new Augmentation(minScale, maxScale, scaleStep, true))
+        .devices(Devices.parse(devices)).seed(seed).resize(datasetOptions.resize());
     if (weightDecay != null) {
       b.weightDecay(weightDecay);
     }

@@ -1,5 +1,7 @@
 package dev.deeplab.eval;
 
+import dev.deeplab.data.DatasetException;
+import dev.deeplab.data.SegmentationDataset;
 import dev.deeplab.image.LabelMap;
 import dev.deeplab.image.ResizeToRange;
 import dev.deeplab.image.RgbImage;
@@ -8,6 +10,7 @@ import dev.deeplab.internal.serving.FrozenGraphWrapper;
 import dev.deeplab.internal.serving.SavedModels;
 import dev.deeplab.internal.serving.ServingGraph;
 import dev.deeplab.model.ModelInfo;
+import dev.deeplab.train.TrainingRun;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -30,7 +33,10 @@ import org.tensorflow.types.TUint8;
  * <p>A single scale without flip runs the model's own serving graph through a {@link Segmenter},
  * so any SavedModel of ours works (a wrapped frozen graph included); other settings rebuild the
  * serving graph with those inference scales ({@code export --inference-scales ... --flip} bakes
- * the same graph into a SavedModel) and load the model's weights into it by name.
+ * the same graph into a SavedModel) and load the model's weights into it by name. A training
+ * checkpoint is evaluated the same way, with the graph {@code train --export} would write
+ * ({@link #open(TrainingRun, long, List, boolean)}), as the official {@code eval.py} evaluates
+ * the checkpoints of its {@code --checkpoint_dir}.
  *
  * <p>Thread-safe once open, as {@link Segmenter} is: TensorFlow sessions run concurrently and the
  * Java side keeps no mutable state. Close it to release the native models.
@@ -56,9 +62,7 @@ public final class Evaluator implements AutoCloseable {
    * @throws IOException if the model cannot be read or its weights do not fit
    */
   public static Evaluator open(Path model, List<Double> scales, boolean flip) throws IOException {
-    if (scales.isEmpty() || scales.stream().anyMatch(s -> !(s > 0 && s <= 4))) {
-      throw new IllegalArgumentException("scales must be in (0, 4], got " + scales);
-    }
+    checkScales(scales);
     Path dir = SavedModels.resolve(model);
     ModelInfo info = SavedModels.readInfo(dir);
     if (scales.equals(List.of(1.0)) && !flip) {
@@ -68,22 +72,96 @@ public final class Evaluator implements AutoCloseable {
       throw new IllegalArgumentException("multi-scale and flipped evaluation rebuild the network "
           + "from its weights; " + dir + " wraps a frozen graph, which runs at one scale only");
     }
+    return loaded(unloaded(info, scales, flip), dir.resolve("variables").resolve("variables"));
+  }
+
+  /**
+   * Opens the checkpoint of {@code step} of a training run without exporting it: the serving
+   * graph of {@link TrainingRun#modelInfo} (the graph {@code train --export} writes) is built in
+   * memory and the checkpoint's model variables are restored into it by name; optimizer slots and
+   * {@code global_step} are not read. Predictions equal those of the exported SavedModel.
+   *
+   * @throws IllegalArgumentException for scales outside (0, 4]
+   * @throws IOException if the checkpoint cannot be read or does not fit the run's model
+   */
+  public static Evaluator open(TrainingRun run, long step, List<Double> scales, boolean flip)
+      throws IOException {
+    return loaded(withoutWeights(run, scales, flip), run.checkpoint(step));
+  }
+
+  /**
+   * The evaluator of a run's checkpoints with no weights loaded yet: {@link #restore} one before
+   * predicting.
+   */
+  static Evaluator withoutWeights(TrainingRun run, List<Double> scales, boolean flip) {
+    checkScales(scales);
+    return unloaded(run.modelInfo(), scales, flip);
+  }
+
+  private static void checkScales(List<Double> scales) {
+    if (scales.isEmpty() || scales.stream().anyMatch(s -> !(s > 0 && s <= 4))) {
+      throw new IllegalArgumentException("scales must be in (0, 4], got " + scales);
+    }
+  }
+
+  /** The serving graph of {@code info} at the given scales, variables not yet set. */
+  private static Evaluator unloaded(ModelInfo info, List<Double> scales, boolean flip) {
     ServingGraph graph = ServingGraph.build(info.config(),
         info.serving().withScales(scales, flip), info.labels());
-    Session session = new Session(graph.graph());
+    return new Evaluator(info, null, graph, new Session(graph.graph()));
+  }
+
+  /** {@code evaluator} with the weights of {@code prefix}; closed if they cannot be read. */
+  private static Evaluator loaded(Evaluator evaluator, Path prefix) throws IOException {
     try {
-      session.restore(dir.resolve("variables").resolve("variables").toString());
+      evaluator.restore(prefix);
+    } catch (IOException e) {
+      evaluator.close();
+      throw e;
+    }
+    return evaluator;
+  }
+
+  /**
+   * Replaces the weights by those of the checkpoint at {@code prefix} (same model); the graph is
+   * kept. Not to be called while predictions run.
+   *
+   * @throws IOException if it cannot be read, e.g. because it was deleted meanwhile
+   */
+  void restore(Path prefix) throws IOException {
+    try {
+      session.restore(prefix.toString());
     } catch (TensorFlowException | IllegalArgumentException e) {
-      session.close();
-      graph.close();
-      throw new IOException("cannot load weights of " + dir + ": "
+      throw new IOException("cannot load weights of " + prefix + ": "
           + String.valueOf(e.getMessage()).strip().split("\\R", 2)[0], e);
     }
-    return new Evaluator(info, null, graph, session);
   }
 
   public ModelInfo info() {
     return info;
+  }
+
+  /**
+   * Evaluates a split: every image predicted as {@link #predict} does, its pixels counted in a
+   * confusion matrix with the model's class count and the ignore label of its label set (255;
+   * 0 for ADE20K), as the official {@code eval.py} streams {@code tf.metrics.mean_iou}.
+   *
+   * @param resize the official {@code resize_to_range} applied before predicting ({@link
+   *     #predict(RgbImage, ResizeToRange)}); {@link ResizeToRange#none()} for none
+   * @param afterImage called after each image (e.g. for progress)
+   * @throws DatasetException if the split or an image cannot be read
+   */
+  public ConfusionMatrix evaluate(SegmentationDataset dataset, ResizeToRange resize,
+      Runnable afterImage) throws DatasetException {
+    int classes = info.config().numClasses();
+    int ignore = info.labels().ignoreLabel();
+    ConfusionMatrix cm = new ConfusionMatrix(classes, ignore);
+    for (SegmentationDataset.Sample s : dataset.samples()) {
+      SegmentationDataset.LoadedSample loaded = dataset.load(s, classes, ignore);
+      cm.add(loaded.label().toIntArray(), predict(loaded.image(), resize));
+      afterImage.run();
+    }
+    return cm;
   }
 
   /** Class ids of {@code image}, row-major: the argmax of {@link #probabilities}. */

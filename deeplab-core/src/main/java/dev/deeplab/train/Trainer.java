@@ -6,9 +6,12 @@ import dev.deeplab.internal.train.Batch;
 import dev.deeplab.internal.train.CheckpointManager;
 import dev.deeplab.internal.train.InitialWeights;
 import dev.deeplab.internal.train.InputPipeline;
+import dev.deeplab.internal.train.SampleImages;
 import dev.deeplab.internal.train.TensorBoardWriter;
 import dev.deeplab.internal.train.TrainingEvaluator;
 import dev.deeplab.internal.train.TrainingGraph;
+import dev.deeplab.model.LabelSet;
+import dev.deeplab.model.ModelInfo;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -21,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * The training loop of the official {@code train.py}, resumable: builds the {@link
  * TrainingGraph} once, restores the newest checkpoint of the run (or loads the initial weights),
  * then feeds batches from the {@link InputPipeline} step after step, with progress, TensorBoard
- * scalars ({@code loss}, {@code learning_rate}, {@code miou}, {@code pixel_accuracy}), evaluation
+ * scalars ({@code loss}, {@code learning_rate}, {@code miou}, {@code pixel_accuracy}) and
+ * optionally images ({@link Options#imageSummariesEvery}), evaluation
  * and atomic checkpoints every few steps and at the end.
  *
  * <p>Resuming restores every variable including {@code global_step} and the momentum slots; the
@@ -55,10 +59,17 @@ public final class Trainer {
    *     recomputed from this many recent training batches before each evaluation and the final
    *     checkpoint ({@link TrainingGraph#recalibrateBatchNorm}); 0 keeps the official moving
    *     averages
+   * @param labels the class names and colours of the run, recorded with its checkpoints ({@link
+   *     TrainingRun#labels}) and used by the image summaries; null for unnamed classes with the
+   *     loss's ignore label
+   * @param imageSummariesEvery write the first image of the batch, its label and the step's
+   *     prediction to TensorBoard ({@code samples/image}, {@code samples/label}, {@code
+   *     samples/prediction}) every this many steps; 0 never (the default, as the official {@code
+   *     save_summaries_images=False}: each adds three crop-sized PNGs to the event file)
    */
   public record Options(Path checkpointDir, int checkpointEvery, int keepCheckpoints,
       int evalEvery, long untilStep, boolean skipBadSamples, int workers, double maxLoss,
-      int summaryEvery, int preciseBatchNorm) {
+      int summaryEvery, int preciseBatchNorm, LabelSet labels, int imageSummariesEvery) {
 
     /** Validates the ranges. */
     public Options {
@@ -71,6 +82,10 @@ public final class Trainer {
       if (preciseBatchNorm < 0) {
         throw new IllegalArgumentException("precise BN batches must be >= 0");
       }
+      if (imageSummariesEvery < 0) {
+        throw new IllegalArgumentException("the image summary interval must be >= 0, got "
+            + imageSummariesEvery);
+      }
       if (workers < 1 || summaryEvery < 1 || !(maxLoss > 0)) {
         throw new IllegalArgumentException("workers, summary interval and max loss must be positive");
       }
@@ -82,47 +97,61 @@ public final class Trainer {
      */
     public static Options defaults(Path checkpointDir) {
       int workers = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
-      return new Options(checkpointDir, 1000, 5, 0, 0, false, workers, 1e4, 10, 0);
+      return new Options(checkpointDir, 1000, 5, 0, 0, false, workers, 1e4, 10, 0, null, 0);
     }
 
     public Options withCheckpointEvery(int k) {
       return new Options(checkpointDir, k, keepCheckpoints, evalEvery, untilStep, skipBadSamples,
-          workers, maxLoss, summaryEvery, preciseBatchNorm);
+          workers, maxLoss, summaryEvery, preciseBatchNorm, labels, imageSummariesEvery);
     }
 
     public Options withKeep(int n) {
       return new Options(checkpointDir, checkpointEvery, n, evalEvery, untilStep, skipBadSamples,
-          workers, maxLoss, summaryEvery, preciseBatchNorm);
+          workers, maxLoss, summaryEvery, preciseBatchNorm, labels, imageSummariesEvery);
     }
 
     public Options withEvalEvery(int k) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, k, untilStep,
-          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm);
+          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm,
+          labels, imageSummariesEvery);
     }
 
     public Options withUntilStep(long s) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, s,
-          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm);
+          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm,
+          labels, imageSummariesEvery);
     }
 
     public Options withSkipBadSamples(boolean skip) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
-          skip, workers, maxLoss, summaryEvery, preciseBatchNorm);
+          skip, workers, maxLoss, summaryEvery, preciseBatchNorm, labels, imageSummariesEvery);
     }
 
     public Options withWorkers(int n) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
-          skipBadSamples, n, maxLoss, summaryEvery, preciseBatchNorm);
+          skipBadSamples, n, maxLoss, summaryEvery, preciseBatchNorm, labels, imageSummariesEvery);
     }
 
     public Options withPreciseBatchNorm(int batches) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
-          skipBadSamples, workers, maxLoss, summaryEvery, batches);
+          skipBadSamples, workers, maxLoss, summaryEvery, batches, labels, imageSummariesEvery);
+    }
+
+    public Options withLabels(LabelSet set) {
+      return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
+          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm,
+          set, imageSummariesEvery);
+    }
+
+    public Options withImageSummariesEvery(int k) {
+      return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
+          skipBadSamples, workers, maxLoss, summaryEvery, preciseBatchNorm, labels, k);
     }
 
     public Options withMaxLoss(double limit) {
       return new Options(checkpointDir, checkpointEvery, keepCheckpoints, evalEvery, untilStep,
-          skipBadSamples, workers, limit, summaryEvery, preciseBatchNorm);
+          skipBadSamples, workers, limit, summaryEvery, preciseBatchNorm,
+          labels, imageSummariesEvery);
     }
   }
 
@@ -215,6 +244,7 @@ public final class Trainer {
     checkpoints.prepare();
     OptionalLong resumeFrom = checkpoints.latestStep();
     recordConfig(resumeFrom.isPresent());
+    recordModelInfo();
     if (init != null && resumeFrom.isEmpty()) {
       InitialWeights.checkExists(init.source());
     }
@@ -278,6 +308,23 @@ public final class Trainer {
     dev.deeplab.internal.io.AtomicFiles.write(file, json.writeValueAsBytes(now));
   }
 
+  /**
+   * Writes {@value ModelInfo#ASSET} to the checkpoint directory: the model its checkpoints are
+   * evaluated and exported as ({@link TrainingRun#modelInfo}), with the run's label set.
+   */
+  private void recordModelInfo() throws IOException {
+    ModelInfo info = new ModelInfo(TrainingRun.evaluationConfig(config.model()), labels(),
+        "training run " + options.checkpointDir());
+    dev.deeplab.internal.io.AtomicFiles.write(options.checkpointDir().resolve(ModelInfo.ASSET),
+        info.toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  /** The run's label set: the given one, or unnamed classes with the loss's ignore label. */
+  private LabelSet labels() {
+    return options.labels() != null ? options.labels()
+        : TrainingRun.unnamed(config.model().numClasses(), config.loss().ignoreLabel());
+  }
+
   private void loadInitialWeights(TrainingGraph graph, Init init) throws IOException {
     List<String> scopes = new java.util.ArrayList<>(init.reinitialize());
     if (!init.initializeLastLayer()) {
@@ -306,11 +353,13 @@ public final class Trainer {
     long timedFrom = -1;
     long timedImages = 0;
     double imagesPerSecond = 0;
+    int[] palette = labels().palette();
     progress.start(start, until);
     try (TrainingProgress progress = this.progress) {
       for (long s = start; s < until; s++) {
         Batch batch = input.next();
-        TrainingGraph.StepResult r = graph.step(batch);
+        int k = options.imageSummariesEvery();
+        TrainingGraph.StepResult r = graph.step(batch, k > 0 && (s + 1) % k == 0);
         lastLoss = r.loss();
         if (!Float.isFinite(r.loss()) || r.loss() > options.maxLoss()) {
           throw new TrainingDivergedException(r.step(), r.loss(), options.maxLoss(),
@@ -332,6 +381,9 @@ public final class Trainer {
           if (imagesPerSecond > 0) {
             events.scalar("images_per_second", r.step(), imagesPerSecond);
           }
+        }
+        if (r.samplePrediction() != null) {
+          SampleImages.write(events, r.step(), batch, r.samplePrediction(), palette);
         }
         boolean evaluate = evaluator != null && (last || r.step() % options.evalEvery() == 0);
         if ((evaluate || last) && options.preciseBatchNorm() > 0 && config.fineTuneBatchNorm()) {

@@ -35,6 +35,7 @@ class PublicApiTest {
       "dev.deeplab.data.SegmentationDataset",
       "dev.deeplab.data.TfRecordDataset",
       "dev.deeplab.data.VocDataset",
+      "dev.deeplab.eval.CheckpointWatcher",
       "dev.deeplab.eval.ConfusionMatrix",
       "dev.deeplab.eval.EvalReport",
       "dev.deeplab.eval.Evaluator",
@@ -63,7 +64,8 @@ class PublicApiTest {
       "dev.deeplab.train.TrainResult",
       "dev.deeplab.train.Trainer",
       "dev.deeplab.train.TrainingDivergedException",
-      "dev.deeplab.train.TrainingProgress");
+      "dev.deeplab.train.TrainingProgress",
+      "dev.deeplab.train.TrainingRun");
 
   @Test
   void publicTypesOutsideInternalAreTheDocumentedApi() throws Exception {

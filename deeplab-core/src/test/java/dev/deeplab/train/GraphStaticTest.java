@@ -13,7 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The loop never grows the graph: the operation count after step 1 equals the count after step 10,
- * with a checkpoint, an evaluation and a batch-norm recalibration in between.
+ * with a checkpoint, an evaluation, a batch-norm recalibration and image summaries in between.
  */
 class GraphStaticTest {
   @TempDir Path tmp;
@@ -24,7 +24,7 @@ class GraphStaticTest {
         .baseLearningRate(0.01).build();
     Map<Long, Integer> counts = new HashMap<>();
     Trainer.Options options = Trainer.Options.defaults(tmp).withCheckpointEvery(5)
-        .withEvalEvery(5).withPreciseBatchNorm(1);
+        .withEvalEvery(5).withPreciseBatchNorm(1).withImageSummariesEvery(5);
     VocDataset data = new VocDataset(VocMini.root(), "train");
     TrainResult r = new Trainer(config, options)
         .onStep((g, s) -> counts.put(s.step(), g.operationCount()))

@@ -61,6 +61,13 @@ public record Replica(
   /** Name of the shared int64 step variable, as the official {@code global_step}. */
   static final String GLOBAL_STEP = "global_step";
 
+  /**
+   * Name of a training replica's int32 {@code [1, H, W]} class ids of its first image: the
+   * arg-max of the step's logits upsampled to the crop, for image summaries (computed only when
+   * fetched).
+   */
+  static final String SAMPLE_PREDICTION = "sample_prediction";
+
   /** The nodes a non-owning copy must keep. */
   public Set<String> roots() {
     Set<String> r = new HashSet<>();
@@ -96,6 +103,11 @@ public record Replica(
           Placeholder.shape(Shape.of(n, model.cropHeight(), model.cropWidth())));
       Operand<TFloat32> logits = DeepLab.logits(NetScope.root(tf, state), pixels, model);
       Loss.Parts loss = Loss.build(tf.withSubScope("loss"), logits, labels, config.loss(), step);
+      Ops sample = tf.withSubScope("sample");
+      Operand<TFloat32> first = sample.slice(logits, sample.constant(new int[] {0, 0, 0, 0}),
+          sample.constant(new int[] {1, -1, -1, -1}));
+      tf.withName(SAMPLE_PREDICTION).math.argMax(DeepLab.upsample(sample, first,
+          model.cropHeight(), model.cropWidth()), tf.constant(3), TInt32.class);
       Operand<TInt64> seed = tf.withName("dropout_seed").math.add(
           tf.math.mul(step, tf.constant((long) config.replicas())), tf.constant((long) replica));
 

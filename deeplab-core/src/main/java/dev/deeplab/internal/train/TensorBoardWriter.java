@@ -1,5 +1,6 @@
 package dev.deeplab.internal.train;
 
+import com.google.protobuf.ByteString;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -21,9 +22,9 @@ import org.tensorflow.proto.Summary;
  * masked CRC-32C of the length, the bytes, masked CRC-32C of the bytes; {@code
  * tensorflow/core/lib/io/record_writer.cc}, {@code crc32c.h}).
  *
- * <p>Scalars are {@code Summary.Value.simple_value}, which {@code tensorboard --logdir} and {@code
- * tf.compat.v1.train.summary_iterator} read. Each record is flushed, so a killed run keeps its
- * curves.
+ * <p>Scalars are {@code Summary.Value.simple_value} and images {@code Summary.Image}, which {@code
+ * tensorboard --logdir} and {@code tf.compat.v1.train.summary_iterator} read. Each record is
+ * flushed, so a killed run keeps its curves.
  */
 public final class TensorBoardWriter implements AutoCloseable {
   private static final int MASK_DELTA = 0xa282ead8;
@@ -59,6 +60,21 @@ public final class TensorBoardWriter implements AutoCloseable {
     write(Event.newBuilder().setWallTime(System.currentTimeMillis() / 1000.0).setStep(step)
         .setSummary(Summary.newBuilder().addValue(
             Summary.Value.newBuilder().setTag(tag).setSimpleValue((float) value)))
+        .build());
+  }
+
+  /**
+   * Records a PNG-encoded image {@code tag} at {@code step} ({@code Summary.Image}, as {@code
+   * tf.summary.image} writes it), shown in TensorBoard's images tab.
+   *
+   * @param channels 1 (grey), 3 (RGB) or 4 (RGBA): the image's colour space once decoded
+   */
+  public void image(String tag, long step, int width, int height, int channels, byte[] png)
+      throws IOException {
+    write(Event.newBuilder().setWallTime(System.currentTimeMillis() / 1000.0).setStep(step)
+        .setSummary(Summary.newBuilder().addValue(Summary.Value.newBuilder().setTag(tag)
+            .setImage(Summary.Image.newBuilder().setWidth(width).setHeight(height)
+                .setColorspace(channels).setEncodedImageString(ByteString.copyFrom(png)))))
         .build());
   }
 

@@ -62,6 +62,7 @@ public final class TrainingGraph implements AutoCloseable {
   private final Output<TFloat32> loss;
   private final Output<TFloat32> learningRate;
   private final Output<TInt64> globalStep;
+  private final String samplePrediction;
   private final Op train;
   private final CheckpointOps checkpoints;
   private final Map<String, VariableInfo> variables;
@@ -128,6 +129,7 @@ public final class TrainingGraph implements AutoCloseable {
         }
       }
       globalStep = output(Replica.GLOBAL_STEP);
+      samplePrediction = merged.rename(0, Replica.SAMPLE_PREDICTION);
       Update update = buildUpdate(tf, merged, replicas, sums, counts, updates);
       loss = update.loss();
       learningRate = update.learningRate();
@@ -261,14 +263,24 @@ public final class TrainingGraph implements AutoCloseable {
    * @param step the value of {@code global_step} after the step
    * @param loss the total loss before the update (data loss + weight decay)
    * @param learningRate the learning rate used
+   * @param samplePrediction class ids of the first image of the batch, row-major at the crop
+   *     size: the arg-max of this step's logits (before the update); null unless asked for
    */
-  public record StepResult(long step, float loss, float learningRate) {}
+  public record StepResult(long step, float loss, float learningRate, int[] samplePrediction) {}
 
   /**
    * Runs one training step on {@code batch} (the global batch; replica k gets images {@code
    * [k*n, (k+1)*n)}).
    */
   public StepResult step(Batch batch) {
+    return step(batch, false);
+  }
+
+  /**
+   * {@link #step(Batch)}, also fetching the {@link StepResult#samplePrediction} when {@code
+   * withSample} (from the same run: no extra forward pass).
+   */
+  public StepResult step(Batch batch, boolean withSample) {
     int n = config.replicaBatchSize();
     int h = config.model().cropHeight();
     int w = config.model().cropWidth();
@@ -292,10 +304,18 @@ public final class TrainingGraph implements AutoCloseable {
       }
       // global_step is not fetched: its read would race with the increment of the same run.
       runner.addTarget(train).fetch(loss).fetch(learningRate);
+      if (withSample) {
+        runner.fetch(samplePrediction);
+      }
       try (Result r = runner.run()) {
         step++;
+        int[] sample = null;
+        if (withSample) {
+          sample = new int[h * w];
+          ((TInt32) r.get(2)).copyTo(DataBuffers.of(sample, false, false));
+        }
         return new StepResult(step, ((TFloat32) r.get(0)).getFloat(),
-            ((TFloat32) r.get(1)).getFloat());
+            ((TFloat32) r.get(1)).getFloat(), sample);
       }
     } finally {
       inputs.forEach(Tensor::close);

@@ -2,21 +2,16 @@ package dev.deeplab.internal.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.io.DataInputStream;
-import java.io.EOFException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.file.Files;
+import dev.deeplab.testing.EventFiles;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tensorflow.proto.Event;
 
 /**
- * Event files read back record by record with CRC checks. (A one-off check also read them with
- * Python TF's {@code tf.compat.v1.train.summary_iterator}.)
+ * Event files read back record by record with CRC checks ({@link EventFiles}). (A one-off check
+ * also read them with Python TF's {@code tf.compat.v1.train.summary_iterator}.)
  */
 class TensorBoardWriterTest {
   @TempDir Path tmp;
@@ -32,7 +27,7 @@ class TensorBoardWriterTest {
       file = w.file();
     }
     assertEquals(true, file.getFileName().toString().startsWith("events.out.tfevents."));
-    List<Event> events = read(file);
+    List<Event> events = EventFiles.read(file);
     assertEquals("brain.Event:2", events.get(0).getFileVersion());
     assertEquals(5, events.size());
     assertEquals("loss", events.get(2).getSummary().getValue(0).getTag());
@@ -47,30 +42,5 @@ class TensorBoardWriterTest {
     int crc = 0xE3069283;
     int masked = ((crc >>> 15) | (crc << 17)) + 0xa282ead8;
     assertEquals(masked, TensorBoardWriter.maskedCrc32c("123456789".getBytes()));
-  }
-
-  static List<Event> read(Path file) throws Exception {
-    List<Event> out = new ArrayList<>();
-    try (DataInputStream in = new DataInputStream(Files.newInputStream(file))) {
-      while (true) {
-        byte[] header = new byte[12];
-        try {
-          in.readFully(header);
-        } catch (EOFException e) {
-          return out;
-        }
-        ByteBuffer b = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
-        long length = b.getLong();
-        byte[] len = java.util.Arrays.copyOf(header, 8);
-        assertEquals(TensorBoardWriter.maskedCrc32c(len), b.getInt());
-        byte[] data = new byte[(int) length];
-        in.readFully(data);
-        byte[] footer = new byte[4];
-        in.readFully(footer);
-        assertEquals(TensorBoardWriter.maskedCrc32c(data),
-            ByteBuffer.wrap(footer).order(ByteOrder.LITTLE_ENDIAN).getInt());
-        out.add(Event.parseFrom(data));
-      }
-    }
   }
 }
