@@ -11,9 +11,11 @@ import dev.deeplab.image.ResizeToRange;
 import dev.deeplab.image.RgbImage;
 import dev.deeplab.infer.Segmentation;
 import dev.deeplab.infer.Segmenter;
+import dev.deeplab.internal.infer.OrderedPipeline;
 import dev.deeplab.internal.io.NpyWriter;
 import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelInfo;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -86,9 +88,10 @@ final class SegmentCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    // Decoding, the mask and the overlay take about 15 bytes per pixel of Java heap: refuse
-    // images that would not fit, with a message, rather than fail with OutOfMemoryError.
-    long heapPixels = Runtime.getRuntime().maxMemory() / 16;
+    // Decoding, the mask and the overlay take about 15 bytes per pixel of Java heap, for each of
+    // the (at most) five images in the pipeline: refuse images that would not fit, with a
+    // message, rather than fail with OutOfMemoryError.
+    long heapPixels = Runtime.getRuntime().maxMemory() / 16 / OrderedPipeline.inFlight(1);
     ImageReader reader = new ImageReader(Math.min(ImageReader.DEFAULT_MAX_PIXELS, heapPixels));
     List<String> stems = OutputNames.stems(images);
     ArrayNode report = JSON.createArrayNode();
@@ -102,55 +105,36 @@ final class SegmentCommand implements Callable<Integer> {
       Files.createDirectories(output);
       ModelInfo info = segmenter.info();
       LabelSet labels = labels(info);
-      int[] palette = labels.palette();
-      List<String> names = labels.classNames();
-      for (int i = 0; i < images.size(); i++) {
-        Path image = images.get(i);
-        ObjectNode entry = report.addObject().put("image", image.toString());
-        try {
-          RgbImage photo = reader.read(image);
-          RgbImage input = resize.resize(photo);
-          Segmentation s = saveProbabilities ? segmenter.segmentWithProbabilities(input)
-              : segmenter.segment(input);
-          LabelMap mask = ResizeToRange.resizeNearest(s.toLabelMap(), photo.width(),
-              photo.height());
-          entry.put("width", photo.width()).put("height", photo.height());
-          ObjectNode files = entry.putObject("outputs");
-          if (labelIds) {
-            Path idsFile = output.resolve(serverName(stems.get(i)) + "_labelIds.png");
-            MaskWriter.writeMask(idsFile, CityscapesDataset.toLabelIds(mask), LABEL_ID_COLORS);
-            files.put("labelIds", idsFile.toString());
-          } else {
-            Path maskFile = output.resolve(stems.get(i) + "_mask.png");
-            Path overlayFile = output.resolve(stems.get(i) + "_overlay.png");
-            MaskWriter.writeMask(maskFile, mask, palette);
-            MaskWriter.writeOverlay(overlayFile, photo, mask, palette, alpha);
-            files.put("mask", maskFile.toString()).put("overlay", overlayFile.toString());
-          }
-          if (saveProbabilities) {
-            Path npy = output.resolve(stems.get(i) + "_probabilities.npy");
-            NpyWriter.write(npy, new long[] {photo.height(), photo.width(),
-                info.config().numClasses()}, s.probabilities());
-            files.put("probabilities", npy.toString());
-          }
-          long[] counts = java.util.Arrays.copyOf(mask.histogram(), names.size());
-          classes(counts, names, entry.putArray("classes"));
-          if (!json) {
-            out.printf("%s (%dx%d): %s%n", image, photo.width(), photo.height(),
-                describe(counts, names));
-            out.printf("  wrote %s%n", String.join(", ", outputs(files)));
-          }
-        } catch (Exception e) {
-          if (!ErrorHandler.isUserError(e)) {
-            throw e;
-          }
-          failed++;
-          String problem = ErrorHandler.describe(e);
-          String line = problem.startsWith(image.toString()) ? problem : image + ": " + problem;
-          entry.put("error", line);
-          err.println("deeplab: " + line);
-        }
-      }
+      int[] failures = {0};
+      // Reading and decoding (reader thread), the network (this thread), and PNG encoding with
+      // the report (writer thread, in input order) overlap; a few images in flight at most.
+      new OrderedPipeline<Path, RgbImage, Segmentation>(
+          reader::read,
+          photo -> {
+            RgbImage input = resize.resize(photo);
+            return saveProbabilities ? segmenter.segmentWithProbabilities(input)
+                : segmenter.segment(input);
+          },
+          r -> {
+            Path image = r.input();
+            ObjectNode entry = report.addObject().put("image", image.toString());
+            try {
+              if (r.error() != null) {
+                throw r.error();
+              }
+              write(r.prepared(), r.computed(), stems.get(r.index()), info, labels, entry, out);
+            } catch (Exception e) {
+              if (!ErrorHandler.isUserError(e)) {
+                throw e;
+              }
+              failures[0]++;
+              String problem = ErrorHandler.describe(e);
+              String line = problem.startsWith(image.toString()) ? problem : image + ": " + problem;
+              entry.put("error", line);
+              err.println("deeplab: " + line);
+            }
+          }, 1).run(images);
+      failed = failures[0];
       if (json) {
         ObjectNode root = JSON.createObjectNode();
         root.put("model", segmenter.directory().toString());
@@ -219,6 +203,41 @@ final class SegmentCommand implements Callable<Integer> {
         .forEach(c -> sb.append(sb.length() == 0 ? "" : ", ")
             .append(String.format("%s %.1f%%", names.get(c), 100 * shares[c])));
     return sb.toString();
+  }
+
+
+  /** Writes the outputs of one image and fills its report entry. */
+  private void write(RgbImage photo, Segmentation s, String stem, ModelInfo info, LabelSet labels,
+      ObjectNode entry, PrintWriter out) throws IOException {
+    LabelMap mask = ResizeToRange.resizeNearest(s.toLabelMap(), photo.width(), photo.height());
+    int[] palette = labels.palette();
+    List<String> names = labels.classNames();
+    entry.put("width", photo.width()).put("height", photo.height());
+    ObjectNode files = entry.putObject("outputs");
+    if (labelIds) {
+      Path idsFile = output.resolve(serverName(stem) + "_labelIds.png");
+      MaskWriter.writeMask(idsFile, CityscapesDataset.toLabelIds(mask), LABEL_ID_COLORS);
+      files.put("labelIds", idsFile.toString());
+    } else {
+      Path maskFile = output.resolve(stem + "_mask.png");
+      Path overlayFile = output.resolve(stem + "_overlay.png");
+      MaskWriter.writeMask(maskFile, mask, palette);
+      MaskWriter.writeOverlay(overlayFile, photo, mask, palette, alpha);
+      files.put("mask", maskFile.toString()).put("overlay", overlayFile.toString());
+    }
+    if (saveProbabilities) {
+      Path npy = output.resolve(stem + "_probabilities.npy");
+      NpyWriter.write(npy, new long[] {photo.height(), photo.width(),
+          info.config().numClasses()}, s.probabilities());
+      files.put("probabilities", npy.toString());
+    }
+    long[] counts = java.util.Arrays.copyOf(mask.histogram(), names.size());
+    classes(counts, names, entry.putArray("classes"));
+    if (!json) {
+      out.printf("%s (%dx%d): %s%n", entry.get("image").asText(), photo.width(), photo.height(),
+          describe(counts, names));
+      out.printf("  wrote %s%n", String.join(", ", outputs(files)));
+    }
   }
 
 }
