@@ -20,8 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Fine-tuning the bundled pretrained MobileNetV2 DeepLabv3 (the official quantised PASCAL VOC
- * TFLite file, imported to float weights) for a few steps on voc-mini with a small learning rate
- * keeps its mIoU on voc-mini at or above the starting figure.
+ * TFLite file, imported to float weights) for a few steps on voc-mini with a small learning rate:
+ * the weights move, the loss of the (fixed, whole) images falls, and the mIoU on voc-mini stays at
+ * or above the starting figure, which is what the model really reaches there (0.977).
  */
 class FineTuneTest {
   @TempDir Path tmp;
@@ -54,14 +55,32 @@ class FineTuneTest {
     }
     Trainer.Options options = Trainer.Options.defaults(tmp.resolve("run")).withCheckpointEvery(0)
         .withEvalEvery(config.steps());
-    TrainResult result = new Trainer(config, options)
+    List<Float> losses = new java.util.ArrayList<>();
+    TrainResult result = new Trainer(config, options).onStep((g, r) -> losses.add(r.loss()))
         .train(data, val, new Trainer.Init(tflite, List.of()));
+    java.util.Map<String, dev.deeplab.internal.weights.FloatTensor> trained =
+        dev.deeplab.internal.checkpoint.Checkpoints.modelWeights(
+            result.lastCheckpoint().orElseThrow());
+    java.util.Map<String, dev.deeplab.internal.weights.FloatTensor> start =
+        InitialWeights.read(tflite, trained.keySet());
+    double moved = 0;
+    for (String name : List.of("logits/semantic/weights", "concat_projection/weights",
+        "MobilenetV2/Conv/weights")) {
+      float[] a = start.get(name).data();
+      float[] b = trained.get(name).data();
+      for (int i = 0; i < a.length; i++) {
+        moved = Math.max(moved, Math.abs(a[i] - b[i]));
+      }
+    }
     ConfusionMatrix after = result.lastEvaluation().orElseThrow();
     System.out.printf("fine-tune: mIoU %.4f -> %.4f, pixel accuracy %.4f -> %.4f after %d steps "
         + "(lr %.0e, batch %d, crop %d), loss %.4f%n", before.meanIou(), after.meanIou(),
         before.pixelAccuracy(), after.pixelAccuracy(), config.steps(),
         config.baseLearningRate(), config.batchSize(), crop, result.lastLoss());
-    assertTrue(before.meanIou() > 0.5, "the pretrained model works: " + before.meanIou());
+    assertTrue(moved > 1e-6, "the weights did not move: " + moved);
+    assertTrue(losses.get(losses.size() - 1) < losses.get(0),
+        "the loss of the same images did not fall: " + losses);
+    assertTrue(before.meanIou() > 0.95, "the pretrained model's mIoU: " + before.meanIou());
     assertTrue(after.meanIou() >= before.meanIou(),
         "mIoU fell from " + before.meanIou() + " to " + after.meanIou());
   }
