@@ -325,14 +325,24 @@ public final class Trainer {
         : TrainingRun.unnamed(config.model().numClasses(), config.loss().ignoreLabel());
   }
 
-  private void loadInitialWeights(TrainingGraph graph, Init init) throws IOException {
+  /**
+   * The scopes not taken from the initial weights: {@link Init#reinitialize}, plus the last layers
+   * this architecture has when {@link Init#initializeLastLayer} is false (the official list names
+   * every head scope, {@code decoder} and {@code meta_architecture} included).
+   */
+  static List<String> reinitializedScopes(Init init, TrainConfig config,
+      java.util.Set<String> variables) {
     List<String> scopes = new java.util.ArrayList<>(init.reinitialize());
     if (!init.initializeLastLayer()) {
-      // the official list names every head scope; keep those this architecture has
       config.lastLayers().stream()
-          .filter(l -> graph.variables().keySet().stream().anyMatch(n -> n.startsWith(l)))
+          .filter(l -> variables.stream().anyMatch(n -> n.startsWith(l)))
           .filter(l -> !scopes.contains(l)).forEach(scopes::add);
     }
+    return scopes;
+  }
+
+  private void loadInitialWeights(TrainingGraph graph, Init init) throws IOException {
+    List<String> scopes = reinitializedScopes(init, config, graph.variables().keySet());
     InitialWeights.Selection s = InitialWeights.select(
         InitialWeights.read(init.source(), graph.variables().keySet()), graph.variables(),
         scopes);

@@ -67,6 +67,25 @@ class TrainStepByHandTest {
   }
 
   @Test
+  void initializeLastLayerFalseReinitialisesTheHeadScopesTheModelHas() {
+    TrainConfig config = TrainConfig.builder(TinyModels.mobilenet(33)).build();
+    java.util.Set<String> variables;
+    try (TrainingGraph g = TrainingGraph.build(config)) {
+      variables = g.variables().keySet();
+    }
+    java.nio.file.Path source = java.nio.file.Path.of("weights");
+    assertEquals(List.of("aspp"), Trainer.reinitializedScopes(
+        new Trainer.Init(source, List.of("aspp")), config, variables));
+    // MobileNetV2 DLv3 has no decoder and no dense prediction cell
+    assertEquals(List.of("logits", "image_pooling", "aspp", "concat_projection"),
+        Trainer.reinitializedScopes(new Trainer.Init(source, List.of(), false), config,
+            variables));
+    TrainConfig logitsOnly = config.toBuilder().lastLayersContainLogitsOnly(true).build();
+    assertEquals(List.of("logits"), Trainer.reinitializedScopes(
+        new Trainer.Init(source, List.of(), false), logitsOnly, variables));
+  }
+
+  @Test
   void defaultsAreTheOfficialFlags() {
     ModelConfig mnv2 = TinyModels.mobilenet(33);
     TrainConfig c = TrainConfig.builder(mnv2).build();
