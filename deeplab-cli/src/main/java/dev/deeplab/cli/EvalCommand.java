@@ -6,7 +6,6 @@ import dev.deeplab.eval.CheckpointWatcher;
 import dev.deeplab.eval.ConfusionMatrix;
 import dev.deeplab.eval.EvalReport;
 import dev.deeplab.eval.Evaluator;
-import dev.deeplab.image.ResizeToRange;
 import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelInfo;
 import dev.deeplab.train.TrainingRun;
@@ -136,18 +135,9 @@ final class EvalCommand implements Callable<Integer> {
   private ConfusionMatrix evaluate(Evaluator evaluator, SegmentationDataset dataset)
       throws Exception {
     LabelSet labels = labels(evaluator.info());
-    ResizeToRange resize = datasetOptions.resize();
-    ConfusionMatrix cm = new ConfusionMatrix(labels.numClasses(), labels.ignoreLabel());
-    List<? extends SegmentationDataset.Sample> samples = dataset.samples();
-    try (Progress progress = Progress.start("eval", samples.size())) {
-      for (SegmentationDataset.Sample s : samples) {
-        SegmentationDataset.LoadedSample loaded = dataset.load(s, labels.numClasses(),
-            labels.ignoreLabel());
-        cm.add(loaded.label().toIntArray(), evaluator.predict(loaded.image(), resize));
-        progress.step();
-      }
+    try (Progress progress = Progress.start("eval", dataset.samples().size())) {
+      return evaluator.evaluate(dataset, labels, datasetOptions.resize(), progress::step);
     }
-    return cm;
   }
 
   private int watch(TrainingRun run, SegmentationDataset dataset, PrintWriter out)

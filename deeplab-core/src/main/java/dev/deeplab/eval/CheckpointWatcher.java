@@ -155,7 +155,8 @@ public final class CheckpointWatcher {
                 prefix);
             continue;
           }
-          ConfusionMatrix cm = evaluator.evaluate(dataset, options.resize(), () -> {});
+          ConfusionMatrix cm = evaluator.evaluate(dataset, run.labels(), options.resize(),
+              () -> {});
           write(events, tag, step, cm);
           listener.accept(new Evaluation(step, prefix, cm));
           evaluated++;

@@ -9,6 +9,7 @@ import dev.deeplab.infer.Segmenter;
 import dev.deeplab.internal.serving.FrozenGraphWrapper;
 import dev.deeplab.internal.serving.SavedModels;
 import dev.deeplab.internal.serving.ServingGraph;
+import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelInfo;
 import dev.deeplab.train.TrainingRun;
 import java.io.IOException;
@@ -142,22 +143,29 @@ public final class Evaluator implements AutoCloseable {
   }
 
   /**
-   * Evaluates a split: every image predicted as {@link #predict} does, its pixels counted in a
-   * confusion matrix with the model's class count and the ignore label of its label set (255;
-   * 0 for ADE20K), as the official {@code eval.py} streams {@code tf.metrics.mean_iou}.
+   * Evaluates a split: every image predicted as {@link #predict(RgbImage, ResizeToRange)} does,
+   * its pixels counted in a confusion matrix over the model's classes that leaves out {@code
+   * labels}' ignore label (255; 0 for ADE20K), as the official {@code eval.py} streams {@code
+   * tf.metrics.mean_iou}.
    *
-   * @param resize the official {@code resize_to_range} applied before predicting ({@link
-   *     #predict(RgbImage, ResizeToRange)}); {@link ResizeToRange#none()} for none
+   * @param labels the classes scored, normally {@code info().labels()}; a dataset's own label set
+   *     (e.g. {@code --dataset ade20k}) must have the model's class count
+   * @param resize the official {@code resize_to_range} applied before predicting; {@link
+   *     ResizeToRange#none()} for none
    * @param afterImage called after each image (e.g. for progress)
    * @throws DatasetException if the split or an image cannot be read
+   * @throws IllegalArgumentException if {@code labels} has another class count than the model
    */
-  public ConfusionMatrix evaluate(SegmentationDataset dataset, ResizeToRange resize,
-      Runnable afterImage) throws DatasetException {
+  public ConfusionMatrix evaluate(SegmentationDataset dataset, LabelSet labels,
+      ResizeToRange resize, Runnable afterImage) throws DatasetException {
     int classes = info.config().numClasses();
-    int ignore = info.labels().ignoreLabel();
-    ConfusionMatrix cm = new ConfusionMatrix(classes, ignore);
+    if (labels.numClasses() != classes) {
+      throw new IllegalArgumentException("the label set " + labels.name() + " has "
+          + labels.numClasses() + " classes but the model predicts " + classes);
+    }
+    ConfusionMatrix cm = new ConfusionMatrix(classes, labels.ignoreLabel());
     for (SegmentationDataset.Sample s : dataset.samples()) {
-      SegmentationDataset.LoadedSample loaded = dataset.load(s, classes, ignore);
+      SegmentationDataset.LoadedSample loaded = dataset.load(s, classes, labels.ignoreLabel());
       cm.add(loaded.label().toIntArray(), predict(loaded.image(), resize));
       afterImage.run();
     }

@@ -86,7 +86,7 @@ class CheckpointEvaluationTest {
     TrainingRun run = TrainingRun.open(runDir);
     ConfusionMatrix direct;
     try (Evaluator e = Evaluator.open(run, 2, scales, flip)) {
-      direct = e.evaluate(data, ResizeToRange.none(), () -> {});
+      direct = e.evaluate(data, e.info().labels(), ResizeToRange.none(), () -> {});
     }
     Path exported = ModelExporter.fromCheckpoint(run.checkpoint(2), run.modelInfo(),
         tmp.resolve("export-" + scales.size() + flip), OptionalLong.empty());

@@ -37,7 +37,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <p>Tolerances, from what float32 can hold against a float64 reference: per tensor a relative
  * error (L2 over the samples, and of the norm) of {@value #TENSOR_TOLERANCE}, the median tensor
  * of each step within {@value #MEDIAN_TOLERANCE}, the loss within {@value #LOSS_TOLERANCE}
- * relative (measured: median 1e-6 to 4e-5, worst tensor 3.2e-4, loss 2.5e-5). Python's own
+ * relative (measured: median 3e-7 to 3.3e-5, worst tensor 3.2e-4, loss 2.5e-5). Python's own
  * float32 run of the same reference differs from its float64 run by up to 1.8e-5 per tensor after
  * one step; the errors grow with the steps as the state drifts by roundings.
  */

@@ -27,17 +27,17 @@ final class AdamUpdate {
     this.graph = graph;
     this.tf = tf;
     this.settings = settings;
-    beta1Power = MomentumUpdate.variable(graph, tf, "beta1_power", new long[0],
+    beta1Power = OptimizerVariables.create(graph, tf, "beta1_power", new long[0],
         (float) Optimizer.ADAM_BETA1);
-    beta2Power = MomentumUpdate.variable(graph, tf, "beta2_power", new long[0],
+    beta2Power = OptimizerVariables.create(graph, tf, "beta2_power", new long[0],
         (float) Optimizer.ADAM_BETA2);
   }
 
   /** One Adam step of {@code variable} with new zero slots, gated by {@code gated}'s controls. */
   Op apply(Ops gated, String name, long[] shape, Operand<TFloat32> variable,
       Operand<TFloat32> learningRate, Operand<TFloat32> gradient) {
-    Operand<TFloat32> m = MomentumUpdate.variable(graph, tf, name + "/Adam", shape, 0f);
-    Operand<TFloat32> v = MomentumUpdate.variable(graph, tf, name + "/Adam_1", shape, 0f);
+    Operand<TFloat32> m = OptimizerVariables.create(graph, tf, name + "/Adam", shape, 0f);
+    Operand<TFloat32> v = OptimizerVariables.create(graph, tf, name + "/Adam_1", shape, 0f);
     return gated.train.applyAdam(variable, m, v, beta1Power, beta2Power, learningRate,
         gated.constant((float) Optimizer.ADAM_BETA1), gated.constant((float) Optimizer.ADAM_BETA2),
         gated.constant((float) settings.adamEpsilon()), gradient);

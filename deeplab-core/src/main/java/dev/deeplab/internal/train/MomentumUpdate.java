@@ -1,12 +1,9 @@
 package dev.deeplab.internal.train;
 
 import org.tensorflow.Graph;
-import org.tensorflow.GraphOperation;
 import org.tensorflow.Operand;
-import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Op;
 import org.tensorflow.op.Ops;
-import org.tensorflow.proto.DataType;
 import org.tensorflow.types.TFloat32;
 
 /**
@@ -28,29 +25,13 @@ public final class MomentumUpdate {
   }
 
   /**
-   * Creates a {@code VariableV2} named exactly {@code name} holding {@code value} everywhere
-   * after initialisation. TF Java's name scopes reject slashes and would uniquify the scope of an
-   * existing variable, so the op is created under its exact name.
-   */
-  static Operand<TFloat32> variable(Graph graph, Ops tf, String name, long[] shape, float value) {
-    Ops init = tf.withInitScope();
-    GraphOperation op = graph.opBuilder("VariableV2", name, init.scope())
-        .setAttr("shape", Shape.of(shape))
-        .setAttr("dtype", DataType.DT_FLOAT)
-        .build();
-    Operand<TFloat32> v = op.output(0);
-    init.assign(v, init.fill(init.constant(shape), init.constant(value)));
-    return v;
-  }
-
-  /**
    * One momentum step of {@code variable} with a new zero slot, built with {@code gated} (whose
    * control dependencies hold the update back until every gradient is computed).
    */
   static Op apply(Graph graph, Ops tf, Ops gated, String name, long[] shape,
       Operand<TFloat32> variable, Operand<TFloat32> learningRate, Operand<TFloat32> gradient,
       float momentum) {
-    Operand<TFloat32> slot = variable(graph, tf, slotName(name), shape, 0f);
+    Operand<TFloat32> slot = OptimizerVariables.create(graph, tf, slotName(name), shape, 0f);
     return gated.train.applyMomentum(variable, slot, learningRate, gradient,
         gated.constant(momentum));
   }
