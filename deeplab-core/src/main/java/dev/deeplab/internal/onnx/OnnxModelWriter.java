@@ -1,0 +1,199 @@
+package dev.deeplab.internal.onnx;
+
+import dev.deeplab.internal.checkpoint.CheckpointException;
+import dev.deeplab.internal.checkpoint.Checkpoints;
+import dev.deeplab.internal.model.ModelGraph;
+import dev.deeplab.internal.nn.AtrousMode;
+import dev.deeplab.internal.onnx.OnnxGraph.Attr;
+import dev.deeplab.internal.onnx.proto.Onnx.ModelProto;
+import dev.deeplab.internal.onnx.proto.Onnx.TensorProto.DataType;
+import dev.deeplab.internal.serving.WeightCheck;
+import dev.deeplab.internal.weights.FloatTensor;
+import dev.deeplab.model.ModelConfig;
+import java.util.Map;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.Tensor;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
+
+/**
+ * One of our networks as a self-contained ONNX model that computes what the {@code
+ * predict_images} / {@code predict_probabilities} signatures of our SavedModels compute at one
+ * scale (see {@code ServingGraph}, {@code ServingSteps}):
+ *
+ * <ul>
+ *   <li>input {@value #IMAGES}: uint8 {@code [batch, height, width, 3]}, RGB, any size;
+ *   <li>the image is scaled down (align-corners bilinear, aspect kept) when it does not fit the
+ *       crop, padded at the bottom/right with the mean pixel to the crop, run through the network
+ *       (batch norm folded into the convolutions, native dilated convolutions), and the logits
+ *       upsampled to the crop (align-corners bilinear) and cut to the image's region;
+ *   <li>output {@value #SEMANTIC}: int32 {@code [batch, height, width]}, the argmax mapped back to
+ *       the image size by align-corners nearest neighbour; with probabilities, also {@value
+ *       #PROBABILITIES}: float32 {@code [batch, height, width, classes]}, the softmax resized
+ *       there by align-corners bilinear.
+ * </ul>
+ */
+public final class OnnxModelWriter {
+  public static final String IMAGES = "images";
+  public static final String SEMANTIC = "semantic";
+  public static final String PROBABILITIES = "probabilities";
+
+  private OnnxModelWriter() {}
+
+  /** What was written: the model and how many batch norms were folded into convolutions. */
+  public record Written(ModelProto model, int foldedBatchNorms) {}
+
+  /**
+   * The ONNX model of {@code config} with {@code weights} (which must name every variable).
+   *
+   * @throws CheckpointException if a variable is missing or has another shape
+   */
+  public static Written build(ModelConfig config, Map<String, FloatTensor> weights,
+      boolean probabilities, String producerVersion, String description)
+      throws CheckpointException {
+    try (ModelGraph net = ModelGraph.build(config, AtrousMode.NATIVE_DILATION);
+        Session session = new Session(net.graph())) {
+      WeightCheck.requireComplete(net.variables(), weights);
+      Checkpoints.restore(session, weights);
+      OnnxGraph onnx = new OnnxGraph("deeplab");
+      String images = onnx.input(IMAGES, DataType.UINT8, "batch", "height", "width", 3L);
+      Fitted f = fit(onnx, images, config);
+      NetworkConverter converter = new NetworkConverter(onnx, net.graph(),
+          net.graph().toGraphDef(), (node, index) -> evaluate(session, node, index),
+          net.pixels().op().name(), f.padded);
+      String logits = converter.convert(net.logits().op().name());
+      String upsampled = NetworkConverter.resize(onnx, "upsample", logits, config.cropHeight(),
+          config.cropWidth(), "linear", "align_corners");
+      String region = onnx.node("Slice", "region", new String[] {upsampled,
+          onnx.longs("region/start", 0, 0), onnx.node("Concat", "region/end",
+              new String[] {f.fitHeight, f.fitWidth}, Attr.i("axis", 0)),
+          onnx.longs("region/axes", 2, 3)});
+      String outSize = onnx.node("Concat", "image_size",
+          new String[] {f.height, f.width}, Attr.i("axis", 0));
+
+      boolean byteIds = config.numClasses() <= 256;
+      String ids = onnx.node("Cast", "class_ids",
+          new String[] {onnx.node("ArgMax", "argmax", new String[] {region},
+              Attr.i("axis", 1), Attr.i("keepdims", 1))},
+          Attr.i("to", (byteIds ? DataType.UINT8 : DataType.INT32).getNumber()));
+      String fullIds = onnx.node("Resize", "class_ids/resized", new String[] {ids, "", "",
+          onnx.node("Concat", "class_ids/sizes", new String[] {f.batch,
+              onnx.longs("class_ids/one", 1), outSize}, Attr.i("axis", 0))},
+          Attr.s("mode", "nearest"), Attr.s("coordinate_transformation_mode", "align_corners"),
+          Attr.s("nearest_mode", "round_prefer_ceil"));
+      onnx.node("Cast", new String[] {onnx.node("Squeeze", "class_ids/squeezed",
+          new String[] {fullIds, onnx.longs("class_ids/axis", 1)})}, new String[] {SEMANTIC},
+          Attr.i("to", DataType.INT32.getNumber()));
+      onnx.output(SEMANTIC, DataType.INT32, "batch", "height", "width");
+
+      if (probabilities) {
+        String softmax = onnx.node("Softmax", "softmax", new String[] {region},
+            Attr.i("axis", 1));
+        String resized = onnx.node("Resize", "probabilities/resized", new String[] {softmax, "",
+            "", onnx.node("Concat", "probabilities/sizes", new String[] {f.batch,
+                onnx.longs("probabilities/classes", config.numClasses()), outSize},
+                Attr.i("axis", 0))},
+            Attr.s("mode", "linear"), Attr.s("coordinate_transformation_mode", "align_corners"));
+        onnx.node("Transpose", new String[] {resized}, new String[] {PROBABILITIES},
+            Attr.ints("perm", 0, 2, 3, 1));
+        onnx.output(PROBABILITIES, DataType.FLOAT, "batch", "height", "width",
+            (long) config.numClasses());
+      }
+      return new Written(onnx.model("deeplab-tensorflow-java", producerVersion, description),
+          converter.foldedBatchNorms());
+    }
+  }
+
+  /** Names of the fitted-image values: the padded crop and the 1-D int64 sizes. */
+  private record Fitted(String padded, String batch, String height, String width,
+      String fitHeight, String fitWidth) {}
+
+  /**
+   * {@code ServingSteps.fit} in ONNX: scale {@code min(1, cropH/h, cropW/w)}, sides {@code
+   * clip(round(side * scale), 1, crop)} (round half to even in both), align-corners bilinear,
+   * padding with the mean pixel.
+   */
+  private static Fitted fit(OnnxGraph onnx, String images, ModelConfig config) {
+    String shape = onnx.node("Shape", "image/shape", new String[] {images});
+    String batch = slice(onnx, shape, 0, "image/batch");
+    String h = slice(onnx, shape, 1, "image/height");
+    String w = slice(onnx, shape, 2, "image/width");
+    String hf = onnx.node("Cast", "image/height_f", new String[] {h},
+        Attr.i("to", DataType.FLOAT.getNumber()));
+    String wf = onnx.node("Cast", "image/width_f", new String[] {w},
+        Attr.i("to", DataType.FLOAT.getNumber()));
+    String cropH = onnx.scalar("crop/height", config.cropHeight());
+    String cropW = onnx.scalar("crop/width", config.cropWidth());
+    String scale = onnx.node("Min", "fit/scale", new String[] {onnx.scalar("fit/one", 1f),
+        onnx.node("Div", "fit/scale_h", new String[] {cropH, hf}),
+        onnx.node("Div", "fit/scale_w", new String[] {cropW, wf})});
+    String nh = fittedSide(onnx, hf, scale, cropH, "fit/height");
+    String nw = fittedSide(onnx, wf, scale, cropW, "fit/width");
+    String pixels = onnx.node("Cast", "image/float", new String[] {onnx.node("Transpose",
+        "image/nchw", new String[] {images}, Attr.ints("perm", 0, 3, 1, 2))},
+        Attr.i("to", DataType.FLOAT.getNumber()));
+    String resized = onnx.node("Resize", "fit/resized", new String[] {pixels, "", "",
+        onnx.node("Concat", "fit/sizes", new String[] {batch, onnx.longs("fit/channels", 3),
+            nh, nw}, Attr.i("axis", 0))},
+        Attr.s("mode", "linear"), Attr.s("coordinate_transformation_mode", "align_corners"));
+    float[] mean = config.variant().meanPixel();
+    String meanPixel = onnx.floats("fit/mean", mean, 1, 3, 1, 1);
+    String pads = onnx.node("Concat", "fit/pads", new String[] {
+        onnx.longs("fit/pads_before", 0, 0, 0, 0, 0, 0),
+        onnx.node("Sub", "fit/pad_bottom", new String[] {
+            onnx.longs("fit/crop_h", config.cropHeight()), nh}),
+        onnx.node("Sub", "fit/pad_right", new String[] {
+            onnx.longs("fit/crop_w", config.cropWidth()), nw})}, Attr.i("axis", 0));
+    String padded = onnx.node("Add", "fit/padded", new String[] {onnx.node("Pad", "fit/pad",
+        new String[] {onnx.node("Sub", "fit/centered", new String[] {resized, meanPixel}), pads,
+            onnx.scalar("fit/zero", 0f)}, Attr.s("mode", "constant")), meanPixel});
+    // The crop size as a static shape, for ONNX Runtime's shape inference and kernel choice.
+    String fixed = onnx.node("Reshape", "fit/crop", new String[] {padded,
+        onnx.longs("fit/crop_shape", -1, 3, config.cropHeight(), config.cropWidth())});
+    return new Fitted(fixed, batch, h, w, nh, nw);
+  }
+
+  private static String slice(OnnxGraph onnx, String shape, long index, String name) {
+    return onnx.node("Slice", name, new String[] {shape, onnx.longs(name + "/start", index),
+        onnx.longs(name + "/end", index + 1)});
+  }
+
+  private static String fittedSide(OnnxGraph onnx, String side, String scale, String crop,
+      String name) {
+    String rounded = onnx.node("Round", name + "/round", new String[] {
+        onnx.node("Mul", name + "/scaled", new String[] {side, scale})});
+    String clipped = onnx.node("Clip", name + "/clip", new String[] {rounded,
+        onnx.scalar(name + "/min", 1f), crop});
+    return onnx.node("Cast", name, new String[] {clipped},
+        Attr.i("to", DataType.INT64.getNumber()));
+  }
+
+  private static NetworkConverter.Constant evaluate(Session session, String node, int index) {
+    try (Result r = session.runner().fetch(node, index).run()) {
+      Tensor t = r.get(0);
+      long[] shape = t.shape().asArray();
+      if (t instanceof TFloat32 f) {
+        float[] v = new float[(int) t.shape().size()];
+        f.copyTo(DataBuffers.of(v, false, false));
+        return new NetworkConverter.Constant(shape, v, null);
+      }
+      long[] v = new long[(int) t.shape().size()];
+      if (t instanceof TInt32 i) {
+        int[] iv = new int[v.length];
+        i.copyTo(DataBuffers.of(iv, false, false));
+        for (int k = 0; k < v.length; k++) {
+          v[k] = iv[k];
+        }
+      } else if (t instanceof TInt64 l) {
+        l.copyTo(DataBuffers.of(v, false, false));
+      } else {
+        throw new IllegalArgumentException("cannot write a " + t.dataType() + " constant ("
+            + node + ") as ONNX");
+      }
+      return new NetworkConverter.Constant(shape, null, v);
+    }
+  }
+}
