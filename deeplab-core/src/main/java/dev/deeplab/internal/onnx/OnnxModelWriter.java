@@ -10,6 +10,8 @@ import dev.deeplab.internal.onnx.proto.Onnx.TensorProto.DataType;
 import dev.deeplab.internal.serving.WeightCheck;
 import dev.deeplab.internal.weights.FloatTensor;
 import dev.deeplab.model.ModelConfig;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
@@ -61,10 +63,13 @@ public final class OnnxModelWriter {
       OnnxGraph onnx = new OnnxGraph("deeplab");
       String images = onnx.input(IMAGES, DataType.UINT8, "batch", "height", "width", 3L);
       Fitted f = fit(onnx, images, config);
+      Map<String, NetworkConverter.Constant> constants = new HashMap<>();
       NetworkConverter converter = new NetworkConverter(onnx, net.graph(),
-          net.graph().toGraphDef(), (node, index) -> evaluate(session, node, index),
+          net.graph().toGraphDef(), (node, index) -> constants.get(node + ":" + index),
           net.pixels().op().name(), f.padded);
-      String logits = converter.convert(net.logits().op().name());
+      String output = net.logits().op().name();
+      constants.putAll(evaluate(session, converter.constantsNeeded(output)));
+      String logits = converter.convert(output);
       String upsampled = NetworkConverter.resize(onnx, "upsample", logits, config.cropHeight(),
           config.cropWidth(), "linear", "align_corners");
       String region = onnx.node("Slice", "region", new String[] {upsampled,
@@ -171,29 +176,42 @@ public final class OnnxModelWriter {
         Attr.i("to", DataType.INT64.getNumber()));
   }
 
-  private static NetworkConverter.Constant evaluate(Session session, String node, int index) {
-    try (Result r = session.runner().fetch(node, index).run()) {
-      Tensor t = r.get(0);
-      long[] shape = t.shape().asArray();
-      if (t instanceof TFloat32 f) {
-        float[] v = new float[(int) t.shape().size()];
-        f.copyTo(DataBuffers.of(v, false, false));
-        return new NetworkConverter.Constant(shape, v, null);
-      }
-      long[] v = new long[(int) t.shape().size()];
-      if (t instanceof TInt32 i) {
-        int[] iv = new int[v.length];
-        i.copyTo(DataBuffers.of(iv, false, false));
-        for (int k = 0; k < v.length; k++) {
-          v[k] = iv[k];
-        }
-      } else if (t instanceof TInt64 l) {
-        l.copyTo(DataBuffers.of(v, false, false));
-      } else {
-        throw new IllegalArgumentException("cannot write a " + t.dataType() + " constant ("
-            + node + ") as ONNX");
-      }
-      return new NetworkConverter.Constant(shape, null, v);
+  /** The values of TF tensors {@code outputs} ({@code node:index}), in one run. */
+  private static Map<String, NetworkConverter.Constant> evaluate(Session session,
+      List<String> outputs) {
+    Session.Runner runner = session.runner();
+    for (String o : outputs) {
+      runner.fetch(NetworkConverter.nodeName(o), NetworkConverter.outputIndex(o));
     }
+    Map<String, NetworkConverter.Constant> values = new HashMap<>();
+    try (Result r = runner.run()) {
+      for (int k = 0; k < outputs.size(); k++) {
+        values.put(outputs.get(k), constant(r.get(k), outputs.get(k)));
+      }
+    }
+    return values;
+  }
+
+  private static NetworkConverter.Constant constant(Tensor t, String name) {
+    long[] shape = t.shape().asArray();
+    if (t instanceof TFloat32 f) {
+      float[] v = new float[(int) t.shape().size()];
+      f.copyTo(DataBuffers.of(v, false, false));
+      return new NetworkConverter.Constant(shape, v, null);
+    }
+    long[] v = new long[(int) t.shape().size()];
+    if (t instanceof TInt32 i) {
+      int[] iv = new int[v.length];
+      i.copyTo(DataBuffers.of(iv, false, false));
+      for (int k = 0; k < v.length; k++) {
+        v[k] = iv[k];
+      }
+    } else if (t instanceof TInt64 l) {
+      l.copyTo(DataBuffers.of(v, false, false));
+    } else {
+      throw new IllegalArgumentException("cannot write a " + t.dataType() + " constant ("
+          + name + ") as ONNX");
+    }
+    return new NetworkConverter.Constant(shape, null, v);
   }
 }

@@ -11,7 +11,22 @@ import dev.deeplab.internal.checkpoint.Checkpoints;
 import dev.deeplab.internal.io.AtomicFiles;
 import dev.deeplab.internal.serving.SavedModels;
 import dev.deeplab.model.ModelInfo;
-import java.nio.file.Files;
+import dev.deeplab.internal.model.ModelGraph;
+import dev.deeplab.internal.model.DeepLab;
+import dev.deeplab.internal.nn.GraphOps;
+import org.tensorflow.Operand;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
+import org.tensorflow.op.Ops;
+import org.tensorflow.types.TFloat32;
+import dev.deeplab.internal.weights.FloatTensor;
+import dev.deeplab.model.ModelConfig;
+import dev.deeplab.testing.ReferenceWeights;
+import java.util.Map;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -49,16 +64,98 @@ class OnnxParityTest {
     }
   }
 
+  /**
+   * The other backbone families with deterministic pseudo-random weights (non-trivial batch-norm
+   * statistics) at a 97×97 crop, on a crop-sized photo: Xception-65 DeepLabv3+ (separable ASPP,
+   * decoder) and ResNet-v1-101 DeepLabv3+ (with the 1×1 convs TF builds as matrix products),
+   * against TensorFlow's inference graph of the same weights (space-to-batch atrous convs, batch
+   * norm unfolded), logits upsampled and softmaxed as the serving graph does. (The pre- and
+   * post-processing around the network are the bundled model's test.)
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"xception65_coco_voc", "resnet_v1_101_voc"})
+  void otherBackbonesMatchTensorFlow(String preset) throws Exception {
+    int crop = 97;
+    ModelConfig config = ModelConfig.preset(preset).withCropSize(crop, crop);
+    RgbImage image = TestModels.upscale(TestModels.photo("pets.jpg"), crop, crop);
+    float[] logits;
+    Map<String, FloatTensor> weights;
+    try (ModelGraph g = ModelGraph.build(config); Session s = new Session(g.graph())) {
+      weights = ReferenceWeights.forVariables(g.variables().values());
+      Checkpoints.restore(s, weights);
+      Ops tf = GraphOps.create(g.graph());
+      Operand<TFloat32> upsampled = DeepLab.upsample(tf, g.logits(), crop, crop);
+      float[] pixels = new float[crop * crop * 3];
+      for (int i = 0; i < pixels.length; i++) {
+        pixels[i] = image.rgb()[i] & 0xff;
+      }
+      try (TFloat32 in = TFloat32.tensorOf(Shape.of(1, crop, crop, 3), DataBuffers.of(pixels));
+          Result r = s.runner().feed(g.pixels(), in).fetch(upsampled).run()) {
+        logits = FloatTensor.copyOf((TFloat32) r.get(0)).data();
+      }
+    }
+    // Random deep networks give huge logits; the logits layer is scaled (weights and biases by
+    // f, so the logits by f) to a standard deviation of 3, so the softmax is not saturated.
+    double f = 3 / standardDeviation(logits);
+    for (String name : List.of("logits/semantic/weights", "logits/semantic/biases")) {
+      FloatTensor t = weights.get(name);
+      float[] scaled = t.data().clone();
+      for (int i = 0; i < scaled.length; i++) {
+        scaled[i] *= (float) f;
+      }
+      weights.put(name, new FloatTensor(t.shape(), scaled));
+    }
+    int classes = config.numClasses();
+    float[] expected = new float[logits.length];
+    int[] ids = new int[crop * crop];
+    for (int i = 0; i < ids.length; i++) {
+      double max = Double.NEGATIVE_INFINITY;
+      for (int c = 0; c < classes; c++) {
+        max = Math.max(max, f * logits[i * classes + c]);
+        if (logits[i * classes + c] > logits[i * classes + ids[i]]) {
+          ids[i] = c;
+        }
+      }
+      double sum = 0;
+      for (int c = 0; c < classes; c++) {
+        sum += Math.exp(f * logits[i * classes + c] - max);
+      }
+      for (int c = 0; c < classes; c++) {
+        expected[i * classes + c] = (float) (Math.exp(f * logits[i * classes + c] - max) / sum);
+      }
+    }
+    OnnxModelWriter.Written w = OnnxModelWriter.build(config, weights, true, "test", "");
+    Path file = tmp.resolve("m.onnx");
+    AtomicFiles.write(file, out -> w.model().writeTo(out));
+    try (OnnxRuntimeSession ort = new OnnxRuntimeSession(file, 2)) {
+      OnnxRuntimeSession.Output got = ort.run(image.rgb(), 1, crop, crop, true);
+      compare(expected, ids, classes, got, preset);
+    }
+  }
+
+  private static double standardDeviation(float[] v) {
+    double mean = 0;
+    for (float x : v) {
+      mean += x / (double) v.length;
+    }
+    double var = 0;
+    for (float x : v) {
+      var += (x - mean) * (x - mean) / v.length;
+    }
+    return Math.sqrt(var);
+  }
+
   static void compare(Segmentation expected, OnnxRuntimeSession.Output got, String what) {
-    float[] p = expected.probabilities();
+    compare(expected.probabilities(), expected.classIds(), expected.numClasses(), got, what);
+  }
+
+  static void compare(float[] p, int[] ids, int c, OnnxRuntimeSession.Output got, String what) {
     float[] q = got.probabilities();
     assertEquals(p.length, q.length, what + ": probability count");
     double worst = 0;
     for (int i = 0; i < p.length; i++) {
       worst = Math.max(worst, Math.abs(p[i] - q[i]));
     }
-    int c = expected.numClasses();
-    int[] ids = expected.classIds();
     int differ = 0;
     int nearTies = 0;
     for (int i = 0; i < ids.length; i++) {
