@@ -3,27 +3,20 @@ package dev.deeplab.infer;
 import dev.deeplab.image.ImageFormatException;
 import dev.deeplab.image.ImageReader;
 import dev.deeplab.image.RgbImage;
-import dev.deeplab.internal.infer.HugePages;
+import dev.deeplab.internal.infer.Network;
 import dev.deeplab.internal.infer.Resampling;
+import dev.deeplab.internal.infer.TensorFlowNetwork;
+import dev.deeplab.internal.onnx.OnnxFiles;
+import dev.deeplab.internal.onnx.OnnxRuntimeNetwork;
 import dev.deeplab.internal.serving.SavedModels;
-import dev.deeplab.internal.serving.ServingTensors;
 import dev.deeplab.model.ModelInfo;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import org.tensorflow.Result;
-import org.tensorflow.SavedModelBundle;
-import org.tensorflow.Session;
-import org.tensorflow.exceptions.TensorFlowException;
-import org.tensorflow.ndarray.Shape;
-import org.tensorflow.ndarray.buffer.DataBuffers;
-import org.tensorflow.proto.ConfigProto;
-import org.tensorflow.types.TFloat32;
-import org.tensorflow.types.TInt32;
-import org.tensorflow.types.TUint8;
 
 /**
  * Segments images with a DeepLab SavedModel of ours: the pretrained model packaged in this
@@ -73,28 +66,21 @@ public final class Segmenter implements AutoCloseable {
   /** The longest Java array the JVM reliably allocates. */
   private static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
 
-  private final SavedModelBundle bundle;
+  private final Network network;
+  private final Engine engine;
   private final ModelInfo info;
   private final Path directory;
   private final int maxSide;
   private final ImageReader reader;
-  private final String imagesTensor;
-  private final String semanticTensor;
-  private final String probabilitiesTensor;
 
-  private Segmenter(SavedModelBundle bundle, ModelInfo info, Path directory, Builder options)
-      throws IOException {
-    this.bundle = bundle;
+  private Segmenter(Network network, Engine engine, ModelInfo info, Path directory,
+      Builder options) {
+    this.network = network;
+    this.engine = engine;
     this.info = info;
     this.directory = directory;
     this.maxSide = options.maxSide;
     this.reader = new ImageReader(options.maxPixels);
-    ServingTensors tensors = ServingTensors.find(bundle.metaGraphDef()).orElseThrow(
-        () -> new IOException("model " + directory + " has no signature with input 'images' "
-            + "and output 'semantic': not a DeepLab model of ours"));
-    this.imagesTensor = tensors.images();
-    this.semanticTensor = tensors.semantic();
-    this.probabilitiesTensor = tensors.probabilities().orElse(null);
   }
 
   /**
@@ -126,6 +112,7 @@ public final class Segmenter implements AutoCloseable {
   /** The options of a {@link Segmenter}. Not thread-safe; each {@link #build()} loads anew. */
   public static final class Builder {
     private Path model;
+    private Engine engine;
     private int threads;
     private int maxSide = DEFAULT_MAX_SIDE;
     private long maxPixels = ImageReader.DEFAULT_MAX_PIXELS;
@@ -141,7 +128,18 @@ public final class Segmenter implements AutoCloseable {
       return this;
     }
 
-    /** TensorFlow's intra-op threads; 0 (the default) lets TensorFlow use every core. */
+    /**
+     * The runtime that runs the network (default: {@link Engine#TENSORFLOW}, or {@link
+     * Engine#ONNX_RUNTIME} for an {@code .onnx} file). With ONNX Runtime, a SavedModel is written
+     * as ONNX once ({@link dev.deeplab.export.OnnxExporter}) into the cache that {@link
+     * #pretrained()} uses, under a name derived from the model's content.
+     */
+    public Builder engine(Engine engine) {
+      this.engine = Objects.requireNonNull(engine, "engine");
+      return this;
+    }
+
+    /** The engine's intra-op threads; 0 (the default) lets it use every core. */
     public Builder threads(int n) {
       if (n < 0) {
         throw new IllegalArgumentException("threads must be 0 or more, got " + n);
@@ -182,25 +180,36 @@ public final class Segmenter implements AutoCloseable {
      *     cannot load it
      */
     public Segmenter build() throws IOException {
-      Path dir = SavedModels.resolve(model != null ? model : PretrainedModel.directory());
+      Path path = model != null ? model : PretrainedModel.directory();
+      if (Files.isRegularFile(path) && path.getFileName().toString().endsWith(".onnx")) {
+        if (engine == Engine.TENSORFLOW) {
+          throw new IllegalArgumentException(path + " is an ONNX model: it runs on "
+              + "Engine.ONNX_RUNTIME, not TensorFlow");
+        }
+        OnnxRuntimeNetwork net = onnxRuntime(path);
+        try {
+          return new Segmenter(net, Engine.ONNX_RUNTIME, net.modelInfo(), path, this);
+        } catch (IOException | RuntimeException e) {
+          net.close();
+          throw e;
+        }
+      }
+      Path dir = SavedModels.resolve(path);
       ModelInfo info = SavedModels.readInfo(dir);
-      HugePages.hintOnce();
-      ConfigProto.Builder config = ConfigProto.newBuilder();
-      if (threads > 0) {
-        config.setIntraOpParallelismThreads(threads).setInterOpParallelismThreads(1);
+      if (engine == Engine.ONNX_RUNTIME) {
+        return new Segmenter(onnxRuntime(OnnxFiles.cached(dir, PretrainedModel.cacheRoot())),
+            Engine.ONNX_RUNTIME, info, dir, this);
       }
-      SavedModelBundle bundle;
+      return new Segmenter(new TensorFlowNetwork(dir, threads), Engine.TENSORFLOW, info, dir,
+          this);
+    }
+
+    private OnnxRuntimeNetwork onnxRuntime(Path file) throws IOException {
       try {
-        bundle = SavedModelBundle.loader(dir.toString()).withTags(SavedModelBundle.DEFAULT_TAG)
-            .withConfigProto(config.build()).load();
-      } catch (TensorFlowException e) {
-        throw new IOException("cannot load model " + dir + ": " + firstLine(e.getMessage()), e);
-      }
-      try {
-        return new Segmenter(bundle, info, dir, this);
-      } catch (IOException | RuntimeException e) {
-        bundle.close();
-        throw e;
+        return new OnnxRuntimeNetwork(file, threads);
+      } catch (NoClassDefFoundError e) {
+        throw new IOException("the ONNX Runtime engine needs com.microsoft.onnxruntime:onnxruntime "
+            + "on the classpath (an optional dependency of deeplab-core)", e);
       }
     }
   }
@@ -266,7 +275,7 @@ public final class Segmenter implements AutoCloseable {
    * @throws IllegalStateException if the model has no probabilities output
    */
   public Segmentation segmentWithProbabilities(byte[] rgb, int width, int height) {
-    if (probabilitiesTensor == null) {
+    if (!network.hasProbabilities()) {
       throw new IllegalStateException("model " + directory + " has no probabilities output");
     }
     int classes = info.config().numClasses();
@@ -311,7 +320,12 @@ public final class Segmenter implements AutoCloseable {
 
   /** True when the model has a probabilities output (wrapped frozen graphs may not). */
   public boolean hasProbabilities() {
-    return probabilitiesTensor != null;
+    return network.hasProbabilities();
+  }
+
+  /** The runtime running the network. */
+  public Engine engine() {
+    return engine;
   }
 
   /** The longest image side fed to TensorFlow as it is; longer ones are resized in Java. */
@@ -324,14 +338,14 @@ public final class Segmenter implements AutoCloseable {
     return info;
   }
 
-  /** The SavedModel version directory in use. */
+  /** The SavedModel version directory in use (or the ONNX file loaded). */
   public Path directory() {
     return directory;
   }
 
   @Override
   public void close() {
-    bundle.close();
+    network.close();
   }
 
   /** Runs the network once, directly or on the large-image path. */
@@ -357,27 +371,9 @@ public final class Segmenter implements AutoCloseable {
   }
 
   private Segmentation fetch(byte[] rgb, int width, int height, boolean probabilities) {
-    Session.Runner runner = bundle.session().runner().fetch(semanticTensor);
-    if (probabilities) {
-      runner.fetch(probabilitiesTensor);
-    }
-    int classes = info.config().numClasses();
-    try (TUint8 input = TUint8.tensorOf(Shape.of(1, height, width, 3),
-            DataBuffers.of(rgb, true, false));
-        Result r = runner.feed(imagesTensor, input).run()) {
-      int[] ids = new int[width * height];
-      ((TInt32) r.get(0)).copyTo(DataBuffers.of(ids, false, false));
-      float[] probs = null;
-      if (probabilities) {
-        TFloat32 p = (TFloat32) r.get(1);
-        probs = new float[Math.toIntExact(p.shape().size())];
-        p.copyTo(DataBuffers.of(probs, false, false));
-      }
-      return new Segmentation(width, height, classes, ids, probs);
-    } catch (TensorFlowException e) {
-      throw new SegmentationException("TensorFlow failed to segment a " + width + "x" + height
-          + " image: " + firstLine(e.getMessage()), e);
-    }
+    Network.Output out = network.run(rgb, 1, height, width, probabilities);
+    return new Segmentation(width, height, info.config().numClasses(), out.classIds(),
+        out.probabilities());
   }
 
   private List<Segmentation> fetchBatch(List<RgbImage> images) {
@@ -389,23 +385,13 @@ public final class Segmenter implements AutoCloseable {
     for (int i = 0; i < n; i++) {
       System.arraycopy(images.get(i).rgb(), 0, batch, i * pixels * 3, pixels * 3);
     }
-    int classes = info.config().numClasses();
-    try (TUint8 input = TUint8.tensorOf(Shape.of(n, height, width, 3),
-            DataBuffers.of(batch, true, false));
-        Result r = bundle.session().runner().fetch(semanticTensor).feed(imagesTensor, input)
-            .run()) {
-      int[] all = new int[n * pixels];
-      ((TInt32) r.get(0)).copyTo(DataBuffers.of(all, false, false));
-      List<Segmentation> out = new ArrayList<>(n);
-      for (int i = 0; i < n; i++) {
-        out.add(new Segmentation(width, height, classes,
-            java.util.Arrays.copyOfRange(all, i * pixels, (i + 1) * pixels), null));
-      }
-      return out;
-    } catch (TensorFlowException e) {
-      throw new SegmentationException("TensorFlow failed to segment a batch of " + n + " "
-          + width + "x" + height + " images: " + firstLine(e.getMessage()), e);
+    int[] all = network.run(batch, n, height, width, false).classIds();
+    List<Segmentation> out = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      out.add(new Segmentation(width, height, info.config().numClasses(),
+          java.util.Arrays.copyOfRange(all, i * pixels, (i + 1) * pixels), null));
     }
+    return out;
   }
 
   private static void checkSize(byte[] rgb, int width, int height) {
@@ -415,7 +401,4 @@ public final class Segmenter implements AutoCloseable {
     }
   }
 
-  private static String firstLine(String s) {
-    return s == null ? "unknown error" : s.strip().split("\\R", 2)[0];
-  }
 }

@@ -6,10 +6,12 @@ import dev.deeplab.internal.model.ModelGraph;
 import dev.deeplab.internal.nn.AtrousMode;
 import dev.deeplab.internal.onnx.OnnxGraph.Attr;
 import dev.deeplab.internal.onnx.proto.Onnx.ModelProto;
+import dev.deeplab.internal.onnx.proto.Onnx.StringStringEntryProto;
 import dev.deeplab.internal.onnx.proto.Onnx.TensorProto.DataType;
 import dev.deeplab.internal.serving.WeightCheck;
 import dev.deeplab.internal.weights.FloatTensor;
 import dev.deeplab.model.ModelConfig;
+import dev.deeplab.model.ModelInfo;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,6 +44,8 @@ public final class OnnxModelWriter {
   public static final String IMAGES = "images";
   public static final String SEMANTIC = "semantic";
   public static final String PROBABILITIES = "probabilities";
+  /** The metadata key under which the model info ({@code ModelInfo} JSON) is stored. */
+  public static final String INFO_KEY = "deeplab_model.json";
 
   private OnnxModelWriter() {}
 
@@ -53,9 +57,9 @@ public final class OnnxModelWriter {
    *
    * @throws CheckpointException if a variable is missing or has another shape
    */
-  public static Written build(ModelConfig config, Map<String, FloatTensor> weights,
-      boolean probabilities, String producerVersion, String description)
-      throws CheckpointException {
+  public static Written build(ModelInfo info, Map<String, FloatTensor> weights,
+      boolean probabilities, String producerVersion) throws CheckpointException {
+    ModelConfig config = info.config();
     try (ModelGraph net = ModelGraph.build(config, AtrousMode.NATIVE_DILATION);
         Session session = new Session(net.graph())) {
       WeightCheck.requireComplete(net.variables(), weights);
@@ -107,8 +111,11 @@ public final class OnnxModelWriter {
         onnx.output(PROBABILITIES, DataType.FLOAT, "batch", "height", "width",
             (long) config.numClasses());
       }
-      return new Written(onnx.model("deeplab-tensorflow-java", producerVersion, description),
-          converter.foldedBatchNorms());
+      ModelProto model = onnx.model("deeplab-tensorflow-java", producerVersion,
+          "DeepLab " + config.variant().officialName() + ", " + info.source())
+          .toBuilder().addMetadataProps(StringStringEntryProto.newBuilder()
+              .setKey(INFO_KEY).setValue(info.toJson())).build();
+      return new Written(model, converter.foldedBatchNorms());
     }
   }
 

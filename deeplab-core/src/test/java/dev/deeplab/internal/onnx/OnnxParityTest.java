@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deeplab.image.RgbImage;
 import dev.deeplab.infer.Segmentation;
+import dev.deeplab.export.OnnxExporter;
+import dev.deeplab.infer.Engine;
 import dev.deeplab.infer.Segmenter;
+import dev.deeplab.internal.infer.Network;
 import dev.deeplab.infer.TestModels;
 import dev.deeplab.internal.checkpoint.Checkpoints;
 import dev.deeplab.internal.io.AtomicFiles;
-import dev.deeplab.internal.serving.SavedModels;
 import dev.deeplab.model.ModelInfo;
 import dev.deeplab.internal.model.ModelGraph;
 import dev.deeplab.internal.model.DeepLab;
@@ -22,6 +24,7 @@ import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.TFloat32;
 import dev.deeplab.internal.weights.FloatTensor;
+import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.testing.ReferenceWeights;
 import java.util.Map;
@@ -39,27 +42,38 @@ import org.junit.jupiter.api.io.TempDir;
 class OnnxParityTest {
   @TempDir Path tmp;
 
+  /**
+   * The bundled model through {@link Segmenter} on both engines (ONNX Runtime on the file written
+   * into the cache on first use), and the same file exported and loaded as an {@code .onnx} file.
+   */
   @Test
   void bundledModelMatchesTensorFlowOnPhotosOfSeveralSizes() throws Exception {
-    Path model = TestModels.BUNDLED;
-    ModelInfo info = SavedModels.readInfo(model);
-    var weights = Checkpoints.modelWeights(model.resolve("variables").resolve("variables"));
-    OnnxModelWriter.Written w = OnnxModelWriter.build(info.config(), weights, true, "test", "");
-    Path file = tmp.resolve("m.onnx");
-    AtomicFiles.write(file, out -> w.model().writeTo(out));
-    // the graph has 37 FusedBatchNormV3 (the dense convs; depthwise ones are folded in TF already)
-    assertEquals(37, w.foldedBatchNorms(), "dense conv batch norms folded");
     RgbImage pets = TestModels.photo("pets.jpg");
     // as it is, an odd-sized crop, and larger than the 513 crop (scaled down to fit it first)
     List<RgbImage> images = List.of(pets, TestModels.crop(pets, 31, 17, 201, 157),
         TestModels.upscale(pets, 700, 561));
-    try (Segmenter tf = Segmenter.load(model);
-        OnnxRuntimeSession ort = new OnnxRuntimeSession(file, 2)) {
+    Path file = tmp.resolve("bundled.onnx");
+    // the graph has 37 FusedBatchNormV3 (the dense convs; depthwise ones are folded in TF already)
+    assertEquals(37, OnnxExporter.export(TestModels.BUNDLED, file, true));
+    try (Segmenter tf = Segmenter.load(TestModels.BUNDLED);
+        Segmenter ort = Segmenter.builder().model(TestModels.BUNDLED)
+            .engine(Engine.ONNX_RUNTIME).build();
+        Segmenter fromFile = Segmenter.load(file)) {
+      assertEquals(Engine.ONNX_RUNTIME, ort.engine());
+      assertEquals(Engine.ONNX_RUNTIME, fromFile.engine());
+      assertEquals(tf.info(), fromFile.info(), "model info from the ONNX file's metadata");
       for (RgbImage image : images) {
         Segmentation expected = tf.segmentWithProbabilities(image);
-        OnnxRuntimeSession.Output got =
-            ort.run(image.rgb(), 1, image.height(), image.width(), true);
-        compare(expected, got, image.width() + "x" + image.height());
+        String size = image.width() + "x" + image.height();
+        compare(expected, ort.segmentWithProbabilities(image), "cached " + size);
+        compare(expected, fromFile.segmentWithProbabilities(image), "file " + size);
+      }
+      List<RgbImage> batch = List.of(images.get(1), TestModels.crop(pets, 0, 0, 201, 157),
+          images.get(1));
+      List<Segmentation> a = tf.segmentAll(batch);
+      List<Segmentation> b = ort.segmentAll(batch);
+      for (int i = 0; i < batch.size(); i++) {
+        assertEquals(a.get(i), b.get(i), "batch of 3, image " + i);
       }
     }
   }
@@ -124,11 +138,12 @@ class OnnxParityTest {
         expected[i * classes + c] = (float) (Math.exp(f * logits[i * classes + c] - max) / sum);
       }
     }
-    OnnxModelWriter.Written w = OnnxModelWriter.build(config, weights, true, "test", "");
+    OnnxModelWriter.Written w = OnnxModelWriter.build(
+        new ModelInfo(config, LabelSet.PASCAL_VOC, "test"), weights, true, "test");
     Path file = tmp.resolve("m.onnx");
     AtomicFiles.write(file, out -> w.model().writeTo(out));
-    try (OnnxRuntimeSession ort = new OnnxRuntimeSession(file, 2)) {
-      OnnxRuntimeSession.Output got = ort.run(image.rgb(), 1, crop, crop, true);
+    try (OnnxRuntimeNetwork ort = new OnnxRuntimeNetwork(file, 2)) {
+      Network.Output got = ort.run(image.rgb(), 1, crop, crop, true);
       compare(expected, ids, classes, got, preset);
     }
   }
@@ -145,11 +160,12 @@ class OnnxParityTest {
     return Math.sqrt(var);
   }
 
-  static void compare(Segmentation expected, OnnxRuntimeSession.Output got, String what) {
-    compare(expected.probabilities(), expected.classIds(), expected.numClasses(), got, what);
+  static void compare(Segmentation expected, Segmentation got, String what) {
+    compare(expected.probabilities(), expected.classIds(), expected.numClasses(),
+        new Network.Output(got.classIds(), got.probabilities()), what);
   }
 
-  static void compare(float[] p, int[] ids, int c, OnnxRuntimeSession.Output got, String what) {
+  static void compare(float[] p, int[] ids, int c, Network.Output got, String what) {
     float[] q = got.probabilities();
     assertEquals(p.length, q.length, what + ": probability count");
     double worst = 0;

@@ -1,0 +1,120 @@
+package dev.deeplab.internal.onnx;
+
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.deeplab.infer.SegmentationException;
+import dev.deeplab.internal.infer.Network;
+import dev.deeplab.model.ModelInfo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One of our ONNX models ({@link OnnxModelWriter}) in ONNX Runtime's CPU provider with all graph
+ * optimisations. Thread-safe ({@code OrtSession.run} is); closing it frees the native session.
+ */
+public final class OnnxRuntimeNetwork implements Network {
+  private final OrtEnvironment env;
+  private final OrtSession session;
+  private final boolean probabilities;
+
+  /**
+   * Loads {@code model} with {@code threads} intra-op threads (0: ONNX Runtime's default, one per
+   * core).
+   *
+   * @throws IOException if ONNX Runtime cannot load the file
+   */
+  public OnnxRuntimeNetwork(Path model, int threads) throws IOException {
+    try {
+      env = OrtEnvironment.getEnvironment();
+      try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+        options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+        if (threads > 0) {
+          options.setIntraOpNumThreads(threads);
+        }
+        options.setInterOpNumThreads(1);
+        session = env.createSession(model.toString(), options);
+      }
+    } catch (OrtException e) {
+      throw new IOException("ONNX Runtime cannot load " + model + ": " + firstLine(e), e);
+    }
+    probabilities = session.getOutputNames().contains(OnnxModelWriter.PROBABILITIES);
+  }
+
+  /**
+   * The model info stored in the file's metadata by {@link OnnxModelWriter}.
+   *
+   * @throws IOException if the file has none (not an ONNX model we wrote)
+   */
+  public ModelInfo modelInfo() throws IOException {
+    String json;
+    try {
+      json = session.getMetadata().getCustomMetadata().get(OnnxModelWriter.INFO_KEY);
+    } catch (OrtException e) {
+      throw new IOException("cannot read the ONNX model's metadata: " + firstLine(e), e);
+    }
+    if (json == null) {
+      throw new IOException("not a DeepLab ONNX model we exported: its metadata has no "
+          + OnnxModelWriter.INFO_KEY);
+    }
+    return ModelInfo.fromJson(json);
+  }
+
+  @Override
+  public boolean hasProbabilities() {
+    return probabilities;
+  }
+
+  @Override
+  public Output run(byte[] rgb, int n, int height, int width, boolean withProbabilities) {
+    if (withProbabilities && !probabilities) {
+      throw new IllegalStateException("this ONNX model was exported without probabilities");
+    }
+    ByteBuffer buffer = ByteBuffer.allocateDirect(rgb.length);
+    buffer.put(rgb).flip();
+    Set<String> wanted = withProbabilities
+        ? Set.of(OnnxModelWriter.SEMANTIC, OnnxModelWriter.PROBABILITIES)
+        : Set.of(OnnxModelWriter.SEMANTIC);
+    try (OnnxTensor images = OnnxTensor.createTensor(env, buffer,
+            new long[] {n, height, width, 3}, OnnxJavaType.UINT8);
+        OrtSession.Result r = session.run(Map.of(OnnxModelWriter.IMAGES, images), wanted)) {
+      IntBuffer idBuffer = ((OnnxTensor) r.get(OnnxModelWriter.SEMANTIC).orElseThrow())
+          .getIntBuffer();
+      int[] ids = new int[idBuffer.remaining()];
+      idBuffer.get(ids);
+      float[] probs = null;
+      if (withProbabilities) {
+        FloatBuffer p = ((OnnxTensor) r.get(OnnxModelWriter.PROBABILITIES).orElseThrow())
+            .getFloatBuffer();
+        probs = new float[p.remaining()];
+        p.get(probs);
+      }
+      return new Output(ids, probs);
+    } catch (OrtException e) {
+      throw new SegmentationException("ONNX Runtime failed to segment " + n + " " + width + "x"
+          + height + " image(s): " + firstLine(e), e);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      session.close();
+    } catch (OrtException e) {
+      throw new IllegalStateException("cannot close the ONNX Runtime session: " + firstLine(e), e);
+    }
+  }
+
+  private static String firstLine(Exception e) {
+    String m = e.getMessage();
+    return m == null ? e.getClass().getSimpleName() : m.strip().split("\\R", 2)[0];
+  }
+}
