@@ -15,6 +15,8 @@ import dev.deeplab.bench.ProcStats;
 import dev.deeplab.bench.SessionSettings;
 import dev.deeplab.bench.TrainTarget;
 import dev.deeplab.data.VocDataset;
+import dev.deeplab.image.RgbImage;
+import dev.deeplab.infer.Engine;
 import dev.deeplab.infer.Segmenter;
 import dev.deeplab.internal.nn.AtrousMode;
 import dev.deeplab.internal.serving.SavedModelWriter;
@@ -145,6 +147,13 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "1", description = "Seed of the random weights.")
   long seed;
 
+  @Option(names = "--engine", split = ",", paramLabel = "ENGINE",
+      converter = EngineConverter.class,
+      description = "Time the Segmenter on each engine (tensorflow, onnxruntime; e.g. "
+          + "--engine tensorflow,onnxruntime), interleaved, on --model (default: the pretrained "
+          + "model) with --size, --batch-size, --threads, --runs and --warmup.")
+  List<Engine> engines;
+
   @Option(names = "--json", description = "Print one JSON object instead of the table.")
   boolean json;
 
@@ -165,6 +174,9 @@ final class BenchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
+    if (engines != null) {
+      return engines(out);
+    }
     validate();
     if (export != null) {
       ModelConfig config = variantConfig();
@@ -508,6 +520,72 @@ final class BenchCommand implements Callable<Integer> {
       targets.forEach(TrainTarget::close);
     }
     return 0;
+  }
+
+  /** Segmenter latency per engine, interleaved runs, medians and the ratio to the first. */
+  private int engines(PrintWriter out) throws Exception {
+    if (model.given() || train || export != null || memory || checkAtrous || networkOnly) {
+      throw new UsageError("--engine times a SavedModel (--model, default the pretrained "
+          + "model) and takes no --variant/--preset, --train, --export, --memory or --check-atrous");
+    }
+    if (size < 1 || batch < 1 || runs < 1 || warmup < 0 || threads < 0) {
+      throw new UsageError("--size, --batch-size and --runs must be positive; --warmup, "
+          + "--threads >= 0");
+    }
+    Path dir = ModelLocation.orDefault(savedModel);
+    byte[] image = BenchWeights.noiseImage(size, size, seed);
+    List<RgbImage> images = java.util.Collections.nCopies(batch, new RgbImage(size, size, image));
+    List<Segmenter> segmenters = new ArrayList<>();
+    List<LatencyRunner.Candidate> candidates = new ArrayList<>();
+    Map<String, Double> loadMs = new LinkedHashMap<>();
+    try {
+      for (Engine e : new java.util.LinkedHashSet<>(engines)) {
+        long t0 = System.nanoTime();
+        Segmenter s = Segmenter.builder().model(dir).engine(e).threads(threads).build();
+        segmenters.add(s);
+        loadMs.put(EngineConverter.name(e), (System.nanoTime() - t0) / 1e6);
+        Runnable run = batch == 1 ? () -> s.segment(image, size, size)
+            : () -> s.segmentAll(images);
+        candidates.add(new LatencyRunner.Candidate(EngineConverter.name(e), run));
+      }
+      Map<String, LatencyStats> stats = LatencyRunner.interleaved(candidates, warmup, runs);
+      ModelConfig config = segmenters.get(0).info().config();
+      if (json) {
+        Map<String, Object> h = new LinkedHashMap<>();
+        h.put("mode", "engines");
+        h.put("model", describe(config));
+        h.put("image", size + "x" + size);
+        h.put("batch", batch);
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (var c : candidates) {
+          LatencyStats st = stats.get(c.name());
+          Map<String, Object> row = new LinkedHashMap<>();
+          row.put("engine", c.name());
+          row.put("median_ms", st.medianMs());
+          row.put("best_ms", st.bestMs());
+          row.put("load_ms", loadMs.get(c.name()));
+          rows.add(row);
+        }
+        h.put("results", rows);
+        out.println(new ObjectMapper().writeValueAsString(h));
+        return 0;
+      }
+      out.printf(Locale.ROOT, "Segmenter.segment%s, %s, image %dx%d, batch %d, threads %s; "
+          + "%d warm-up + %d timed runs, interleaved%n", batch > 1 ? "All" : "",
+          describe(config), size, size, batch, threads == 0 ? "all" : threads, warmup, runs);
+      out.printf(Locale.ROOT, "%-14s %10s %10s %8s %10s%n", "engine", "median ms", "best ms",
+          "ratio", "load ms");
+      double base = -1;
+      for (var c : candidates) {
+        LatencyStats st = stats.get(c.name());
+        base = base < 0 ? st.medianMs() : base;
+        out.printf(Locale.ROOT, "%-14s %10.1f %10.1f %8.3f %10.0f%n", c.name(), st.medianMs(),
+            st.bestMs(), st.medianMs() / base, loadMs.get(c.name()));
+      }
+      return 0;
+    } finally {
+      segmenters.forEach(Segmenter::close);
+    }
   }
 
   private int memory(PrintWriter out) throws Exception {

@@ -1,6 +1,7 @@
 package dev.deeplab.cli;
 
 import dev.deeplab.export.ModelExporter;
+import dev.deeplab.export.OnnxExporter;
 import dev.deeplab.internal.serving.SavedModels;
 import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelConfig;
@@ -33,7 +34,9 @@ import picocli.CommandLine.Spec;
         "  deeplab export --model savedmodels/deeplabv3_mnv2_pascal "
             + "-o savedmodels/deeplabv3_mnv2_pascal --model-version 1733097600",
         "  deeplab export --model savedmodels/xception65_voc --inference-scales "
-            + "0.5,0.75,1.0,1.25,1.5,1.75 --flip -o savedmodels/xception65_voc_ms"})
+            + "0.5,0.75,1.0,1.25,1.5,1.75 --flip -o savedmodels/xception65_voc_ms",
+        "  deeplab export --format onnx --model savedmodels/deeplabv3_mnv2_pascal "
+            + "-o deeplabv3_mnv2_pascal.onnx"})
 final class ExportCommand implements Callable<Integer> {
   /** Exactly one source. */
   static final class Source {
@@ -60,6 +63,17 @@ final class ExportCommand implements Callable<Integer> {
   @Mixin
   ServingOptionsMixin serving = new ServingOptionsMixin();
 
+  @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "savedmodel",
+      description = "savedmodel (default: a TF Serving version directory under --output) or onnx "
+          + "(with --model: the single-scale model as one ONNX file at --output, batch norm folded "
+          + "into the convolutions, for ONNX Runtime; README, \"ONNX\").")
+  String format;
+
+  @Option(names = "--probabilities", description = "With --format onnx: also write the "
+      + "'probabilities' output. ONNX Runtime computes every output of a model on every run, so "
+      + "this makes class ids slower: write two files if you need both.")
+  boolean probabilities;
+
   @Mixin
   VersionedOutput target = new VersionedOutput();
 
@@ -70,6 +84,17 @@ final class ExportCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     target.version(); // a bad --model-version is a command-line mistake: report it first
     PrintWriter out = spec.commandLine().getOut();
+    switch (format.trim().toLowerCase(java.util.Locale.ROOT)) {
+      case "savedmodel" -> {
+        if (probabilities) {
+          throw new UsageError("--probabilities goes with --format onnx");
+        }
+      }
+      case "onnx" -> {
+        return onnx(out);
+      }
+      default -> throw new UsageError("--format must be savedmodel or onnx, got '" + format + "'");
+    }
     if (source.checkpoint != null) {
       ModelConfig config = architecture.toConfig();
       ModelInfo info = new ModelInfo(config,
@@ -93,6 +118,24 @@ final class ExportCommand implements Callable<Integer> {
     Path dir = ModelExporter.reexport(from, target.output, target.version(), options);
     out.printf("re-exported %s (%s, from %s)%s as %s%n", from,
         ImportCommand.describe(info.config()), info.source(), describe(options), dir);
+    return 0;
+  }
+
+  private int onnx(PrintWriter out) throws Exception {
+    if (source.model == null) {
+      throw new UsageError("--format onnx exports one of our SavedModels (--model): export the "
+          + "checkpoint as a SavedModel first");
+    }
+    if (target.version != null || architecture.given() || architecture.hasOverrides()
+        || labels != null || serving.given()) {
+      throw new UsageError("--format onnx takes --model, --output FILE.onnx and "
+          + "--probabilities only");
+    }
+    Path from = SavedModels.resolve(source.model);
+    int folded = OnnxExporter.export(from, target.output, probabilities);
+    out.printf("wrote %s (ONNX opset 17, %s, %d batch norms folded into convolutions%s)%n",
+        target.output, ImportCommand.describe(SavedModels.readInfo(from).config()), folded,
+        probabilities ? ", with probabilities" : "");
     return 0;
   }
 

@@ -10,6 +10,7 @@ import dev.deeplab.image.MaskWriter;
 import dev.deeplab.image.ResizeToRange;
 import dev.deeplab.image.RgbImage;
 import dev.deeplab.infer.Segmentation;
+import dev.deeplab.infer.Engine;
 import dev.deeplab.infer.Segmenter;
 import dev.deeplab.internal.infer.OrderedPipeline;
 import dev.deeplab.internal.io.NpyWriter;
@@ -52,8 +53,14 @@ final class SegmentCommand implements Callable<Integer> {
   Path output;
 
   @Option(names = "--threads", defaultValue = "0",
-      description = "TensorFlow intra-op threads (0: all cores).")
+      description = "Intra-op threads of the engine (0: all cores).")
   int threads;
+
+  @Option(names = "--engine", paramLabel = "ENGINE", converter = EngineConverter.class,
+      description = "Runtime of the network: " + EngineConverter.DESCRIPTION + " (default: "
+          + "tensorflow for SavedModels, onnxruntime for an .onnx --model; onnxruntime writes a "
+          + "SavedModel as ONNX into the cache on first use).")
+  Engine engine;
 
   @Option(names = "--alpha", defaultValue = "0.5", description = "Overlay opacity (0..1).")
   double alpha;
@@ -96,8 +103,12 @@ final class SegmentCommand implements Callable<Integer> {
     List<String> stems = OutputNames.stems(images);
     ArrayNode report = JSON.createArrayNode();
     int failed = 0;
-    try (Segmenter segmenter = Segmenter.builder().model(ModelLocation.orDefault(model))
-        .threads(threads).build()) {
+    Segmenter.Builder builder = Segmenter.builder().model(ModelLocation.orDefault(model))
+        .threads(threads);
+    if (engine != null) {
+      builder.engine(engine);
+    }
+    try (Segmenter segmenter = builder.build()) {
       if (saveProbabilities && !segmenter.hasProbabilities()) {
         throw new UserError("--save-probabilities: model " + segmenter.directory()
             + " has no probabilities output");
@@ -239,5 +250,4 @@ final class SegmentCommand implements Callable<Integer> {
       out.printf("  wrote %s%n", String.join(", ", outputs(files)));
     }
   }
-
 }

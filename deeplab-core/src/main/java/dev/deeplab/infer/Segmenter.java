@@ -186,7 +186,7 @@ public final class Segmenter implements AutoCloseable {
           throw new IllegalArgumentException(path + " is an ONNX model: it runs on "
               + "Engine.ONNX_RUNTIME, not TensorFlow");
         }
-        OnnxRuntimeNetwork net = onnxRuntime(path);
+        OnnxRuntimeNetwork net = onnxRuntime(path, null);
         try {
           return new Segmenter(net, Engine.ONNX_RUNTIME, net.modelInfo(), path, this);
         } catch (IOException | RuntimeException e) {
@@ -197,16 +197,19 @@ public final class Segmenter implements AutoCloseable {
       Path dir = SavedModels.resolve(path);
       ModelInfo info = SavedModels.readInfo(dir);
       if (engine == Engine.ONNX_RUNTIME) {
-        return new Segmenter(onnxRuntime(OnnxFiles.cached(dir, PretrainedModel.cacheRoot())),
-            Engine.ONNX_RUNTIME, info, dir, this);
+        Path cache = PretrainedModel.cacheRoot();
+        OnnxRuntimeNetwork net = onnxRuntime(OnnxFiles.cached(dir, cache, false),
+            () -> OnnxFiles.cached(dir, cache, true));
+        return new Segmenter(net, Engine.ONNX_RUNTIME, info, dir, this);
       }
       return new Segmenter(new TensorFlowNetwork(dir, threads), Engine.TENSORFLOW, info, dir,
           this);
     }
 
-    private OnnxRuntimeNetwork onnxRuntime(Path file) throws IOException {
+    private OnnxRuntimeNetwork onnxRuntime(Path file, OnnxRuntimeNetwork.ModelSource probs)
+        throws IOException {
       try {
-        return new OnnxRuntimeNetwork(file, threads);
+        return new OnnxRuntimeNetwork(file, threads, probs);
       } catch (NoClassDefFoundError e) {
         throw new IOException("the ONNX Runtime engine needs com.microsoft.onnxruntime:onnxruntime "
             + "on the classpath (an optional dependency of deeplab-core)", e);

@@ -25,7 +25,7 @@ import java.util.stream.Stream;
  */
 public final class OnnxFiles {
   /** Changes whenever the ONNX written for the same model changes, invalidating cached files. */
-  static final String FORMAT = "deeplab-onnx-1";
+  static final String FORMAT = "deeplab-onnx-3";
 
   private OnnxFiles() {}
 
@@ -55,14 +55,16 @@ public final class OnnxFiles {
   }
 
   /**
-   * The ONNX form (with probabilities) of the SavedModel version directory {@code dir}, in
-   * {@code cacheRoot/onnx/}, written there first if it is not.
+   * The ONNX form of the SavedModel version directory {@code dir} (class ids only, or also
+   * probabilities: ONNX Runtime computes every output of a model, so the two are separate
+   * files), in {@code cacheRoot/onnx/}, written there first if it is not.
    */
-  public static Path cached(Path dir, Path cacheRoot) throws IOException {
-    Path file = cacheRoot.resolve("onnx").resolve(hash(dir) + ".onnx");
+  public static Path cached(Path dir, Path cacheRoot, boolean probabilities) throws IOException {
+    Path file = cacheRoot.resolve("onnx")
+        .resolve(hash(dir) + (probabilities ? "-probabilities" : "") + ".onnx");
     if (!Files.isRegularFile(file)) {
       Files.createDirectories(file.getParent());
-      write(dir, file, true);
+      write(dir, file, probabilities);
     }
     return file;
   }

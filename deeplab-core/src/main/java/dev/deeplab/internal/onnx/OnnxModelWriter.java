@@ -74,12 +74,7 @@ public final class OnnxModelWriter {
       String output = net.logits().op().name();
       constants.putAll(evaluate(session, converter.constantsNeeded(output)));
       String logits = converter.convert(output);
-      String upsampled = NetworkConverter.resize(onnx, "upsample", logits, config.cropHeight(),
-          config.cropWidth(), "linear", "align_corners");
-      String region = onnx.node("Slice", "region", new String[] {upsampled,
-          onnx.longs("region/start", 0, 0), onnx.node("Concat", "region/end",
-              new String[] {f.fitHeight, f.fitWidth}, Attr.i("axis", 0)),
-          onnx.longs("region/axes", 2, 3)});
+      String region = region(onnx, logits, config, f);
       String outSize = onnx.node("Concat", "image_size",
           new String[] {f.height, f.width}, Attr.i("axis", 0));
 
@@ -99,15 +94,17 @@ public final class OnnxModelWriter {
       onnx.output(SEMANTIC, DataType.INT32, "batch", "height", "width");
 
       if (probabilities) {
-        String softmax = onnx.node("Softmax", "softmax", new String[] {region},
-            Attr.i("axis", 1));
-        String resized = onnx.node("Resize", "probabilities/resized", new String[] {softmax, "",
-            "", onnx.node("Concat", "probabilities/sizes", new String[] {f.batch,
-                onnx.longs("probabilities/classes", config.numClasses()), outSize},
-                Attr.i("axis", 0))},
-            Attr.s("mode", "linear"), Attr.s("coordinate_transformation_mode", "align_corners"));
-        onnx.node("Transpose", new String[] {resized}, new String[] {PROBABILITIES},
+        // Softmax over the last axis, in NHWC: ONNX Runtime's softmax over axis 1 of NCHW
+        // transposes internally and took most of the run time.
+        String nhwc = onnx.node("Transpose", "region/nhwc", new String[] {region},
             Attr.ints("perm", 0, 2, 3, 1));
+        String softmax = onnx.node("Softmax", "softmax", new String[] {nhwc},
+            Attr.i("axis", 3));
+        onnx.node("Resize", new String[] {softmax, "", "", onnx.node("Concat",
+            "probabilities/sizes", new String[] {f.batch, outSize,
+                onnx.longs("probabilities/classes", config.numClasses())}, Attr.i("axis", 0))},
+            new String[] {PROBABILITIES},
+            Attr.s("mode", "linear"), Attr.s("coordinate_transformation_mode", "align_corners"));
         onnx.output(PROBABILITIES, DataType.FLOAT, "batch", "height", "width",
             (long) config.numClasses());
       }
@@ -166,6 +163,35 @@ public final class OnnxModelWriter {
     String fixed = onnx.node("Reshape", "fit/crop", new String[] {padded,
         onnx.longs("fit/crop_shape", -1, 3, config.cropHeight(), config.cropWidth())});
     return new Fitted(fixed, batch, h, w, nh, nw);
+  }
+
+  /**
+   * The logits upsampled to the crop by align-corners bilinear and cut to the fitted image's
+   * region {@code [0, fitHeight) x [0, fitWidth)}, as one {@code Resize} that computes only the
+   * region: mode {@code tf_crop_and_resize} maps output pixel {@code y} of {@code fitHeight} to
+   * {@code y * end * (in - 1) / (fitHeight - 1)}, which with {@code end = (fitHeight - 1) /
+   * (cropHeight - 1)} is the align-corners position {@code y * (in - 1) / (cropHeight - 1)} of the
+   * full upsampling (a one-pixel side maps to 0 either way). Saves upsampling and copying the
+   * whole crop of logits.
+   */
+  private static String region(OnnxGraph onnx, String logits, ModelConfig config, Fitted f) {
+    String ends = onnx.node("Div", "region/ends", new String[] {
+        onnx.node("Cast", "region/last", new String[] {onnx.node("Sub", "region/last_i64",
+            new String[] {onnx.node("Concat", "region/size", new String[] {f.fitHeight,
+                f.fitWidth}, Attr.i("axis", 0)), onnx.longs("region/one", 1, 1)})},
+            Attr.i("to", DataType.FLOAT.getNumber())),
+        onnx.floats("region/crop_last", new float[] {config.cropHeight() - 1,
+            config.cropWidth() - 1}, 2)});
+    String roi = onnx.node("Concat", "region/roi", new String[] {
+        onnx.floats("region/starts", new float[] {0, 0, 0, 0}, 4),
+        onnx.floats("region/nc_ends", new float[] {1, 1}, 2), ends}, Attr.i("axis", 0));
+    String sizes = onnx.node("Concat", "region/sizes", new String[] {
+        onnx.node("Slice", "region/nc", new String[] {
+            onnx.node("Shape", "region/shape", new String[] {logits}),
+            onnx.longs("region/nc_start", 0), onnx.longs("region/nc_end", 2)}),
+        f.fitHeight, f.fitWidth}, Attr.i("axis", 0));
+    return onnx.node("Resize", "region", new String[] {logits, roi, "", sizes},
+        Attr.s("mode", "linear"), Attr.s("coordinate_transformation_mode", "tf_crop_and_resize"));
   }
 
   private static String slice(OnnxGraph onnx, String shape, long index, String name) {

@@ -21,9 +21,18 @@ import java.util.Set;
  * optimisations. Thread-safe ({@code OrtSession.run} is); closing it frees the native session.
  */
 public final class OnnxRuntimeNetwork implements Network {
+  /** Where a model with the probabilities output comes from, loaded when first needed. */
+  @FunctionalInterface
+  public interface ModelSource {
+    Path path() throws IOException;
+  }
+
   private final OrtEnvironment env;
   private final OrtSession session;
   private final boolean probabilities;
+  private final int threads;
+  private final ModelSource probabilitiesSource;
+  private OrtSession probabilitiesSession;
 
   /**
    * Loads {@code model} with {@code threads} intra-op threads (0: ONNX Runtime's default, one per
@@ -32,21 +41,52 @@ public final class OnnxRuntimeNetwork implements Network {
    * @throws IOException if ONNX Runtime cannot load the file
    */
   public OnnxRuntimeNetwork(Path model, int threads) throws IOException {
-    try {
-      env = OrtEnvironment.getEnvironment();
-      try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-        options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-        options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-        if (threads > 0) {
-          options.setIntraOpNumThreads(threads);
-        }
-        options.setInterOpNumThreads(1);
-        session = env.createSession(model.toString(), options);
+    this(model, threads, null);
+  }
+
+  /**
+   * Loads {@code model}; probabilities, when the model lacks them, come from the model of {@code
+   * probabilities} (null: none), loaded on first use. ONNX Runtime computes every output of a
+   * model, so a class-ids-only model is the faster one for class ids.
+   */
+  public OnnxRuntimeNetwork(Path model, int threads, ModelSource probabilities)
+      throws IOException {
+    this.env = OrtEnvironment.getEnvironment();
+    this.threads = threads;
+    this.session = load(model);
+    boolean own = session.getOutputNames().contains(OnnxModelWriter.PROBABILITIES);
+    this.probabilities = own || probabilities != null;
+    this.probabilitiesSource = own ? null : probabilities;
+  }
+
+  private OrtSession load(Path model) throws IOException {
+    try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+      options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+      options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+      if (threads > 0) {
+        options.setIntraOpNumThreads(threads);
       }
+      options.setInterOpNumThreads(1);
+      return env.createSession(model.toString(), options);
     } catch (OrtException e) {
       throw new IOException("ONNX Runtime cannot load " + model + ": " + firstLine(e), e);
     }
-    probabilities = session.getOutputNames().contains(OnnxModelWriter.PROBABILITIES);
+  }
+
+  /** The session with the probabilities output, loaded on first use. */
+  private synchronized OrtSession probabilitiesSession() {
+    if (probabilitiesSource == null) {
+      return session;
+    }
+    if (probabilitiesSession == null) {
+      try {
+        probabilitiesSession = load(probabilitiesSource.path());
+      } catch (IOException e) {
+        throw new SegmentationException("cannot load the model with probabilities: "
+            + e.getMessage(), e);
+      }
+    }
+    return probabilitiesSession;
   }
 
   /**
@@ -78,6 +118,7 @@ public final class OnnxRuntimeNetwork implements Network {
     if (withProbabilities && !probabilities) {
       throw new IllegalStateException("this ONNX model was exported without probabilities");
     }
+    OrtSession use = withProbabilities ? probabilitiesSession() : session;
     ByteBuffer buffer = ByteBuffer.allocateDirect(rgb.length);
     buffer.put(rgb).flip();
     Set<String> wanted = withProbabilities
@@ -85,7 +126,7 @@ public final class OnnxRuntimeNetwork implements Network {
         : Set.of(OnnxModelWriter.SEMANTIC);
     try (OnnxTensor images = OnnxTensor.createTensor(env, buffer,
             new long[] {n, height, width, 3}, OnnxJavaType.UINT8);
-        OrtSession.Result r = session.run(Map.of(OnnxModelWriter.IMAGES, images), wanted)) {
+        OrtSession.Result r = use.run(Map.of(OnnxModelWriter.IMAGES, images), wanted)) {
       IntBuffer idBuffer = ((OnnxTensor) r.get(OnnxModelWriter.SEMANTIC).orElseThrow())
           .getIntBuffer();
       int[] ids = new int[idBuffer.remaining()];
@@ -105,9 +146,12 @@ public final class OnnxRuntimeNetwork implements Network {
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
     try {
       session.close();
+      if (probabilitiesSession != null) {
+        probabilitiesSession.close();
+      }
     } catch (OrtException e) {
       throw new IllegalStateException("cannot close the ONNX Runtime session: " + firstLine(e), e);
     }
