@@ -14,11 +14,13 @@ import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelInfo;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tensorflow.exceptions.TensorFlowException;
 
 /**
  * The training loop of the official {@code train.py}, resumable: builds the {@link
@@ -183,6 +185,8 @@ public final class Trainer {
 
   private final TrainConfig config;
   private final Options options;
+  private ClusterServer cluster;
+  private Duration startupTimeout;
   private StepListener listener = (g, r) -> {};
   private TrainingProgress progress = TrainingProgress.log(java.time.Duration.ofSeconds(10));
 
@@ -217,6 +221,24 @@ public final class Trainer {
    */
   public Trainer reportProgress(TrainingProgress p) {
     this.progress = java.util.Objects.requireNonNull(p);
+    return this;
+  }
+
+  /**
+   * Trains on a cluster, as its chief: the session runs through {@code chief} (this process's
+   * started server), whose spec's tasks the {@link TrainConfig#devices} name ({@link
+   * ClusterSpec#replicaDevices}). Before building the graph, training waits up to {@code
+   * startupTimeout} for every task to accept connections; a task that does not, or that stops
+   * answering later, ends training with a {@link ClusterException} naming it (after the last
+   * complete checkpoint: running again resumes from it).
+   */
+  public Trainer onCluster(ClusterServer chief, Duration startupTimeout) {
+    if (!chief.spec().isChief()) {
+      throw new IllegalArgumentException("this process is " + chief.spec().taskType() + ":"
+          + chief.spec().taskIndex() + ", not the chief of the cluster");
+    }
+    this.cluster = chief;
+    this.startupTimeout = startupTimeout;
     return this;
   }
 
@@ -255,9 +277,49 @@ public final class Trainer {
             config.resize()) : null;
     int[] evalSize = evaluator != null ? evaluator.evalSize(config.model().outputStride())
         : new int[] {0, 0};
+    if (cluster != null) {
+      cluster.awaitTasks(startupTimeout);
+      LOG.info("all {} tasks of the cluster answer; replicas on {}", cluster.spec().tasks().size(),
+          config.devices());
+    }
+    try {
+      return train(train, init, checkpoints, resumeFrom, until, evaluator, evalSize);
+    } catch (TensorFlowException e) {
+      throw cluster != null ? lostTask(e, checkpoints) : e;
+    }
+  }
+
+  /**
+   * The error of a cluster step that failed: a {@link ClusterException} naming the first task
+   * that no longer accepts connections, or {@code e} when all still do.
+   */
+  private RuntimeException lostTask(TensorFlowException e, CheckpointManager checkpoints)
+      throws ClusterException {
+    java.util.Optional<String> lost = cluster.unreachableTask(Duration.ofSeconds(2));
+    if (lost.isEmpty()) {
+      return e;
+    }
+    String t = lost.get();
+    String last;
+    try {
+      last = checkpoints.latest().map(Path::toString).orElse("none");
+    } catch (IOException io) {
+      last = "unreadable (" + io.getMessage() + ")";
+    }
+    String cause = String.valueOf(e.getMessage()).strip().split("\\R", 2)[0];
+    throw new ClusterException(t, "task " + t + " (" + cluster.spec().address(t) + ") stopped "
+        + "answering (" + (cause.length() > 120 ? cause.substring(0, 120) + "..." : cause)
+        + "); the last complete checkpoint is " + last + ": restart the task ("
+        + ClusterServer.jobAndTask(t) + ") and run the same command to resume");
+  }
+
+  private TrainResult train(SegmentationDataset train, Init init, CheckpointManager checkpoints,
+      OptionalLong resumeFrom, long until, TrainingEvaluator evaluator, int[] evalSize)
+      throws IOException, InterruptedException {
     try (InputPipeline input = new InputPipeline(train, config, options.skipBadSamples(),
             options.workers(), 2 * options.workers());
-        TrainingGraph graph = TrainingGraph.build(config, evalSize[0], evalSize[1])) {
+        TrainingGraph graph = TrainingGraph.build(config, evalSize[0], evalSize[1],
+            cluster != null ? cluster.target() : "")) {
       if (resumeFrom.isPresent()) {
         Path prefix = checkpoints.prefix(resumeFrom.getAsLong());
         graph.restore(prefix.toString());

@@ -52,6 +52,12 @@ import org.tensorflow.types.family.TType;
  *   <li>save/restore ops for every variable ({@link CheckpointOps});
  *   <li>optionally the evaluation network (inference mode, whole padded image, arg-max).
  * </ul>
+ *
+ * <p>On a cluster ({@link dev.deeplab.train.ClusterSpec}) the devices are those of several
+ * processes and the session runs through the chief's TensorFlow server: the variables, the
+ * optimizer, the checkpoint ops and the evaluation network are on the chief's CPU ({@link
+ * Devices#variableDevice}); each step the chief feeds every replica its slice of the batch, sends
+ * it the variables and receives its gradients (TensorFlow's gRPC transfers).
  */
 public final class TrainingGraph implements AutoCloseable {
   private final TrainConfig config;
@@ -80,7 +86,7 @@ public final class TrainingGraph implements AutoCloseable {
   private record BatchNormStatistics(Output<TFloat32> batchMean, Output<TFloat32> batchVariance,
       Placeholder<TFloat32> newMean, Placeholder<TFloat32> newVariance, Op set) {}
 
-  private TrainingGraph(TrainConfig config, int evalHeight, int evalWidth) {
+  private TrainingGraph(TrainConfig config, int evalHeight, int evalWidth, String target) {
     this.config = config;
     this.evalHeight = evalHeight;
     this.evalWidth = evalWidth;
@@ -99,8 +105,8 @@ public final class TrainingGraph implements AutoCloseable {
       fragments.add(new GraphMerger.Fragment(eval.graphDef(), "eval",
           placed ? config.devices().get(0) : "", false, eval.roots(), null));
     }
-    GraphMerger.Merged merged =
-        GraphMerger.merge(fragments, placed ? Devices.VARIABLE_DEVICE : "");
+    String variableDevice = Devices.variableDevice(config.devices());
+    GraphMerger.Merged merged = GraphMerger.merge(fragments, variableDevice);
     this.variables = Collections.unmodifiableMap(new LinkedHashMap<>(replicas.get(0).variables()));
 
     graph = new Graph();
@@ -108,8 +114,7 @@ public final class TrainingGraph implements AutoCloseable {
       graph.importGraphDef(merged.graphDef());
       Ops tf = Ops.create(graph).withSubScope("train");
       if (placed) {
-        tf = tf.withDevice(org.tensorflow.DeviceSpec.newBuilder()
-            .deviceType(org.tensorflow.DeviceSpec.DeviceType.CPU).deviceIndex(0).build());
+        tf = tf.withDevice(Devices.spec(variableDevice));
       }
       pixelInputs = new ArrayList<>();
       labelInputs = new ArrayList<>();
@@ -146,7 +151,7 @@ public final class TrainingGraph implements AutoCloseable {
         evalPixels = null;
         evalPredictions = null;
       }
-      session = new Session(graph, Devices.sessionConfig(config.devices()));
+      session = Sessions.open(graph, target, Devices.sessionConfig(config.devices()));
       session.initialize();
       step = 0;
     } catch (RuntimeException e) {
@@ -240,12 +245,22 @@ public final class TrainingGraph implements AutoCloseable {
    * @param evalWidth its width
    */
   public static TrainingGraph build(TrainConfig config, int evalHeight, int evalWidth) {
-    return new TrainingGraph(config, evalHeight, evalWidth);
+    return new TrainingGraph(config, evalHeight, evalWidth, "");
+  }
+
+  /**
+   * {@link #build(TrainConfig, int, int)} with the session through the TensorFlow server at
+   * {@code target} ({@code grpc://host:port}, the chief of a cluster whose tasks the {@link
+   * TrainConfig#devices} name), or a local session for "".
+   */
+  public static TrainingGraph build(TrainConfig config, int evalHeight, int evalWidth,
+      String target) {
+    return new TrainingGraph(config, evalHeight, evalWidth, target);
   }
 
   /** {@link #build(TrainConfig, int, int)} without an evaluation network. */
   public static TrainingGraph build(TrainConfig config) {
-    return new TrainingGraph(config, 0, 0);
+    return new TrainingGraph(config, 0, 0, "");
   }
 
   private static Operand<TFloat32> addAll(Ops tf, List<Operand<TFloat32>> xs) {
