@@ -285,19 +285,24 @@ public final class Trainer {
     try {
       return train(train, init, checkpoints, resumeFrom, until, evaluator, evalSize);
     } catch (TensorFlowException e) {
-      throw cluster != null ? lostTask(e, checkpoints) : e;
+      Optional<ClusterException> lost = lostTask(e, checkpoints);
+      if (lost.isPresent()) {
+        throw lost.get();
+      }
+      throw e;
     }
   }
 
   /**
-   * The error of a cluster step that failed: a {@link ClusterException} naming the first task
-   * that no longer accepts connections, or {@code e} when all still do.
+   * When training on a cluster failed with {@code e}: the error naming the first task that no
+   * longer accepts connections, if one does not.
    */
-  private RuntimeException lostTask(TensorFlowException e, CheckpointManager checkpoints)
-      throws ClusterException {
-    java.util.Optional<String> lost = cluster.unreachableTask(Duration.ofSeconds(2));
+  private Optional<ClusterException> lostTask(TensorFlowException e,
+      CheckpointManager checkpoints) {
+    Optional<String> lost = cluster == null ? Optional.empty()
+        : cluster.unreachableTask(Duration.ofSeconds(2));
     if (lost.isEmpty()) {
-      return e;
+      return Optional.empty();
     }
     String t = lost.get();
     String last;
@@ -306,11 +311,12 @@ public final class Trainer {
     } catch (IOException io) {
       last = "unreadable (" + io.getMessage() + ")";
     }
-    String cause = String.valueOf(e.getMessage()).strip().split("\\R", 2)[0];
-    throw new ClusterException(t, "task " + t + " (" + cluster.spec().address(t) + ") stopped "
+    String cause = String.valueOf(e.getMessage()).strip().replaceAll("\\s+", " ");
+    return Optional.of(new ClusterException(t, "task " + t + " (" + cluster.spec().address(t)
+        + ") stopped "
         + "answering (" + (cause.length() > 120 ? cause.substring(0, 120) + "..." : cause)
         + "); the last complete checkpoint is " + last + ": restart the task ("
-        + ClusterServer.jobAndTask(t) + ") and run the same command to resume");
+        + ClusterServer.jobAndTask(t) + ") and run the same command to resume"));
   }
 
   private TrainResult train(SegmentationDataset train, Init init, CheckpointManager checkpoints,
@@ -320,25 +326,34 @@ public final class Trainer {
             options.workers(), 2 * options.workers());
         TrainingGraph graph = TrainingGraph.build(config, evalSize[0], evalSize[1],
             cluster != null ? cluster.target() : "")) {
-      if (resumeFrom.isPresent()) {
-        Path prefix = checkpoints.prefix(resumeFrom.getAsLong());
-        graph.restore(prefix.toString());
-        LOG.info("resuming from {} (step {}){}", prefix, graph.globalStep(),
-            init != null ? "; --init-from is not used when resuming" : "");
-      } else if (init != null) {
-        loadInitialWeights(graph, init);
-      }
-      long start = graph.globalStep();
-      if (start >= until) {
-        LOG.info("nothing to do: the checkpoint is at step {} of {}", start, until);
-        return new TrainResult(start, start, Float.NaN, checkpoints.latest(), 0, Optional.empty());
-      }
-      LOG.info("training {} replica(s), batch {} of {}x{} crops, steps {}..{} of {}, {} images",
-          config.replicas(), config.batchSize(), config.model().cropHeight(),
-          config.model().cropWidth(), start, until, config.steps(), input.size());
-      try (TensorBoardWriter events = new TensorBoardWriter(options.checkpointDir())) {
-        events.sessionStart(start);
-        return loop(graph, input, evaluator, checkpoints, events, start, until);
+      try {
+        if (resumeFrom.isPresent()) {
+          Path prefix = checkpoints.prefix(resumeFrom.getAsLong());
+          graph.restore(prefix.toString());
+          LOG.info("resuming from {} (step {}){}", prefix, graph.globalStep(),
+              init != null ? "; --init-from is not used when resuming" : "");
+        } else if (init != null) {
+          loadInitialWeights(graph, init);
+        }
+        long start = graph.globalStep();
+        if (start >= until) {
+          LOG.info("nothing to do: the checkpoint is at step {} of {}", start, until);
+          return new TrainResult(start, start, Float.NaN, checkpoints.latest(), 0, Optional.empty());
+        }
+        LOG.info("training {} replica(s), batch {} of {}x{} crops, steps {}..{} of {}, {} images",
+            config.replicas(), config.batchSize(), config.model().cropHeight(),
+            config.model().cropWidth(), start, until, config.steps(), input.size());
+        try (TensorBoardWriter events = new TensorBoardWriter(options.checkpointDir())) {
+          events.sessionStart(start);
+          return loop(graph, input, evaluator, checkpoints, events, start, until);
+        }
+      } catch (TensorFlowException e) {
+        Optional<ClusterException> lost = lostTask(e, checkpoints);
+        if (lost.isPresent()) {
+          graph.abandon(); // closing would wait for the lost task forever
+          throw lost.get();
+        }
+        throw e;
       }
     }
   }

@@ -42,7 +42,7 @@ class ClusterTrainingTest {
       try (ClusterProcess w0 = worker(ports, 0); ClusterProcess w1 = worker(ports, 1)) {
         w0.await("SERVING", 60);
         w1.await("SERVING", 60);
-        try (ClusterProcess chief = chief(ports, tmp.resolve("cluster"))) {
+        try (ClusterProcess chief = chief(ports, tmp.resolve("cluster"), STEPS)) {
           assertEquals(0, chief.exit(240), chief.tail());
           chief.await("DONE 0 " + STEPS, 1);
           cluster = new Run(losses(chief, STEPS), weights(tmp.resolve("cluster"), STEPS));
@@ -66,15 +66,19 @@ class ClusterTrainingTest {
 
   /** {@link ClusterChild#config} trained by one replica in this JVM. */
   static Run local(Path dir) throws Exception {
+    return local(dir, STEPS);
+  }
+
+  static Run local(Path dir, int steps) throws Exception {
     List<Float> losses = new ArrayList<>();
-    new Trainer(ClusterChild.config(List.of(), STEPS), ClusterChild.options(dir))
+    new Trainer(ClusterChild.config(List.of(), steps), ClusterChild.options(dir))
         .reportProgress((step, loss, learningRate, imagesPerSecond) -> losses.add(loss))
         .train(new VocDataset(TestData.vocMini(), "train"), null, null);
     float[] out = new float[losses.size()];
     for (int i = 0; i < out.length; i++) {
       out[i] = losses.get(i);
     }
-    return new Run(out, weights(dir, STEPS));
+    return new Run(out, weights(dir, steps));
   }
 
   static Map<String, FloatTensor> weights(Path dir, long step) throws Exception {
@@ -100,8 +104,8 @@ class ClusterTrainingTest {
     return new ClusterProcess("worker", spec(ports, "worker", index));
   }
 
-  static ClusterProcess chief(int[] ports, Path dir) throws Exception {
+  static ClusterProcess chief(int[] ports, Path dir, int steps) throws Exception {
     return new ClusterProcess("chief", spec(ports, "chief", 0), dir.toString(),
-        Integer.toString(STEPS));
+        Integer.toString(steps));
   }
 }

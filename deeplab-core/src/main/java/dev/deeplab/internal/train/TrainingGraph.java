@@ -78,6 +78,7 @@ public final class TrainingGraph implements AutoCloseable {
   private final int evalWidth;
   private final List<BatchNormStatistics> batchNorms = new ArrayList<>();
   private long step;
+  private boolean abandoned;
 
   /**
    * One batch-norm layer of the first replica in training mode: its moving-average variables
@@ -152,12 +153,20 @@ public final class TrainingGraph implements AutoCloseable {
         evalPredictions = null;
       }
       session = Sessions.open(graph, target, Devices.sessionConfig(config.devices()));
-      session.initialize();
-      step = 0;
     } catch (RuntimeException e) {
       graph.close();
       throw e;
     }
+    try {
+      session.initialize();
+    } catch (RuntimeException e) {
+      if (target.isEmpty()) { // on a cluster, closing could wait for a lost task forever
+        session.close();
+        graph.close();
+      }
+      throw e;
+    }
+    step = 0;
   }
 
   /** The ops of one training step: loss, learning rate, and the update run as a target. */
@@ -574,8 +583,21 @@ public final class TrainingGraph implements AutoCloseable {
     return session;
   }
 
+  /**
+   * Leaves the session and the graph open for good, so that {@link #close} does nothing: after a
+   * task of the cluster is lost, closing the session waits for that task forever ({@code
+   * TF_CloseSession}). Their memory is freed when the process ends, as the chief's TensorFlow
+   * server, which cannot be stopped, is.
+   */
+  public void abandon() {
+    abandoned = true;
+  }
+
   @Override
   public void close() {
+    if (abandoned) {
+      return;
+    }
     session.close();
     graph.close();
   }
