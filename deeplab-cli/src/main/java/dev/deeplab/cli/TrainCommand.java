@@ -1,5 +1,6 @@
 package dev.deeplab.cli;
 
+import dev.deeplab.bench.ClusterTransferBenchmark;
 import dev.deeplab.bench.TrainBenchmark;
 import dev.deeplab.data.SegmentationDataset;
 import dev.deeplab.data.TfRecordDataset;
@@ -61,7 +62,8 @@ public final class TrainCommand implements Callable<Integer> {
     Run run;
 
     @Option(names = "--benchmark", required = true, description = "Only measure training speed "
-        + "on random data: prints images/s after warm-up (no dataset, no checkpoints).")
+        + "on random data: prints images/s after warm-up (no dataset, no checkpoints); with "
+        + "--cluster also the time of the step's transfers alone.")
     boolean benchmark;
   }
 
@@ -298,6 +300,10 @@ public final class TrainCommand implements Callable<Integer> {
       TrainBenchmark.Result r = TrainBenchmark.run(config, 3, config.steps(),
           chief != null ? chief.target() : "");
       out.println(r.describe());
+      if (chief != null && chief.spec().tasks().size() > 1) {
+        out.println(ClusterTransferBenchmark.run(config, chief.target(), config.steps())
+            .describe());
+      }
       return 0;
     }
     Path data = mode.run.data;

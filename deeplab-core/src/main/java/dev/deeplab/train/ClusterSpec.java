@@ -39,7 +39,9 @@ public final class ClusterSpec {
   /** The environment variable TensorFlow reads the spec from. */
   public static final String ENV = "TF_CONFIG";
 
-  private static final Pattern ADDRESS = Pattern.compile("(\\[[0-9a-fA-F:.]+\\]|[^:/\\s\\[\\]]+):(\\d{1,5})");
+  /** {@code host:port} or {@code [ipv6]:port}. */
+  private static final Pattern ADDRESS =
+      Pattern.compile("(\\[[0-9a-fA-F:.]+\\]|[^:/\\s\\[\\]]+):(\\d{1,5})");
 
   private final Map<String, List<String>> jobs;
   private final String taskType;
@@ -254,7 +256,7 @@ public final class ClusterSpec {
   }
 
   /** The {@code ServerDef} that starts this process's TensorFlow server. */
-  public ServerDef serverDef() {
+  ServerDef serverDef() {
     ClusterDef.Builder cluster = ClusterDef.newBuilder();
     for (Map.Entry<String, List<String>> job : jobs.entrySet()) {
       JobDef.Builder j = JobDef.newBuilder().setName(job.getKey());

@@ -257,6 +257,8 @@ public final class Trainer {
    * @throws IOException a bad checkpoint directory, dataset or initial-weights source, with a
    *     one-line message, before training starts; a failed checkpoint write or a bad sample later
    * @throws TrainingDivergedException if the loss becomes NaN, infinite or exceeds the limit
+   * @throws ClusterException on a cluster ({@link #onCluster}), if a task does not answer at
+   *     start-up or stops answering
    */
   public TrainResult train(SegmentationDataset train, SegmentationDataset eval, Init init)
       throws IOException, InterruptedException {
@@ -312,9 +314,11 @@ public final class Trainer {
       last = "unreadable (" + io.getMessage() + ")";
     }
     String cause = String.valueOf(e.getMessage()).strip().replaceAll("\\s+", " ");
+    if (cause.length() > 120) {
+      cause = cause.substring(0, 120) + "...";
+    }
     return Optional.of(new ClusterException(t, "task " + t + " (" + cluster.spec().address(t)
-        + ") stopped "
-        + "answering (" + (cause.length() > 120 ? cause.substring(0, 120) + "..." : cause)
+        + ") stopped answering (" + cause
         + "); the last complete checkpoint is " + last + ": restart the task ("
         + ClusterServer.jobAndTask(t) + ") and run the same command to resume"));
   }
@@ -338,7 +342,8 @@ public final class Trainer {
         long start = graph.globalStep();
         if (start >= until) {
           LOG.info("nothing to do: the checkpoint is at step {} of {}", start, until);
-          return new TrainResult(start, start, Float.NaN, checkpoints.latest(), 0, Optional.empty());
+          return new TrainResult(start, start, Float.NaN, checkpoints.latest(), 0,
+              Optional.empty());
         }
         LOG.info("training {} replica(s), batch {} of {}x{} crops, steps {}..{} of {}, {} images",
             config.replicas(), config.batchSize(), config.model().cropHeight(),
