@@ -313,7 +313,9 @@ public final class Trainer {
     } catch (IOException io) {
       last = "unreadable (" + io.getMessage() + ")";
     }
-    String cause = String.valueOf(e.getMessage()).strip().replaceAll("\\s+", " ");
+    // TF's multi-line message, on one line without its "=====" banners
+    String cause = String.valueOf(e.getMessage()).replaceAll("={3,}", " ").strip()
+        .replaceAll("\\s+", " ");
     if (cause.length() > 120) {
       cause = cause.substring(0, 120) + "...";
     }
