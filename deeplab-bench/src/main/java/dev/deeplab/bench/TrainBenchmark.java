@@ -45,6 +45,14 @@ public final class TrainBenchmark {
 
   /** Builds the graph and times {@code timedSteps} steps after {@code warmupSteps}. */
   public static Result run(TrainConfig config, int warmupSteps, int timedSteps) {
+    return run(config, warmupSteps, timedSteps, "");
+  }
+
+  /**
+   * {@link #run(TrainConfig, int, int)} through the TensorFlow server at {@code target} (the
+   * chief of a cluster whose tasks {@link TrainConfig#devices} name), or locally for "".
+   */
+  public static Result run(TrainConfig config, int warmupSteps, int timedSteps, String target) {
     ModelConfig m = config.model();
     int n = config.batchSize();
     int h = m.cropHeight();
@@ -64,7 +72,7 @@ public final class TrainBenchmark {
     }
     Batch batch = new Batch(0, n, h, w, pixels, labels, ids);
     long t0 = System.nanoTime();
-    try (TrainingGraph graph = TrainingGraph.build(config)) {
+    try (TrainingGraph graph = TrainingGraph.build(config, 0, 0, target)) {
       double build = (System.nanoTime() - t0) / 1e9;
       for (int i = 0; i < warmupSteps; i++) {
         graph.step(batch);

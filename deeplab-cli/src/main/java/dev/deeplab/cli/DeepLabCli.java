@@ -25,6 +25,7 @@ import picocli.CommandLine;
       ImportCommand.class,
       ExportCommand.class,
       TrainCommand.class,
+      ServerCommand.class,
       BenchCommand.class,
       InspectCommand.class,
       CommandLine.HelpCommand.class

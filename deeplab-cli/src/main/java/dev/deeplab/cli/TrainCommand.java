@@ -1,5 +1,6 @@
 package dev.deeplab.cli;
 
+import dev.deeplab.bench.ClusterTransferBenchmark;
 import dev.deeplab.bench.TrainBenchmark;
 import dev.deeplab.data.SegmentationDataset;
 import dev.deeplab.data.TfRecordDataset;
@@ -11,6 +12,8 @@ import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelInfo;
 import dev.deeplab.train.Augmentation;
+import dev.deeplab.train.ClusterServer;
+import dev.deeplab.train.ClusterSpec;
 import dev.deeplab.train.LearningRateSchedule;
 import dev.deeplab.train.LossConfig;
 import dev.deeplab.train.Optimizer;
@@ -59,7 +62,8 @@ public final class TrainCommand implements Callable<Integer> {
     Run run;
 
     @Option(names = "--benchmark", required = true, description = "Only measure training speed "
-        + "on random data: prints images/s after warm-up (no dataset, no checkpoints).")
+        + "on random data: prints images/s after warm-up (no dataset, no checkpoints); with "
+        + "--cluster also the time of the step's transfers alone.")
     boolean benchmark;
   }
 
@@ -241,6 +245,25 @@ public final class TrainCommand implements Callable<Integer> {
       description = "One replica per device, e.g. cpu:0,cpu:1 or gpu:0,gpu:1.")
   String devices;
 
+  @Option(names = "--cluster", paramLabel = "SPEC", description = "Train on a cluster as its "
+      + "chief: SPEC is TensorFlow's TF_CONFIG JSON (a file, or 'env' for $TF_CONFIG); one "
+      + "replica per --devices entry (default cpu:0) on every task, the workers running "
+      + "'deeplab server'. Inputs are read here and fed to the replicas.")
+  String cluster;
+
+  @Option(names = "--job", paramLabel = "JOB", description = "With --cluster: this process's "
+      + "job (default: the spec's task.type; the chief, or worker 0 without one).")
+  String job;
+
+  @Option(names = "--task", paramLabel = "N", description = "With --cluster: this process's "
+      + "task index (default: the spec's task.index).")
+  Integer task;
+
+  @Option(names = "--wait-for-workers", defaultValue = "120", paramLabel = "SECONDS",
+      description = "With --cluster: how long to wait for every task at start-up (default "
+          + "${DEFAULT-VALUE}).")
+  int waitForWorkers;
+
   @Option(names = "--seed", defaultValue = "0", description = "Seed of initialisation, data order, "
       + "augmentation and dropout (default ${DEFAULT-VALUE}).")
   long seed;
@@ -264,9 +287,23 @@ public final class TrainCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     LabelSet classes = labels();
     TrainConfig config = trainConfig(classes);
+    ClusterServer chief = clusterSpec() != null ? ClusterServer.start(clusterSpec()) : null;
+    if (chief != null) {
+      out.println("chief of " + chief.spec().tasks().size() + " tasks, serving on "
+          + chief.spec().address() + "; replicas on " + config.devices());
+      out.flush();
+    }
     if (mode.benchmark) {
-      TrainBenchmark.Result r = TrainBenchmark.run(config, 3, config.steps());
+      if (chief != null) {
+        chief.awaitTasks(java.time.Duration.ofSeconds(waitForWorkers));
+      }
+      TrainBenchmark.Result r = TrainBenchmark.run(config, 3, config.steps(),
+          chief != null ? chief.target() : "");
       out.println(r.describe());
+      if (chief != null && chief.spec().tasks().size() > 1) {
+        out.println(ClusterTransferBenchmark.run(config, chief.target(), config.steps())
+            .describe());
+      }
       return 0;
     }
     Path data = mode.run.data;
@@ -284,8 +321,11 @@ public final class TrainCommand implements Callable<Integer> {
         ? new Trainer.Init(initFrom, reinitialize, initializeLastLayer) : null;
     TrainResult result;
     try {
-      result = new Trainer(config, options).reportProgress(Progress.training())
-          .train(train, eval, init);
+      Trainer trainer = new Trainer(config, options).reportProgress(Progress.training());
+      if (chief != null) {
+        trainer.onCluster(chief, java.time.Duration.ofSeconds(waitForWorkers));
+      }
+      result = trainer.train(train, eval, init);
     } catch (TrainingDivergedException e) {
       throw new UserError(e.getMessage());
     }
@@ -351,11 +391,39 @@ public final class TrainCommand implements Callable<Integer> {
         .loss(LossConfig.defaults().withIgnoreLabel(classes.ignoreLabel())
             .withClassWeights(classWeights).withHardPixelMining(topK, hardMiningStep))
         .augmentation(new Augmentation(minScale, maxScale, scaleStep, true))
-        .devices(Devices.parse(devices)).seed(seed).resize(datasetOptions.resize());
+        .devices(clusterSpec() != null ? clusterSpec().replicaDevices(Devices.parse(devices))
+            : Devices.parse(devices)).seed(seed).resize(datasetOptions.resize());
     if (weightDecay != null) {
       b.weightDecay(weightDecay);
     }
     return b.build();
+  }
+
+  private ClusterSpec clusterSpec;
+
+  /** The cluster of --cluster with this process as its chief, or null without --cluster. */
+  private ClusterSpec clusterSpec() throws IOException {
+    if (cluster == null) {
+      if (job != null || task != null) {
+        throw new UsageError("--job and --task need --cluster");
+      }
+      return null;
+    }
+    if (clusterSpec == null) {
+      ClusterSpec s = ClusterSpec.read(cluster);
+      if (job != null || task != null) {
+        s = ClusterOptions.spec(cluster, job, task);
+      } else if (!s.hasTask()) {
+        s = s.withTask(s.chiefJob(), 0);
+      }
+      if (!s.isChief()) {
+        throw new UsageError("task " + s.taskType() + ":" + s.taskIndex() + " is not the chief: "
+            + "run 'deeplab server --cluster ...' on it, 'train --cluster' on the chief ("
+            + s.chiefJob() + ":0)");
+      }
+      clusterSpec = s;
+    }
+    return clusterSpec;
   }
 
   private LearningRateSchedule learningRate() {

@@ -31,8 +31,9 @@ import java.util.List;
  *     training, turning it off makes a step deterministic (as the parity tests need)
  * @param loss the loss weighting
  * @param augmentation the random input augmentation
- * @param devices one replica per device, e.g. {@code /device:CPU:0}; empty for one replica with
- *     TensorFlow's default placement
+ * @param devices one replica per device, e.g. {@code /device:CPU:0}, or on a cluster {@code
+ *     /job:worker/replica:0/task:1/device:CPU:0} ({@link ClusterSpec#replicaDevices}); empty for
+ *     one replica with TensorFlow's default placement
  * @param seed seed of the initialisers, the input pipeline and dropout
  * @param resize the resize applied to each sample before the augmentation ({@code
  *     resize_to_range}; {@link ResizeToRange#none()} by default)

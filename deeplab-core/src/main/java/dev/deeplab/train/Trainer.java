@@ -14,11 +14,13 @@ import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelInfo;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.tensorflow.exceptions.TensorFlowException;
 
 /**
  * The training loop of the official {@code train.py}, resumable: builds the {@link
@@ -183,6 +185,8 @@ public final class Trainer {
 
   private final TrainConfig config;
   private final Options options;
+  private ClusterServer cluster;
+  private Duration startupTimeout;
   private StepListener listener = (g, r) -> {};
   private TrainingProgress progress = TrainingProgress.log(java.time.Duration.ofSeconds(10));
 
@@ -220,6 +224,24 @@ public final class Trainer {
     return this;
   }
 
+  /**
+   * Trains on a cluster, as its chief: the session runs through {@code chief} (this process's
+   * started server), whose spec's tasks the {@link TrainConfig#devices} name ({@link
+   * ClusterSpec#replicaDevices}). Before building the graph, training waits up to {@code
+   * startupTimeout} for every task to accept connections; a task that does not, or that stops
+   * answering later, ends training with a {@link ClusterException} naming it (after the last
+   * complete checkpoint: running again resumes from it).
+   */
+  public Trainer onCluster(ClusterServer chief, Duration startupTimeout) {
+    if (!chief.spec().isChief()) {
+      throw new IllegalArgumentException("this process is " + chief.spec().taskType() + ":"
+          + chief.spec().taskIndex() + ", not the chief of the cluster");
+    }
+    this.cluster = chief;
+    this.startupTimeout = startupTimeout;
+    return this;
+  }
+
   /** Sets a listener called after each step. */
   Trainer onStep(StepListener l) {
     this.listener = l;
@@ -235,6 +257,8 @@ public final class Trainer {
    * @throws IOException a bad checkpoint directory, dataset or initial-weights source, with a
    *     one-line message, before training starts; a failed checkpoint write or a bad sample later
    * @throws TrainingDivergedException if the loss becomes NaN, infinite or exceeds the limit
+   * @throws ClusterException on a cluster ({@link #onCluster}), if a task does not answer at
+   *     start-up or stops answering
    */
   public TrainResult train(SegmentationDataset train, SegmentationDataset eval, Init init)
       throws IOException, InterruptedException {
@@ -255,28 +279,88 @@ public final class Trainer {
             config.resize()) : null;
     int[] evalSize = evaluator != null ? evaluator.evalSize(config.model().outputStride())
         : new int[] {0, 0};
+    if (cluster != null) {
+      cluster.awaitTasks(startupTimeout);
+      LOG.info("all {} tasks of the cluster answer; replicas on {}", cluster.spec().tasks().size(),
+          config.devices());
+    }
+    try {
+      return train(train, init, checkpoints, resumeFrom, until, evaluator, evalSize);
+    } catch (TensorFlowException e) {
+      Optional<ClusterException> lost = lostTask(e, checkpoints);
+      if (lost.isPresent()) {
+        throw lost.get();
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * When training on a cluster failed with {@code e}: the error naming the first task that no
+   * longer accepts connections, if one does not.
+   */
+  private Optional<ClusterException> lostTask(TensorFlowException e,
+      CheckpointManager checkpoints) {
+    Optional<String> lost = cluster == null ? Optional.empty()
+        : cluster.unreachableTask(Duration.ofSeconds(2));
+    if (lost.isEmpty()) {
+      return Optional.empty();
+    }
+    String t = lost.get();
+    String last;
+    try {
+      last = checkpoints.latest().map(Path::toString).orElse("none");
+    } catch (IOException io) {
+      last = "unreadable (" + io.getMessage() + ")";
+    }
+    // TF's multi-line message, on one line without its "=====" banners
+    String cause = String.valueOf(e.getMessage()).replaceAll("={3,}", " ").strip()
+        .replaceAll("\\s+", " ");
+    if (cause.length() > 120) {
+      cause = cause.substring(0, 120) + "...";
+    }
+    return Optional.of(new ClusterException(t, "task " + t + " (" + cluster.spec().address(t)
+        + ") stopped answering (" + cause
+        + "); the last complete checkpoint is " + last + ": restart the task ("
+        + ClusterServer.jobAndTask(t) + ") and run the same command to resume"));
+  }
+
+  private TrainResult train(SegmentationDataset train, Init init, CheckpointManager checkpoints,
+      OptionalLong resumeFrom, long until, TrainingEvaluator evaluator, int[] evalSize)
+      throws IOException, InterruptedException {
     try (InputPipeline input = new InputPipeline(train, config, options.skipBadSamples(),
             options.workers(), 2 * options.workers());
-        TrainingGraph graph = TrainingGraph.build(config, evalSize[0], evalSize[1])) {
-      if (resumeFrom.isPresent()) {
-        Path prefix = checkpoints.prefix(resumeFrom.getAsLong());
-        graph.restore(prefix.toString());
-        LOG.info("resuming from {} (step {}){}", prefix, graph.globalStep(),
-            init != null ? "; --init-from is not used when resuming" : "");
-      } else if (init != null) {
-        loadInitialWeights(graph, init);
-      }
-      long start = graph.globalStep();
-      if (start >= until) {
-        LOG.info("nothing to do: the checkpoint is at step {} of {}", start, until);
-        return new TrainResult(start, start, Float.NaN, checkpoints.latest(), 0, Optional.empty());
-      }
-      LOG.info("training {} replica(s), batch {} of {}x{} crops, steps {}..{} of {}, {} images",
-          config.replicas(), config.batchSize(), config.model().cropHeight(),
-          config.model().cropWidth(), start, until, config.steps(), input.size());
-      try (TensorBoardWriter events = new TensorBoardWriter(options.checkpointDir())) {
-        events.sessionStart(start);
-        return loop(graph, input, evaluator, checkpoints, events, start, until);
+        TrainingGraph graph = TrainingGraph.build(config, evalSize[0], evalSize[1],
+            cluster != null ? cluster.target() : "")) {
+      try {
+        if (resumeFrom.isPresent()) {
+          Path prefix = checkpoints.prefix(resumeFrom.getAsLong());
+          graph.restore(prefix.toString());
+          LOG.info("resuming from {} (step {}){}", prefix, graph.globalStep(),
+              init != null ? "; --init-from is not used when resuming" : "");
+        } else if (init != null) {
+          loadInitialWeights(graph, init);
+        }
+        long start = graph.globalStep();
+        if (start >= until) {
+          LOG.info("nothing to do: the checkpoint is at step {} of {}", start, until);
+          return new TrainResult(start, start, Float.NaN, checkpoints.latest(), 0,
+              Optional.empty());
+        }
+        LOG.info("training {} replica(s), batch {} of {}x{} crops, steps {}..{} of {}, {} images",
+            config.replicas(), config.batchSize(), config.model().cropHeight(),
+            config.model().cropWidth(), start, until, config.steps(), input.size());
+        try (TensorBoardWriter events = new TensorBoardWriter(options.checkpointDir())) {
+          events.sessionStart(start);
+          return loop(graph, input, evaluator, checkpoints, events, start, until);
+        }
+      } catch (TensorFlowException e) {
+        Optional<ClusterException> lost = lostTask(e, checkpoints);
+        if (lost.isPresent()) {
+          graph.abandon(); // closing would wait for the lost task forever
+          throw lost.get();
+        }
+        throw e;
       }
     }
   }

@@ -15,6 +15,9 @@ public final class Devices {
   /** The device that holds variables and the optimizer with several replicas (slim's choice). */
   public static final String VARIABLE_DEVICE = "/device:CPU:0";
 
+  private static final java.util.regex.Pattern TASK =
+      java.util.regex.Pattern.compile("/job:([^/]+)/replica:(\\d+)/task:(\\d+)");
+
   private Devices() {}
 
   /**
@@ -55,6 +58,33 @@ public final class Devices {
       out.add(name);
     }
     return out;
+  }
+
+  /**
+   * The device of the variables and the optimizer for replicas on {@code devices}: the CPU of the
+   * first replica's task in a cluster (the chief, which also saves the checkpoints), else {@link
+   * #VARIABLE_DEVICE}; "" (default placement) for one unplaced replica.
+   */
+  public static String variableDevice(List<String> devices) {
+    if (devices.isEmpty()) {
+      return "";
+    }
+    java.util.regex.Matcher m = TASK.matcher(devices.get(0));
+    return m.lookingAt() ? m.group() + VARIABLE_DEVICE : VARIABLE_DEVICE;
+  }
+
+  /** {@code device}, a name such as {@code /job:chief/replica:0/task:0/device:CPU:0}, for Ops. */
+  public static DeviceSpec spec(String device) {
+    DeviceSpec.Builder b = DeviceSpec.newBuilder();
+    java.util.regex.Matcher m = TASK.matcher(device);
+    String rest = device;
+    if (m.lookingAt()) {
+      b.job(m.group(1)).replica(Integer.parseInt(m.group(2))).task(Integer.parseInt(m.group(3)));
+      rest = device.substring(m.end());
+    }
+    String[] parts = rest.replace("/device:", "").split(":");
+    return b.deviceType(DeviceSpec.DeviceType.valueOf(parts[0].toUpperCase(Locale.ROOT)))
+        .deviceIndex(Integer.parseInt(parts[1])).build();
   }
 
   /**

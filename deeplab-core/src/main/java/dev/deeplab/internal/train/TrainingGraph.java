@@ -52,6 +52,12 @@ import org.tensorflow.types.family.TType;
  *   <li>save/restore ops for every variable ({@link CheckpointOps});
  *   <li>optionally the evaluation network (inference mode, whole padded image, arg-max).
  * </ul>
+ *
+ * <p>On a cluster ({@link dev.deeplab.train.ClusterSpec}) the devices are those of several
+ * processes and the session runs through the chief's TensorFlow server: the variables, the
+ * optimizer, the checkpoint ops and the evaluation network are on the chief's CPU ({@link
+ * Devices#variableDevice}); each step the chief feeds every replica its slice of the batch, sends
+ * it the variables and receives its gradients (TensorFlow's gRPC transfers).
  */
 public final class TrainingGraph implements AutoCloseable {
   private final TrainConfig config;
@@ -72,6 +78,7 @@ public final class TrainingGraph implements AutoCloseable {
   private final int evalWidth;
   private final List<BatchNormStatistics> batchNorms = new ArrayList<>();
   private long step;
+  private boolean abandoned;
 
   /**
    * One batch-norm layer of the first replica in training mode: its moving-average variables
@@ -80,7 +87,7 @@ public final class TrainingGraph implements AutoCloseable {
   private record BatchNormStatistics(Output<TFloat32> batchMean, Output<TFloat32> batchVariance,
       Placeholder<TFloat32> newMean, Placeholder<TFloat32> newVariance, Op set) {}
 
-  private TrainingGraph(TrainConfig config, int evalHeight, int evalWidth) {
+  private TrainingGraph(TrainConfig config, int evalHeight, int evalWidth, String target) {
     this.config = config;
     this.evalHeight = evalHeight;
     this.evalWidth = evalWidth;
@@ -99,8 +106,8 @@ public final class TrainingGraph implements AutoCloseable {
       fragments.add(new GraphMerger.Fragment(eval.graphDef(), "eval",
           placed ? config.devices().get(0) : "", false, eval.roots(), null));
     }
-    GraphMerger.Merged merged =
-        GraphMerger.merge(fragments, placed ? Devices.VARIABLE_DEVICE : "");
+    String variableDevice = Devices.variableDevice(config.devices());
+    GraphMerger.Merged merged = GraphMerger.merge(fragments, variableDevice);
     this.variables = Collections.unmodifiableMap(new LinkedHashMap<>(replicas.get(0).variables()));
 
     graph = new Graph();
@@ -108,8 +115,7 @@ public final class TrainingGraph implements AutoCloseable {
       graph.importGraphDef(merged.graphDef());
       Ops tf = Ops.create(graph).withSubScope("train");
       if (placed) {
-        tf = tf.withDevice(org.tensorflow.DeviceSpec.newBuilder()
-            .deviceType(org.tensorflow.DeviceSpec.DeviceType.CPU).deviceIndex(0).build());
+        tf = tf.withDevice(Devices.spec(variableDevice));
       }
       pixelInputs = new ArrayList<>();
       labelInputs = new ArrayList<>();
@@ -146,13 +152,21 @@ public final class TrainingGraph implements AutoCloseable {
         evalPixels = null;
         evalPredictions = null;
       }
-      session = new Session(graph, Devices.sessionConfig(config.devices()));
-      session.initialize();
-      step = 0;
+      session = Sessions.open(graph, target, Devices.sessionConfig(config.devices()));
     } catch (RuntimeException e) {
       graph.close();
       throw e;
     }
+    try {
+      session.initialize();
+    } catch (RuntimeException e) {
+      if (target.isEmpty()) { // on a cluster, closing could wait for a lost task forever
+        session.close();
+        graph.close();
+      }
+      throw e;
+    }
+    step = 0;
   }
 
   /** The ops of one training step: loss, learning rate, and the update run as a target. */
@@ -240,12 +254,22 @@ public final class TrainingGraph implements AutoCloseable {
    * @param evalWidth its width
    */
   public static TrainingGraph build(TrainConfig config, int evalHeight, int evalWidth) {
-    return new TrainingGraph(config, evalHeight, evalWidth);
+    return new TrainingGraph(config, evalHeight, evalWidth, "");
+  }
+
+  /**
+   * {@link #build(TrainConfig, int, int)} with the session through the TensorFlow server at
+   * {@code target} ({@code grpc://host:port}, the chief of a cluster whose tasks the {@link
+   * TrainConfig#devices} name), or a local session for "".
+   */
+  public static TrainingGraph build(TrainConfig config, int evalHeight, int evalWidth,
+      String target) {
+    return new TrainingGraph(config, evalHeight, evalWidth, target);
   }
 
   /** {@link #build(TrainConfig, int, int)} without an evaluation network. */
   public static TrainingGraph build(TrainConfig config) {
-    return new TrainingGraph(config, 0, 0);
+    return new TrainingGraph(config, 0, 0, "");
   }
 
   private static Operand<TFloat32> addAll(Ops tf, List<Operand<TFloat32>> xs) {
@@ -559,8 +583,21 @@ public final class TrainingGraph implements AutoCloseable {
     return session;
   }
 
+  /**
+   * Leaves the session and the graph open for good, so that {@link #close} does nothing: after a
+   * task of the cluster is lost, closing the session waits for that task forever ({@code
+   * TF_CloseSession}). Their memory is freed when the process ends, as the chief's TensorFlow
+   * server, which cannot be stopped, is.
+   */
+  public void abandon() {
+    abandoned = true;
+  }
+
   @Override
   public void close() {
+    if (abandoned) {
+      return;
+    }
     session.close();
     graph.close();
   }
