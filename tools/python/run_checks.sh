@@ -18,14 +18,14 @@ skip() {
   exit 0
 }
 
-if ! "$py" -c "import tensorflow, numpy, PIL" >/dev/null 2>&1; then
+if ! "$py" -c "import tensorflow, numpy, PIL, onnx, onnxruntime" >/dev/null 2>&1; then
   command -v python3 >/dev/null || skip "python3 is not installed"
   python3 -m venv "$venv" >/dev/null 2>&1 || skip "cannot create a virtualenv (python3 -m venv failed)"
   index="$(pip config list 2>/dev/null | grep -o "file://[^ ']*" | head -1 || true)"
   args=(-q --disable-pip-version-check)
   [ -n "$index" ] && args+=(--index-url "$index")
-  echo "installing tensorflow-cpu==2.21.0, numpy, pillow into .venv ..."
-  if ! "$venv/bin/pip" install "${args[@]}" tensorflow-cpu==2.21.0 numpy pillow >"$venv/install.log" 2>&1; then
+  echo "installing tensorflow-cpu==2.21.0, numpy, pillow, onnx, onnxruntime into .venv ..."
+  if ! "$venv/bin/pip" install "${args[@]}" tensorflow-cpu==2.21.0 numpy pillow onnx onnxruntime >"$venv/install.log" 2>&1; then
     skip "tensorflow-cpu 2.21.0 cannot be installed here ($(tail -1 "$venv/install.log"))"
   fi
   "$py" -c "import tensorflow" >/dev/null 2>&1 || skip "tensorflow installed but does not import"

@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Our ONNX export (`deeplab export --format onnx`) against our SavedModels in Python TF 2.21.
+
+For the pretrained MobileNetV2 model and, with deterministic random LeCun weights (`deeplab bench
+--export`), Xception-65 and ResNet-v1-101 DeepLabv3+ at a 129 crop:
+
+  1. `tools/deeplab export --format onnx --probabilities` and without --probabilities write files
+     that ONNX's checker accepts with full shape inference (onnx.checker.check_model(...,
+     full_check=True)), opset 17, inputs/outputs as documented (images uint8 [batch, height,
+     width, 3] -> semantic int32 [batch, height, width], probabilities float32 [..., classes]);
+  2. Python onnxruntime (CPU provider, the one users would pick) runs them on real photos at their
+     own sizes (examples/photos, PNG-decoded here), on an odd-sized crop and on an image larger
+     than the model's crop, and on a batch of 3 same-size images; the SavedModel's
+     predict_probabilities signature, under each TensorFlow setting (Python TF's defaults: oneDNN
+     on; and TF_ENABLE_ONEDNN_OPTS=0, in fresh subprocesses, tf_settings.py), runs the same
+     inputs. Probabilities agree within 1e-4, class ids are identical except at near-ties (top-2
+     probability gap below 1e-3 in TF's output), the class-ids-only file gives exactly the ids
+     of the file with probabilities, and each batch entry equals its batch-1 result.
+
+Exit status 1 on any failure. Run by tools/python/run_checks.sh with cwd = repository root.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from PIL import Image
+
+import tf_settings
+
+DEEPLAB = os.path.join("tools", "deeplab")
+PHOTOS = os.path.join("examples", "photos")
+PROB_TOL = 1e-4
+TIE = 1e-3
+MODELS = [
+    ("mobilenet_v2 (pretrained)", None),
+    ("xception_65", ["bench", "--variant", "xception_65", "--output-stride", "16", "--decoder",
+                     "--crop-size", "129", "--export", "DIR"]),
+    ("resnet_v1_101", ["bench", "--variant", "resnet_v1_101", "--output-stride", "16",
+                       "--decoder", "--crop-size", "129", "--export", "DIR"]),
+]
+
+
+def run(cmd):
+    t = time.monotonic()
+    p = subprocess.run(cmd, capture_output=True, text=True, env=tf_settings.java_env())
+    return p, time.monotonic() - t
+
+
+def latest_version(base):
+    versions = [int(d) for d in os.listdir(base) if d.isdigit()]
+    return os.path.join(base, str(max(versions))) if versions else None
+
+
+def images():
+    """name -> uint8 [1, h, w, 3]: the photos, an odd crop, an upscaled photo, a batch of 3."""
+    out = {}
+    for f in sorted(os.listdir(PHOTOS)):
+        if f.lower().endswith((".png", ".jpg", ".jpeg")):
+            out[f] = np.asarray(Image.open(os.path.join(PHOTOS, f)).convert("RGB"))[None]
+    pets = out["pets.jpg"][0]
+    out["pets 201x157 crop"] = np.ascontiguousarray(pets[17:174, 31:232])[None]
+    big = Image.fromarray(pets).resize((700, 561), Image.NEAREST)
+    out["pets 700x561"] = np.asarray(big)[None]
+    crop = out["pets 201x157 crop"][0]
+    out["batch of 3"] = np.stack([crop, crop[::-1].copy(), crop[:, ::-1].copy()])
+    return out
+
+
+def evaluate(job):
+    """In a tf_settings worker: predict_probabilities of the SavedModel on every input."""
+    import tensorflow as tf
+    model = tf.saved_model.load(job["savedmodel"])
+    fn = model.signatures["predict_probabilities"]
+    data = np.load(job["inputs"])
+    result = {}
+    for name in data.files:
+        tf_settings.step(name)
+        out = fn(images=tf.constant(data[name]))
+        path = os.path.join(job["work"], "tf_%s_%s.npz" % (job["setting_id"], len(result)))
+        np.savez(path, semantic=out["semantic"].numpy(), probabilities=out["probabilities"].numpy())
+        result[name] = path
+    return result
+
+
+def compare(label, ids_tf, p_tf, ids_ort, p_ort, unstable):
+    """(ok, text): probabilities within PROB_TOL, ids equal outside near-ties: pixels whose top-2
+    probability gap is below TIE, or whose class differs between TF's own two kernel settings
+    (ids are the argmax at the fitted size, mapped by nearest neighbour, while probabilities are
+    interpolated, so the gap at full size does not show every tie of an image larger than the
+    crop; TF disagreeing with itself there does)."""
+    if p_tf.shape != p_ort.shape:
+        return False, "shapes %s vs %s" % (p_tf.shape, p_ort.shape)
+    dp = float(np.abs(p_tf - p_ort).max())
+    top2 = np.sort(p_tf, axis=-1)[..., -2:]
+    tie = ((top2[..., 1] - top2[..., 0]) < TIE) | unstable
+    differ = ids_tf != ids_ort
+    bad = int((differ & ~tie).sum())
+    ok = dp <= PROB_TOL and bad == 0
+    return ok, "max |dp| %.1e, ids differ at %d px (%d outside near-ties) of %d" % (
+        dp, int(differ.sum()), bad, ids_tf.size)
+
+
+def check_file(path, classes, probabilities):
+    import onnx
+    m = onnx.load(path)
+    onnx.checker.check_model(m, full_check=True)
+    opset = [o.version for o in m.opset_import if o.domain in ("", "ai.onnx")]
+    ins = {i.name: i for i in m.graph.input}
+    outs = {o.name: o for o in m.graph.output}
+    want_outs = {"semantic", "probabilities"} if probabilities else {"semantic"}
+    ok = (opset == [17] and set(ins) == {"images"} and set(outs) == want_outs
+          and ins["images"].type.tensor_type.elem_type == onnx.TensorProto.UINT8
+          and outs["semantic"].type.tensor_type.elem_type == onnx.TensorProto.INT32)
+    if probabilities:
+        dims = outs["probabilities"].type.tensor_type.shape.dim
+        ok = ok and dims[3].dim_value == classes
+    return ok, "opset %s, inputs %s, outputs %s" % (opset, sorted(ins), sorted(outs))
+
+
+def main():
+    import onnxruntime as ort
+    failures = 0
+    work = tempfile.mkdtemp(prefix="check_onnx_")
+    inputs = images()
+    inputs_path = os.path.join(work, "inputs.npz")
+    np.savez(inputs_path, **inputs)
+    print("onnxruntime %s, %d inputs: %s" % (ort.__version__, len(inputs), ", ".join(
+        "%s %s" % (k, "x".join(map(str, v.shape[:3]))) for k, v in inputs.items())), flush=True)
+    for label, export_args in MODELS:
+        if export_args is None:
+            savedmodel = latest_version(os.path.join("savedmodels", "deeplabv3_mnv2_pascal"))
+        else:
+            base = os.path.join(work, label)
+            p, dt = run([DEEPLAB] + [base if a == "DIR" else a for a in export_args])
+            savedmodel = latest_version(base) if p.returncode == 0 else None
+            if savedmodel is None:
+                print("FAIL %s: deeplab bench --export: %s" % (label, (p.stderr + p.stdout)[-400:]))
+                failures += 1
+                continue
+        files = {}
+        for probs in (True, False):
+            f = os.path.join(work, "%s%s.onnx" % (label.split()[0], "_p" if probs else ""))
+            p, dt = run([DEEPLAB, "export", "--format", "onnx", "--model", savedmodel, "-o", f]
+                        + (["--probabilities"] if probs else []))
+            if p.returncode != 0:
+                print("FAIL %s: export --format onnx: %s" % (label, (p.stderr + p.stdout)[-400:]))
+                failures += 1
+                continue
+            import json
+            classes = json.load(open(os.path.join(savedmodel, "assets", "deeplab_model.json")))[
+                "config"]["num_classes"]
+            ok, text = check_file(f, classes, probs)
+            print("%s %s: %s written in %.1f s, onnx.checker full_check: %s" % (
+                tf_settings.status(ok), label, os.path.basename(f), dt, text), flush=True)
+            failures += not ok
+            files[probs] = f
+        if len(files) != 2:
+            continue
+        sess_p = ort.InferenceSession(files[True], providers=["CPUExecutionProvider"])
+        sess_i = ort.InferenceSession(files[False], providers=["CPUExecutionProvider"])
+        ort_out = {}
+        for name, x in inputs.items():
+            ids, probs = sess_p.run(["semantic", "probabilities"], {"images": x})
+            (ids_only,) = sess_i.run(["semantic"], {"images": x})
+            ort_out[name] = (ids, probs)
+            if not np.array_equal(ids, ids_only):
+                print("FAIL %s %s: class-ids-only file differs from the file with probabilities"
+                      % (label, name))
+                failures += 1
+            if x.shape[0] > 1:
+                for b in range(x.shape[0]):
+                    i1, p1 = sess_p.run(["semantic", "probabilities"], {"images": x[b:b + 1]})
+                    same = np.array_equal(i1[0], ids[b]) and np.abs(p1[0] - probs[b]).max() < 1e-6
+                    if not same:
+                        print("FAIL %s %s: batch entry %d differs from its batch-1 run"
+                              % (label, name, b))
+                        failures += 1
+        tf_out = {}
+        for setting, value in tf_settings.SETTINGS:
+            job = {"savedmodel": savedmodel, "inputs": inputs_path, "work": work,
+                   "setting_id": "%s_%s" % (label.split()[0], value or "default")}
+            r = tf_settings.run_setting(__file__, "evaluate", [job], setting, value, quiet=True)
+            print(r.summary(), flush=True)
+            failures += not r.setting_ok
+            outcome = r.outcomes[0]
+            if outcome.failure:
+                print(tf_settings.failure_line(setting, label, outcome.failure))
+                failures += 1
+                continue
+            tf_out[setting] = {name: np.load(path) for name, path in outcome.result.items()}
+        if len(tf_out) != len(tf_settings.SETTINGS):
+            continue
+        for name in inputs:
+            runs = [tf_out[setting][name]["semantic"] for setting, _ in tf_settings.SETTINGS]
+            unstable = np.zeros(runs[0].shape, bool)
+            for other in runs[1:]:
+                unstable |= other != runs[0]
+            for setting, _ in tf_settings.SETTINGS:
+                t = tf_out[setting][name]
+                ok, text = compare(label, t["semantic"], t["probabilities"], *ort_out[name],
+                                   unstable)
+                print("%s %s %s %s: onnxruntime vs TF predict_probabilities: %s%s" % (
+                    tf_settings.status(ok), tf_settings.tag(setting), label, name, text,
+                    "; TF's settings disagree at %d px" % unstable.sum() if unstable.any()
+                    else ""), flush=True)
+                failures += not ok
+    print("check_onnx_export: %s" % ("ok" if failures == 0 else "%d failure(s)" % failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
