@@ -47,6 +47,11 @@ final class SegmentCommand implements Callable<Integer> {
           + ModelLocation.DEFAULT_MODEL + " packaged with deeplab).")
   Path model;
 
+  @Option(names = "--allow-foreign-model",
+      description = "Load a model whose graph holds operations ours never use (file access, "
+          + "Python, network): a model is a program, so only one you trust.")
+  boolean allowForeignModel;
+
   @Option(names = {"-o", "--output"}, paramLabel = "DIR", defaultValue = "out",
       description = "Output directory (default: ${DEFAULT-VALUE}).")
   Path output;
@@ -96,8 +101,12 @@ final class SegmentCommand implements Callable<Integer> {
     List<String> stems = OutputNames.stems(images);
     ArrayNode report = JSON.createArrayNode();
     int failed = 0;
-    try (Segmenter segmenter = Segmenter.builder().model(ModelLocation.orDefault(model))
-        .threads(threads).build()) {
+    Segmenter.Builder builder = Segmenter.builder().model(ModelLocation.orDefault(model))
+        .threads(threads);
+    if (allowForeignModel) {
+      builder.allowForeignModel();
+    }
+    try (Segmenter segmenter = builder.build()) {
       if (saveProbabilities && !segmenter.hasProbabilities()) {
         throw new UserError("--save-probabilities: model " + segmenter.directory()
             + " has no probabilities output");

@@ -149,6 +149,40 @@ class CliReliabilityTest {
   }
 
   @Test
+  void segmentLoadsAForeignModelOnlyWithTheOption() throws Exception {
+    Path model = copyModel(TestModels.small(), dir.resolve("foreign"));
+    Path pb = model.resolve("saved_model.pb");
+    SavedModel sm = SavedModel.parseFrom(Files.readAllBytes(pb));
+    MetaGraphDef meta = sm.getMetaGraphs(0);
+    org.tensorflow.proto.NodeDef name = org.tensorflow.proto.NodeDef.newBuilder()
+        .setName("evil/name").setOp("Const")
+        .putAttr("dtype", org.tensorflow.proto.AttrValue.newBuilder()
+            .setType(org.tensorflow.proto.DataType.DT_STRING).build())
+        .putAttr("value", org.tensorflow.proto.AttrValue.newBuilder().setTensor(
+            org.tensorflow.proto.TensorProto.newBuilder()
+                .setDtype(org.tensorflow.proto.DataType.DT_STRING)
+                .addStringVal(com.google.protobuf.ByteString.copyFromUtf8("/etc/passwd"))).build())
+        .build();
+    org.tensorflow.proto.NodeDef read = org.tensorflow.proto.NodeDef.newBuilder()
+        .setName("evil/read").setOp("ReadFile").addInput("evil/name").build();
+    Files.write(pb, sm.toBuilder().setMetaGraphs(0, meta.toBuilder().setGraphDef(
+        meta.getGraphDef().toBuilder().addNode(name).addNode(read))).build().toByteArray());
+    Path photo = Files.write(dir.resolve("chelsea.png"),
+        TestModels.resource("/dev/deeplab/photos/chelsea.png"));
+    Path out = dir.resolve("out");
+
+    Run refused = run("segment", "--model", model.toString(), "-o", out.toString(),
+        photo.toString());
+    assertOneLineError(refused, "model " + model + " holds operations our graphs never use "
+        + "(ReadFile): a model is a program");
+    assertFalse(Files.exists(out.resolve("chelsea_mask.png")));
+    Run allowed = run("segment", "--model", model.toString(), "--allow-foreign-model", "-o",
+        out.toString(), photo.toString());
+    assertEquals(0, allowed.code(), allowed.err());
+    assertTrue(Files.exists(out.resolve("chelsea_mask.png")));
+  }
+
+  @Test
   void badImageLineNamesTheFileOnce() throws Exception {
     Path empty = Files.write(dir.resolve("empty.jpg"), new byte[0]);
     Run r = run("segment", "--model", TestModels.small().toString(), "-o",

@@ -5,6 +5,9 @@ import dev.deeplab.image.ImageReader;
 import dev.deeplab.image.RgbImage;
 import dev.deeplab.internal.infer.HugePages;
 import dev.deeplab.internal.infer.Resampling;
+import dev.deeplab.internal.checkpoint.CheckpointException;
+import dev.deeplab.internal.checkpoint.Checkpoints;
+import dev.deeplab.internal.serving.ModelOps;
 import dev.deeplab.internal.serving.SavedModels;
 import dev.deeplab.internal.serving.ServingTensors;
 import dev.deeplab.model.ModelInfo;
@@ -129,6 +132,7 @@ public final class Segmenter implements AutoCloseable {
     private int threads;
     private int maxSide = DEFAULT_MAX_SIDE;
     private long maxPixels = ImageReader.DEFAULT_MAX_PIXELS;
+    private boolean allowForeignModel;
 
     private Builder() {}
 
@@ -176,14 +180,32 @@ public final class Segmenter implements AutoCloseable {
     }
 
     /**
+     * Loads a SavedModel whose graphs hold operations ours never use (file-system, Python or
+     * network operations such as {@code ReadFile}, {@code WriteFile}, {@code PyFunc}), which is
+     * refused by default: a model is a program that TensorFlow runs, so allow this only for a
+     * model you trust (README, "Security").
+     */
+    public Builder allowForeignModel() {
+      this.allowForeignModel = true;
+      return this;
+    }
+
+    /**
      * Loads the model.
      *
-     * @throws IOException if the directory is missing, holds no SavedModel of ours, or TensorFlow
+     * @throws IOException if the directory is missing, holds no SavedModel of ours (or one whose
+     *     graphs hold operations ours never use, unless {@link #allowForeignModel}), or TensorFlow
      *     cannot load it
      */
     public Segmenter build() throws IOException {
       Path dir = SavedModels.resolve(model != null ? model : PretrainedModel.directory());
       ModelInfo info = SavedModels.readInfo(dir);
+      ModelOps.check(dir, allowForeignModel);
+      try {
+        Checkpoints.checkIndex(dir.resolve("variables").resolve("variables").toString());
+      } catch (CheckpointException e) {
+        throw new IOException(e.getMessage(), e);
+      }
       HugePages.hintOnce();
       ConfigProto.Builder config = ConfigProto.newBuilder();
       if (threads > 0) {
