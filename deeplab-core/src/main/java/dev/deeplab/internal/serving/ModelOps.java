@@ -50,8 +50,12 @@ public final class ModelOps {
    * @throws IOException with a one-line message naming the operations
    */
   public static void check(Path dir, boolean allowForeign) throws IOException {
-    Path pb = dir.resolve("saved_model.pb");
-    Set<String> foreign = new TreeSet<>(ops(pb));
+    Set<String> foreign;
+    try {
+      foreign = new TreeSet<>(ops(dir.resolve("saved_model.pb")));
+    } catch (IOException e) {
+      throw new IOException("cannot load model " + dir + ": " + e.getMessage(), e);
+    }
     foreign.removeAll(ALLOWED);
     if (!foreign.isEmpty() && !allowForeign) {
       throw new IOException("model " + dir + " holds operations our graphs never use ("
@@ -73,8 +77,9 @@ public final class ModelOps {
       coded.setSizeLimit(MAX_BYTES);
       model = SavedModel.parseFrom(coded);
     } catch (InvalidProtocolBufferException e) {
+      // protobuf's messages run on with advice after the first sentence
       throw new IOException(savedModelPb + ": not a valid SavedModel ("
-          + String.valueOf(e.getMessage()).strip().split("\\R", 2)[0] + ")", e);
+          + String.valueOf(e.getMessage()).strip().split("\\R|\\.  ", 2)[0] + ")", e);
     }
     Set<String> ops = new TreeSet<>();
     for (MetaGraphDef meta : model.getMetaGraphsList()) {
