@@ -48,6 +48,11 @@ final class SegmentCommand implements Callable<Integer> {
           + ModelLocation.DEFAULT_MODEL + " packaged with deeplab).")
   Path model;
 
+  @Option(names = "--allow-foreign-model",
+      description = "Load a model whose graph holds operations ours never use (file access, "
+          + "Python, network): a model is a program, so only one you trust.")
+  boolean allowForeignModel;
+
   @Option(names = {"-o", "--output"}, paramLabel = "DIR", defaultValue = "out",
       description = "Output directory (default: ${DEFAULT-VALUE}).")
   Path output;
@@ -107,6 +112,9 @@ final class SegmentCommand implements Callable<Integer> {
         .threads(threads);
     if (engine != null) {
       builder.engine(engine);
+    }
+    if (allowForeignModel) {
+      builder.allowForeignModel();
     }
     try (Segmenter segmenter = builder.build()) {
       if (saveProbabilities && !segmenter.hasProbabilities()) {

@@ -11,6 +11,7 @@ import dev.deeplab.infer.TestModels;
 import dev.deeplab.internal.image.LabelReader;
 import dev.deeplab.model.LabelSet;
 import dev.deeplab.reliability.BadImages;
+import dev.deeplab.reliability.ImageBombs;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -116,6 +117,69 @@ class CliReliabilityTest {
     assertTrue(Arrays.equals(mask.ids(),
         new LabelReader().read(out.resolve("chelsea_mask.png")).ids()));
     System.out.println("segment with bad images, stderr:\n" + r.err().stripTrailing());
+  }
+
+  @Test
+  void segmentRefusesDeclaredSizeBombsWithoutOutput() throws Exception {
+    Path out = dir.resolve("out");
+    Map<String, byte[]> bombs = ImageBombs.photos();
+    List<String> args = new ArrayList<>(List.of("segment", "--model", TestModels.small().toString(),
+        "-o", out.toString()));
+    List<Path> refused = new ArrayList<>();
+    for (Map.Entry<String, byte[]> b : bombs.entrySet()) {
+      Path f = Files.write(dir.resolve(b.getKey()), b.getValue());
+      args.add(f.toString());
+      if (!b.getKey().contains("_256m")) { // harmless: ancillary chunks are not inflated
+        refused.add(f);
+      }
+    }
+    Run r = run(args.toArray(String[]::new));
+    System.out.println("segment on image bombs, stderr:\n" + r.err().stripTrailing());
+    assertEquals(1, r.code(), r.err());
+    assertFalse(r.hasStackTrace(), r.err());
+    assertEquals(refused.size(), r.errLines().size(), r.err());
+    for (Path b : refused) {
+      assertEquals(1, r.errLines().stream().filter(l -> l.startsWith("deeplab: " + b + ": "))
+          .count(), b + " in\n" + r.err());
+    }
+    try (Stream<Path> s = Files.list(out)) {
+      assertTrue(s.map(p -> p.getFileName().toString()).allMatch(n -> n.contains("_256m_")),
+          "outputs of refused images");
+    }
+  }
+
+  @Test
+  void segmentLoadsAForeignModelOnlyWithTheOption() throws Exception {
+    Path model = copyModel(TestModels.small(), dir.resolve("foreign"));
+    Path pb = model.resolve("saved_model.pb");
+    SavedModel sm = SavedModel.parseFrom(Files.readAllBytes(pb));
+    MetaGraphDef meta = sm.getMetaGraphs(0);
+    org.tensorflow.proto.NodeDef name = org.tensorflow.proto.NodeDef.newBuilder()
+        .setName("evil/name").setOp("Const")
+        .putAttr("dtype", org.tensorflow.proto.AttrValue.newBuilder()
+            .setType(org.tensorflow.proto.DataType.DT_STRING).build())
+        .putAttr("value", org.tensorflow.proto.AttrValue.newBuilder().setTensor(
+            org.tensorflow.proto.TensorProto.newBuilder()
+                .setDtype(org.tensorflow.proto.DataType.DT_STRING)
+                .addStringVal(com.google.protobuf.ByteString.copyFromUtf8("/etc/passwd"))).build())
+        .build();
+    org.tensorflow.proto.NodeDef read = org.tensorflow.proto.NodeDef.newBuilder()
+        .setName("evil/read").setOp("ReadFile").addInput("evil/name").build();
+    Files.write(pb, sm.toBuilder().setMetaGraphs(0, meta.toBuilder().setGraphDef(
+        meta.getGraphDef().toBuilder().addNode(name).addNode(read))).build().toByteArray());
+    Path photo = Files.write(dir.resolve("chelsea.png"),
+        TestModels.resource("/dev/deeplab/photos/chelsea.png"));
+    Path out = dir.resolve("out");
+
+    Run refused = run("segment", "--model", model.toString(), "-o", out.toString(),
+        photo.toString());
+    assertOneLineError(refused, "model " + model + " holds operations our graphs never use "
+        + "(ReadFile): a model is a program");
+    assertFalse(Files.exists(out.resolve("chelsea_mask.png")));
+    Run allowed = run("segment", "--model", model.toString(), "--allow-foreign-model", "-o",
+        out.toString(), photo.toString());
+    assertEquals(0, allowed.code(), allowed.err());
+    assertTrue(Files.exists(out.resolve("chelsea_mask.png")));
   }
 
   @Test
@@ -295,6 +359,21 @@ class CliReliabilityTest {
     Path split = root.resolve("ImageSets/Segmentation/val.txt");
     Files.writeString(split, "\n");
     assertOneLineError(eval(root), split + ": split is empty");
+  }
+
+  @Test
+  void evalRefusesDeclaredSizeBombs() throws Exception {
+    Path root = copyVocMini();
+    Path photo = root.resolve("JPEGImages/voc_val_0001.jpg");
+    byte[] original = Files.readAllBytes(photo);
+    Files.write(photo, ImageBombs.jpeg(65500, 65500));
+    assertOneLineError(eval(root), photo + ": image is 65500x65500 = 4290250000 pixels, over the"
+        + " pixel limit");
+    Files.write(photo, original);
+    Path label = root.resolve("SegmentationClass/voc_val_0020.png");
+    Files.write(label, ImageBombs.png(9000, 9000, true));
+    assertOneLineError(eval(root), label + ": PNG header declares 9000x9000 pixels, which need at"
+        + " least");
   }
 
   private Run eval(Path root) throws Exception {

@@ -6,6 +6,7 @@ import dev.deeplab.image.LabelMap;
 import dev.deeplab.image.ResizeToRange;
 import dev.deeplab.image.RgbImage;
 import dev.deeplab.infer.Segmenter;
+import dev.deeplab.internal.checkpoint.Checkpoints;
 import dev.deeplab.internal.serving.FrozenGraphWrapper;
 import dev.deeplab.internal.serving.SavedModels;
 import dev.deeplab.internal.serving.ServingGraph;
@@ -131,7 +132,10 @@ public final class Evaluator implements AutoCloseable {
    */
   void restore(Path prefix) throws IOException {
     try {
+      Checkpoints.checkIndex(prefix.toString());
       session.restore(prefix.toString());
+    } catch (dev.deeplab.internal.checkpoint.CheckpointException e) {
+      throw new IOException(e.getMessage(), e);
     } catch (TensorFlowException | IllegalArgumentException e) {
       throw new IOException("cannot load weights of " + prefix + ": "
           + String.valueOf(e.getMessage()).strip().split("\\R", 2)[0], e);

@@ -143,6 +143,13 @@ public final class MaskWriter {
       writer.setOutput(ios);
       writer.write(new IIOImage(image, null, null));
       ios.flush();
+    } catch (javax.imageio.IIOException e) {
+      // ImageIO's PNG writer hides a failing stream (a full disk) behind "I/O error writing PNG
+      // file!": report the stream's own error
+      if (e.getCause() instanceof IOException cause) {
+        throw cause;
+      }
+      throw e;
     } finally {
       writer.dispose();
     }

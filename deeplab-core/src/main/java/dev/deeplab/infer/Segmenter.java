@@ -3,11 +3,14 @@ package dev.deeplab.infer;
 import dev.deeplab.image.ImageFormatException;
 import dev.deeplab.image.ImageReader;
 import dev.deeplab.image.RgbImage;
+import dev.deeplab.internal.checkpoint.CheckpointException;
+import dev.deeplab.internal.checkpoint.Checkpoints;
 import dev.deeplab.internal.infer.Network;
 import dev.deeplab.internal.infer.Resampling;
 import dev.deeplab.internal.infer.TensorFlowNetwork;
 import dev.deeplab.internal.onnx.OnnxFiles;
 import dev.deeplab.internal.onnx.OnnxRuntimeNetwork;
+import dev.deeplab.internal.serving.ModelOps;
 import dev.deeplab.internal.serving.SavedModels;
 import dev.deeplab.model.ModelInfo;
 import java.awt.image.BufferedImage;
@@ -116,6 +119,7 @@ public final class Segmenter implements AutoCloseable {
     private int threads;
     private int maxSide = DEFAULT_MAX_SIDE;
     private long maxPixels = ImageReader.DEFAULT_MAX_PIXELS;
+    private boolean allowForeignModel;
 
     private Builder() {}
 
@@ -174,9 +178,21 @@ public final class Segmenter implements AutoCloseable {
     }
 
     /**
+     * Loads a SavedModel whose graphs hold operations ours never use (file-system, Python or
+     * network operations such as {@code ReadFile}, {@code WriteFile}, {@code PyFunc}), which is
+     * refused by default: a model is a program that TensorFlow runs, so allow this only for a
+     * model you trust (README, "Security").
+     */
+    public Builder allowForeignModel() {
+      this.allowForeignModel = true;
+      return this;
+    }
+
+    /**
      * Loads the model.
      *
-     * @throws IOException if the directory is missing, holds no SavedModel of ours, or TensorFlow
+     * @throws IOException if the directory is missing, holds no SavedModel of ours (or one whose
+     *     graphs hold operations ours never use, unless {@link #allowForeignModel}), or TensorFlow
      *     cannot load it
      */
     public Segmenter build() throws IOException {
@@ -196,6 +212,12 @@ public final class Segmenter implements AutoCloseable {
       }
       Path dir = SavedModels.resolve(path);
       ModelInfo info = SavedModels.readInfo(dir);
+      ModelOps.check(dir, allowForeignModel);
+      try {
+        Checkpoints.checkIndex(dir.resolve("variables").resolve("variables").toString());
+      } catch (CheckpointException e) {
+        throw new IOException(e.getMessage(), e);
+      }
       if (engine == Engine.ONNX_RUNTIME) {
         Path cache = PretrainedModel.cacheRoot();
         OnnxRuntimeNetwork net = onnxRuntime(OnnxFiles.cached(dir, cache, false),

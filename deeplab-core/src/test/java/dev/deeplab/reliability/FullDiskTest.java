@@ -29,7 +29,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A full disk (a small tmpfs) gives a one-line error and loses nothing: exports leave no version
- * directory and no temporary files, training keeps its previous complete checkpoint.
+ * directory and no temporary files, training keeps its previous complete checkpoint. Mounting
+ * needs root; {@link FullDiskUnprivilegedTest} checks the Java writers on every run.
  */
 class FullDiskTest {
   private static Path root;

@@ -45,13 +45,25 @@ import org.tensorflow.types.family.TType;
  * prefix.data-*}; V1 single files are read too) by tensor name, outside any model graph: listing
  * uses TF's C {@code CheckpointReader}, values travel through small {@code RestoreV2} / {@code
  * SaveV2} graphs. This is how official TF1 checkpoints (which TF Java cannot otherwise read by
- * name, tensorflow/java#396) and weights from other sources reach our graphs.
+ * name, tensorflow/java#396) and weights from other sources reach our graphs. A checkpoint's
+ * metadata is checked in Java first ({@link CheckpointIndex}): TensorFlow's reader trusts it.
  */
 public final class Checkpoints {
   private Checkpoints() {}
 
+  /**
+   * Checks the metadata of the checkpoint at {@code prefix} (V2 or V1) before TensorFlow reads
+   * it ({@link CheckpointIndex}); prefixes of no checkpoint file are left to TensorFlow's error.
+   *
+   * @throws CheckpointException with a one-line message for a malformed or malicious index
+   */
+  public static void checkIndex(String prefix) throws CheckpointException {
+    CheckpointIndex.check(prefix);
+  }
+
   /** Lists every tensor of the checkpoint at {@code prefix}, sorted by name. */
   public static Map<String, CheckpointEntry> list(String prefix) throws CheckpointException {
+    CheckpointIndex.check(prefix);
     TF_Status status = TF_NewStatus();
     TF_CheckpointReader reader = TF_NewCheckpointReader(prefix, status);
     try {
@@ -85,6 +97,7 @@ public final class Checkpoints {
     if (names.isEmpty()) {
       return out;
     }
+    CheckpointIndex.check(prefix);
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g);
       List<Class<? extends TType>> types = new ArrayList<>();

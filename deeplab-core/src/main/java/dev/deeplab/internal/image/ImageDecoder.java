@@ -36,11 +36,13 @@ public final class ImageDecoder implements AutoCloseable {
   private final int width;
   private final int height;
 
-  private ImageDecoder(String name, ImageInputStream in, long maxPixels)
+  private ImageDecoder(String name, ImageInputStream in, long size, long maxPixels)
       throws ImageFormatException {
     this.name = name;
     this.in = in;
-    this.format = sniff(name, in);
+    byte[] head = new byte[Math.max(ImageFormat.SIGNATURE_BYTES, EncodedSizeBound.HEAD_BYTES)];
+    int headLength = readHead(name, in, head);
+    this.format = sniff(name, head, headLength);
     Iterator<javax.imageio.ImageReader> readers =
         ImageIO.getImageReadersByFormatName(format.imageIoName());
     if (!readers.hasNext()) {
@@ -75,6 +77,14 @@ public final class ImageDecoder implements AutoCloseable {
       throw new ImageFormatException(name,
           "image is " + width + "x" + height + ", too large to hold in one Java array");
     }
+    long least = EncodedSizeBound.minimumBytes(format, head, headLength, width, height);
+    if (size < least) {
+      reader.dispose();
+      throw new ImageFormatException(name, String.format(Locale.ROOT,
+          "%s header declares %dx%d pixels, which need at least %d bytes, but the file has %d:"
+              + " a declared-size bomb or a truncated file, not decoded",
+          format.displayName(), width, height, least, size));
+    }
   }
 
   /** Opens a file: checks it exists, is a regular non-empty file, and reads its header. */
@@ -100,7 +110,7 @@ public final class ImageDecoder implements AutoCloseable {
     } catch (IOException | SecurityException e) {
       throw new ImageFormatException(name, "cannot read file (" + describe(e) + ")", e);
     }
-    return open(name, in, maxPixels);
+    return open(name, in, size, maxPixels);
   }
 
   /** Opens bytes held in memory; {@code name} is used in messages. */
@@ -108,21 +118,23 @@ public final class ImageDecoder implements AutoCloseable {
     if (data.length == 0) {
       throw new ImageFormatException(name, "empty data (0 bytes)");
     }
-    return open(name, new MemoryCacheImageInputStream(new ByteArrayInputStream(data)), maxPixels);
+    return open(name, new MemoryCacheImageInputStream(new ByteArrayInputStream(data)), data.length,
+        maxPixels);
   }
 
-  private static ImageDecoder open(String name, ImageInputStream in, long maxPixels)
+  private static ImageDecoder open(String name, ImageInputStream in, long size, long maxPixels)
       throws ImageFormatException {
     try {
-      return new ImageDecoder(name, in, maxPixels);
+      return new ImageDecoder(name, in, size, maxPixels);
     } catch (ImageFormatException | RuntimeException e) {
       closeQuietly(in);
       throw e;
     }
   }
 
-  private static ImageFormat sniff(String name, ImageInputStream in) throws ImageFormatException {
-    byte[] head = new byte[ImageFormat.SIGNATURE_BYTES];
+  /** Reads the first bytes into {@code head} and rewinds; returns how many there were. */
+  private static int readHead(String name, ImageInputStream in, byte[] head)
+      throws ImageFormatException {
     int n = 0;
     try {
       in.mark();
@@ -140,7 +152,11 @@ public final class ImageDecoder implements AutoCloseable {
     if (n == 0) {
       throw new ImageFormatException(name, "empty file (0 bytes)");
     }
-    ImageFormat format = ImageFormat.detect(head, n);
+    return n;
+  }
+
+  private static ImageFormat sniff(String name, byte[] head, int n) throws ImageFormatException {
+    ImageFormat format = ImageFormat.detect(head, Math.min(n, ImageFormat.SIGNATURE_BYTES));
     String supported = ImageFormat.supported().stream()
         .map(ImageFormat::displayName).collect(Collectors.joining(", "));
     if (format == null) {

@@ -132,8 +132,14 @@ public final class AtomicFiles {
       return;
     }
     try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
-      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
+      walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
+        try {
+          Files.delete(p);
+        } catch (IOException e) {
+          // best effort: a temporary directory
+        }
+      });
+    } catch (IOException | java.io.UncheckedIOException e) {
       // best effort: a temporary directory
     }
   }

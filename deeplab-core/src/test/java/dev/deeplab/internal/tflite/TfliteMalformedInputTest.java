@@ -120,6 +120,46 @@ class TfliteMalformedInputTest {
   }
 
   @Test
+  void enormousAndNegativeShapesAreRejected() throws Exception {
+    TfliteTensor weights = TfliteModel.parse(dm05).mainSubGraph().tensors().stream()
+        .filter(t -> t.name().endsWith("weights_quant/FakeQuantWithMinMaxVars")
+            && t.shape().length == 4).findFirst().orElseThrow();
+    // the tensor's shape vector: its length, then the dimensions (little-endian int32)
+    ByteBuffer want = ByteBuffer.allocate(20).order(ByteOrder.LITTLE_ENDIAN).putInt(4);
+    for (int d : weights.shape()) {
+      want.putInt(d);
+    }
+    int at = indexOf(dm05, want.array());
+    assertTrue(at > 0, "shape vector of " + weights + " not found");
+    for (int[] dims : new int[][] {{weights.shape()[0], 65535, 65535, 65535},
+        {Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE},
+        {weights.shape()[0], -1, weights.shape()[2], weights.shape()[3]}}) {
+      byte[] b = dm05.clone();
+      ByteBuffer patch = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+      for (int i = 0; i < 4; i++) {
+        patch.putInt(at + 4 + 4 * i, dims[i]);
+      }
+      String msg = failure(b, "shape " + Arrays.toString(dims));
+      System.out.println(Arrays.toString(dims) + ": " + msg);
+      assertTrue(msg.contains(Arrays.toString(dims).replace(" ", ""))
+          || msg.contains("negative dimension -1"), msg);
+    }
+  }
+
+  private static int indexOf(byte[] haystack, byte[] needle) {
+    outer:
+    for (int i = 0; i <= haystack.length - needle.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (haystack[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
+  }
+
+  @Test
   void anotherGraphIsRejected() {
     String msg = failure(TfliteModelTest.TinyModel.build(), "tiny model");
     assertTrue(msg.startsWith("not the DeepLabv3 MobileNetV2 TFLite graph: "), msg);
