@@ -9,6 +9,8 @@ detection ops that needed it are never called.
 
 import torch
 
+torch.backends.nnpack.set_flags(False)  # NNPACK warns on every conv on CPUs it does not support
+
 
 def _no_op_register_fake(*args, **kwargs):
     def decorate(fn):

@@ -1,0 +1,53 @@
+package dev.deeplab.internal.torch;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.tensorflow.Operand;
+import org.tensorflow.types.TFloat32;
+
+/**
+ * The heads of torchvision's segmentation models ({@code
+ * torchvision/models/segmentation/deeplabv3.py}): {@code ASPP} with its image-pooling branch
+ * {@code ASPPPooling} and {@code DeepLabHead}. Chen et al., "Rethinking Atrous Convolution for
+ * Semantic Image Segmentation" (arXiv:1706.05587). Dropout is the identity in eval mode.
+ */
+final class TorchHeads {
+  private TorchHeads() {}
+
+  /**
+   * {@code ASPP(in, rates, out_channels=256)}: {@code convs.0} 1×1, {@code convs.1..3} 3×3 at the
+   * rates (padding = rate), {@code convs.4} pooling (global mean, 1×1 conv, BN, ReLU, bilinear
+   * back to the map's size), each conv + BN + ReLU; concatenated, {@code project}: 1×1, BN, ReLU,
+   * dropout 0.5.
+   */
+  static Operand<TFloat32> aspp(TorchLayers nn, String name, Operand<TFloat32> x,
+      List<Integer> rates) {
+    int out = 256;
+    List<Operand<TFloat32>> branches = new ArrayList<>();
+    branches.add(nn.relu(nn.batchNorm(name + ".convs.0.1",
+        nn.conv(name + ".convs.0.0", x, out, 1, 1, 0, 1, false))));
+    for (int i = 0; i < rates.size(); i++) {
+      int r = rates.get(i);
+      String b = name + ".convs." + (i + 1);
+      branches.add(nn.relu(nn.batchNorm(b + ".1", nn.conv(b + ".0", x, out, 3, 1, r, r, false))));
+    }
+    String p = name + ".convs." + (rates.size() + 1);
+    Operand<TFloat32> pooled = nn.relu(nn.batchNorm(p + ".2",
+        nn.conv(p + ".1", nn.globalAveragePool(x), out, 1, 1, 0, 1, false)));
+    branches.add(nn.resize(pooled, nn.spatialSize(x)));
+    Operand<TFloat32> cat = nn.tf().concat(branches, nn.tf().constant(3));
+    return nn.relu(nn.batchNorm(name + ".project.1",
+        nn.conv(name + ".project.0", cat, out, 1, 1, 0, 1, false)));
+  }
+
+  /**
+   * {@code DeepLabHead(in, num_classes)}: {@code 0} ASPP at rates (12, 24, 36), {@code 1} 3×3
+   * conv, {@code 2} BN, ReLU, {@code 4} 1×1 classifier with bias.
+   */
+  static Operand<TFloat32> deepLabHead(TorchLayers nn, String name, Operand<TFloat32> x,
+      List<Integer> rates, int numClasses) {
+    Operand<TFloat32> y = aspp(nn, name + ".0", x, rates);
+    y = nn.relu(nn.batchNorm(name + ".2", nn.conv(name + ".1", y, 256, 3, 1, 1, 1, false)));
+    return nn.conv(name + ".4", y, numClasses, 1, 1, 0, 1, true);
+  }
+}

@@ -1,0 +1,63 @@
+package dev.deeplab.internal.torch;
+
+import dev.deeplab.model.ModelConfig;
+import dev.deeplab.model.ModelVariant;
+import org.tensorflow.Operand;
+import org.tensorflow.op.Ops;
+import org.tensorflow.types.TFloat32;
+
+/**
+ * The PyTorch segmentation networks ({@link ModelVariant.Family#PYTORCH}) on RGB pixels in [0,
+ * 255] of any size: ImageNet normalisation as torchvision's transforms ({@code (x/255 - mean) /
+ * std}), then the model's {@code forward} up to its classifier. {@link #upsample} is the final
+ * {@code F.interpolate(..., size=input_shape, mode="bilinear", align_corners=False)}.
+ */
+public final class TorchNetworks {
+  private TorchNetworks() {}
+
+  static final float[] MEAN = {0.485f, 0.456f, 0.406f};
+  static final float[] STD = {0.229f, 0.224f, 0.225f};
+
+  /** Logits at the output stride, {@code [N, h', w', C]}, with weights from {@code weights}. */
+  public static Operand<TFloat32> logits(Ops tf, Weights weights, Operand<TFloat32> pixels,
+      ModelConfig config) {
+    TorchLayers nn = new TorchLayers(tf, weights);
+    Operand<TFloat32> x = normalize(tf, pixels);
+    ModelVariant v = config.variant();
+    return switch (v) {
+      case TORCHVISION_DEEPLABV3_RESNET50, TORCHVISION_DEEPLABV3_RESNET101 -> {
+        TorchResNet.Features f = TorchResNet.build(nn, "backbone.", x, v.repeatedUnits(),
+            config.outputStride());
+        yield TorchHeads.deepLabHead(nn, "classifier", f.layer4(), config.atrousRates(),
+            config.numClasses());
+      }
+      default -> throw new IllegalArgumentException(v + " is not a PyTorch network");
+    };
+  }
+
+  /** The logits resized to {@code [height, width]} as PyTorch's {@code align_corners=False}. */
+  public static Operand<TFloat32> upsample(Ops tf, Operand<TFloat32> logits,
+      Operand<org.tensorflow.types.TInt32> size) {
+    return TorchLayers.resize(tf, logits, size);
+  }
+
+  /** {@code (x / 255 - mean) / std} per channel. */
+  static Operand<TFloat32> normalize(Ops tf, Operand<TFloat32> pixels) {
+    Operand<TFloat32> unit = tf.math.mul(pixels, tf.constant(1f / 255f));
+    return tf.math.div(tf.math.sub(unit, tf.constant(new float[][][][] {{{MEAN}}})),
+        tf.constant(new float[][][][] {{{STD}}}));
+  }
+
+  /**
+   * The architecture of a PyTorch variant as its code builds it: torchvision's DeepLabV3 at output
+   * stride 8 with ASPP rates (12, 24, 36); {@code cropSide} bounds the image side the serving graph
+   * runs at (larger images are scaled down to fit).
+   */
+  public static ModelConfig config(ModelVariant variant, int numClasses, int cropSide) {
+    if (variant.family() != ModelVariant.Family.PYTORCH) {
+      throw new IllegalArgumentException(variant + " is not a PyTorch network");
+    }
+    return new ModelConfig(variant, 8, java.util.List.of(12, 24, 36), java.util.List.of(1, 1, 1),
+        0, false, false, numClasses, cropSide, cropSide, 1.0, true);
+  }
+}
