@@ -11,7 +11,6 @@ import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ServingOptions;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -152,14 +151,15 @@ public final class TorchServingGraph implements AutoCloseable {
           for (int k = 0; k < vars.size(); k++) {
             byName.put(vars.get(k).name(), (Operand<TFloat32>) extra.get(k));
           }
+          // Loop values lose their static shapes: restore them, so that layers see their
+          // channel counts.
           Weights carried = (name, shape, role) -> {
             Operand<TFloat32> v = byName.get(name);
             ModelVariable mv = state.variables().get(name);
-            if (v == null || !Arrays.equals(mv.shape(), shape)) {
-              throw new IllegalStateException("no weight " + name + " of shape "
-                  + Arrays.toString(shape) + " carried into the loop");
+            if (v == null) {
+              throw new IllegalStateException("no weight " + name + " carried into the loop");
             }
-            return v;
+            return b.ensureShape(v, Shape.of(mv.shape()));
           };
           Operand<TUint8> image = b.expandDims(b.image.decodeImage(
               b.gather(bytes, i, b.constant(0)), new DecodeImage.Options[] {
