@@ -1,6 +1,7 @@
-"""Golden outputs of torchvision's segmentation networks for deeplab-core's TorchGoldenTest.
+"""Golden outputs of PyTorch segmentation networks for deeplab-core's TorchGoldenTest.
 
-For each case, builds the model with torchvision's own code (tools/torch/torch_setup.py), sets
+For each case, builds the model with torchvision's own code (tools/torch/torch_setup.py), or
+VainF's DeepLabV3+ with tools/torch/vainf_reference.py, sets
 every parameter and buffer of its state dict by the shared formula of tools/reference/deeplab_net.py
 (FNV-1a + splitmix64 of the state-dict name, element i in PyTorch's own OIHW order):
 
@@ -11,7 +12,7 @@ every parameter and buffer of its state dict by the shared formula of tools/refe
 
 with s = 2u - 1 in [-1, 1), runs it in eval mode in float64 on formula_image(h, w) (pixels 0..255)
 normalised with the ImageNet mean and std, and writes model(x)["out"] (logits upsampled to the
-input size, align_corners=False) as float32 NHWC:
+input size, align_corners=False; VainF's models return them directly) as float32 NHWC:
 
   deeplab-core/src/test/resources/torch-golden/<case>.npy
 
@@ -33,17 +34,34 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "reference"))
 from torch_setup import torch, segmentation  # noqa: E402
 from deeplab_net import formula_uniform, formula_image  # noqa: E402
+from vainf_reference import vainf_deeplabv3plus  # noqa: E402
 
 OUT = HERE.parents[1] / "deeplab-core/src/test/resources/torch-golden"
 MEAN = np.array([0.485, 0.456, 0.406])
 STD = np.array([0.229, 0.224, 0.225])
 
 # (case, constructor, kwargs, height, width)
+def torchvision_model(build):
+    return lambda **kw: build(weights=None, weights_backbone=None, aux_loss=False, **kw)
+
+
+def vainf_model(backbone, output_stride):
+    return lambda num_classes: vainf_deeplabv3plus(backbone, num_classes, output_stride)
+
+
 CASES = [
-    ("torchvision_deeplabv3_resnet50_c3_37x45", segmentation.deeplabv3_resnet50,
+    ("torchvision_deeplabv3_resnet50_c3_37x45",
+     torchvision_model(segmentation.deeplabv3_resnet50), dict(num_classes=3), 37, 45),
+    ("torchvision_deeplabv3_resnet101_c2_33x40",
+     torchvision_model(segmentation.deeplabv3_resnet101), dict(num_classes=2), 33, 40),
+    ("vainf_deeplabv3plus_resnet50_os16_c3_37x45", vainf_model("resnet50", 16),
      dict(num_classes=3), 37, 45),
-    ("torchvision_deeplabv3_resnet101_c2_33x40", segmentation.deeplabv3_resnet101,
+    ("vainf_deeplabv3plus_resnet101_os8_c2_33x40", vainf_model("resnet101", 8),
      dict(num_classes=2), 33, 40),
+    ("vainf_deeplabv3plus_mobilenet_os16_c3_37x45", vainf_model("mobilenet", 16),
+     dict(num_classes=3), 37, 45),
+    ("vainf_deeplabv3plus_mobilenet_os8_c4_41x34", vainf_model("mobilenet", 8),
+     dict(num_classes=4), 41, 34),
 ]
 
 
@@ -65,7 +83,7 @@ def formula_tensor(name, shape):
 
 
 def golden(build, kwargs, h, w):
-    model = build(weights=None, weights_backbone=None, aux_loss=False, **kwargs).double().eval()
+    model = build(**kwargs).double().eval()
     sd = model.state_dict()
     for name, t in sd.items():
         if name.endswith("num_batches_tracked"):
@@ -75,7 +93,8 @@ def golden(build, kwargs, h, w):
     x = (img / 255.0 - MEAN) / STD
     x = torch.from_numpy(x.transpose(2, 0, 1)[None].copy())
     with torch.no_grad():
-        out = model(x)["out"]
+        out = model(x)
+        out = out["out"] if isinstance(out, dict) else out
     return out[0].numpy().transpose(1, 2, 0)[None].astype(np.float32)
 
 

@@ -77,8 +77,11 @@ final class ImportCommand implements Callable<Integer> {
   ModelOptions model = new ModelOptions();
 
   @Option(names = "--arch", paramLabel = "ARCH",
-      description = "With --pytorch: the PyTorch network, torchvision_deeplabv3_resnet50 or "
-          + "torchvision_deeplabv3_resnet101.")
+      description = "With --pytorch: the PyTorch network: torchvision_deeplabv3_resnet50, "
+          + "torchvision_deeplabv3_resnet101, vainf_deeplabv3plus_resnet50, "
+          + "vainf_deeplabv3plus_resnet101, vainf_deeplabv3plus_mobilenet. VainF's networks run "
+          + "at --output-stride 16 (default, as its main.py) or 8: give the one it was trained "
+          + "with; torchvision's at 8.")
   String arch;
 
   @Option(names = "--reinitialize", split = ",", paramLabel = "SCOPES",
@@ -151,12 +154,12 @@ final class ImportCommand implements Callable<Integer> {
   }
 
   private void importPytorch(PrintWriter out) throws Exception {
-    if (model.given() || model.outputStride != null || model.decoder != null
+    if (model.given() || model.decoder != null
         || model.atrousRates != null || model.multiGrid != null || model.separableAspp != null
         || model.separableDecoder != null || model.depthMultiplier != null
         || model.cropSize != null) {
-      throw new UsageError("--pytorch takes --arch and --num-classes only: the PyTorch code "
-          + "defines the rest");
+      throw new UsageError("--pytorch takes --arch, --num-classes and --output-stride only: the "
+          + "PyTorch code defines the rest");
     }
     ModelVariant variant;
     try {
@@ -169,8 +172,14 @@ final class ImportCommand implements Callable<Integer> {
       throw new UsageError("--arch " + arch + " is not a PyTorch network (expected one of "
           + pytorchArchitectures() + ")");
     }
-    ModelImporter.PyTorchImport plan = ModelImporter.pytorch(source.pytorch, variant,
-        model.numClasses == null ? OptionalInt.empty() : OptionalInt.of(model.numClasses));
+    ModelImporter.PyTorchImport plan;
+    try {
+      plan = ModelImporter.pytorch(source.pytorch, variant,
+          model.numClasses == null ? OptionalInt.empty() : OptionalInt.of(model.numClasses),
+          model.outputStride == null ? OptionalInt.empty() : OptionalInt.of(model.outputStride));
+    } catch (IllegalArgumentException e) {
+      throw new UsageError(e.getMessage());
+    }
     out.printf("pytorch %s (%s, %d tensors); model %s: %d variables%n", source.pytorch,
         plan.format(), plan.entries(), describe(plan.config()), plan.modelVariables());
     String table = plan.table(TABLE_ROWS);

@@ -50,7 +50,9 @@ class ImportPytorchTest {
         "is not a PyTorch network (expected one of torchvision_deeplabv3_resnet50");
     assertRefused(importing("state_dict.pth", "--arch", "nope"), 2, "unknown --arch 'nope'");
     assertRefused(importing("state_dict.pth", "--arch", "torchvision_deeplabv3_resnet50",
-        "--output-stride", "16"), 2, "--pytorch takes --arch and --num-classes only");
+        "--decoder"), 2, "--pytorch takes --arch, --num-classes and --output-stride only");
+    assertRefused(importing("state_dict.pth", "--arch", "torchvision_deeplabv3_resnet50",
+        "--output-stride", "16"), 2, "has output stride 8 only");
   }
 
   @Test

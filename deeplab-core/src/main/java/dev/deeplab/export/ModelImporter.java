@@ -25,7 +25,7 @@ import org.tensorflow.proto.GraphDef;
  * Serving's): TFLite files, TF1 checkpoints restored by variable name (the zoo's {@code
  * model.ckpt}, ImageNet backbones, or training checkpoints of ours) and frozen inference graphs
  * ({@code frozen_inference_graph.pb}, wrapped as they are); and PyTorch-trained models
- * (torchvision's DeepLabV3) from their state dicts. Each import is read and checked first,
+ * (torchvision's DeepLabV3, VainF's DeepLabV3+) from their state dicts. Each import is read and checked first,
  * then written with {@code write}: a version appears only when complete.
  *
  * <p>Class names are never guessed from the class count: without a label set, classes are named
@@ -92,12 +92,14 @@ public final class ModelImporter {
    * refused, never executed.
    *
    * @param numClasses the class count, or empty for that of the file's classifier
+   * @param outputStride 8 or 16 for VainF's networks (default 16; its weights do not show it),
+   *     empty for the default; torchvision's run at 8
    * @throws IOException if the file cannot be read or is refused (one line saying why)
    * @throws IllegalArgumentException if {@code variant} is not a PyTorch network
    */
-  public static PyTorchImport pytorch(Path file, ModelVariant variant, OptionalInt numClasses)
-      throws IOException {
-    return new PyTorchImport(PyTorchImporter.plan(file, variant, numClasses));
+  public static PyTorchImport pytorch(Path file, ModelVariant variant, OptionalInt numClasses,
+      OptionalInt outputStride) throws IOException {
+    return new PyTorchImport(PyTorchImporter.plan(file, variant, numClasses, outputStride));
   }
 
   private static LabelSet labelsFor(LabelSet labels, ModelConfig config) {

@@ -34,7 +34,19 @@ public enum ModelVariant {
       0.9f, 1e-5f),
   /** torchvision's {@code deeplabv3_resnet101}. */
   TORCHVISION_DEEPLABV3_RESNET101("torchvision_deeplabv3_resnet101", Family.PYTORCH, "backbone",
-      23, 0.9f, 1e-5f);
+      23, 0.9f, 1e-5f),
+  /**
+   * VainF/DeepLabV3Plus-Pytorch's {@code deeplabv3plus_resnet50}: torchvision's ResNet-50 with its
+   * {@code DeepLabHeadV3Plus}.
+   */
+  VAINF_DEEPLABV3PLUS_RESNET50("vainf_deeplabv3plus_resnet50", Family.PYTORCH, "backbone", 6,
+      0.9f, 1e-5f),
+  /** VainF's {@code deeplabv3plus_resnet101}. */
+  VAINF_DEEPLABV3PLUS_RESNET101("vainf_deeplabv3plus_resnet101", Family.PYTORCH, "backbone", 23,
+      0.9f, 1e-5f),
+  /** VainF's {@code deeplabv3plus_mobilenet}: its own MobileNetV2 with {@code DeepLabHeadV3Plus}. */
+  VAINF_DEEPLABV3PLUS_MOBILENET("vainf_deeplabv3plus_mobilenet", Family.PYTORCH, "backbone", 0,
+      0.9f, 1e-5f);
 
   /** ImageNet mean RGB in [0, 255] that PyTorch models subtract (torchvision's transforms). */
   static final float[] IMAGENET_MEAN_RGB = {0.485f * 255f, 0.456f * 255f, 0.406f * 255f};

@@ -60,12 +60,13 @@ public final class PyTorchImporter {
 
   /**
    * Reads {@code file}'s tensor list and compares it with {@code variant}'s network; the class
-   * count is {@code numClasses} or, when absent, that of the file's classifier.
+   * count is {@code numClasses} or, when absent, that of the file's classifier; the output stride
+   * {@code outputStride} or the network's default ({@link TorchNetworks#config}).
    *
    * @throws IOException if the file cannot be read
    */
-  public static Plan plan(Path file, ModelVariant variant, OptionalInt numClasses)
-      throws IOException {
+  public static Plan plan(Path file, ModelVariant variant, OptionalInt numClasses,
+      OptionalInt outputStride) throws IOException {
     StateDict sd = StateDict.read(file);
     Map<String, TorchTensor> used = new LinkedHashMap<>();
     Map<String, CheckpointEntry> entries = new LinkedHashMap<>();
@@ -82,7 +83,9 @@ public final class PyTorchImporter {
           t.dtype().isFloating() ? "DT_FLOAT" : "DT_" + t.dtype(), hwio(t.shape())));
     }
     int classes = numClasses.orElseGet(() -> classesOf(variant, used));
-    ModelConfig config = TorchNetworks.config(variant, classes, DEFAULT_CROP);
+    ModelConfig config = outputStride.isPresent()
+        ? TorchNetworks.config(variant, classes, DEFAULT_CROP, outputStride.getAsInt())
+        : TorchNetworks.config(variant, classes, DEFAULT_CROP);
     Map<String, ModelVariable> vars;
     try (ModelGraph g = ModelGraph.build(config.withCropSize(65, 65))) {
       vars = new LinkedHashMap<>(g.variables());
@@ -165,7 +168,7 @@ public final class PyTorchImporter {
 
   /** The state-dict name of the last layer's bias. */
   static String classifierBias(ModelVariant variant) {
-    return "classifier.4.bias";
+    return TorchNetworks.isVainf(variant) ? "classifier.classifier.3.bias" : "classifier.4.bias";
   }
 
   private static final Pattern LAYER3 = Pattern.compile("backbone\\.layer3\\.(\\d+)\\..*");
@@ -180,12 +183,17 @@ public final class PyTorchImporter {
       }
     }
     boolean torchvisionHead = names.contains("classifier.0.project.0.weight");
-    if (torchvisionHead && blocks == 6) {
-      return ModelVariant.TORCHVISION_DEEPLABV3_RESNET50.officialName();
+    boolean vainfHead = names.contains("classifier.aspp.project.0.weight");
+    ModelVariant v = null;
+    if (vainfHead && names.contains("backbone.high_level_features.4.conv.0.0.weight")) {
+      v = ModelVariant.VAINF_DEEPLABV3PLUS_MOBILENET;
+    } else if (blocks == 6) {
+      v = torchvisionHead ? ModelVariant.TORCHVISION_DEEPLABV3_RESNET50
+          : vainfHead ? ModelVariant.VAINF_DEEPLABV3PLUS_RESNET50 : null;
+    } else if (blocks == 23) {
+      v = torchvisionHead ? ModelVariant.TORCHVISION_DEEPLABV3_RESNET101
+          : vainfHead ? ModelVariant.VAINF_DEEPLABV3PLUS_RESNET101 : null;
     }
-    if (torchvisionHead && blocks == 23) {
-      return ModelVariant.TORCHVISION_DEEPLABV3_RESNET101.officialName();
-    }
-    return null;
+    return v == null ? null : v.officialName();
   }
 }

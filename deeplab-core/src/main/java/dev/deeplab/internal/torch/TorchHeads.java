@@ -50,4 +50,23 @@ final class TorchHeads {
     y = nn.relu(nn.batchNorm(name + ".2", nn.conv(name + ".1", y, 256, 3, 1, 1, 1, false)));
     return nn.conv(name + ".4", y, numClasses, 1, 1, 0, 1, true);
   }
+
+  /**
+   * VainF's {@code DeepLabHeadV3Plus(in, low_level, num_classes, rates)} ({@code
+   * network/_deeplab.py}): {@code project} (1×1 to 48, BN, ReLU) of the low-level features; {@code
+   * aspp} (as torchvision's, dropout 0.1) of the high-level ones, resized to the low-level size
+   * ({@code align_corners=False}); concatenated low-level first; {@code classifier}: 3×3 conv to
+   * 256, BN, ReLU, 1×1 classifier with bias. Chen et al., "Encoder-Decoder with Atrous Separable
+   * Convolution for Semantic Image Segmentation" (ECCV 2018).
+   */
+  static Operand<TFloat32> deepLabHeadV3Plus(TorchLayers nn, String name, Operand<TFloat32> high,
+      Operand<TFloat32> lowLevel, List<Integer> rates, int numClasses) {
+    Operand<TFloat32> low = nn.relu(nn.batchNorm(name + ".project.1",
+        nn.conv(name + ".project.0", lowLevel, 48, 1, 1, 0, 1, false)));
+    Operand<TFloat32> y = nn.resize(aspp(nn, name + ".aspp", high, rates), nn.spatialSize(low));
+    y = nn.tf().concat(List.of(low, y), nn.tf().constant(3));
+    y = nn.relu(nn.batchNorm(name + ".classifier.1",
+        nn.conv(name + ".classifier.0", y, 256, 3, 1, 1, 1, false)));
+    return nn.conv(name + ".classifier.3", y, numClasses, 1, 1, 0, 1, true);
+  }
 }

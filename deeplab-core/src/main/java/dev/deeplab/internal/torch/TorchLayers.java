@@ -6,7 +6,6 @@ import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.image.ResizeBilinear;
 import org.tensorflow.op.nn.Conv2d;
-import org.tensorflow.op.nn.DepthwiseConv2dNative;
 import org.tensorflow.op.nn.FusedBatchNorm;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
@@ -63,9 +62,26 @@ final class TorchLayers {
     Operand<TFloat32> w = weights.get(name + ".weight", new long[] {kernel, kernel, 1, c},
         Role.DEPTHWISE_WEIGHTS);
     Operand<TFloat32> k = tf.reshape(w, tf.constant(new long[] {kernel, kernel, c, 1}));
-    return tf.nn.depthwiseConv2dNative(pad(x, padding), k,
-        List.of(1L, (long) stride, (long) stride, 1L), "VALID",
-        DepthwiseConv2dNative.dilations(List.of(1L, (long) dilation, (long) dilation, 1L)));
+    Operand<TFloat32> padded = pad(x, padding);
+    if (dilation == 1) {
+      return tf.nn.depthwiseConv2dNative(padded, k, List.of(1L, (long) stride, (long) stride, 1L),
+          "VALID");
+    }
+    if (stride != 1) {
+      throw new IllegalArgumentException("a dilated depthwise conv must have stride 1");
+    }
+    // TensorFlow's CPU kernel has no dilated depthwise conv: run the undilated conv on the d×d
+    // phases of the input (SpaceToBatchND, as tf.nn.with_space_to_batch). The input is padded at
+    // the bottom/right to a multiple of d and the output cropped by as much: a VALID conv's
+    // output is then exactly (in - (k-1)·d).
+    Operand<TInt32> extra = tf.math.floorMod(tf.math.neg(spatialSize(padded)),
+        tf.constant(dilation));
+    Operand<TInt32> pads = tf.stack(List.of(tf.constant(new int[] {0, 0}), extra),
+        org.tensorflow.op.core.Stack.axis(1L));
+    Operand<TInt32> block = tf.constant(new int[] {dilation, dilation});
+    Operand<TFloat32> phases = tf.nn.depthwiseConv2dNative(tf.spaceToBatchNd(padded, block, pads),
+        k, List.of(1L, 1L, 1L, 1L), "VALID");
+    return tf.batchToSpaceNd(phases, block, pads);
   }
 
   /**
@@ -105,6 +121,16 @@ final class TorchLayers {
 
   Operand<TFloat32> relu(Operand<TFloat32> x) {
     return tf.nn.relu(x);
+  }
+
+  /** {@code nn.ReLU6}. */
+  Operand<TFloat32> relu6(Operand<TFloat32> x) {
+    return tf.nn.relu6(x);
+  }
+
+  /** {@code F.pad(x, (p, p, p, p))}: zeros around height and width. */
+  Operand<TFloat32> zeroPad(Operand<TFloat32> x, int p) {
+    return pad(x, p);
   }
 
   /** {@code nn.MaxPool2d(3, 2, 1)}: padding counts as -inf. */

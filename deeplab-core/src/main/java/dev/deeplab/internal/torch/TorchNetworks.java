@@ -2,12 +2,14 @@ package dev.deeplab.internal.torch;
 
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant;
+import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.TFloat32;
 
 /**
- * The PyTorch segmentation networks ({@link ModelVariant.Family#PYTORCH}) on RGB pixels in [0,
+ * The PyTorch segmentation networks ({@link ModelVariant.Family#PYTORCH}: torchvision's DeepLabV3,
+ * VainF's DeepLabV3+) on RGB pixels in [0,
  * 255] of any size: ImageNet normalisation as torchvision's transforms ({@code (x/255 - mean) /
  * std}), then the model's {@code forward} up to its classifier. {@link #upsample} is the final
  * {@code F.interpolate(..., size=input_shape, mode="bilinear", align_corners=False)}.
@@ -31,6 +33,18 @@ public final class TorchNetworks {
         yield TorchHeads.deepLabHead(nn, "classifier", f.layer4(), config.atrousRates(),
             config.numClasses());
       }
+      case VAINF_DEEPLABV3PLUS_RESNET50, VAINF_DEEPLABV3PLUS_RESNET101 -> {
+        TorchResNet.Features f = TorchResNet.build(nn, "backbone.", x, v.repeatedUnits(),
+            config.outputStride());
+        yield TorchHeads.deepLabHeadV3Plus(nn, "classifier", f.layer4(), f.layer1(),
+            config.atrousRates(), config.numClasses());
+      }
+      case VAINF_DEEPLABV3PLUS_MOBILENET -> {
+        VainfMobileNetV2.Features f = VainfMobileNetV2.build(nn, "backbone.", x,
+            config.outputStride());
+        yield TorchHeads.deepLabHeadV3Plus(nn, "classifier", f.highLevel(), f.lowLevel(),
+            config.atrousRates(), config.numClasses());
+      }
       default -> throw new IllegalArgumentException(v + " is not a PyTorch network");
     };
   }
@@ -49,15 +63,38 @@ public final class TorchNetworks {
   }
 
   /**
-   * The architecture of a PyTorch variant as its code builds it: torchvision's DeepLabV3 at output
-   * stride 8 with ASPP rates (12, 24, 36); {@code cropSide} bounds the image side the serving graph
-   * runs at (larger images are scaled down to fit).
+   * The architecture of a PyTorch variant as its code builds it at its default output stride:
+   * torchvision's DeepLabV3 at 8 (ASPP rates 12, 24, 36, the only one torchvision builds), VainF's
+   * DeepLabV3+ at 16 (the default of its {@code main.py}); {@code cropSide} bounds the image side
+   * the serving graph runs at (larger images are scaled down to fit).
    */
   public static ModelConfig config(ModelVariant variant, int numClasses, int cropSide) {
+    return config(variant, numClasses, cropSide, isVainf(variant) ? 16 : 8);
+  }
+
+  /**
+   * As {@link #config(ModelVariant, int, int)} at another output stride (VainF's networks: 8 or
+   * 16, with ASPP rates 12, 24, 36 or 6, 12, 18 as its {@code modeling.py} sets them).
+   */
+  public static ModelConfig config(ModelVariant variant, int numClasses, int cropSide,
+      int outputStride) {
     if (variant.family() != ModelVariant.Family.PYTORCH) {
       throw new IllegalArgumentException(variant + " is not a PyTorch network");
     }
-    return new ModelConfig(variant, 8, java.util.List.of(12, 24, 36), java.util.List.of(1, 1, 1),
-        0, false, false, numClasses, cropSide, cropSide, 1.0, true);
+    if (!isVainf(variant) && outputStride != 8) {
+      throw new IllegalArgumentException(variant + " has output stride 8 only");
+    }
+    if (isVainf(variant) && outputStride != 8 && outputStride != 16) {
+      throw new IllegalArgumentException(variant + " has output stride 8 or 16, not "
+          + outputStride);
+    }
+    List<Integer> rates = outputStride == 8 ? List.of(12, 24, 36) : List.of(6, 12, 18);
+    return new ModelConfig(variant, outputStride, rates, List.of(1, 1, 1),
+        isVainf(variant) ? 4 : 0, false, false, numClasses, cropSide, cropSide, 1.0, true);
+  }
+
+  /** VainF's DeepLabV3+ networks. */
+  public static boolean isVainf(ModelVariant variant) {
+    return variant.officialName().startsWith("vainf_");
   }
 }

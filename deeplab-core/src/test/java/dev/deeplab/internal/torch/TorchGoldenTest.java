@@ -29,8 +29,9 @@ import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.types.TFloat32;
 
 /**
- * Our PyTorch-form networks against torchvision's own code: {@code
- * tools/torch/make_torch_goldens.py} ran torchvision's model in float64 with every state-dict tensor
+ * Our PyTorch-form networks against PyTorch: {@code tools/torch/make_torch_goldens.py} ran
+ * torchvision's own model code (and, for VainF's DeepLabV3+, the reference {@code
+ * tools/torch/vainf_reference.py}) in float64 with every state-dict tensor
  * from the shared name formula (in PyTorch's OIHW order) and stored its {@code ["out"]} logits at
  * odd input sizes. Here the same formula values go through the importer's OIHW → HWIO conversion
  * into our graph, whose upsampled logits must agree.
@@ -70,12 +71,17 @@ class TorchGoldenTest {
 
   @ParameterizedTest
   @CsvSource({
-      "torchvision_deeplabv3_resnet50, 3, 37, 45",
-      "torchvision_deeplabv3_resnet101, 2, 33, 40"})
-  void matchesTorchvision(String arch, int classes, int h, int w) throws Exception {
+      "torchvision_deeplabv3_resnet50, 8, 3, 37, 45",
+      "torchvision_deeplabv3_resnet101, 8, 2, 33, 40",
+      "vainf_deeplabv3plus_resnet50, 16, 3, 37, 45",
+      "vainf_deeplabv3plus_resnet101, 8, 2, 33, 40",
+      "vainf_deeplabv3plus_mobilenet, 16, 3, 37, 45",
+      "vainf_deeplabv3plus_mobilenet, 8, 4, 41, 34"})
+  void matchesPytorch(String arch, int outputStride, int classes, int h, int w) throws Exception {
     ModelVariant variant = ModelVariant.fromName(arch);
-    ModelConfig config = TorchNetworks.config(variant, classes, 64);
-    Npy.Array golden = Npy.read(GOLDEN.resolve(arch + "_c" + classes + "_" + h + "x" + w
+    ModelConfig config = TorchNetworks.config(variant, classes, 64, outputStride);
+    String os = TorchNetworks.isVainf(variant) ? "_os" + outputStride : "";
+    Npy.Array golden = Npy.read(GOLDEN.resolve(arch + os + "_c" + classes + "_" + h + "x" + w
         + ".npy"));
     try (Graph g = new Graph(); Session session = new Session(g)) {
       Ops tf = GraphOps.create(g);
