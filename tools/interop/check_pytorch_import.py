@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Import of PyTorch-trained torchvision DeepLabV3 models into SavedModels (PyTorch vs Python TF).
+"""Import of PyTorch-trained DeepLab models into SavedModels (PyTorch vs Python TF).
 
 For torchvision's deeplabv3_resnet50 (21 classes, with its auxiliary FCNHead) and
-deeplabv3_resnet101 (4 classes), this
+deeplabv3_resnet101 (4 classes), and VainF's DeepLabV3+ ResNet-50 (output stride 8, 5 classes) and
+MobileNetV2 (output stride 16, 21 classes, saved as VainF's {"model_state": ...} checkpoint with a
+numpy best_score), this
 
-  1. builds the model with torchvision 0.28's own code (tools/torch/torch_setup.py), from seeded
-     random weights; gives its batch norms non-trivial statistics: the running means and
-     variances of a batch of two real photos (a train-mode forward pass), then random
-     scales and shifts of every batch norm's weight and bias; saves the state dict with torch.save;
+  1. builds the model with torchvision 0.28's own code (tools/torch/torch_setup.py), or VainF's
+     with tools/torch/vainf_reference.py, from seeded random weights; gives its batch norms
+     non-trivial statistics: the running means and variances of a batch of two real photos (a
+     train-mode forward pass), then random scales and shifts of every batch norm's weight and
+     bias; scales the last conv to logits of standard deviation 4 (as a trained model's: random
+     ones are in the hundreds); saves the state dict with torch.save;
   2. computes PyTorch's probabilities, softmax(model(x)["out"]), in eval mode, in float64 from
      the saved float32 weights (the exact values our float32 graph approximates), on real photos
      (examples/photos) resized to even and odd sizes, x normalised with the ImageNet mean and std;
@@ -43,10 +47,15 @@ PHOTOS = os.path.join(ROOT, "examples", "photos")
 # (photo, height, width): even and odd sizes, landscape and portrait
 IMAGES = [("pets.jpg", 120, 160), ("parrot.jpg", 129, 97), ("chelsea.png", 101, 133)]
 CASES = [
-    # arch, torchvision builder, classes, aux head
-    ("torchvision_deeplabv3_resnet50", "deeplabv3_resnet50", 21, True),
-    ("torchvision_deeplabv3_resnet101", "deeplabv3_resnet101", 4, False),
+    # arch, builder, classes, extra import options, saved as VainF's checkpoint
+    ("torchvision_deeplabv3_resnet50", ("torchvision", "deeplabv3_resnet50", True), 21, [], False),
+    ("torchvision_deeplabv3_resnet101", ("torchvision", "deeplabv3_resnet101", False), 4, [],
+     False),
+    ("vainf_deeplabv3plus_resnet50", ("vainf", "resnet50", 8), 5, ["--output-stride", "8"],
+     False),
+    ("vainf_deeplabv3plus_mobilenet", ("vainf", "mobilenet", 16), 21, [], True),
 ]
+LOGIT_STD = 4.0
 TOL = 1e-4
 NEAR_TIE = 1e-4
 
@@ -72,11 +81,22 @@ def torch_reference(work, images):
         x = (img.astype(np.float64) / 255.0 - mean) / std
         return torch.from_numpy(x.transpose(2, 0, 1)[None].copy())
 
+    from vainf_reference import vainf_deeplabv3plus
+
+    def build(builder, classes):
+        if builder[0] == "torchvision":
+            return getattr(segmentation, builder[1])(weights=None, weights_backbone=None,
+                                                     num_classes=classes, aux_loss=builder[2])
+        return vainf_deeplabv3plus(builder[1], classes, builder[2])
+
+    def forward(model, x):
+        y = model(x)
+        return y["out"] if isinstance(y, dict) else y
+
     jobs = []
-    for seed, (arch, builder, classes, aux) in enumerate(CASES):
+    for seed, (arch, builder, classes, options, wrapped) in enumerate(CASES):
         torch.manual_seed(18 + seed)
-        model = getattr(segmentation, builder)(weights=None, weights_backbone=None,
-                                               num_classes=classes, aux_loss=aux).double()
+        model = build(builder, classes).double()
         bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
         for m in bns:
             m.momentum = None  # cumulative average of the calibration batches
@@ -90,21 +110,32 @@ def torch_reference(work, images):
             for m in bns:
                 m.weight.mul_(torch.empty_like(m.weight).uniform_(0.5, 1.5))
                 m.bias.add_(0.1 * torch.randn_like(m.bias))
-        model.eval()
+            model.eval()
+            # Scale the last layer to logits of standard deviation LOGIT_STD on the calibration
+            # photo, as a trained model's (random ones give logits in the hundreds, saturated
+            # probabilities and float32 noise far above a trained model's).
+            last = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+            scale = LOGIT_STD / forward(model, tensor(images[0][1])).std().item()
+            last.weight.mul_(scale)
+            last.bias.mul_(scale)
         state = os.path.join(work, arch + ".pth")
         model.float()
-        torch.save(model.state_dict(), state)   # float32, as trained models are
+        sd = model.state_dict()                   # float32, as trained models are
+        if wrapped:   # as VainF's main.py saves its checkpoints
+            sd = {"cur_itrs": 30000, "model_state": sd, "optimizer_state": {},
+                  "best_score": np.float64(0.75)}
+        torch.save(sd, state)
         model.double()  # the reference: the same float32 weights, computed in float64
         refs = []
         with torch.no_grad():
             for name, img in images:
-                p = torch.softmax(model(tensor(img))["out"], dim=1)[0]
+                p = torch.softmax(forward(model, tensor(img)), dim=1)[0]
                 path = os.path.join(work, "%s_%s.npy" % (arch, name))
                 np.save(path, p.numpy().transpose(1, 2, 0))
                 refs.append(path)
         var_spread = float(np.mean([m.running_var.std().item() for m in bns]))
         jobs.append({"label": arch, "arch": arch, "state": state, "refs": refs,
-                     "bn_var_spread": var_spread})
+                     "options": options, "bn_var_spread": var_spread})
     return jobs
 
 
@@ -171,8 +202,8 @@ def main():
             out = os.path.join(work, "saved_" + job["arch"])
             t0 = time.time()
             p = subprocess.run([DEEPLAB, "import", "--pytorch", job["state"], "--arch",
-                                job["arch"], "--output", out], capture_output=True, text=True,
-                               env=tf_settings.java_env())
+                                job["arch"], "--output", out] + job["options"],
+                               capture_output=True, text=True, env=tf_settings.java_env())
             if p.returncode != 0:
                 failures.append(job["label"])
                 print("FAIL %s: import exited %d: %s" % (job["label"], p.returncode,
