@@ -4,7 +4,8 @@
 For torchvision's deeplabv3_resnet50 (21 classes, with its auxiliary FCNHead) and
 deeplabv3_resnet101 (4 classes), and VainF's DeepLabV3+ ResNet-50 (output stride 8, 5 classes) and
 MobileNetV2 (output stride 16, 21 classes, saved as VainF's {"model_state": ...} checkpoint with a
-numpy best_score), this
+numpy best_score), torchvision's deeplabv3_mobilenet_v3_large (with aux head) and
+lraspp_mobilenet_v3_large (3 classes), this
 
   1. builds the model with torchvision 0.28's own code (tools/torch/torch_setup.py), or VainF's
      with tools/torch/vainf_reference.py, from seeded random weights; gives its batch norms
@@ -23,7 +24,7 @@ numpy best_score), this
      PNG bytes of all photos in one request (different sizes): its palette PNGs decode to the same
      class ids as predict_probabilities.
 
-Exit status 1 on any failure. Run by tools/python/run_checks.sh; needs torch and torchvision
+Arguments: optionally the architectures to check (default: all). Exit status 1 on any failure. Run by tools/python/run_checks.sh; needs torch and torchvision
 (installed from the local index); prints SKIPPED when they cannot be imported, except under CI=true.
 """
 
@@ -54,8 +55,13 @@ CASES = [
     ("vainf_deeplabv3plus_resnet50", ("vainf", "resnet50", 8), 5, ["--output-stride", "8"],
      False),
     ("vainf_deeplabv3plus_mobilenet", ("vainf", "mobilenet", 16), 21, [], True),
+    ("torchvision_deeplabv3_mobilenet_v3_large",
+     ("torchvision", "deeplabv3_mobilenet_v3_large", True), 21, [], False),
+    ("torchvision_lraspp_mobilenet_v3_large", ("torchvision", "lraspp_mobilenet_v3_large", False),
+     3, [], False),
 ]
 LOGIT_STD = 4.0
+ONLY = sys.argv[1:]   # optional: the architectures to check (default: all)
 TOL = 1e-4
 NEAR_TIE = 1e-4
 
@@ -85,8 +91,9 @@ def torch_reference(work, images):
 
     def build(builder, classes):
         if builder[0] == "torchvision":
+            extra = {"aux_loss": True} if builder[2] else {}
             return getattr(segmentation, builder[1])(weights=None, weights_backbone=None,
-                                                     num_classes=classes, aux_loss=builder[2])
+                                                     num_classes=classes, **extra)
         return vainf_deeplabv3plus(builder[1], classes, builder[2])
 
     def forward(model, x):
@@ -95,6 +102,8 @@ def torch_reference(work, images):
 
     jobs = []
     for seed, (arch, builder, classes, options, wrapped) in enumerate(CASES):
+        if ONLY and arch not in ONLY:
+            continue
         torch.manual_seed(18 + seed)
         model = build(builder, classes).double()
         bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
@@ -248,7 +257,7 @@ def main():
         print("check_pytorch_import: FAILED: " + ", ".join(failures))
         return 1
     print("check_pytorch_import: %d PyTorch models match PyTorch under %s (%.0f s)" % (
-        len(CASES), " and ".join(s for s, _ in tf_settings.SETTINGS),
+        len(ONLY or CASES), " and ".join(s for s, _ in tf_settings.SETTINGS),
         time.monotonic() - start))
     return 0
 

@@ -78,10 +78,11 @@ final class ImportCommand implements Callable<Integer> {
 
   @Option(names = "--arch", paramLabel = "ARCH",
       description = "With --pytorch: the PyTorch network: torchvision_deeplabv3_resnet50, "
-          + "torchvision_deeplabv3_resnet101, vainf_deeplabv3plus_resnet50, "
+          + "torchvision_deeplabv3_resnet101, torchvision_deeplabv3_mobilenet_v3_large, "
+          + "torchvision_lraspp_mobilenet_v3_large, vainf_deeplabv3plus_resnet50, "
           + "vainf_deeplabv3plus_resnet101, vainf_deeplabv3plus_mobilenet. VainF's networks run "
           + "at --output-stride 16 (default, as its main.py) or 8: give the one it was trained "
-          + "with; torchvision's at 8.")
+          + "with; torchvision's at 8 (ResNets) and 16 (MobileNetV3).")
   String arch;
 
   @Option(names = "--reinitialize", split = ",", paramLabel = "SCOPES",

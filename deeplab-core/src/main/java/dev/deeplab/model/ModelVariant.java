@@ -35,6 +35,12 @@ public enum ModelVariant {
   /** torchvision's {@code deeplabv3_resnet101}. */
   TORCHVISION_DEEPLABV3_RESNET101("torchvision_deeplabv3_resnet101", Family.PYTORCH, "backbone",
       23, 0.9f, 1e-5f),
+  /** torchvision's {@code deeplabv3_mobilenet_v3_large}: dilated MobileNetV3-Large, DeepLabHead. */
+  TORCHVISION_DEEPLABV3_MOBILENET_V3_LARGE("torchvision_deeplabv3_mobilenet_v3_large",
+      Family.PYTORCH, "backbone", 0, 0.99f, 1e-3f),
+  /** torchvision's {@code lraspp_mobilenet_v3_large}: dilated MobileNetV3-Large, LR-ASPP head. */
+  TORCHVISION_LRASPP_MOBILENET_V3_LARGE("torchvision_lraspp_mobilenet_v3_large", Family.PYTORCH,
+      "backbone", 0, 0.99f, 1e-3f),
   /**
    * VainF/DeepLabV3Plus-Pytorch's {@code deeplabv3plus_resnet50}: torchvision's ResNet-50 with its
    * {@code DeepLabHeadV3Plus}.

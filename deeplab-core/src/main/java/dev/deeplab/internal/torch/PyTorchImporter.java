@@ -168,6 +168,9 @@ public final class PyTorchImporter {
 
   /** The state-dict name of the last layer's bias. */
   static String classifierBias(ModelVariant variant) {
+    if (variant == ModelVariant.TORCHVISION_LRASPP_MOBILENET_V3_LARGE) {
+      return "classifier.low_classifier.bias";
+    }
     return TorchNetworks.isVainf(variant) ? "classifier.classifier.3.bias" : "classifier.4.bias";
   }
 
@@ -185,7 +188,12 @@ public final class PyTorchImporter {
     boolean torchvisionHead = names.contains("classifier.0.project.0.weight");
     boolean vainfHead = names.contains("classifier.aspp.project.0.weight");
     ModelVariant v = null;
-    if (vainfHead && names.contains("backbone.high_level_features.4.conv.0.0.weight")) {
+    boolean mobileNetV3 = names.contains("backbone.16.0.weight");
+    if (mobileNetV3 && torchvisionHead) {
+      v = ModelVariant.TORCHVISION_DEEPLABV3_MOBILENET_V3_LARGE;
+    } else if (mobileNetV3 && names.contains("classifier.cbr.0.weight")) {
+      v = ModelVariant.TORCHVISION_LRASPP_MOBILENET_V3_LARGE;
+    } else if (vainfHead && names.contains("backbone.high_level_features.4.conv.0.0.weight")) {
       v = ModelVariant.VAINF_DEEPLABV3PLUS_MOBILENET;
     } else if (blocks == 6) {
       v = torchvisionHead ? ModelVariant.TORCHVISION_DEEPLABV3_RESNET50

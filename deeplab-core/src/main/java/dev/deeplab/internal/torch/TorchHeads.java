@@ -69,4 +69,22 @@ final class TorchHeads {
         nn.conv(name + ".classifier.0", y, 256, 3, 1, 1, 1, false)));
     return nn.conv(name + ".classifier.3", y, numClasses, 1, 1, 0, 1, true);
   }
+
+  /**
+   * torchvision's {@code LRASPPHead(low, high, num_classes, 128)} ({@code
+   * torchvision/models/segmentation/lraspp.py}): {@code cbr} (1×1 to 128, BN, ReLU) of the
+   * high-level features times {@code scale} (global mean, 1×1 conv, sigmoid), resized to the
+   * low-level size, through {@code high_classifier}, plus {@code low_classifier} of the low-level
+   * features. Howard et al., "Searching for MobileNetV3" (ICCV 2019).
+   */
+  static Operand<TFloat32> lrasppHead(TorchLayers nn, String name, Operand<TFloat32> low,
+      Operand<TFloat32> high, int numClasses) {
+    Operand<TFloat32> x = nn.relu(nn.batchNorm(name + ".cbr.1",
+        nn.conv(name + ".cbr.0", high, 128, 1, 1, 0, 1, false)));
+    Operand<TFloat32> s = nn.tf().math.sigmoid(
+        nn.conv(name + ".scale.1", nn.globalAveragePool(high), 128, 1, 1, 0, 1, false));
+    x = nn.resize(nn.tf().math.mul(x, s), nn.spatialSize(low));
+    return nn.tf().math.add(nn.conv(name + ".low_classifier", low, numClasses, 1, 1, 0, 1, true),
+        nn.conv(name + ".high_classifier", x, numClasses, 1, 1, 0, 1, true));
+  }
 }

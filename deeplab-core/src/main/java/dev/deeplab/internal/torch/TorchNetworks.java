@@ -45,6 +45,13 @@ public final class TorchNetworks {
         yield TorchHeads.deepLabHeadV3Plus(nn, "classifier", f.highLevel(), f.lowLevel(),
             config.atrousRates(), config.numClasses());
       }
+      case TORCHVISION_DEEPLABV3_MOBILENET_V3_LARGE -> TorchHeads.deepLabHead(nn, "classifier",
+          TorchMobileNetV3.build(nn, "backbone.", x).high(), config.atrousRates(),
+          config.numClasses());
+      case TORCHVISION_LRASPP_MOBILENET_V3_LARGE -> {
+        TorchMobileNetV3.Features f = TorchMobileNetV3.build(nn, "backbone.", x);
+        yield TorchHeads.lrasppHead(nn, "classifier", f.low(), f.high(), config.numClasses());
+      }
       default -> throw new IllegalArgumentException(v + " is not a PyTorch network");
     };
   }
@@ -64,12 +71,19 @@ public final class TorchNetworks {
 
   /**
    * The architecture of a PyTorch variant as its code builds it at its default output stride:
-   * torchvision's DeepLabV3 at 8 (ASPP rates 12, 24, 36, the only one torchvision builds), VainF's
+   * torchvision's DeepLabV3 ResNets at 8 (ASPP rates 12, 24, 36, the only one torchvision
+   * builds), its MobileNetV3-Large DeepLabV3 (same rates) and LR-ASPP at 16, VainF's
    * DeepLabV3+ at 16 (the default of its {@code main.py}); {@code cropSide} bounds the image side
    * the serving graph runs at (larger images are scaled down to fit).
    */
   public static ModelConfig config(ModelVariant variant, int numClasses, int cropSide) {
-    return config(variant, numClasses, cropSide, isVainf(variant) ? 16 : 8);
+    return config(variant, numClasses, cropSide,
+        isVainf(variant) || mobileNetV3(variant) ? 16 : 8);
+  }
+
+  private static boolean mobileNetV3(ModelVariant variant) {
+    return variant == ModelVariant.TORCHVISION_DEEPLABV3_MOBILENET_V3_LARGE
+        || variant == ModelVariant.TORCHVISION_LRASPP_MOBILENET_V3_LARGE;
   }
 
   /**
@@ -81,16 +95,23 @@ public final class TorchNetworks {
     if (variant.family() != ModelVariant.Family.PYTORCH) {
       throw new IllegalArgumentException(variant + " is not a PyTorch network");
     }
-    if (!isVainf(variant) && outputStride != 8) {
-      throw new IllegalArgumentException(variant + " has output stride 8 only");
+    int fixed = mobileNetV3(variant) ? 16 : 8;
+    if (!isVainf(variant) && outputStride != fixed) {
+      throw new IllegalArgumentException(variant + " has output stride " + fixed + " only");
     }
     if (isVainf(variant) && outputStride != 8 && outputStride != 16) {
       throw new IllegalArgumentException(variant + " has output stride 8 or 16, not "
           + outputStride);
     }
-    List<Integer> rates = outputStride == 8 ? List.of(12, 24, 36) : List.of(6, 12, 18);
+    // torchvision's DeepLabHead always has rates 12, 24, 36; VainF's follow the output stride
+    List<Integer> rates = outputStride == 8 || !isVainf(variant) ? List.of(12, 24, 36)
+        : List.of(6, 12, 18);
+    if (variant == ModelVariant.TORCHVISION_LRASPP_MOBILENET_V3_LARGE) {
+      rates = List.of();
+    }
     return new ModelConfig(variant, outputStride, rates, List.of(1, 1, 1),
-        isVainf(variant) ? 4 : 0, false, false, numClasses, cropSide, cropSide, 1.0, true);
+        isVainf(variant) ? 4 : 0, false, false, numClasses, cropSide, cropSide, 1.0,
+        variant != ModelVariant.TORCHVISION_LRASPP_MOBILENET_V3_LARGE);
   }
 
   /** VainF's DeepLabV3+ networks. */

@@ -73,6 +73,8 @@ class TorchGoldenTest {
   @CsvSource({
       "torchvision_deeplabv3_resnet50, 8, 3, 37, 45",
       "torchvision_deeplabv3_resnet101, 8, 2, 33, 40",
+      "torchvision_deeplabv3_mobilenet_v3_large, 16, 3, 37, 45",
+      "torchvision_lraspp_mobilenet_v3_large, 16, 4, 41, 34",
       "vainf_deeplabv3plus_resnet50, 16, 3, 37, 45",
       "vainf_deeplabv3plus_resnet101, 8, 2, 33, 40",
       "vainf_deeplabv3plus_mobilenet, 16, 3, 37, 45",
