@@ -54,6 +54,17 @@ if [[ "$version" != "$tf_version".* ]]; then
 fi
 echo "Python TensorFlow $version ($py), each check limited to ${timeout_s} s"
 
+# PyTorch and torchvision for check_pytorch_import.py (which prints SKIPPED without them, and
+# fails under CI=true); installed beside TensorFlow from the same index when missing.
+if ! "$py" -c "import torch, torchvision" >/dev/null 2>&1; then
+  index="$(pip config list 2>/dev/null | grep -o "file://[^ ']*" | head -1 || true)"
+  args=(-q --disable-pip-version-check)
+  [ -n "$index" ] && args+=(--index-url "$index")
+  echo "installing torch, torchvision, safetensors into .venv ..."
+  "$venv/bin/pip" install "${args[@]}" torch torchvision safetensors >"$venv/install-torch.log" 2>&1 ||
+    echo "torch cannot be installed here ($(tail -1 "$venv/install-torch.log"))"
+fi
+
 export TF_CPP_MIN_LOG_LEVEL=2 PYTHONPATH="$root/tools/reference${PYTHONPATH:+:$PYTHONPATH}"
 passed=0
 failed=0

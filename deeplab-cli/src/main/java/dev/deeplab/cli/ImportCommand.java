@@ -3,6 +3,8 @@ package dev.deeplab.cli;
 import dev.deeplab.export.ModelImporter;
 import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelConfig;
+import dev.deeplab.model.ModelVariant;
+import java.util.OptionalInt;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -28,6 +30,8 @@ import picocli.CommandLine.Spec;
         "  --frozen-graph: an official frozen_inference_graph.pb (ImageTensor -> "
             + "SemanticPredictions), wrapped with serving signatures (batch 1).",
         "  --tflite: the official DeepLabv3 MobileNetV2 TFLite file.",
+        "  --pytorch: a PyTorch state dict (.pth, .pt, .safetensors) of the network --arch, "
+            + "strictly: every tensor must fit; the pickle may only rebuild tensors.",
         "Examples:",
         "  deeplab import --checkpoint model.ckpt-30000 --preset mobilenetv2_coco_voc "
             + "--labels pascal_voc -o savedmodels/mnv2_voc",
@@ -36,7 +40,9 @@ import picocli.CommandLine.Spec;
         "  deeplab import --frozen-graph frozen_inference_graph.pb --labels pascal_voc "
             + "-o savedmodels/zoo_mnv2",
         "  deeplab import --tflite deeplabv3_mnv2_pascal_quant.tflite --labels pascal_voc "
-            + "-o savedmodels/deeplabv3_mnv2_pascal"})
+            + "-o savedmodels/deeplabv3_mnv2_pascal",
+        "  deeplab import --pytorch deeplabv3_resnet50.pth --arch torchvision_deeplabv3_resnet50 "
+            + "--labels pascal_voc -o savedmodels/tv_r50"})
 final class ImportCommand implements Callable<Integer> {
   /** Rows per status shown in the variable table. */
   static final int TABLE_ROWS = 40;
@@ -52,6 +58,11 @@ final class ImportCommand implements Callable<Integer> {
         description = "An official frozen GraphDef (frozen_inference_graph.pb).")
     Path frozenGraph;
 
+    @Option(names = "--pytorch", required = true, paramLabel = "FILE",
+        description = "A PyTorch state dict (.pth/.pt, or a checkpoint holding one under "
+            + "model_state) or a .safetensors file, for the network given by --arch.")
+    Path pytorch;
+
     @Option(names = "--tflite", required = true, paramLabel = "FILE",
         description = "An official DeepLabv3 MobileNetV2 TFLite file (quantised weights are "
             + "dequantised, folded batch norm kept).")
@@ -64,6 +75,15 @@ final class ImportCommand implements Callable<Integer> {
   @ArgGroup(exclusive = false, heading = "Architecture (for --checkpoint; --num-classes and "
       + "--crop-size also for --frozen-graph):%n")
   ModelOptions model = new ModelOptions();
+
+  @Option(names = "--arch", paramLabel = "ARCH",
+      description = "With --pytorch: the PyTorch network: torchvision_deeplabv3_resnet50, "
+          + "torchvision_deeplabv3_resnet101, torchvision_deeplabv3_mobilenet_v3_large, "
+          + "torchvision_lraspp_mobilenet_v3_large, vainf_deeplabv3plus_resnet50, "
+          + "vainf_deeplabv3plus_resnet101, vainf_deeplabv3plus_mobilenet. VainF's networks run "
+          + "at --output-stride 16 (default, as its main.py) or 8: give the one it was trained "
+          + "with; torchvision's at 8 (ResNets) and 16 (MobileNetV3).")
+  String arch;
 
   @Option(names = "--reinitialize", split = ",", paramLabel = "SCOPES",
       description = "With --checkpoint: comma-separated variable scopes (e.g. logits) that start "
@@ -86,8 +106,14 @@ final class ImportCommand implements Callable<Integer> {
     if (reinitialize != null && source.checkpoint == null) {
       throw new UsageError("--reinitialize applies to --checkpoint only");
     }
+    if ((arch != null) != (source.pytorch != null)) {
+      throw new UsageError(
+          arch == null ? "--pytorch needs --arch" : "--arch applies to --pytorch only");
+    }
     PrintWriter out = spec.commandLine().getOut();
-    if (source.checkpoint != null) {
+    if (source.pytorch != null) {
+      importPytorch(out);
+    } else if (source.checkpoint != null) {
       importCheckpoint(source.checkpoint, model.toConfig(),
           reinitialize == null ? List.of() : reinitialize, labels, target, out);
     } else if (source.frozenGraph != null) {
@@ -126,6 +152,52 @@ final class ImportCommand implements Callable<Integer> {
         plan.reinitialized() == 0 ? "" : ", " + plan.reinitialized() + " reinitialized ("
             + String.join(",", plan.reinitializedScopes()) + ")", dir);
     return dir;
+  }
+
+  private void importPytorch(PrintWriter out) throws Exception {
+    if (model.given() || model.decoder != null
+        || model.atrousRates != null || model.multiGrid != null || model.separableAspp != null
+        || model.separableDecoder != null || model.depthMultiplier != null
+        || model.cropSize != null) {
+      throw new UsageError("--pytorch takes --arch, --num-classes and --output-stride only: the "
+          + "PyTorch code defines the rest");
+    }
+    ModelVariant variant;
+    try {
+      variant = ModelVariant.fromName(arch);
+    } catch (IllegalArgumentException e) {
+      throw new UsageError("unknown --arch '" + arch + "' (expected one of "
+          + pytorchArchitectures() + ")");
+    }
+    if (variant.family() != ModelVariant.Family.PYTORCH) {
+      throw new UsageError("--arch " + arch + " is not a PyTorch network (expected one of "
+          + pytorchArchitectures() + ")");
+    }
+    ModelImporter.PyTorchImport plan;
+    try {
+      plan = ModelImporter.pytorch(source.pytorch, variant,
+          model.numClasses == null ? OptionalInt.empty() : OptionalInt.of(model.numClasses),
+          model.outputStride == null ? OptionalInt.empty() : OptionalInt.of(model.outputStride));
+    } catch (IllegalArgumentException e) {
+      throw new UsageError(e.getMessage());
+    }
+    out.printf("pytorch %s (%s, %d tensors); model %s: %d variables%n", source.pytorch,
+        plan.format(), plan.entries(), describe(plan.config()), plan.modelVariables());
+    String table = plan.table(TABLE_ROWS);
+    if (!table.isEmpty()) {
+      out.print(table);
+    }
+    out.println(plan.summary());
+    out.flush();
+    Path dir = plan.write(labels, target.output, target.version());
+    out.printf("wrote %s; images with a side above %d are scaled down to fit%n", dir,
+        plan.config().cropHeight());
+  }
+
+  private static String pytorchArchitectures() {
+    return java.util.Arrays.stream(ModelVariant.values())
+        .filter(v -> v.family() == ModelVariant.Family.PYTORCH)
+        .map(ModelVariant::officialName).collect(java.util.stream.Collectors.joining(", "));
   }
 
   private void importFrozenGraph(PrintWriter out) throws Exception {

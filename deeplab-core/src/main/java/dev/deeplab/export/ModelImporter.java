@@ -5,6 +5,7 @@ import dev.deeplab.internal.serving.CheckpointImporter;
 import dev.deeplab.internal.serving.FrozenGraphWrapper;
 import dev.deeplab.internal.serving.SavedModelWriter;
 import dev.deeplab.internal.tflite.TfliteDeepLabImporter;
+import dev.deeplab.internal.torch.PyTorchImporter;
 import dev.deeplab.internal.tflite.TfliteDeepLabWeights;
 import dev.deeplab.internal.tflite.TfliteFormatException;
 import dev.deeplab.model.LabelSet;
@@ -23,7 +24,8 @@ import org.tensorflow.proto.GraphDef;
  * Brings official DeepLab models into our SavedModel layout ({@code <base>/<version>/}, TF
  * Serving's): TFLite files, TF1 checkpoints restored by variable name (the zoo's {@code
  * model.ckpt}, ImageNet backbones, or training checkpoints of ours) and frozen inference graphs
- * ({@code frozen_inference_graph.pb}, wrapped as they are). Each import is read and checked first,
+ * ({@code frozen_inference_graph.pb}, wrapped as they are); and PyTorch-trained models
+ * (torchvision's DeepLabV3, VainF's DeepLabV3+) from their state dicts. Each import is read and checked first,
  * then written with {@code write}: a version appears only when complete.
  *
  * <p>Class names are never guessed from the class count: without a label set, classes are named
@@ -80,6 +82,24 @@ public final class ModelImporter {
   public static FrozenGraphImport frozenGraph(Path file) throws IOException {
     GraphDef graph = FrozenGraphWrapper.read(file);
     return new FrozenGraphImport(file, graph, FrozenGraphWrapper.detect(graph));
+  }
+
+  /**
+   * Reads a PyTorch weight file ({@code .pth}/{@code .pt} state dict or VainF-style checkpoint
+   * {@code {"model_state": ...}}, or {@code .safetensors}) and compares it with the PyTorch
+   * network {@code variant} ({@link ModelVariant.Family#PYTORCH}). The pickle of a {@code .pth} is
+   * read with an unpickler that accepts only the tensor-rebuilding globals: anything else is
+   * refused, never executed.
+   *
+   * @param numClasses the class count, or empty for that of the file's classifier
+   * @param outputStride 8 or 16 for VainF's networks (default 16; its weights do not show it),
+   *     empty for the default; torchvision's run at 8
+   * @throws IOException if the file cannot be read or is refused (one line saying why)
+   * @throws IllegalArgumentException if {@code variant} is not a PyTorch network
+   */
+  public static PyTorchImport pytorch(Path file, ModelVariant variant, OptionalInt numClasses,
+      OptionalInt outputStride) throws IOException {
+    return new PyTorchImport(PyTorchImporter.plan(file, variant, numClasses, outputStride));
   }
 
   private static LabelSet labelsFor(LabelSet labels, ModelConfig config) {
@@ -209,6 +229,62 @@ public final class ModelImporter {
       } catch (CheckpointException e) {
         throw new IOException(e.getMessage(), e);
       }
+    }
+  }
+
+  /** A PyTorch state dict compared with a network; {@link #write} imports it when {@link #clean}. */
+  public static final class PyTorchImport {
+    private final PyTorchImporter.Plan plan;
+
+    private PyTorchImport(PyTorchImporter.Plan plan) {
+      this.plan = plan;
+    }
+
+    /** How the file was read, e.g. {@code torch.save zip, checkpoint['model_state']}. */
+    public String format() {
+      return plan.stateDict().format();
+    }
+
+    /** Tensors in the state dict. */
+    public int entries() {
+      return plan.stateDict().tensors().size();
+    }
+
+    /** The network the file is compared with. */
+    public ModelConfig config() {
+      return plan.config();
+    }
+
+    /** Variables of the network. */
+    public int modelVariables() {
+      return plan.tensors().size() + plan.report().missing().size();
+    }
+
+    /** True when every variable is found with its shape and no tensor is left over. */
+    public boolean clean() {
+      return plan.clean();
+    }
+
+    /** The missing, unexpected and mismatched tensors, at most {@code maxRows} per kind. */
+    public String table(int maxRows) {
+      return plan.report().table(maxRows);
+    }
+
+    /** One line: matches, missing, unexpected, mismatched, ignored. */
+    public String summary() {
+      return plan.summary();
+    }
+
+    /**
+     * Writes the SavedModel under {@code base}; refuses a file that is not {@link #clean} (one
+     * line, naming the architecture it seems to be).
+     *
+     * @param labels the class names, or {@code null} for {@link LabelSet#unnamed}
+     */
+    public Path write(LabelSet labels, Path base, OptionalLong version) throws IOException {
+      ModelInfo info = new ModelInfo(plan.config(), labelsFor(labels, plan.config()),
+          "pytorch:" + plan.stateDict().file().getFileName());
+      return PyTorchImporter.run(plan, info, base, version);
     }
   }
 

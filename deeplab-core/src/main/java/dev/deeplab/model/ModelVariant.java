@@ -25,7 +25,37 @@ public enum ModelVariant {
   RESNET_V1_101_BETA("resnet_v1_101_beta", Family.RESNET_V1, "resnet_v1_101", 23, 0.95f, 1e-5f),
   XCEPTION_41("xception_41", Family.XCEPTION, "xception_41", 8, 0.9997f, 1e-3f),
   XCEPTION_65("xception_65", Family.XCEPTION, "xception_65", 16, 0.9997f, 1e-3f),
-  XCEPTION_71("xception_71", Family.XCEPTION, "xception_71", 16, 0.9997f, 1e-3f);
+  XCEPTION_71("xception_71", Family.XCEPTION, "xception_71", 16, 0.9997f, 1e-3f),
+  /**
+   * torchvision's {@code deeplabv3_resnet50}: its ResNet-50 (stride on the 3×3 conv, dilation for
+   * output stride 8), {@code DeepLabHead}; variables named as its state dict.
+   */
+  TORCHVISION_DEEPLABV3_RESNET50("torchvision_deeplabv3_resnet50", Family.PYTORCH, "backbone", 6,
+      0.9f, 1e-5f),
+  /** torchvision's {@code deeplabv3_resnet101}. */
+  TORCHVISION_DEEPLABV3_RESNET101("torchvision_deeplabv3_resnet101", Family.PYTORCH, "backbone",
+      23, 0.9f, 1e-5f),
+  /** torchvision's {@code deeplabv3_mobilenet_v3_large}: dilated MobileNetV3-Large, DeepLabHead. */
+  TORCHVISION_DEEPLABV3_MOBILENET_V3_LARGE("torchvision_deeplabv3_mobilenet_v3_large",
+      Family.PYTORCH, "backbone", 0, 0.99f, 1e-3f),
+  /** torchvision's {@code lraspp_mobilenet_v3_large}: dilated MobileNetV3-Large, LR-ASPP head. */
+  TORCHVISION_LRASPP_MOBILENET_V3_LARGE("torchvision_lraspp_mobilenet_v3_large", Family.PYTORCH,
+      "backbone", 0, 0.99f, 1e-3f),
+  /**
+   * VainF/DeepLabV3Plus-Pytorch's {@code deeplabv3plus_resnet50}: torchvision's ResNet-50 with its
+   * {@code DeepLabHeadV3Plus}.
+   */
+  VAINF_DEEPLABV3PLUS_RESNET50("vainf_deeplabv3plus_resnet50", Family.PYTORCH, "backbone", 6,
+      0.9f, 1e-5f),
+  /** VainF's {@code deeplabv3plus_resnet101}. */
+  VAINF_DEEPLABV3PLUS_RESNET101("vainf_deeplabv3plus_resnet101", Family.PYTORCH, "backbone", 23,
+      0.9f, 1e-5f),
+  /** VainF's {@code deeplabv3plus_mobilenet}: its own MobileNetV2 with {@code DeepLabHeadV3Plus}. */
+  VAINF_DEEPLABV3PLUS_MOBILENET("vainf_deeplabv3plus_mobilenet", Family.PYTORCH, "backbone", 0,
+      0.9f, 1e-5f);
+
+  /** ImageNet mean RGB in [0, 255] that PyTorch models subtract (torchvision's transforms). */
+  static final float[] IMAGENET_MEAN_RGB = {0.485f * 255f, 0.456f * 255f, 0.406f * 255f};
 
   /** Mean RGB pixel subtracted by the non-beta ResNets ({@code feature_extractor._MEAN_RGB}). */
   static final float[] RESNET_MEAN_RGB = {123.15f, 115.90f, 103.06f};
@@ -35,7 +65,12 @@ public enum ModelVariant {
   public enum Family {
     MOBILENET_V2,
     RESNET_V1,
-    XCEPTION
+    XCEPTION,
+    /**
+     * Networks of PyTorch code (torchvision, VainF's DeepLabV3Plus-Pytorch), built as it computes
+     * them ({@code dev.deeplab.internal.torch}); inputs normalised with the ImageNet mean and std.
+     */
+    PYTORCH
   }
 
   private final Family family;
@@ -74,7 +109,10 @@ public enum ModelVariant {
     return scope;
   }
 
-  /** Units in ResNet block3, or in the Xception middle flow; 0 for MobileNetV2. */
+  /**
+   * Units in ResNet block3 (torchvision's {@code layer3}), or in the Xception middle flow; 0 for
+   * MobileNetV2.
+   */
   public int repeatedUnits() {
     return repeatedUnits;
   }
@@ -99,11 +137,14 @@ public enum ModelVariant {
    * subtracted (non-beta ResNets).
    */
   public boolean scalesToUnitRange() {
-    return family != Family.RESNET_V1 || isBeta();
+    return family != Family.RESNET_V1 && family != Family.PYTORCH || isBeta();
   }
 
   /** The RGB value that becomes 0 after input scaling: padding uses it (the official mean pixel). */
   public float[] meanPixel() {
+    if (family == Family.PYTORCH) {
+      return IMAGENET_MEAN_RGB.clone();
+    }
     return scalesToUnitRange() ? new float[] {127.5f, 127.5f, 127.5f} : RESNET_MEAN_RGB.clone();
   }
 

@@ -7,6 +7,8 @@ import dev.deeplab.internal.head.Decoder;
 import dev.deeplab.internal.nn.Conv;
 import dev.deeplab.internal.nn.Initializer;
 import dev.deeplab.internal.nn.NetScope;
+import dev.deeplab.internal.torch.TorchNetworks;
+import dev.deeplab.internal.torch.VariableWeights;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant;
 import org.tensorflow.Operand;
@@ -40,6 +42,9 @@ public final class DeepLab {
       throw new IllegalArgumentException(
           "network input must be the crop size " + config.cropHeight() + "x" + config.cropWidth()
               + ", got " + pixels.shape());
+    }
+    if (config.variant().family() == ModelVariant.Family.PYTORCH) {
+      return TorchNetworks.logits(root.tf(), new VariableWeights(root), pixels, config);
     }
     Operand<TFloat32> images = scaleInput(root.child("preprocess").tf(), pixels, config.variant());
     FeatureMaps maps = Backbone.of(config.variant()).build(root, images, config);

@@ -9,6 +9,7 @@ import dev.deeplab.internal.serving.ServingGraph;
 import dev.deeplab.internal.serving.WeightCheck;
 import dev.deeplab.internal.weights.FloatTensor;
 import dev.deeplab.model.ModelInfo;
+import dev.deeplab.model.ModelVariant;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,6 +41,14 @@ public final class SavedModelWriter {
    */
   public static Path write(Map<String, FloatTensor> weights, ModelInfo info, Path base,
       OptionalLong version) throws IOException, CheckpointException {
+    if (info.config().variant().family() == ModelVariant.Family.PYTORCH) {
+      try (TorchServingGraph graph = TorchServingGraph.build(info.config(), info.serving(),
+          info.labels()); Session session = new Session(graph.graph())) {
+        WeightCheck.requireComplete(graph.variables(), weights);
+        Checkpoints.restore(session, weights);
+        return SavedModels.export(session, graph.signatures(), base, version, info);
+      }
+    }
     try (ServingGraph graph = ServingGraph.build(info.config(), info.serving(), info.labels());
         Session session = new Session(graph.graph())) {
       WeightCheck.requireComplete(graph.variables(), weights);

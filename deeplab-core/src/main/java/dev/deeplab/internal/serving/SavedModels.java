@@ -35,10 +35,17 @@ public final class SavedModels {
    */
   public static Path export(Session session, ServingGraph graph, Path base, OptionalLong version,
       ModelInfo info) throws IOException {
+    return export(session, graph.signatures(), base, version, info);
+  }
+
+  /** Exports a session with these signatures, as {@link #export(Session, ServingGraph, Path,
+   * OptionalLong, ModelInfo)}. */
+  public static Path export(Session session, java.util.List<org.tensorflow.Signature> signatures,
+      Path base, OptionalLong version, ModelInfo info) throws IOException {
     return writeVersion(base, version, info, dir -> {
       SavedModelBundle.Exporter exporter = SavedModelBundle.exporter(dir.toString())
           .withTags(SavedModelBundle.DEFAULT_TAG).withSession(session);
-      graph.signatures().forEach(exporter::withSignature);
+      signatures.forEach(exporter::withSignature);
       exporter.export();
       WarmupRequests.write(dir, true, true);
     });
