@@ -47,6 +47,7 @@ class PublicApiTest {
       "dev.deeplab.image.MaskWriter",
       "dev.deeplab.image.ResizeToRange",
       "dev.deeplab.image.RgbImage",
+      "dev.deeplab.infer.DenseCrf",
       "dev.deeplab.infer.PretrainedModel",
       "dev.deeplab.infer.Segmentation",
       "dev.deeplab.infer.SegmentationException",
