@@ -65,8 +65,11 @@ def dense_crf(image, probabilities, s):
     return q.reshape(h, w, c)
 
 
-def synthetic_case(rng, h, w, c):
-    """Regions of flat colour with noise; probabilities that are right but blurred and noisy."""
+def synthetic_case(rng, h, w, c, negligible=0):
+    """Regions of flat colour with noise; probabilities that are right but blurred and noisy.
+
+    The last `negligible` classes get probabilities of 1e-6 to 1e-4 everywhere (DenseCrf leaves
+    classes below 1e-3 out of the filtering; the reference filters every class)."""
     ys, xs = np.mgrid[0:h, 0:w]
     labels = np.zeros((h, w), np.int64)
     labels[(xs - w * 0.4) ** 2 + (ys - h * 0.5) ** 2 < (min(h, w) * 0.3) ** 2] = 1
@@ -82,8 +85,14 @@ def synthetic_case(rng, h, w, c):
     blurred = sum(padded[dy:dy + h, dx:dx + w] for dy in range(2 * k + 1)
                   for dx in range(2 * k + 1)) / (2 * k + 1) ** 2
     logits = 3.0 * blurred + rng.normal(0, 0.8, size=(h, w, c))
+    if negligible:
+        logits[:, :, c - negligible:] = -30.0
     e = np.exp(logits - logits.max(axis=2, keepdims=True))
-    return image, (e / e.sum(axis=2, keepdims=True)).astype(np.float32)
+    p = e / e.sum(axis=2, keepdims=True)
+    if negligible:
+        p[:, :, c - negligible:] = 10 ** rng.uniform(-6, -4, size=(h, w, negligible))
+        p /= p.sum(axis=2, keepdims=True)
+    return image, p.astype(np.float32)
 
 
 CASES = {
@@ -103,13 +112,18 @@ CASES = {
     "appearance_only": dict(seed=4, h=26, w=22, c=4, settings=dict(
         iterations=10, appearance_weight=6.0, appearance_xy_std=5.0, appearance_rgb_std=15.0,
         smoothness_weight=0.0, smoothness_xy_std=1.0)),
+    # Three of six classes negligible (below 1e-4) at every pixel.
+    "negligible_classes": dict(seed=5, h=24, w=30, c=6, negligible=3, settings=dict(
+        iterations=10, appearance_weight=4.0, appearance_xy_std=10.0, appearance_rgb_std=8.0,
+        smoothness_weight=3.0, smoothness_xy_std=1.0)),
 }
 
 
 def main():
     for name, case in CASES.items():
         rng = np.random.default_rng(case["seed"])
-        image, probabilities = synthetic_case(rng, case["h"], case["w"], case["c"])
+        image, probabilities = synthetic_case(rng, case["h"], case["w"], case["c"],
+                                              case.get("negligible", 0))
         marginals = dense_crf(image, probabilities, case["settings"])
         d = os.path.join(OUT, name)
         os.makedirs(d, exist_ok=True)

@@ -1,6 +1,7 @@
 package dev.deeplab.infer;
 
 import dev.deeplab.image.RgbImage;
+import dev.deeplab.internal.crf.GaussianGrid;
 import dev.deeplab.internal.crf.PermutohedralLattice;
 import java.util.stream.IntStream;
 
@@ -131,104 +132,70 @@ public final class DenseCrf {
     }
     float[] logP = new float[probabilities.length];
     float[] q = new float[probabilities.length];
-    parallel(n, (p0, p1) -> {
+    blocks(n, (p0, p1) -> {
       for (int i = p0 * classes; i < p1 * classes; i++) {
         logP[i] = (float) Math.log(Math.max(probabilities[i], MIN_PROBABILITY));
       }
-      softmax(logP, q, classes, p0, p1);
+      update(logP, null, null, 0, q, classes, p0, p1);
     });
-    Kernel[] kernels = kernels(image);
-    if (kernels.length == 0 || settings.iterations() == 0) {
+    if (settings.iterations() == 0
+        || settings.appearanceWeight() == 0 && settings.smoothnessWeight() == 0) {
       return q;
     }
-    int chunks = Math.min(classes, Runtime.getRuntime().availableProcessors());
-    int maxVertices = 0;
-    for (Kernel k : kernels) {
-      maxVertices = Math.max(maxVertices, k.lattice.vertices());
+    PermutohedralLattice lattice = null;
+    float[] latticeNorm = null;
+    if (settings.appearanceWeight() > 0) {
+      lattice = appearanceLattice(image);
+      latticeNorm = inverseNorm(lattice);
     }
-    int width = (classes + chunks - 1) / chunks;
-    float[][] scratchA = new float[chunks][Math.multiplyExact(maxVertices, width)];
-    float[][] scratchB = new float[chunks][scratchA[0].length];
-    float[] energy = new float[probabilities.length];
+    GaussianGrid grid = settings.smoothnessWeight() > 0
+        ? new GaussianGrid(image.width(), image.height(), settings.smoothnessXyStd()) : null;
+    float wa = (float) settings.appearanceWeight();
+    float ws = (float) settings.smoothnessWeight();
+    int[] active = new int[classes];
     for (int it = 0; it < settings.iterations(); it++) {
-      System.arraycopy(logP, 0, energy, 0, logP.length);
-      IntStream.range(0, chunks).parallel().forEach(t -> {
-        int from = t * width;
-        int to = Math.min(classes, from + width);
-        for (Kernel k : kernels) {
-          if (from < to) {
-            k.lattice.filterAdd(q, energy, classes, from, to, k.inverseNorm, k.weight,
-                scratchA[t], scratchB[t]);
+      // Only the classes that are not negligible anywhere are filtered, gathered into [n, k].
+      int k = activeClasses(q, classes, active);
+      float[] qa = new float[n * k];
+      float[] message = new float[n * k];
+      blocks(n, (p0, p1) -> {
+        for (int p = p0; p < p1; p++) {
+          for (int c = 0; c < k; c++) {
+            qa[p * k + c] = q[p * classes + active[c]];
           }
         }
       });
-      parallel(n, (p0, p1) -> softmax(energy, q, classes, p0, p1));
+      if (lattice != null) {
+        float[] a = new float[(lattice.vertices() + 1) * k];
+        lattice.filterAdd(qa, message, k, latticeNorm, wa, a, new float[a.length]);
+      }
+      if (grid != null) {
+        grid.filterAdd(qa, message, k, ws, new float[qa.length]);
+      }
+      blocks(n, (p0, p1) -> update(logP, message, active, k, q, classes, p0, p1));
     }
     return q;
   }
 
-  /** A kernel's lattice, weight and per-pixel normalisation {@code 1 / sum_j k(i, j)}. */
-  private record Kernel(PermutohedralLattice lattice, float weight, float[] inverseNorm) {}
-
-  private Kernel[] kernels(RgbImage image) {
-    int w = image.width();
-    int h = image.height();
-    int n = w * h;
-    java.util.List<Kernel> kernels = new java.util.ArrayList<>(2);
-    if (settings.appearanceWeight() > 0) {
-      float xy = (float) settings.appearanceXyStd();
-      float rgb = (float) settings.appearanceRgbStd();
-      byte[] pixels = image.rgb();
-      float[] f = new float[Math.multiplyExact(n, 5)];
-      for (int y = 0, i = 0; y < h; y++) {
-        for (int x = 0; x < w; x++, i++) {
-          f[5 * i] = x / xy;
-          f[5 * i + 1] = y / xy;
-          f[5 * i + 2] = (pixels[3 * i] & 0xFF) / rgb;
-          f[5 * i + 3] = (pixels[3 * i + 1] & 0xFF) / rgb;
-          f[5 * i + 4] = (pixels[3 * i + 2] & 0xFF) / rgb;
-        }
-      }
-      kernels.add(kernel(PermutohedralLattice.build(f, n, 5), settings.appearanceWeight()));
-    }
-    if (settings.smoothnessWeight() > 0) {
-      float xy = (float) settings.smoothnessXyStd();
-      float[] f = new float[Math.multiplyExact(n, 2)];
-      for (int y = 0, i = 0; y < h; y++) {
-        for (int x = 0; x < w; x++, i++) {
-          f[2 * i] = x / xy;
-          f[2 * i + 1] = y / xy;
-        }
-      }
-      kernels.add(kernel(PermutohedralLattice.build(f, n, 2), settings.smoothnessWeight()));
-    }
-    return kernels.toArray(Kernel[]::new);
-  }
-
-  private static Kernel kernel(PermutohedralLattice lattice, double weight) {
-    int n = lattice.points();
-    float[] ones = new float[n];
-    java.util.Arrays.fill(ones, 1f);
-    float[] norm = new float[n];
-    lattice.filterAdd(ones, norm, 1, 0, 1, ones, 1f, new float[lattice.vertices()],
-        new float[lattice.vertices()]);
-    for (int i = 0; i < n; i++) {
-      norm[i] = 1f / norm[i];
-    }
-    return new Kernel(lattice, (float) weight, norm);
-  }
-
-  /** {@code q = softmax(energy)} over the classes of pixels {@code [p0, p1)}. */
-  private static void softmax(float[] energy, float[] q, int classes, int p0, int p1) {
+  /**
+   * The mean-field update of pixels {@code [p0, p1)}: {@code q = softmax(logP + message)}, the
+   * message of class {@code active[c]} at {@code message[p * k + c]} (none when {@code k} is 0).
+   */
+  private static void update(float[] logP, float[] message, int[] active, int k, float[] q,
+      int classes, int p0, int p1) {
     for (int p = p0; p < p1; p++) {
       int base = p * classes;
+      System.arraycopy(logP, base, q, base, classes);
+      for (int c = 0; c < k; c++) {
+        q[base + active[c]] += message[p * k + c];
+      }
       float max = Float.NEGATIVE_INFINITY;
       for (int c = 0; c < classes; c++) {
-        max = Math.max(max, energy[base + c]);
+        max = Math.max(max, q[base + c]);
       }
       float sum = 0;
       for (int c = 0; c < classes; c++) {
-        float e = (float) Math.exp(energy[base + c] - max);
+        float e = exp(q[base + c] - max);
         q[base + c] = e;
         sum += e;
       }
@@ -239,8 +206,92 @@ public final class DenseCrf {
     }
   }
 
-  /** The class of highest probability at each pixel (the lowest id among equals). */
-  static int[] argmax(float[] q, int classes) {
+  /**
+   * A class whose marginal stays below this at every pixel is left out of the filtering: its
+   * messages, weighted means of its marginals, are below it too, so leaving them out lowers that
+   * class's energy by less than {@code (w_a + w_s) * 1e-3} and changes its marginal, itself below
+   * 1e-3, by less than {@code (w_a + w_s) * 1e-6}, the other marginals by as much in sum. A photo
+   * typically has a few classes above it, and the filtering's work shrinks accordingly.
+   */
+  private static final float NEGLIGIBLE = 1e-3f;
+
+  /** Lists the classes whose marginal reaches {@link #NEGLIGIBLE} somewhere; returns how many. */
+  private static int activeClasses(float[] q, int classes, int[] active) {
+    boolean[] reached = new boolean[classes];
+    for (int i = 0; i < q.length; i += classes) {
+      for (int c = 0; c < classes; c++) {
+        reached[c] |= q[i + c] >= NEGLIGIBLE;
+      }
+    }
+    int count = 0;
+    for (int c = 0; c < classes; c++) {
+      if (reached[c]) {
+        active[count++] = c;
+      }
+    }
+    return count;
+  }
+
+  /** The appearance kernel's lattice over position and colour, scaled by their deviations. */
+  private PermutohedralLattice appearanceLattice(RgbImage image) {
+    int w = image.width();
+    int h = image.height();
+    int n = w * h;
+    float xy = (float) settings.appearanceXyStd();
+    float rgb = (float) settings.appearanceRgbStd();
+    byte[] pixels = image.rgb();
+    float[] f = new float[Math.multiplyExact(n, 5)];
+    for (int y = 0, i = 0; y < h; y++) {
+      for (int x = 0; x < w; x++, i++) {
+        f[5 * i] = x / xy;
+        f[5 * i + 1] = y / xy;
+        f[5 * i + 2] = (pixels[3 * i] & 0xFF) / rgb;
+        f[5 * i + 3] = (pixels[3 * i + 1] & 0xFF) / rgb;
+        f[5 * i + 4] = (pixels[3 * i + 2] & 0xFF) / rgb;
+      }
+    }
+    return PermutohedralLattice.build(f, n, 5);
+  }
+
+  /** {@code 1 / sum_j k(i, j)} per point, the lattice's filtering of ones. */
+  private static float[] inverseNorm(PermutohedralLattice lattice) {
+    int n = lattice.points();
+    float[] ones = new float[n];
+    java.util.Arrays.fill(ones, 1f);
+    float[] norm = new float[n];
+    float[] a = new float[lattice.vertices() + 1];
+    lattice.filterAdd(ones, norm, 1, ones, 1f, a, new float[a.length]);
+    for (int i = 0; i < n; i++) {
+      norm[i] = 1f / norm[i];
+    }
+    return norm;
+  }
+
+  /**
+   * {@code e^x} for {@code x <= 0}, to a relative error below {@code 2e-6 + |x| 6e-8} (the second
+   * term from rounding {@code x log2 e} to float): {@code 2^(x log2 e)} split
+   * into an integer power of two, set in the exponent bits, and {@code 2^f}, {@code 0 <= f < 1},
+   * from its Taylor series to degree 7 (remainder below {@code ln2^8 / 8! = 1.3e-6}). Several
+   * times faster than {@link Math#exp}, which the softmax of every pixel and class in every
+   * update would otherwise spend most of its time in.
+   */
+  static float exp(float x) {
+    if (x < -87f) {
+      return 0f;
+    }
+    float t = x * 1.44269504f;
+    float i = (float) Math.floor(t);
+    float f = (t - i) * 0.69314718f;
+    float p = 1 + f * (1 + f * (1 / 2f + f * (1 / 6f + f * (1 / 24f + f * (1 / 120f
+        + f * (1 / 720f + f * (1 / 5040f)))))));
+    return Float.intBitsToFloat(Float.floatToRawIntBits(p) + ((int) i << 23));
+  }
+
+  /**
+   * The class of highest probability at each pixel (the lowest id among equals) of {@code q},
+   * {@code [pixels, classes]} row-major.
+   */
+  public static int[] argmax(float[] q, int classes) {
     int[] ids = new int[q.length / classes];
     for (int p = 0; p < ids.length; p++) {
       int best = 0;
@@ -254,12 +305,13 @@ public final class DenseCrf {
     return ids;
   }
 
+  /** A loop body over {@code [from, to)}. */
   private interface Range {
     void run(int from, int to);
   }
 
-  /** Runs {@code body} on pixel ranges in parallel. */
-  private static void parallel(int n, Range body) {
+  /** Runs {@code body} over {@code [0, n)} in blocks, in parallel. */
+  private static void blocks(int n, Range body) {
     int parts = Math.max(1, Math.min(64, n / 4096));
     IntStream.range(0, parts).parallel().forEach(t -> body.run(
         (int) ((long) n * t / parts), (int) ((long) n * (t + 1) / parts)));

@@ -30,13 +30,13 @@ import org.junit.jupiter.params.provider.ValueSource;
  * marginals' top two differ by more than 0.1.
  */
 class DenseCrfReferenceTest {
-  private static final double MAX_ERROR = 0.06;
-  private static final double MEAN_ERROR = 0.005;
+  private static final double MAX_ERROR = 0.05;
+  private static final double MEAN_ERROR = 0.001;
   private static final double NEAR_TIE = 0.1;
 
   @ParameterizedTest
   @ValueSource(strings = {"regions_3class", "deeplab_v2_5class", "smoothness_only",
-      "appearance_only"})
+      "appearance_only", "negligible_classes"})
   void latticeMeanFieldMatchesExactMeanField(String name) throws IOException {
     Path dir = TestData.resources("crf/" + name);
     Npy.Array img = Npy.read(dir.resolve("image.npy"));

@@ -1,6 +1,7 @@
 package dev.deeplab.internal.crf;
 
 import java.util.Arrays;
+import java.util.stream.IntStream;
 
 /**
  * The permutohedral lattice of Adams, Baek and Davis ("Fast High-Dimensional Filtering Using the
@@ -19,8 +20,8 @@ import java.util.Arrays;
  * factor of the approximation cancels when the result is divided by the filtered ones, which is
  * how the CRF uses it.
  *
- * <p>Built once per image ({@link #build}); {@link #filter} is then thread-safe for disjoint
- * output ranges, allocates nothing and may run on several class ranges at once.
+ * <p>Built once per image ({@link #build}); {@link #filterAdd} runs on the common fork-join
+ * pool and allocates nothing but its tasks.
  */
 public final class PermutohedralLattice {
   private final int dims;
@@ -32,9 +33,18 @@ public final class PermutohedralLattice {
   private final float[] weight;
   /**
    * For direction {@code j} and vertex {@code v}: the two neighbours along {@code j} at {@code
-   * 2 * (j * vertices + v)} and the next index, -1 where the lattice has no vertex.
+   * 2 * (j * vertices + v)} and the next index; {@code vertices} (a vertex whose value is always
+   * 0) where the lattice has none.
    */
   private final int[] neighbour;
+  /**
+   * The splat as a gather: vertex {@code v} receives from the points {@code splatPoint[e]} with
+   * weights {@code splatWeight[e]} for {@code e} in {@code [splatStart[v], splatStart[v+1])}, so
+   * that vertices can be splatted in parallel.
+   */
+  private final int[] splatStart;
+  private final int[] splatPoint;
+  private final float[] splatWeight;
 
   private PermutohedralLattice(int dims, int points, int vertices, int[] corner, float[] weight,
       int[] neighbour) {
@@ -44,6 +54,22 @@ public final class PermutohedralLattice {
     this.corner = corner;
     this.weight = weight;
     this.neighbour = neighbour;
+    int d1 = dims + 1;
+    splatStart = new int[vertices + 1];
+    for (int e = 0; e < corner.length; e++) {
+      splatStart[corner[e] + 1]++;
+    }
+    for (int v = 0; v < vertices; v++) {
+      splatStart[v + 1] += splatStart[v];
+    }
+    int[] fill = Arrays.copyOf(splatStart, vertices);
+    splatPoint = new int[corner.length];
+    splatWeight = new float[corner.length];
+    for (int e = 0; e < corner.length; e++) {
+      int slot = fill[corner[e]]++;
+      splatPoint[slot] = e / d1;
+      splatWeight[slot] = weight[e];
+    }
   }
 
   /**
@@ -137,26 +163,30 @@ public final class PermutohedralLattice {
       }
     }
     int vertices = table.size();
+    // Neighbours along each lattice direction j: +/- ((d+1) e_j - (1, ..., 1)); for j = d only
+    // the implied last coordinate moves by d+1. An absent neighbour is the extra vertex
+    // {@code vertices}, whose value stays 0. Lookups only: the directions run in parallel.
     int[] neighbour = new int[Math.multiplyExact(2 * d1, vertices)];
-    int[] down = new int[dims];
-    int[] up = new int[dims];
-    for (int j = 0; j < d1; j++) {
+    Arrays.fill(neighbour, vertices);
+    int[] keys = table.keys;
+    IntStream.range(0, d1).parallel().forEach(j -> {
+      int[] down = new int[dims];
       for (int v = 0; v < vertices; v++) {
-        // Along direction j: +/- (d+1) e_j - (1, ..., 1); for j = d only the implied coordinate
-        // moves by d+1.
         int base = v * dims;
         for (int i = 0; i < dims; i++) {
-          down[i] = table.keys[base + i] - 1;
-          up[i] = table.keys[base + i] + 1;
+          down[i] = keys[base + i] - 1;
         }
         if (j < dims) {
-          down[j] = table.keys[base + j] + dims;
-          up[j] = table.keys[base + j] - dims;
+          down[j] = keys[base + j] + dims;
         }
-        neighbour[2 * (j * vertices + v)] = table.find(down);
-        neighbour[2 * (j * vertices + v) + 1] = table.find(up);
+        int u = table.find(down);
+        if (u >= 0) {
+          // The relation is symmetric: v is u's neighbour on the other side.
+          neighbour[2 * (j * vertices + v)] = u;
+          neighbour[2 * (j * vertices + u) + 1] = v;
+        }
       }
-    }
+    });
     return new PermutohedralLattice(dims, points, vertices, corner, weight, neighbour);
   }
 
@@ -165,152 +195,174 @@ public final class PermutohedralLattice {
     return points;
   }
 
-  /** The number of lattice vertices (scratch buffers need {@code vertices() * channels}). */
+  /** The number of lattice vertices. */
   public int vertices() {
     return vertices;
   }
 
   /**
-   * Filters channels {@code [from, to)} of {@code in} (row-major {@code [points, stride]}) and
-   * adds {@code scale[p] * factor} times the result to the same channels of {@code out}.
+   * Filters {@code in} ({@code [points, channels]} row-major) and adds {@code scale[p] * factor}
+   * times the result to {@code out} (same layout). Splat, each blur direction and slice run in
+   * parallel over vertices or points.
    *
-   * @param a scratch of at least {@code vertices() * (to - from)} floats
+   * @param a scratch of at least {@code (vertices() + 1) * channels} floats
    * @param b scratch of the same size
    */
-  public void filterAdd(float[] in, float[] out, int stride, int from, int to, float[] scale,
-      float factor, float[] a, float[] b) {
-    int width = to - from;
+  public void filterAdd(float[] in, float[] out, int channels, float[] scale, float factor,
+      float[] a, float[] b) {
+    int rows = vertices + 1;
+    if (a.length < rows * channels || b.length < rows * channels) {
+      throw new IllegalArgumentException("scratch too small: " + a.length + " and " + b.length);
+    }
     int d1 = dims + 1;
-    Arrays.fill(a, 0, vertices * width, 0f);
-    for (int p = 0; p < points; p++) {
-      int src = p * stride + from;
-      for (int k = 0; k < d1; k++) {
-        int dst = corner[p * d1 + k] * width;
-        float w = weight[p * d1 + k];
-        for (int c = 0; c < width; c++) {
-          a[dst + c] += w * in[src + c];
+    blocks(vertices, (v0, v1) -> {
+      for (int v = v0; v < v1; v++) {
+        int dst = v * channels;
+        Arrays.fill(a, dst, dst + channels, 0f);
+        for (int e = splatStart[v]; e < splatStart[v + 1]; e++) {
+          int src = splatPoint[e] * channels;
+          float w = splatWeight[e];
+          for (int c = 0; c < channels; c++) {
+            a[dst + c] += w * in[src + c];
+          }
         }
       }
-    }
-    float[] cur = a;
-    float[] next = b;
+    });
+    Arrays.fill(a, vertices * channels, rows * channels, 0f);
+    Arrays.fill(b, vertices * channels, rows * channels, 0f);
+    float[][] buffers = {a, b};
     for (int j = 0; j < d1; j++) {
+      float[] cur = buffers[j & 1];
+      float[] next = buffers[(j + 1) & 1];
       int nb = 2 * j * vertices;
-      for (int v = 0; v < vertices; v++) {
-        int self = v * width;
-        int n1 = neighbour[nb + 2 * v];
-        int n2 = neighbour[nb + 2 * v + 1];
-        if (n1 >= 0 && n2 >= 0) {
-          int o1 = n1 * width;
-          int o2 = n2 * width;
-          for (int c = 0; c < width; c++) {
+      blocks(vertices, (v0, v1) -> {
+        for (int v = v0; v < v1; v++) {
+          int self = v * channels;
+          int o1 = neighbour[nb + 2 * v] * channels;
+          int o2 = neighbour[nb + 2 * v + 1] * channels;
+          for (int c = 0; c < channels; c++) {
             next[self + c] = 0.5f * cur[self + c] + 0.25f * (cur[o1 + c] + cur[o2 + c]);
           }
-        } else {
-          int o = n1 >= 0 ? n1 * width : n2 >= 0 ? n2 * width : -1;
-          for (int c = 0; c < width; c++) {
-            next[self + c] = 0.5f * cur[self + c] + (o >= 0 ? 0.25f * cur[o + c] : 0f);
+        }
+      });
+    }
+    float[] blurred = buffers[d1 & 1];
+    blocks(points, (p0, p1) -> {
+      for (int p = p0; p < p1; p++) {
+        int dst = p * channels;
+        float s = scale[p] * factor;
+        for (int k = 0; k < d1; k++) {
+          int src = corner[p * d1 + k] * channels;
+          float w = weight[p * d1 + k] * s;
+          for (int c = 0; c < channels; c++) {
+            out[dst + c] += w * blurred[src + c];
           }
         }
       }
-      float[] t = cur;
-      cur = next;
-      next = t;
-    }
-    for (int p = 0; p < points; p++) {
-      int dst = p * stride + from;
-      float s = scale[p] * factor;
-      for (int k = 0; k < d1; k++) {
-        int src = corner[p * d1 + k] * width;
-        float w = weight[p * d1 + k] * s;
-        for (int c = 0; c < width; c++) {
-          out[dst + c] += w * cur[src + c];
-        }
-      }
-    }
+    });
   }
 
-  /** Open-addressing hash table of vertex keys ({@code dims} ints each), numbered in order. */
+  /** A loop body over {@code [from, to)}. */
+  private interface Range {
+    void run(int from, int to);
+  }
+
+  /** Runs {@code body} over {@code [0, n)} in blocks, in parallel. */
+  private static void blocks(int n, Range body) {
+    int parts = Math.max(1, Math.min(64, n / 8192));
+    IntStream.range(0, parts).parallel().forEach(t -> body.run(
+        (int) ((long) n * t / parts), (int) ((long) n * (t + 1) / parts)));
+  }
+
+  /**
+   * Open-addressing hash table of vertex keys ({@code dims} ints each), numbered in order of
+   * insertion. Each slot holds the key and its number side by side, so that a probe touches one
+   * cache line; {@link #keys} lists the keys by number.
+   */
   private static final class VertexTable {
     private final int dims;
+    private final int slotInts;
     private int[] keys;
+    /** Per slot: the key, then its number + 1 (0: empty). */
     private int[] slots;
+    private int capacity;
     private int size;
 
     VertexTable(int dims, int expected) {
       this.dims = dims;
+      this.slotInts = dims + 1;
       this.keys = new int[expected * dims];
-      this.slots = new int[Integer.highestOneBit(Math.max(16, expected) * 2) * 2];
-      Arrays.fill(slots, -1);
+      this.capacity = Integer.highestOneBit(Math.max(16, expected) * 2) * 2;
+      this.slots = new int[capacity * slotInts];
     }
 
     int size() {
       return size;
     }
 
-    private static int hash(int[] key, int dims) {
+    private static int hash(int[] key, int from, int dims) {
       int h = 0;
       for (int i = 0; i < dims; i++) {
-        h = h * 2531011 + key[i];
+        h = h * 2531011 + key[from + i];
       }
       h ^= h >>> 16;
       h *= 0x85ebca6b;
       return h ^ h >>> 13;
     }
 
-    private boolean matches(int entry, int[] key) {
-      int base = entry * dims;
+    private boolean matches(int slot, int[] key) {
+      int base = slot * slotInts;
       for (int i = 0; i < dims; i++) {
-        if (keys[base + i] != key[i]) {
+        if (slots[base + i] != key[i]) {
           return false;
         }
       }
       return true;
     }
 
-    /** The index of {@code key}, -1 if absent. */
+    /** The number of {@code key}, -1 if absent. */
     int find(int[] key) {
-      int mask = slots.length - 1;
-      for (int s = hash(key, dims) & mask; ; s = (s + 1) & mask) {
-        int e = slots[s];
-        if (e < 0 || matches(e, key)) {
-          return e;
+      int mask = capacity - 1;
+      for (int s = hash(key, 0, dims) & mask; ; s = (s + 1) & mask) {
+        int e = slots[s * slotInts + dims];
+        if (e == 0 || matches(s, key)) {
+          return e - 1;
         }
       }
     }
 
-    /** The index of {@code key}, added if absent. */
+    /** The number of {@code key}, added if absent. */
     int insert(int[] key) {
-      int mask = slots.length - 1;
-      int s = hash(key, dims) & mask;
-      for (; slots[s] >= 0; s = (s + 1) & mask) {
-        if (matches(slots[s], key)) {
-          return slots[s];
+      int mask = capacity - 1;
+      int s = hash(key, 0, dims) & mask;
+      for (; slots[s * slotInts + dims] != 0; s = (s + 1) & mask) {
+        if (matches(s, key)) {
+          return slots[s * slotInts + dims] - 1;
         }
       }
       if ((size + 1) * dims > keys.length) {
         keys = Arrays.copyOf(keys, keys.length * 2);
       }
       System.arraycopy(key, 0, keys, size * dims, dims);
-      slots[s] = size++;
-      if (size * 2 > slots.length) {
+      System.arraycopy(key, 0, slots, s * slotInts, dims);
+      slots[s * slotInts + dims] = ++size;
+      if (size * 2 > capacity) {
         rehash();
       }
       return size - 1;
     }
 
     private void rehash() {
-      slots = new int[slots.length * 2];
-      Arrays.fill(slots, -1);
-      int mask = slots.length - 1;
-      int[] key = new int[dims];
+      capacity *= 2;
+      slots = new int[capacity * slotInts];
+      int mask = capacity - 1;
       for (int e = 0; e < size; e++) {
-        System.arraycopy(keys, e * dims, key, 0, dims);
-        int s = hash(key, dims) & mask;
-        while (slots[s] >= 0) {
+        int s = hash(keys, e * dims, dims) & mask;
+        while (slots[s * slotInts + dims] != 0) {
           s = (s + 1) & mask;
         }
-        slots[s] = e;
+        System.arraycopy(keys, e * dims, slots, s * slotInts, dims);
+        slots[s * slotInts + dims] = e + 1;
       }
     }
   }
