@@ -39,6 +39,7 @@ class PublicApiTest {
       "dev.deeplab.eval.ConfusionMatrix",
       "dev.deeplab.eval.EvalReport",
       "dev.deeplab.eval.Evaluator",
+      "dev.deeplab.eval.TrimapAccuracy",
       "dev.deeplab.export.ModelExporter",
       "dev.deeplab.export.ModelImporter",
       "dev.deeplab.image.ImageFormatException",
