@@ -91,6 +91,9 @@ public final class PermutohedralLattice {
     int[] rank = new int[d1];
     double[] barycentric = new double[d1 + 1];
     int[] key = new int[dims];
+    int[] lastKey = new int[d1 * dims];
+    int[] lastVertex = new int[d1];
+    Arrays.fill(lastVertex, -1);
     VertexTable table = new VertexTable(dims, Math.max(16, points));
     int[] corner = new int[Math.multiplyExact(points, d1)];
     float[] weight = new float[corner.length];
@@ -154,11 +157,19 @@ public final class PermutohedralLattice {
       barycentric[0] += 1 + barycentric[d1];
       // The simplex's vertices: the remainder-k vertex adds k to each coordinate and takes d+1
       // from those ranked above d-k (the last coordinate is implied by the zero sum).
+      // Neighbouring pixels mostly share their simplex: each corner's last key is remembered
+      // and its number reused without a hash lookup.
       for (int k = 0; k < d1; k++) {
+        boolean same = lastVertex[k] >= 0;
         for (int i = 0; i < dims; i++) {
           key[i] = nearest[i] + k - (rank[i] > dims - k ? d1 : 0);
+          same &= key[i] == lastKey[k * dims + i];
         }
-        corner[p * d1 + k] = table.insert(key);
+        if (!same) {
+          lastVertex[k] = table.insert(key);
+          System.arraycopy(key, 0, lastKey, k * dims, dims);
+        }
+        corner[p * d1 + k] = lastVertex[k];
         weight[p * d1 + k] = (float) barycentric[k];
       }
     }
