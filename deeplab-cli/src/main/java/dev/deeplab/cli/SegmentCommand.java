@@ -99,8 +99,6 @@ final class SegmentCommand implements Callable<Integer> {
     // Decoding, the mask and the overlay take about 15 bytes per pixel of Java heap, for each of
     // the (at most) five images in the pipeline: refuse images that would not fit, with a
     // message, rather than fail with OutOfMemoryError.
-    long heapPixels = Runtime.getRuntime().maxMemory() / 16 / OrderedPipeline.inFlight(1);
-    ImageReader reader = new ImageReader(Math.min(ImageReader.DEFAULT_MAX_PIXELS, heapPixels));
     List<String> stems = OutputNames.stems(images);
     ArrayNode report = JSON.createArrayNode();
     int failed = 0;
@@ -110,6 +108,13 @@ final class SegmentCommand implements Callable<Integer> {
         throw new UserError((crf != null ? "--crf" : "--save-probabilities") + ": model "
             + segmenter.directory() + " has no probabilities output");
       }
+      long heapPixels = Runtime.getRuntime().maxMemory() / 16 / OrderedPipeline.inFlight(1);
+      if (crf != null) {
+        // The CRF's arrays for one image at a time: keep them within half the heap.
+        heapPixels = Math.min(heapPixels, Runtime.getRuntime().maxMemory() / 2
+            / DenseCrf.estimatedBytes(1, segmenter.info().config().numClasses()));
+      }
+      ImageReader reader = new ImageReader(Math.min(ImageReader.DEFAULT_MAX_PIXELS, heapPixels));
       Files.createDirectories(output);
       ModelInfo info = segmenter.info();
       LabelSet labels = labels(info);
