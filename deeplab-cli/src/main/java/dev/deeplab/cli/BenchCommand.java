@@ -15,9 +15,13 @@ import dev.deeplab.bench.ProcStats;
 import dev.deeplab.bench.SessionSettings;
 import dev.deeplab.bench.TrainTarget;
 import dev.deeplab.data.VocDataset;
+import dev.deeplab.image.ImageReader;
 import dev.deeplab.image.RgbImage;
+import dev.deeplab.infer.DenseCrf;
 import dev.deeplab.infer.Engine;
+import dev.deeplab.infer.Segmentation;
 import dev.deeplab.infer.Segmenter;
+import dev.deeplab.internal.infer.Resampling;
 import dev.deeplab.internal.nn.AtrousMode;
 import dev.deeplab.internal.serving.SavedModelWriter;
 import dev.deeplab.internal.weights.FloatTensor;
@@ -35,6 +39,7 @@ import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -54,7 +59,8 @@ import picocli.CommandLine.Spec;
         "Examples: deeplab bench --variant xception_65 --runs 20",
         "          deeplab bench --model savedmodels/deeplabv3_mnv2_pascal --memory",
         "          deeplab bench --variant mobilenet_v2 --atrous space-to-batch,native",
-        "          deeplab bench --variant mobilenet_v2 --train --batch-size 2 --size 321"})
+        "          deeplab bench --variant mobilenet_v2 --train --batch-size 2 --size 321",
+        "          deeplab bench --crf --image photos/pets.jpg   (the dense CRF alone)"})
 final class BenchCommand implements Callable<Integer> {
   @ArgGroup(exclusive = false)
   ModelOptions model = new ModelOptions();
@@ -157,6 +163,14 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print one JSON object instead of the table.")
   boolean json;
 
+  @Mixin
+  CrfOptions crfOptions;
+
+  @Option(names = "--image", paramLabel = "FILE",
+      description = "With --crf: the photo, resized to --size x --size, whose softmax (from "
+          + "--model, default the pretrained model) the CRF refines.")
+  Path image;
+
   @Spec
   CommandSpec spec;
 
@@ -176,6 +190,10 @@ final class BenchCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     if (engines != null) {
       return engines(out);
+    }
+    DenseCrf crf = crfOptions.crf();
+    if (crf != null) {
+      return crf(crf, out);
     }
     validate();
     if (export != null) {
@@ -643,6 +661,73 @@ final class BenchCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "load average (1 min): %.2f at start, %.2f at end%n", load0, load1);
     }
     return flat ? 0 : 1;
+  }
+
+  /**
+   * Times the fully connected CRF alone on the softmax of a photo resized to {@code size x
+   * size}: lattice construction and the mean-field updates, all the work of {@link
+   * DenseCrf#marginals}.
+   */
+  private int crf(DenseCrf crf, PrintWriter out) throws Exception {
+    if (image == null) {
+      throw new UsageError("--crf needs --image FILE");
+    }
+    if (model.given() || size < 1 || runs < 1 || warmup < 0) {
+      throw new UsageError("--crf takes --model DIR (not --variant), --size, --runs, --warmup");
+    }
+    RgbImage photo = new ImageReader().read(image);
+    RgbImage input = new RgbImage(size, size, Resampling.bilinearRgb(photo.rgb(), photo.width(),
+        photo.height(), size, size));
+    float[] p;
+    int classes;
+    try (Segmenter s = Segmenter.builder().model(ModelLocation.orDefault(savedModel))
+        .threads(threads).build()) {
+      Segmentation seg = s.segmentWithProbabilities(input);
+      p = seg.probabilities();
+      classes = seg.numClasses();
+    }
+    float[][] q = new float[1][];
+    java.lang.management.OperatingSystemMXBean os =
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    long cpu0 = os instanceof com.sun.management.OperatingSystemMXBean sun
+        ? sun.getProcessCpuTime() : -1;
+    LatencyStats stats = LatencyRunner.measure(() -> q[0] = crf.marginals(input, p, classes),
+        warmup, runs);
+    // Process CPU time per run, warm-up runs included: on a machine shared with other work it
+    // shows the work done better than the wall time.
+    double cpuMs = cpu0 < 0 ? Double.NaN : (((com.sun.management.OperatingSystemMXBean) os)
+        .getProcessCpuTime() - cpu0) / 1e6 / (warmup + runs);
+    int[] before = DenseCrf.argmax(p, classes);
+    int[] after = DenseCrf.argmax(q[0], classes);
+    long changed = java.util.stream.IntStream.range(0, before.length)
+        .filter(i -> before[i] != after[i]).count();
+    DenseCrf.Settings c = crf.settings();
+    if (json) {
+      Map<String, Object> h = new LinkedHashMap<>();
+      h.put("mode", "crf");
+      h.put("image", image.toString());
+      h.put("size", size);
+      h.put("classes", classes);
+      h.put("settings", c.toString());
+      h.put("cores", Runtime.getRuntime().availableProcessors());
+      h.put("median_ms", stats.medianMs());
+      h.put("best_ms", stats.bestMs());
+      h.put("cpu_ms_per_run", cpuMs);
+      h.put("runs", stats.count());
+      h.put("labels_changed", changed / (double) before.length);
+      h.put("load_start", stats.loadStart());
+      h.put("load_end", stats.loadEnd());
+      out.println(new ObjectMapper().writeValueAsString(h));
+      return 0;
+    }
+    out.printf(Locale.ROOT, "dense CRF, %s resized to %dx%d, %d classes, %s, %d cores%n", image,
+        size, size, classes, c, Runtime.getRuntime().availableProcessors());
+    out.printf(Locale.ROOT, "median %.1f ms, best %.1f ms over %d runs (%d warm-up); process CPU "
+        + "time %.1f ms per run; labels changed by the CRF: %.2f%%%n", stats.medianMs(),
+        stats.bestMs(), stats.count(), warmup, cpuMs, 100.0 * changed / before.length);
+    out.printf(Locale.ROOT, "load average (1 min): %.2f at start, %.2f at end%n",
+        stats.loadStart(), stats.loadEnd());
+    return 0;
   }
 
   private int checkAtrous(PrintWriter out) throws Exception {

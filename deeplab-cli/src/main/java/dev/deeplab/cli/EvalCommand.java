@@ -6,6 +6,7 @@ import dev.deeplab.eval.CheckpointWatcher;
 import dev.deeplab.eval.ConfusionMatrix;
 import dev.deeplab.eval.EvalReport;
 import dev.deeplab.eval.Evaluator;
+import dev.deeplab.infer.DenseCrf;
 import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelInfo;
 import dev.deeplab.train.TrainingRun;
@@ -13,6 +14,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -35,7 +37,10 @@ import picocli.CommandLine.Spec;
             + "written to TensorBoard.",
         "Example: deeplab eval --data VOCdevkit/VOC2012 --scales 0.5,0.75,1.0,1.25,1.5,1.75 --flip",
         "Example: deeplab eval --dataset cityscapes --data cityscapes --model savedmodels/city",
-        "Example: deeplab eval --model runs/voc --data VOCdevkit/VOC2012 --watch"})
+        "Example: deeplab eval --model runs/voc --data VOCdevkit/VOC2012 --watch",
+        "With --crf the predictions are also refined by DeepLab's fully connected CRF, and mIoU, "
+            + "pixel accuracy and the accuracy near label boundaries (trimap) are printed with "
+            + "and without it."})
 final class EvalCommand implements Callable<Integer> {
   @Option(names = "--model", paramLabel = "DIR",
       description = "SavedModel directory, training checkpoint directory or checkpoint prefix "
@@ -79,6 +84,14 @@ final class EvalCommand implements Callable<Integer> {
       + "TensorBoard event files go (default: eval/ in the checkpoint directory).")
   Path summaryDir;
 
+  @Mixin
+  CrfOptions crfOptions;
+
+  @Option(names = "--trimap-band", paramLabel = "PIXELS", defaultValue = "5",
+      description = "With --crf: half-width of the band around label boundaries whose pixel "
+          + "accuracy is reported (default ${DEFAULT-VALUE}).")
+  int trimapBand;
+
   @Spec
   CommandSpec spec;
 
@@ -90,6 +103,13 @@ final class EvalCommand implements Callable<Integer> {
     if (!watch && (interval != null || maxEvaluations != null || summaryDir != null)) {
       throw new UsageError("--interval, --max-evaluations and --summary-dir go with --watch");
     }
+    DenseCrf crf = crfOptions.crf();
+    if (crf != null && watch) {
+      throw new UsageError("--crf does not go with --watch");
+    }
+    if (trimapBand < 1 || trimapBand > 1000) {
+      throw new UsageError("--trimap-band must be 1 to 1000 pixels, got " + trimapBand);
+    }
     if (watch) {
       if (!checkpoints) {
         throw new UsageError("--watch needs --model to be a training checkpoint directory "
@@ -97,26 +117,76 @@ final class EvalCommand implements Callable<Integer> {
       }
       return watch(TrainingRun.open(model), dataset, out);
     }
-    ConfusionMatrix cm;
-    List<String> names;
+    Evaluator evaluator;
     if (checkpoints) {
       TrainingRun run = TrainingRun.open(model);
       long step = run.selectedStep();
       if (!json) {
         out.println("checkpoint " + run.checkpoint(step) + " (step " + step + ")");
       }
-      try (Evaluator evaluator = Evaluator.open(run, step, scales, flip)) {
-        names = labels(evaluator.info()).classNames();
-        cm = evaluate(evaluator, dataset);
-      }
+      evaluator = Evaluator.open(run, step, scales, flip);
     } else {
-      try (Evaluator evaluator = Evaluator.open(ModelLocation.orDefault(model), scales, flip)) {
-        names = labels(evaluator.info()).classNames();
-        cm = evaluate(evaluator, dataset);
+      evaluator = Evaluator.open(ModelLocation.orDefault(model), scales, flip);
+    }
+    try (evaluator) {
+      List<String> names = labels(evaluator.info()).classNames();
+      if (crf != null) {
+        if (!evaluator.hasProbabilities()) {
+          throw new UserError("--crf needs the model's probabilities; this model has none (a "
+              + "wrapped frozen graph)");
+        }
+        printCrf(evaluateWithCrf(evaluator, dataset, crf), crf, names, out);
+      } else {
+        ConfusionMatrix cm = evaluate(evaluator, dataset);
+        out.println(json ? EvalReport.toJson(cm, names)
+            : EvalReport.toText(cm, names).stripTrailing());
       }
     }
-    out.println(json ? EvalReport.toJson(cm, names) : EvalReport.toText(cm, names).stripTrailing());
     return 0;
+  }
+
+  private Evaluator.CrfComparison evaluateWithCrf(Evaluator evaluator,
+      SegmentationDataset dataset, DenseCrf crf) throws Exception {
+    LabelSet labels = labels(evaluator.info());
+    try (Progress progress = Progress.start("eval", dataset.samples().size())) {
+      return evaluator.evaluateWithCrf(dataset, labels, datasetOptions.resize(), crf, trimapBand,
+          progress::step);
+    }
+  }
+
+  /** The CRF's report, then its scores against the plain prediction's. */
+  private void printCrf(Evaluator.CrfComparison c, DenseCrf crf, List<String> names,
+      PrintWriter out) {
+    DenseCrf.Settings s = crf.settings();
+    if (json) {
+      ObjectNode root = EvalReport.toJsonTree(c.refined(), names);
+      ObjectNode settings = root.putObject("crf");
+      settings.put("iterations", s.iterations()).put("appearance_weight", s.appearanceWeight())
+          .put("appearance_xy_std", s.appearanceXyStd())
+          .put("appearance_rgb_std", s.appearanceRgbStd())
+          .put("smoothness_weight", s.smoothnessWeight())
+          .put("smoothness_xy_std", s.smoothnessXyStd());
+      root.put("trimap_band", trimapBand).put("trimap_pixels", c.refinedTrimap().pixels())
+          .put("trimap_accuracy", c.refinedTrimap().accuracy());
+      root.putObject("without_crf").put("mean_iou", c.plain().meanIou())
+          .put("pixel_accuracy", c.plain().pixelAccuracy())
+          .put("trimap_accuracy", c.plainTrimap().accuracy());
+      out.println(root.toPrettyString());
+      return;
+    }
+    out.println("with the CRF (" + s.iterations() + " iterations, appearance "
+        + s.appearanceWeight() + "," + s.appearanceXyStd() + "," + s.appearanceRgbStd()
+        + ", smoothness " + s.smoothnessWeight() + "," + s.smoothnessXyStd() + "):");
+    out.println(EvalReport.toText(c.refined(), names).stripTrailing());
+    out.println();
+    out.printf(Locale.ROOT, "%-40s %12s %12s%n", "", "without CRF", "with CRF");
+    out.printf(Locale.ROOT, "%-40s %11.2f%% %11.2f%%%n", "mean IoU", 100 * c.plain().meanIou(),
+        100 * c.refined().meanIou());
+    out.printf(Locale.ROOT, "%-40s %11.2f%% %11.2f%%%n", "pixel accuracy",
+        100 * c.plain().pixelAccuracy(), 100 * c.refined().pixelAccuracy());
+    out.printf(Locale.ROOT, "%-40s %11.2f%% %11.2f%%%n", "trimap accuracy (" + trimapBand
+        + " px band, " + c.plainTrimap().pixels() + " pixels)",
+        100 * c.plainTrimap().accuracy(), 100 * c.refinedTrimap().accuracy());
   }
 
   /**

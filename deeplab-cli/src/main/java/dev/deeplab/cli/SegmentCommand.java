@@ -9,6 +9,7 @@ import dev.deeplab.image.LabelMap;
 import dev.deeplab.image.MaskWriter;
 import dev.deeplab.image.ResizeToRange;
 import dev.deeplab.image.RgbImage;
+import dev.deeplab.infer.DenseCrf;
 import dev.deeplab.infer.Segmentation;
 import dev.deeplab.infer.Engine;
 import dev.deeplab.infer.Segmenter;
@@ -37,6 +38,8 @@ import picocli.CommandLine.Spec;
     description = {"Segment images: writes <stem>_mask.png (palette PNG, pixel = class id) and "
         + "<stem>_overlay.png, and prints the classes found with their pixel share.",
         "Example: deeplab segment photos/pets.jpg",
+        "Example: deeplab segment --crf photos/pets.jpg   (DeepLab v1/v2's fully connected CRF; "
+            + "with --save-probabilities its marginals are saved)",
         "Example: deeplab segment --dataset cityscapes --label-ids --model savedmodels/city "
             + "-o results leftImg8bit/test/*/*.png"})
 final class SegmentCommand implements Callable<Integer> {
@@ -83,8 +86,12 @@ final class SegmentCommand implements Callable<Integer> {
   boolean labelIds;
 
   @Option(names = "--save-probabilities",
-      description = "Also write <stem>_probabilities.npy (float32 [height, width, classes]).")
+      description = "Also write <stem>_probabilities.npy (float32 [height, width, classes]; "
+          + "with --crf the CRF's marginals).")
   boolean saveProbabilities;
+
+  @Mixin
+  CrfOptions crfOptions;
 
   @Spec
   CommandSpec spec;
@@ -98,13 +105,12 @@ final class SegmentCommand implements Callable<Integer> {
     if (saveProbabilities && (resize.resizes() || labelIds)) {
       throw new UsageError("--save-probabilities cannot be combined with --label-ids or a resize");
     }
+    DenseCrf crf = crfOptions.crf();
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     // Decoding, the mask and the overlay take about 15 bytes per pixel of Java heap, for each of
     // the (at most) five images in the pipeline: refuse images that would not fit, with a
     // message, rather than fail with OutOfMemoryError.
-    long heapPixels = Runtime.getRuntime().maxMemory() / 16 / OrderedPipeline.inFlight(1);
-    ImageReader reader = new ImageReader(Math.min(ImageReader.DEFAULT_MAX_PIXELS, heapPixels));
     List<String> stems = OutputNames.stems(images);
     ArrayNode report = JSON.createArrayNode();
     int failed = 0;
@@ -117,10 +123,17 @@ final class SegmentCommand implements Callable<Integer> {
       builder.allowForeignModel();
     }
     try (Segmenter segmenter = builder.build()) {
-      if (saveProbabilities && !segmenter.hasProbabilities()) {
-        throw new UserError("--save-probabilities: model " + segmenter.directory()
-            + " has no probabilities output");
+      if ((saveProbabilities || crf != null) && !segmenter.hasProbabilities()) {
+        throw new UserError((crf != null ? "--crf" : "--save-probabilities") + ": model "
+            + segmenter.directory() + " has no probabilities output");
       }
+      long heapPixels = Runtime.getRuntime().maxMemory() / 16 / OrderedPipeline.inFlight(1);
+      if (crf != null) {
+        // The CRF's arrays for one image at a time: keep them within half the heap.
+        heapPixels = Math.min(heapPixels, Runtime.getRuntime().maxMemory() / 2
+            / DenseCrf.estimatedBytes(1, segmenter.info().config().numClasses()));
+      }
+      ImageReader reader = new ImageReader(Math.min(ImageReader.DEFAULT_MAX_PIXELS, heapPixels));
       Files.createDirectories(output);
       ModelInfo info = segmenter.info();
       LabelSet labels = labels(info);
@@ -131,6 +144,9 @@ final class SegmentCommand implements Callable<Integer> {
           reader::read,
           photo -> {
             RgbImage input = resize.resize(photo);
+            if (crf != null) {
+              return crf.refine(input, segmenter.segmentWithProbabilities(input));
+            }
             return saveProbabilities ? segmenter.segmentWithProbabilities(input)
                 : segmenter.segment(input);
           },

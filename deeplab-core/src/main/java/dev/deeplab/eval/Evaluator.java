@@ -5,6 +5,8 @@ import dev.deeplab.data.SegmentationDataset;
 import dev.deeplab.image.LabelMap;
 import dev.deeplab.image.ResizeToRange;
 import dev.deeplab.image.RgbImage;
+import dev.deeplab.infer.DenseCrf;
+import dev.deeplab.infer.Segmentation;
 import dev.deeplab.infer.Segmenter;
 import dev.deeplab.internal.checkpoint.Checkpoints;
 import dev.deeplab.internal.serving.FrozenGraphWrapper;
@@ -162,11 +164,7 @@ public final class Evaluator implements AutoCloseable {
    */
   public ConfusionMatrix evaluate(SegmentationDataset dataset, LabelSet labels,
       ResizeToRange resize, Runnable afterImage) throws DatasetException {
-    int classes = info.config().numClasses();
-    if (labels.numClasses() != classes) {
-      throw new IllegalArgumentException("the label set " + labels.name() + " has "
-          + labels.numClasses() + " classes but the model predicts " + classes);
-    }
+    int classes = checkedClasses(labels);
     ConfusionMatrix cm = new ConfusionMatrix(classes, labels.ignoreLabel());
     for (SegmentationDataset.Sample s : dataset.samples()) {
       SegmentationDataset.LoadedSample loaded = dataset.load(s, classes, labels.ignoreLabel());
@@ -174,6 +172,94 @@ public final class Evaluator implements AutoCloseable {
       afterImage.run();
     }
     return cm;
+  }
+
+  /**
+   * The scores of a split with and without the fully connected CRF: confusion matrices and
+   * trimap accuracies of the plain prediction and of the CRF-refined one.
+   */
+  public record CrfComparison(ConfusionMatrix plain, ConfusionMatrix refined,
+      TrimapAccuracy plainTrimap, TrimapAccuracy refinedTrimap) {}
+
+  /**
+   * Evaluates a split as {@link #evaluate} does, and the same predictions refined by {@code crf}:
+   * per image the class ids and the softmax of {@link #probabilities} (after the official {@code
+   * resize_to_range}, like {@link #predict(RgbImage, ResizeToRange)}) as the plain prediction, and the
+   * argmax of the CRF's marginals (with the image the network saw) as the refined one; both are
+   * mapped back to the image's size and scored against the same labels, in the confusion matrix
+   * and in the band of {@code trimapBand} pixels around label boundaries ({@link
+   * TrimapAccuracy}). The plain prediction is the model's own (the same run of the network gives
+   * class ids and probabilities), so the plain scores are {@link #evaluate}'s.
+   *
+   * @throws IllegalStateException for a model without probabilities (a wrapped frozen graph)
+   * @throws DatasetException if the split or an image cannot be read
+   */
+  public CrfComparison evaluateWithCrf(SegmentationDataset dataset, LabelSet labels,
+      ResizeToRange resize, DenseCrf crf, int trimapBand, Runnable afterImage)
+      throws DatasetException {
+    int classes = checkedClasses(labels);
+    CrfComparison result = new CrfComparison(new ConfusionMatrix(classes, labels.ignoreLabel()),
+        new ConfusionMatrix(classes, labels.ignoreLabel()),
+        new TrimapAccuracy(trimapBand, labels.ignoreLabel()),
+        new TrimapAccuracy(trimapBand, labels.ignoreLabel()));
+    for (SegmentationDataset.Sample s : dataset.samples()) {
+      SegmentationDataset.LoadedSample loaded = dataset.load(s, classes, labels.ignoreLabel());
+      RgbImage image = loaded.image();
+      RgbImage resized = resize.resize(image);
+      Prediction prediction = predictWithProbabilities(resized);
+      int[] truth = loaded.label().toIntArray();
+      int[] plain = atImageSize(prediction.ids(), resized, image);
+      int[] refined = atImageSize(DenseCrf.argmax(crf.marginals(resized,
+          prediction.probabilities(), classes), classes), resized, image);
+      result.plain().add(truth, plain);
+      result.refined().add(truth, refined);
+      result.plainTrimap().add(truth, plain, image.width(), image.height());
+      result.refinedTrimap().add(truth, refined, image.width(), image.height());
+      afterImage.run();
+    }
+    return result;
+  }
+
+  /** Class ids and probabilities of one run of the network. */
+  private record Prediction(int[] ids, float[] probabilities) {}
+
+  private Prediction predictWithProbabilities(RgbImage image) {
+    if (direct != null) {
+      Segmentation s = direct.segmentWithProbabilities(image);
+      return new Prediction(s.classIds(), s.probabilities());
+    }
+    try (TUint8 in = tensor(image);
+        Result r = session.runner().feed(graph.images(), in).fetch(graph.semantic())
+            .fetch(graph.probabilities()).run()) {
+      int[] ids = new int[image.width() * image.height()];
+      ((TInt32) r.get(0)).copyTo(DataBuffers.of(ids, false, false));
+      TFloat32 p = (TFloat32) r.get(1);
+      float[] probabilities = new float[Math.toIntExact(p.shape().size())];
+      p.copyTo(DataBuffers.of(probabilities, false, false));
+      return new Prediction(ids, probabilities);
+    }
+  }
+
+  /** Whether {@link #probabilities} works: not for a wrapped frozen graph. */
+  public boolean hasProbabilities() {
+    return direct == null || direct.hasProbabilities();
+  }
+
+  private static int[] atImageSize(int[] ids, RgbImage resized, RgbImage image) {
+    if (resized == image) {
+      return ids;
+    }
+    return ResizeToRange.resizeNearest(LabelMap.ofInts(resized.width(), resized.height(), ids),
+        image.width(), image.height()).toIntArray();
+  }
+
+  private int checkedClasses(LabelSet labels) {
+    int classes = info.config().numClasses();
+    if (labels.numClasses() != classes) {
+      throw new IllegalArgumentException("the label set " + labels.name() + " has "
+          + labels.numClasses() + " classes but the model predicts " + classes);
+    }
+    return classes;
   }
 
   /** Class ids of {@code image}, row-major: the argmax of {@link #probabilities}. */

@@ -1,0 +1,380 @@
+package dev.deeplab.internal.crf;
+
+import java.util.Arrays;
+import java.util.stream.IntStream;
+
+/**
+ * The permutohedral lattice of Adams, Baek and Davis ("Fast High-Dimensional Filtering Using the
+ * Permutohedral Lattice", Eurographics 2010), as Krähenbühl and Koltun use it for the messages of
+ * their fully connected CRF (NIPS 2011): Gaussian filtering of values attached to points in a
+ * {@code d}-dimensional feature space, {@code sum_j exp(-|f_i - f_j|^2 / 2) v_j} up to a constant
+ * factor, in time linear in the number of points.
+ *
+ * <p>Each point is lifted onto the plane {@code x_0 + ... + x_d = 0} of {@code R^(d+1)}, whose
+ * tiling by the permutohedral lattice {@code A*_d} puts it in a simplex of {@code d + 1} lattice
+ * vertices; filtering <em>splats</em> every value onto those vertices with barycentric weights,
+ * <em>blurs</em> the vertex values with the kernel {@code [1 2 1] / 4} along each of the {@code d
+ * + 1} lattice directions, and <em>slices</em> the result back at the points with the same
+ * weights. The features are scaled by {@code (d + 1) sqrt(2/3)} so that splat, blur and slice
+ * together approximate a Gaussian of standard deviation 1 (the paper's Section 4). The constant
+ * factor of the approximation cancels when the result is divided by the filtered ones, which is
+ * how the CRF uses it.
+ *
+ * <p>Built once per image ({@link #build}); {@link #filterAdd} runs on the common fork-join
+ * pool and allocates nothing but its tasks.
+ */
+public final class PermutohedralLattice {
+  private final int dims;
+  private final int points;
+  private final int vertices;
+  /** For point {@code p} and corner {@code k}: the vertex index at {@code p * (dims+1) + k}. */
+  private final int[] corner;
+  /** The barycentric weight of that corner. */
+  private final float[] weight;
+  /**
+   * For direction {@code j} and vertex {@code v}: the two neighbours along {@code j} at {@code
+   * 2 * (j * vertices + v)} and the next index; {@code vertices} (a vertex whose value is always
+   * 0) where the lattice has none.
+   */
+  private final int[] neighbour;
+  /**
+   * The splat as a gather: vertex {@code v} receives from the points {@code splatPoint[e]} with
+   * weights {@code splatWeight[e]} for {@code e} in {@code [splatStart[v], splatStart[v+1])}, so
+   * that vertices can be splatted in parallel.
+   */
+  private final int[] splatStart;
+  private final int[] splatPoint;
+  private final float[] splatWeight;
+
+  private PermutohedralLattice(int dims, int points, int vertices, int[] corner, float[] weight,
+      int[] neighbour) {
+    this.dims = dims;
+    this.points = points;
+    this.vertices = vertices;
+    this.corner = corner;
+    this.weight = weight;
+    this.neighbour = neighbour;
+    int d1 = dims + 1;
+    splatStart = new int[vertices + 1];
+    for (int e = 0; e < corner.length; e++) {
+      splatStart[corner[e] + 1]++;
+    }
+    for (int v = 0; v < vertices; v++) {
+      splatStart[v + 1] += splatStart[v];
+    }
+    int[] fill = Arrays.copyOf(splatStart, vertices);
+    splatPoint = new int[corner.length];
+    splatWeight = new float[corner.length];
+    for (int e = 0; e < corner.length; e++) {
+      int slot = fill[corner[e]]++;
+      splatPoint[slot] = e / d1;
+      splatWeight[slot] = weight[e];
+    }
+  }
+
+  /**
+   * The lattice of {@code points} feature vectors of {@code dims} values each, row-major in
+   * {@code features} (already divided by their standard deviations).
+   */
+  public static PermutohedralLattice build(float[] features, int points, int dims) {
+    if (dims < 1 || features.length != (long) points * dims) {
+      throw new IllegalArgumentException("expected " + points + " x " + dims + " features, got "
+          + features.length);
+    }
+    int d1 = dims + 1;
+    double[] scale = new double[dims];
+    for (int i = 0; i < dims; i++) {
+      scale[i] = d1 * Math.sqrt(2.0 / 3.0) / Math.sqrt((i + 1.0) * (i + 2.0));
+    }
+    double[] elevated = new double[d1];
+    int[] nearest = new int[d1];
+    int[] rank = new int[d1];
+    double[] barycentric = new double[d1 + 1];
+    int[] key = new int[dims];
+    int[] lastKey = new int[d1 * dims];
+    int[] lastVertex = new int[d1];
+    Arrays.fill(lastVertex, -1);
+    VertexTable table = new VertexTable(dims, Math.max(16, points));
+    int[] corner = new int[Math.multiplyExact(points, d1)];
+    float[] weight = new float[corner.length];
+    for (int p = 0; p < points; p++) {
+      // Elevate onto the plane x_0 + ... + x_d = 0 (the basis of the paper's Section 3.1).
+      double sum = 0;
+      for (int j = dims; j > 0; j--) {
+        double cf = features[p * dims + j - 1] * scale[j - 1];
+        elevated[j] = sum - j * cf;
+        sum += cf;
+      }
+      elevated[0] = sum;
+      // The nearest remainder-0 point: each coordinate rounded to a multiple of d+1.
+      int coordinateSum = 0;
+      for (int i = 0; i < d1; i++) {
+        double v = elevated[i] / d1;
+        int up = (int) Math.ceil(v) * d1;
+        int down = (int) Math.floor(v) * d1;
+        nearest[i] = up - elevated[i] < elevated[i] - down ? up : down;
+        coordinateSum += nearest[i];
+      }
+      coordinateSum /= d1;
+      // Rank of each coordinate's offset from that point, largest first.
+      Arrays.fill(rank, 0);
+      for (int i = 0; i < dims; i++) {
+        for (int j = i + 1; j < d1; j++) {
+          if (elevated[i] - nearest[i] < elevated[j] - nearest[j]) {
+            rank[i]++;
+          } else {
+            rank[j]++;
+          }
+        }
+      }
+      // Back onto the plane if the rounding left it.
+      if (coordinateSum > 0) {
+        for (int i = 0; i < d1; i++) {
+          if (rank[i] >= d1 - coordinateSum) {
+            nearest[i] -= d1;
+            rank[i] += coordinateSum - d1;
+          } else {
+            rank[i] += coordinateSum;
+          }
+        }
+      } else if (coordinateSum < 0) {
+        for (int i = 0; i < d1; i++) {
+          if (rank[i] < -coordinateSum) {
+            nearest[i] += d1;
+            rank[i] += d1 + coordinateSum;
+          } else {
+            rank[i] += coordinateSum;
+          }
+        }
+      }
+      // Barycentric coordinates within the simplex.
+      Arrays.fill(barycentric, 0);
+      for (int i = 0; i < d1; i++) {
+        double v = (elevated[i] - nearest[i]) / d1;
+        barycentric[dims - rank[i]] += v;
+        barycentric[d1 - rank[i]] -= v;
+      }
+      barycentric[0] += 1 + barycentric[d1];
+      // The simplex's vertices: the remainder-k vertex adds k to each coordinate and takes d+1
+      // from those ranked above d-k (the last coordinate is implied by the zero sum).
+      // Neighbouring pixels mostly share their simplex: each corner's last key is remembered
+      // and its number reused without a hash lookup.
+      for (int k = 0; k < d1; k++) {
+        boolean same = lastVertex[k] >= 0;
+        for (int i = 0; i < dims; i++) {
+          key[i] = nearest[i] + k - (rank[i] > dims - k ? d1 : 0);
+          same &= key[i] == lastKey[k * dims + i];
+        }
+        if (!same) {
+          lastVertex[k] = table.insert(key);
+          System.arraycopy(key, 0, lastKey, k * dims, dims);
+        }
+        corner[p * d1 + k] = lastVertex[k];
+        weight[p * d1 + k] = (float) barycentric[k];
+      }
+    }
+    int vertices = table.size();
+    // Neighbours along each lattice direction j: +/- ((d+1) e_j - (1, ..., 1)); for j = d only
+    // the implied last coordinate moves by d+1. An absent neighbour is the extra vertex
+    // {@code vertices}, whose value stays 0. Lookups only: the directions run in parallel.
+    int[] neighbour = new int[Math.multiplyExact(2 * d1, vertices)];
+    Arrays.fill(neighbour, vertices);
+    int[] keys = table.keys;
+    IntStream.range(0, d1).parallel().forEach(j -> {
+      int[] down = new int[dims];
+      for (int v = 0; v < vertices; v++) {
+        int base = v * dims;
+        for (int i = 0; i < dims; i++) {
+          down[i] = keys[base + i] - 1;
+        }
+        if (j < dims) {
+          down[j] = keys[base + j] + dims;
+        }
+        int u = table.find(down);
+        if (u >= 0) {
+          // The relation is symmetric: v is u's neighbour on the other side.
+          neighbour[2 * (j * vertices + v)] = u;
+          neighbour[2 * (j * vertices + u) + 1] = v;
+        }
+      }
+    });
+    return new PermutohedralLattice(dims, points, vertices, corner, weight, neighbour);
+  }
+
+  /** The number of points filtered. */
+  public int points() {
+    return points;
+  }
+
+  /** The number of lattice vertices. */
+  public int vertices() {
+    return vertices;
+  }
+
+  /**
+   * Filters {@code in} ({@code [points, channels]} row-major) and adds {@code scale[p] * factor}
+   * times the result to {@code out} (same layout). Splat, each blur direction and slice run in
+   * parallel over vertices or points.
+   *
+   * @param a scratch of at least {@code (vertices() + 1) * channels} floats
+   * @param b scratch of the same size
+   */
+  public void filterAdd(float[] in, float[] out, int channels, float[] scale, float factor,
+      float[] a, float[] b) {
+    int rows = vertices + 1;
+    if (a.length < rows * channels || b.length < rows * channels) {
+      throw new IllegalArgumentException("scratch too small: " + a.length + " and " + b.length);
+    }
+    int d1 = dims + 1;
+    blocks(vertices, (v0, v1) -> {
+      for (int v = v0; v < v1; v++) {
+        int dst = v * channels;
+        Arrays.fill(a, dst, dst + channels, 0f);
+        for (int e = splatStart[v]; e < splatStart[v + 1]; e++) {
+          int src = splatPoint[e] * channels;
+          float w = splatWeight[e];
+          for (int c = 0; c < channels; c++) {
+            a[dst + c] += w * in[src + c];
+          }
+        }
+      }
+    });
+    Arrays.fill(a, vertices * channels, rows * channels, 0f);
+    Arrays.fill(b, vertices * channels, rows * channels, 0f);
+    float[][] buffers = {a, b};
+    for (int j = 0; j < d1; j++) {
+      float[] cur = buffers[j & 1];
+      float[] next = buffers[(j + 1) & 1];
+      int nb = 2 * j * vertices;
+      blocks(vertices, (v0, v1) -> {
+        for (int v = v0; v < v1; v++) {
+          int self = v * channels;
+          int o1 = neighbour[nb + 2 * v] * channels;
+          int o2 = neighbour[nb + 2 * v + 1] * channels;
+          for (int c = 0; c < channels; c++) {
+            next[self + c] = 0.5f * cur[self + c] + 0.25f * (cur[o1 + c] + cur[o2 + c]);
+          }
+        }
+      });
+    }
+    float[] blurred = buffers[d1 & 1];
+    blocks(points, (p0, p1) -> {
+      for (int p = p0; p < p1; p++) {
+        int dst = p * channels;
+        float s = scale[p] * factor;
+        for (int k = 0; k < d1; k++) {
+          int src = corner[p * d1 + k] * channels;
+          float w = weight[p * d1 + k] * s;
+          for (int c = 0; c < channels; c++) {
+            out[dst + c] += w * blurred[src + c];
+          }
+        }
+      }
+    });
+  }
+
+  /** A loop body over {@code [from, to)}. */
+  private interface Range {
+    void run(int from, int to);
+  }
+
+  /** Runs {@code body} over {@code [0, n)} in blocks, in parallel. */
+  private static void blocks(int n, Range body) {
+    int parts = Math.max(1, Math.min(64, n / 8192));
+    IntStream.range(0, parts).parallel().forEach(t -> body.run(
+        (int) ((long) n * t / parts), (int) ((long) n * (t + 1) / parts)));
+  }
+
+  /**
+   * Open-addressing hash table of vertex keys ({@code dims} ints each), numbered in order of
+   * insertion. Each slot holds the key and its number side by side, so that a probe touches one
+   * cache line; {@link #keys} lists the keys by number.
+   */
+  private static final class VertexTable {
+    private final int dims;
+    private final int slotInts;
+    private int[] keys;
+    /** Per slot: the key, then its number + 1 (0: empty). */
+    private int[] slots;
+    private int capacity;
+    private int size;
+
+    VertexTable(int dims, int expected) {
+      this.dims = dims;
+      this.slotInts = dims + 1;
+      this.keys = new int[expected * dims];
+      this.capacity = Integer.highestOneBit(Math.max(16, expected) * 2) * 2;
+      this.slots = new int[capacity * slotInts];
+    }
+
+    int size() {
+      return size;
+    }
+
+    private static int hash(int[] key, int from, int dims) {
+      int h = 0;
+      for (int i = 0; i < dims; i++) {
+        h = h * 2531011 + key[from + i];
+      }
+      h ^= h >>> 16;
+      h *= 0x85ebca6b;
+      return h ^ h >>> 13;
+    }
+
+    private boolean matches(int slot, int[] key) {
+      int base = slot * slotInts;
+      for (int i = 0; i < dims; i++) {
+        if (slots[base + i] != key[i]) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    /** The number of {@code key}, -1 if absent. */
+    int find(int[] key) {
+      int mask = capacity - 1;
+      for (int s = hash(key, 0, dims) & mask; ; s = (s + 1) & mask) {
+        int e = slots[s * slotInts + dims];
+        if (e == 0 || matches(s, key)) {
+          return e - 1;
+        }
+      }
+    }
+
+    /** The number of {@code key}, added if absent. */
+    int insert(int[] key) {
+      int mask = capacity - 1;
+      int s = hash(key, 0, dims) & mask;
+      for (; slots[s * slotInts + dims] != 0; s = (s + 1) & mask) {
+        if (matches(s, key)) {
+          return slots[s * slotInts + dims] - 1;
+        }
+      }
+      if ((size + 1) * dims > keys.length) {
+        keys = Arrays.copyOf(keys, keys.length * 2);
+      }
+      System.arraycopy(key, 0, keys, size * dims, dims);
+      System.arraycopy(key, 0, slots, s * slotInts, dims);
+      slots[s * slotInts + dims] = ++size;
+      if (size * 2 > capacity) {
+        rehash();
+      }
+      return size - 1;
+    }
+
+    private void rehash() {
+      capacity *= 2;
+      slots = new int[capacity * slotInts];
+      int mask = capacity - 1;
+      for (int e = 0; e < size; e++) {
+        int s = hash(keys, e * dims, dims) & mask;
+        while (slots[s * slotInts + dims] != 0) {
+          s = (s + 1) & mask;
+        }
+        System.arraycopy(keys, e * dims, slots, s * slotInts, dims);
+        slots[s * slotInts + dims] = e + 1;
+      }
+    }
+  }
+}
