@@ -3,9 +3,9 @@
 Written from plain TensorFlow ops (tf.nn.conv2d, tf.nn.depthwise_conv2d, tf.pad,
 tf.nn.avg_pool2d, ...); no slim, no Keras layers.  Layer structure, variable
 names and numerical conventions follow tensorflow/models research/deeplab
-(model.py, core/xception.py, core/resnet_v1_beta.py, core/feature_extractor.py)
-and research/slim/nets/mobilenet (mobilenet.py, mobilenet_v2.py,
-conv_blocks.py).  Inference mode only: batch norm uses moving statistics.
+(model.py, core/xception.py, core/resnet_v1_beta.py, core/feature_extractor.py,
+core/utils.py) and research/slim/nets/mobilenet (mobilenet.py, mobilenet_v2.py,
+mobilenet_v3.py, conv_blocks.py).  Inference mode only: batch norm uses moving statistics.
 
 The weights of every variable come from a deterministic formula shared with
 the Java tests (see `formula_values`).
@@ -265,6 +265,12 @@ class Builder(object):
             return tf.nn.relu(x)
         if act == 'relu6':
             return tf.nn.relu6(x)
+        if act == 'hard_swish':      # mobilenet_v3.hard_swish
+            return x * tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
+        if act == 'hard_sigmoid':    # mobilenet_v3 SE gating, utils.q_sigmoid
+            return tf.nn.relu6(x + 3.0) * 0.16667
+        if act == 'sigmoid':
+            return tf.nn.sigmoid(x)
         raise ValueError(act)
 
     def conv(self, x, scope, filters, k, stride=1, rate=1, padding='SAME',
@@ -372,7 +378,6 @@ _DECODER_END_POINTS = {
     'resnet_v1_50': {4: 'block1/unit_2', 8: 'block2/unit_3', 16: 'block3/unit_5'},
     'resnet_v1_101': {4: 'block1/unit_2', 8: 'block2/unit_3',
                       16: 'block3/unit_22'},
-    'mobilenet_v2': {4: 'layer_4', 8: 'layer_7', 16: 'layer_14'},
 }
 
 
@@ -383,8 +388,8 @@ def decoder_end_point(variant, os_):
     if variant.startswith('resnet'):
         scope = resnet_scope(variant)
         return '%s/%s/bottleneck_v1/conv3' % (scope, _DECODER_END_POINTS[scope][os_])
-    if variant == 'mobilenet_v2':
-        return '%s/depthwise_output' % _DECODER_END_POINTS[variant][os_]
+    if variant.startswith('mobilenet'):
+        return '%s/depthwise_output' % _MOBILENET_END_POINTS[variant][os_]
     raise ValueError(variant)
 
 
@@ -555,6 +560,114 @@ def mobilenet_v2(b, x, depth_multiplier, output_stride):
     return x
 
 
+# MobileNetV3 (slim mobilenet_v3.py V3_LARGE / V3_SMALL) as feature_extractor's
+# mobilenet_v3_{large,small}_seg change them: the last four layers have half the channels, their
+# expansion sizes set from the absolute sizes 336/480/480 (large) and 144/288/288 (small), and the
+# network ends at layer_17 / layer_13 (the 1x1 'Conv_1'). Entries:
+#   ('conv', num_outputs, kernel, stride, activation)
+#   ('ec', expansion factor, num_outputs, kernel, stride, activation, squeeze-excite)
+_RE, _HS = 'relu', 'hard_swish'
+_MNV3_SPEC = {
+    'mobilenet_v3_large_seg': [
+        ('conv', 16, 3, 2, _HS),
+        ('ec', 1, 16, 3, 1, _RE, False),
+        ('ec', 4, 24, 3, 2, _RE, False),
+        ('ec', 3, 24, 3, 1, _RE, False),
+        ('ec', 3, 40, 5, 2, _RE, True),
+        ('ec', 3, 40, 5, 1, _RE, True),
+        ('ec', 3, 40, 5, 1, _RE, True),
+        ('ec', 6, 80, 3, 2, _HS, False),
+        ('ec', 2.5, 80, 3, 1, _HS, False),
+        ('ec', 184 / 80., 80, 3, 1, _HS, False),
+        ('ec', 184 / 80., 80, 3, 1, _HS, False),
+        ('ec', 6, 112, 3, 1, _HS, True),
+        ('ec', 6, 112, 3, 1, _HS, True),
+        ('ec', 336 / 112., 160 / 2, 5, 2, _HS, True),
+        ('ec', 480 / 80., 160 / 2, 5, 1, _HS, True),
+        ('ec', 480 / 80., 160 / 2, 5, 1, _HS, True),
+        ('conv', 960 / 2, 1, 1, _HS),
+    ],
+    'mobilenet_v3_small_seg': [
+        ('conv', 16, 3, 2, _HS),
+        ('ec', 1, 16, 3, 2, _RE, True),
+        ('ec', 72. / 16, 24, 3, 2, _RE, False),
+        ('ec', 88. / 24, 24, 3, 1, _RE, False),
+        ('ec', 4, 40, 5, 2, _HS, True),
+        ('ec', 6, 40, 5, 1, _HS, True),
+        ('ec', 6, 40, 5, 1, _HS, True),
+        ('ec', 3, 48, 5, 1, _HS, True),
+        ('ec', 3, 48, 5, 1, _HS, True),
+        ('ec', 144 / 48., 96 / 2, 5, 2, _HS, True),
+        ('ec', 288 / 48., 96 / 2, 5, 1, _HS, True),
+        ('ec', 288 / 48., 96 / 2, 5, 1, _HS, True),
+        ('conv', 576 / 2, 1, 1, _HS),
+    ],
+}
+
+# feature_extractor.networks_to_feature_maps for the MobileNets (decoder end points by OS).
+_MOBILENET_END_POINTS = {
+    'mobilenet_v2': {4: 'layer_4', 8: 'layer_7', 16: 'layer_14'},
+    'mobilenet_v3_large_seg': {4: 'layer_4', 8: 'layer_7', 16: 'layer_13'},
+    'mobilenet_v3_small_seg': {4: 'layer_2', 8: 'layer_4', 16: 'layer_9'},
+}
+
+
+def squeeze_excite(b, x, scope):
+    """conv_blocks.squeeze_excite as mobilenet_v3 fills it in: global mean, 1x1 conv to
+    make_divisible(c/4, 8) with biases and ReLU, 1x1 conv back to c with biases and the hard
+    sigmoid relu6(x+3)*0.16667, times the input."""
+    c = int(x.shape[-1])
+    pooled = tf.reduce_mean(x, axis=[1, 2], keepdims=True)
+    s = b.conv(pooled, scope + '/squeeze_excite/Conv', make_divisible(c / 4, 8), 1,
+               biases=True, act='relu')
+    e = b.conv(s, scope + '/squeeze_excite/Conv_1', c, 1, biases=True, act='hard_sigmoid')
+    return x * e
+
+
+def mobilenet_v3(b, x, variant, output_stride):
+    """mobilenet.mobilenet_base with the V3 seg conv defs; TF 'SAME' padding everywhere."""
+    eps = BN_EPS['mobilenet']
+    current_stride, rate = 1, 1
+    n_conv = n_ec = 0
+    for i, entry in enumerate(_MNV3_SPEC[variant]):
+        stride = entry[3] if entry[0] == 'conv' else entry[4]
+        if output_stride is not None and current_stride == output_stride:
+            s, r = 1, rate
+            rate *= stride
+        else:
+            s, r = stride, 1
+            current_stride *= stride
+        layer = 'layer_%d' % (i + 1)
+        if entry[0] == 'conv':
+            _, n_out, k, _, act = entry
+            scope = 'MobilenetV3/Conv' + ('_%d' % n_conv if n_conv else '')
+            n_conv += 1
+            x = b.conv(x, scope, make_divisible(n_out, 8), k, stride=s,
+                       rate=r if k > 1 else 1, padding='SAME', bn_eps=eps, act=act)
+            continue
+        _, factor, n_out, k, _, act, se = entry
+        scope = 'MobilenetV3/expanded_conv' + ('_%d' % n_ec if n_ec else '')
+        n_ec += 1
+        n_out = make_divisible(n_out, 8)
+        d_in = int(x.shape[-1])
+        inner = make_divisible(d_in * factor, 8)
+        h = x
+        if inner > d_in:
+            h = b.conv(h, scope + '/expand', inner, 1, bn_eps=eps, act=act)
+        h = b.depthwise(h, scope + '/depthwise', k, stride=s, rate=r, padding='SAME',
+                        bn_eps=eps, act=act)
+        b.endpoints[layer + '/depthwise_output'] = h
+        if se:
+            h = squeeze_excite(b, h, scope)
+        h = b.conv(h, scope + '/project', n_out, 1, bn_eps=eps, act=None)
+        if s == 1 and n_out == d_in:
+            h = h + x
+        x = h
+    if output_stride is not None and current_stride != output_stride:
+        raise ValueError('output_stride cannot be reached')
+    return x
+
+
 # ---------------------------------------------------------------------------
 # DeepLab head + full network.
 # ---------------------------------------------------------------------------
@@ -579,25 +692,51 @@ def deeplab_logits(b, images, cfg):
     """Logits [1,h',w',num_classes] before upsampling.  `images` 0..255."""
     variant = cfg['variant']
     os_ = cfg['output_stride']
-    crop_h, crop_w = cfg['crop_size']
     x = preprocess(b, images, variant)
     fam = backbone_family(variant)
     if fam == 'xception':
         feats = xception(b, x, variant, os_, cfg.get('multi_grid'))
     elif fam == 'resnet':
         feats = resnet(b, x, variant, os_, cfg.get('multi_grid'))
+    elif variant.startswith('mobilenet_v3'):
+        feats = mobilenet_v3(b, x, variant, os_)
     else:
         feats = mobilenet_v2(b, x, cfg.get('depth_multiplier', 1.0), os_)
+    x = aspp(b, feats, cfg)
+    dec_os = cfg.get('decoder_output_stride')
+    if dec_os:
+        x = decoder(b, x, b.endpoints[decoder_end_point(variant, dec_os)], cfg)
+        if cfg.get('decoder_output_is_logits', False):
+            return x
+    return b.conv(x, 'logits/semantic', cfg['num_classes'], 1, biases=True)
 
-    eps, depth = BN_EPS_HEAD, 256
+
+def aspp(b, feats, cfg):
+    """model.extract_features after the backbone (aspp_with_batch_norm=True)."""
+    os_ = cfg['output_stride']
+    crop_h, crop_w = cfg['crop_size']
+    eps, depth = BN_EPS_HEAD, cfg.get('aspp_convs_filters', 256)
+    se = cfg.get('aspp_with_squeeze_and_excitation', False)
     branches = []
-    pool_h = scale_dimension(crop_h, 1.0 / os_)
-    pool_w = scale_dimension(crop_w, 1.0 / os_)
-    img = tf.nn.avg_pool2d(feats, ksize=[pool_h, pool_w], strides=[1, 1],
+    # Image pooling: an avg_pool with the kernel of image_pooling_crop_size (else crop_size) at
+    # the output stride and stride image_pooling_stride, VALID; resized to the crop size at the
+    # output stride.
+    pool_crop = cfg.get('image_pooling_crop_size') or [crop_h, crop_w]
+    pool_h = scale_dimension(pool_crop[0], 1.0 / os_)
+    pool_w = scale_dimension(pool_crop[1], 1.0 / os_)
+    img = tf.nn.avg_pool2d(feats, ksize=[pool_h, pool_w],
+                           strides=list(cfg.get('image_pooling_stride') or [1, 1]),
                            padding='VALID')
-    img = b.conv(img, 'image_pooling', depth, 1, bn_eps=eps, act='relu')
-    img = b.resize_bilinear(img, [pool_h, pool_w])
-    branches.append(img)
+    if se:
+        # No batch norm (so biases), and a sigmoid (or utils.q_sigmoid) instead of the ReLU.
+        img = b.conv(img, 'image_pooling', depth, 1, biases=True,
+                     act='hard_sigmoid' if cfg.get('image_se_uses_qsigmoid') else 'sigmoid')
+    else:
+        img = b.conv(img, 'image_pooling', depth, 1, bn_eps=eps, act='relu')
+    img = b.resize_bilinear(img, [scale_dimension(crop_h, 1.0 / os_),
+                                  scale_dimension(crop_w, 1.0 / os_)])
+    if not se:
+        branches.append(img)
     branches.append(b.conv(feats, 'aspp0', depth, 1, bn_eps=eps, act='relu'))
     for i, rate in enumerate(cfg.get('atrous_rates') or [], 1):
         if cfg.get('aspp_with_separable_conv', True):
@@ -606,26 +745,45 @@ def deeplab_logits(b, images, cfg):
             branches.append(b.conv(feats, 'aspp%d' % i, depth, 3, rate=rate,
                                    bn_eps=eps, act='relu'))
     x = tf.concat(branches, 3)
-    x = b.conv(x, 'concat_projection', depth, 1, bn_eps=eps, act='relu')
+    if cfg.get('aspp_with_concat_projection', True):
+        x = b.conv(x, 'concat_projection', depth, 1, bn_eps=eps, act='relu')
+    if se:
+        x = x * img
+    return x
 
-    dec_os = cfg.get('decoder_output_stride')
-    if dec_os:
-        low = b.endpoints[decoder_end_point(variant, dec_os)]
-        proj = b.conv(low, 'decoder/feature_projection0', 48, 1, bn_eps=eps,
-                      act='relu')
-        dh = scale_dimension(crop_h, 1.0 / dec_os)
-        dw = scale_dimension(crop_w, 1.0 / dec_os)
-        x = tf.concat([b.resize_bilinear(x, [dh, dw]),
-                       b.resize_bilinear(proj, [dh, dw])], 3)
-        if cfg.get('decoder_use_separable_conv', True):
-            x = split_separable(b, x, 'decoder/decoder_conv0', 256, 1, eps)
-            x = split_separable(b, x, 'decoder/decoder_conv1', 256, 1, eps)
-        else:
-            x = b.conv(x, 'decoder/decoder_conv0/decoder_conv0_1', 256, 3,
-                       bn_eps=eps, act='relu')
-            x = b.conv(x, 'decoder/decoder_conv0/decoder_conv0_2', 256, 3,
-                       bn_eps=eps, act='relu')
-    return b.conv(x, 'logits/semantic', cfg['num_classes'], 1, biases=True)
+
+def decoder(b, x, low, cfg):
+    """model.refine_by_decoder with one decoder stage: concat merge (DeepLabv3+) or sum merge;
+    with decoder_output_is_logits its convs are 1x1 with biases, no batch norm, no activation."""
+    eps = BN_EPS_HEAD
+    dec_os = cfg['decoder_output_stride']
+    crop_h, crop_w = cfg['crop_size']
+    filters = cfg.get('decoder_filters', 256)
+    sum_merge = cfg.get('decoder_use_sum_merge', False)
+    separable = cfg.get('decoder_use_separable_conv', True)
+    if cfg.get('decoder_output_is_logits', False):
+        conv_args = dict(biases=True, act=None)
+        kernel, separable = 1, False
+    else:
+        conv_args = dict(bn_eps=eps, act='relu')
+        kernel = 3
+    proj = b.conv(low, 'decoder/feature_projection0', filters if sum_merge else 48, 1,
+                  **conv_args)
+    dh = scale_dimension(crop_h, 1.0 / dec_os)
+    dw = scale_dimension(crop_w, 1.0 / dec_os)
+    x = b.resize_bilinear(x, [dh, dw])
+    proj = b.resize_bilinear(proj, [dh, dw])
+    if sum_merge:
+        if separable:
+            return split_separable(b, x, 'decoder/decoder_split_sep_conv0', filters, 1, eps) + proj
+        return b.conv(x, 'decoder/decoder_conv0', filters, kernel, **conv_args) + proj
+    x = tf.concat([x, proj], 3)
+    if separable:
+        x = split_separable(b, x, 'decoder/decoder_conv0', filters, 1, eps)
+        return split_separable(b, x, 'decoder/decoder_conv1', filters, 1, eps)
+    # _decoder_with_concat_merge: slim.repeat of two 3x3 convs (conv2d_kernel is not used).
+    x = b.conv(x, 'decoder/decoder_conv0/decoder_conv0_1', filters, 3, **conv_args)
+    return b.conv(x, 'decoder/decoder_conv0/decoder_conv0_2', filters, 3, **conv_args)
 
 
 def model_variables(cfg):
@@ -633,6 +791,8 @@ def model_variables(cfg):
     run = dict(cfg)
     size = 33
     run['crop_size'] = [size, size]
+    run['image_pooling_crop_size'] = None     # the pooling window makes no variable
+    run['image_pooling_stride'] = None
     b = Builder(ZeroParams(), dtype=tf.float32, resize='matrix')
     deeplab_logits(b, tf.zeros([1, size, size, 3], tf.float32), run)
     return dict(b.variables)

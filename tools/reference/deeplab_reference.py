@@ -32,10 +32,11 @@ DEFAULT_RESOURCES = os.path.normpath(os.path.join(HERE, '..', '..', 'deeplab-cor
 def _cfg(variant, output_stride, atrous_rates, num_classes, size,
          multi_grid=None, decoder_output_stride=None,
          aspp_with_separable_conv=True, decoder_use_separable_conv=True,
-         depth_multiplier=1.0):
+         depth_multiplier=1.0, **head):
+    """A case config; `head` takes further official flags by name (model.py, common.py)."""
     if multi_grid is None and not variant.startswith('mobilenet'):
         multi_grid = [1, 1, 1]
-    return {
+    cfg = {
         'variant': variant,
         'output_stride': output_stride,
         'atrous_rates': list(atrous_rates),
@@ -48,6 +49,23 @@ def _cfg(variant, output_stride, atrous_rates, num_classes, size,
         'depth_multiplier': float(depth_multiplier),
         'input_size': [size, size],
     }
+    cfg.update(head)
+    return cfg
+
+
+# The head of the MobileNetV3 Cityscapes checkpoints (g3doc/model_zoo.md): no atrous branches,
+# image pooling as squeeze-excitation gating, no concat projection, a sum-merge decoder at
+# stride 8 whose output is the logits.
+def _mnv3_zoo_head(num_classes, image_pooling_crop_size, image_pooling_stride):
+    return dict(image_pooling_crop_size=list(image_pooling_crop_size),
+                image_pooling_stride=list(image_pooling_stride),
+                aspp_convs_filters=128,
+                aspp_with_concat_projection=False,
+                aspp_with_squeeze_and_excitation=True,
+                image_se_uses_qsigmoid=True,
+                decoder_use_sum_merge=True,
+                decoder_filters=num_classes,
+                decoder_output_is_logits=True)
 
 
 CASES = {
@@ -68,6 +86,21 @@ CASES = {
     'xception_71_os16_dec_nonsep_64': _cfg('xception_71', 16, [6, 12, 18], 2, 64,
                                            decoder_output_stride=4,
                                            decoder_use_separable_conv=False),
+    # The zoo head at output stride 32; pooling window 2x2 at stride (1,2) on the 3x3 features.
+    'mobilenet_v3_large_seg_os32_dec8_zoo_65': _cfg(
+        'mobilenet_v3_large_seg', 32, [], 19, 65, decoder_output_stride=8,
+        **_mnv3_zoo_head(19, [49, 49], [1, 2])),
+    # Atrous 5x5 depthwise convs (OS 16), a separable sum-merge decoder followed by the logits
+    # layer, sigmoid gating, a 3x4 pooling window on the 4x4 features.
+    'mobilenet_v3_small_seg_os16_dec8_sum_64': _cfg(
+        'mobilenet_v3_small_seg', 16, [], 6, 64, decoder_output_stride=8,
+        image_pooling_crop_size=[33, 49], aspp_convs_filters=64,
+        aspp_with_squeeze_and_excitation=True, decoder_use_sum_merge=True,
+        decoder_filters=32),
+    # The DeepLabv3+ head on MobileNetV3-large at OS 8 (atrous rates 2 and 4 in the backbone),
+    # concat decoder at stride 4.
+    'mobilenet_v3_large_seg_os8_dec4_65': _cfg(
+        'mobilenet_v3_large_seg', 8, [12, 24, 36], 4, 65, decoder_output_stride=4),
 }
 
 
@@ -90,6 +123,12 @@ PRESETS = {
     'resnet_v1_50_beta_voc': _preset('resnet_v1_50_beta', 21),
     'resnet_v1_101_voc': _preset('resnet_v1_101', 21),
     'resnet_v1_50_voc': _preset('resnet_v1_50', 21),
+    'mobilenetv3_large_cityscapes': _cfg('mobilenet_v3_large_seg', 32, [], 19, 65,
+                                         decoder_output_stride=8,
+                                         **_mnv3_zoo_head(19, [769, 769], [4, 5])),
+    'mobilenetv3_small_cityscapes': _cfg('mobilenet_v3_small_seg', 32, [], 19, 65,
+                                         decoder_output_stride=8,
+                                         **_mnv3_zoo_head(19, [769, 769], [4, 5])),
 }
 
 

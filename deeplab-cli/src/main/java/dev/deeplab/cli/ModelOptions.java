@@ -11,10 +11,12 @@ import picocli.CommandLine.Option;
  */
 final class ModelOptions {
   @Option(names = "--variant", description = "Backbone: mobilenet_v2, resnet_v1_50, resnet_v1_101, "
-      + "resnet_v1_50_beta, resnet_v1_101_beta, xception_41, xception_65, xception_71.")
+      + "resnet_v1_50_beta, resnet_v1_101_beta, xception_41, xception_65, xception_71, "
+      + "mobilenet_v3_large_seg, mobilenet_v3_small_seg.")
   String variant;
 
-  @Option(names = "--preset", description = "A model-zoo configuration, e.g. xception65_coco_voc.")
+  @Option(names = "--preset", description = "A model-zoo configuration, e.g. xception65_coco_voc "
+      + "or mobilenetv3_large_cityscapes (the README's model-zoo table lists them).")
   String preset;
 
   @Option(names = "--output-stride", description = "8, 16 or 32 (default 16).")

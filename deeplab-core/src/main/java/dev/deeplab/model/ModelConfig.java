@@ -27,6 +27,23 @@ import java.util.TreeMap;
  * @param cropWidth network input width
  * @param depthMultiplier MobileNetV2 depth multiplier (1.0 elsewhere)
  * @param imagePooling adds the image-level feature branch ({@code add_image_level_feature})
+ * @param imagePoolingCropSize the crop whose size at the output stride is the image-pooling window
+ *     ({@code image_pooling_crop_size}, [h, w]); empty (or absent in JSON) for the crop size
+ * @param imagePoolingStride the image-pooling window's stride ({@code image_pooling_stride}, [h,
+ *     w]); absent in JSON: [1, 1]
+ * @param asppConvsFilters channels of the ASPP convs ({@code aspp_convs_filters}); absent: 256
+ * @param decoderFilters channels of the decoder convs ({@code decoder_filters}); absent: 256
+ * @param asppWithSqueezeAndExcitation the image-pooling branch gates the ASPP output (sigmoid, no
+ *     batch norm) instead of joining the concatenation ({@code aspp_with_squeeze_and_excitation})
+ * @param imageSeUsesQsigmoid that gate is the hard sigmoid {@code relu6(x+3)·0.16667} ({@code
+ *     image_se_uses_qsigmoid})
+ * @param asppWithConcatProjection the 1×1 {@code concat_projection} after the ASPP concatenation
+ *     ({@code aspp_with_concat_projection}); absent: true
+ * @param decoderUseSumMerge the decoder adds the projected low-level feature to one conv of the
+ *     ASPP output instead of concatenating ({@code decoder_use_sum_merge})
+ * @param decoderOutputIsLogits the decoder's 1×1 convs (biases, no batch norm, no activation)
+ *     give the logits, with {@code decoder_filters} equal to the classes; no {@code logits} layer
+ *     ({@code decoder_output_is_logits})
  */
 public record ModelConfig(
     @JsonProperty("variant") ModelVariant variant,
@@ -40,9 +57,21 @@ public record ModelConfig(
     @JsonProperty("crop_height") int cropHeight,
     @JsonProperty("crop_width") int cropWidth,
     @JsonProperty("depth_multiplier") double depthMultiplier,
-    @JsonProperty("image_pooling") boolean imagePooling) {
+    @JsonProperty("image_pooling") boolean imagePooling,
+    @JsonProperty("image_pooling_crop_size") List<Integer> imagePoolingCropSize,
+    @JsonProperty("image_pooling_stride") List<Integer> imagePoolingStride,
+    @JsonProperty("aspp_convs_filters") Integer asppConvsFilters,
+    @JsonProperty("decoder_filters") Integer decoderFilters,
+    @JsonProperty("aspp_with_squeeze_and_excitation") boolean asppWithSqueezeAndExcitation,
+    @JsonProperty("image_se_uses_qsigmoid") boolean imageSeUsesQsigmoid,
+    @JsonProperty("aspp_with_concat_projection") Boolean asppWithConcatProjection,
+    @JsonProperty("decoder_use_sum_merge") boolean decoderUseSumMerge,
+    @JsonProperty("decoder_output_is_logits") boolean decoderOutputIsLogits) {
 
-  /** Validates the combination; messages name the offending flag. */
+  /**
+   * Validates the combination; messages name the offending flag. A null (absent from a model.json
+   * written before the field existed) takes the official default.
+   */
   public ModelConfig {
     if (variant == null) {
       throw new IllegalArgumentException("variant is required");
@@ -78,6 +107,34 @@ public record ModelConfig(
     if (depthMultiplier != 1.0 && variant != ModelVariant.MOBILENET_V2) {
       throw new IllegalArgumentException("only mobilenet_v2 takes a depth multiplier");
     }
+    imagePoolingCropSize = imagePoolingCropSize == null ? List.of() : List.copyOf(imagePoolingCropSize);
+    imagePoolingStride = imagePoolingStride == null ? List.of(1, 1) : List.copyOf(imagePoolingStride);
+    asppConvsFilters = asppConvsFilters == null ? 256 : asppConvsFilters;
+    decoderFilters = decoderFilters == null ? 256 : decoderFilters;
+    asppWithConcatProjection = asppWithConcatProjection == null || asppWithConcatProjection;
+    if (!imagePoolingCropSize.isEmpty()
+        && (imagePoolingCropSize.size() != 2 || imagePoolingCropSize.stream().anyMatch(d -> d < 1))) {
+      throw new IllegalArgumentException(
+          "image pooling crop size needs two positive sizes, got " + imagePoolingCropSize);
+    }
+    if (imagePoolingStride.size() != 2 || imagePoolingStride.stream().anyMatch(d -> d < 1)) {
+      throw new IllegalArgumentException(
+          "image pooling stride needs two positive strides, got " + imagePoolingStride);
+    }
+    if (asppConvsFilters < 1 || decoderFilters < 1) {
+      throw new IllegalArgumentException("ASPP and decoder filters must be positive");
+    }
+    if (asppWithSqueezeAndExcitation && !imagePooling) {
+      throw new IllegalArgumentException(
+          "aspp_with_squeeze_and_excitation needs the image pooling branch");
+    }
+    if (decoderOutputIsLogits && decoderOutputStride == 0) {
+      throw new IllegalArgumentException("decoder_output_is_logits needs a decoder");
+    }
+    if (decoderOutputIsLogits && decoderFilters != numClasses) {
+      throw new IllegalArgumentException("decoder_output_is_logits needs decoder_filters ("
+          + decoderFilters + ") equal to the number of classes (" + numClasses + ")");
+    }
   }
 
   /** The official ASPP rates for an output stride: [6,12,18] at 16, [12,24,36] at 8, [3,6,9] at 32. */
@@ -92,12 +149,13 @@ public record ModelConfig(
 
   /**
    * The official settings for a backbone: DeepLabv3+ (ASPP at the official rates, separable convs,
-   * decoder at stride 4) for ResNet and Xception; DeepLabv3 without atrous branches for MobileNetV2,
-   * as in the model zoo. 21 classes, 513×513 crop. Beta ResNets get multi-grid [1,2,4] as {@code
+   * decoder at stride 4) for ResNet and Xception; DeepLabv3 without atrous branches for the
+   * MobileNets, as in the model zoo (whose MobileNetV3 head is in the presets). 21 classes, 513×513 crop. Beta ResNets get multi-grid [1,2,4] as {@code
    * common.py} recommends for their checkpoints.
    */
   public static ModelConfig defaults(ModelVariant variant, int outputStride) {
-    boolean mobile = variant == ModelVariant.MOBILENET_V2;
+    boolean mobile = variant.family() == ModelVariant.Family.MOBILENET_V2
+        || variant.family() == ModelVariant.Family.MOBILENET_V3;
     return new ModelConfig(
         variant,
         outputStride,
@@ -110,7 +168,16 @@ public record ModelConfig(
         513,
         513,
         1.0,
-        true);
+        true,
+        List.of(),
+        List.of(1, 1),
+        256,
+        256,
+        false,
+        false,
+        true,
+        false,
+        false);
   }
 
   private static final Map<String, ModelConfig> PRESETS = buildPresets();
@@ -131,6 +198,8 @@ public record ModelConfig(
     p.put("resnet_v1_101_voc", defaults(ModelVariant.RESNET_V1_101, 16));
     p.put("resnet_v1_50_beta_voc", defaults(ModelVariant.RESNET_V1_50_BETA, 16));
     p.put("resnet_v1_101_beta_voc", defaults(ModelVariant.RESNET_V1_101_BETA, 16));
+    p.put("mobilenetv3_large_cityscapes", mobileNetV3Cityscapes(ModelVariant.MOBILENET_V3_LARGE_SEG));
+    p.put("mobilenetv3_small_cityscapes", mobileNetV3Cityscapes(ModelVariant.MOBILENET_V3_SMALL_SEG));
     return p;
   }
 
@@ -162,49 +231,156 @@ public record ModelConfig(
   }
 
   public ModelConfig withOutputStride(int os) {
-    return new ModelConfig(variant, os, atrousRates, multiGrid, decoderOutputStride,
-        asppWithSeparableConv, decoderUseSeparableConv, numClasses, cropHeight, cropWidth,
-        depthMultiplier, imagePooling);
+    return copy(f -> f.outputStride = os);
   }
 
   public ModelConfig withAtrousRates(List<Integer> rates) {
-    return new ModelConfig(variant, outputStride, rates, multiGrid, decoderOutputStride,
-        asppWithSeparableConv, decoderUseSeparableConv, numClasses, cropHeight, cropWidth,
-        depthMultiplier, imagePooling);
+    return copy(f -> f.atrousRates = rates);
   }
 
   public ModelConfig withMultiGrid(List<Integer> grid) {
-    return new ModelConfig(variant, outputStride, atrousRates, grid, decoderOutputStride,
-        asppWithSeparableConv, decoderUseSeparableConv, numClasses, cropHeight, cropWidth,
-        depthMultiplier, imagePooling);
+    return copy(f -> f.multiGrid = grid);
   }
 
   public ModelConfig withDecoderOutputStride(int stride) {
-    return new ModelConfig(variant, outputStride, atrousRates, multiGrid, stride,
-        asppWithSeparableConv, decoderUseSeparableConv, numClasses, cropHeight, cropWidth,
-        depthMultiplier, imagePooling);
+    return copy(f -> f.decoderOutputStride = stride);
   }
 
   public ModelConfig withSeparableConvs(boolean aspp, boolean decoder) {
-    return new ModelConfig(variant, outputStride, atrousRates, multiGrid, decoderOutputStride,
-        aspp, decoder, numClasses, cropHeight, cropWidth, depthMultiplier, imagePooling);
+    return copy(f -> {
+      f.asppWithSeparableConv = aspp;
+      f.decoderUseSeparableConv = decoder;
+    });
   }
 
+  /** The number of classes; with {@code decoder_output_is_logits} the decoder's filters too. */
   public ModelConfig withNumClasses(int classes) {
-    return new ModelConfig(variant, outputStride, atrousRates, multiGrid, decoderOutputStride,
-        asppWithSeparableConv, decoderUseSeparableConv, classes, cropHeight, cropWidth,
-        depthMultiplier, imagePooling);
+    return copy(f -> {
+      f.numClasses = classes;
+      if (f.decoderOutputIsLogits) {
+        f.decoderFilters = classes;
+      }
+    });
   }
 
   public ModelConfig withCropSize(int height, int width) {
-    return new ModelConfig(variant, outputStride, atrousRates, multiGrid, decoderOutputStride,
-        asppWithSeparableConv, decoderUseSeparableConv, numClasses, height, width,
-        depthMultiplier, imagePooling);
+    return copy(f -> {
+      f.cropHeight = height;
+      f.cropWidth = width;
+    });
   }
 
   public ModelConfig withDepthMultiplier(double dm) {
-    return new ModelConfig(variant, outputStride, atrousRates, multiGrid, decoderOutputStride,
-        asppWithSeparableConv, decoderUseSeparableConv, numClasses, cropHeight, cropWidth, dm,
-        imagePooling);
+    return copy(f -> f.depthMultiplier = dm);
+  }
+
+  /** The image-pooling window's crop ([h, w], or empty for the crop size) and stride. */
+  public ModelConfig withImagePooling(List<Integer> cropSize, List<Integer> stride) {
+    return copy(f -> {
+      f.imagePoolingCropSize = cropSize;
+      f.imagePoolingStride = stride;
+    });
+  }
+
+  /** ASPP conv channels, squeeze-and-excitation gating (hard sigmoid or not), concat projection. */
+  public ModelConfig withAspp(int filters, boolean squeezeAndExcitation, boolean qSigmoid,
+      boolean concatProjection) {
+    return copy(f -> {
+      f.asppConvsFilters = filters;
+      f.asppWithSqueezeAndExcitation = squeezeAndExcitation;
+      f.imageSeUsesQsigmoid = qSigmoid;
+      f.asppWithConcatProjection = concatProjection;
+    });
+  }
+
+  /** Decoder channels, sum merge, and whether its output is the logits. */
+  public ModelConfig withDecoder(int filters, boolean sumMerge, boolean outputIsLogits) {
+    return copy(f -> {
+      f.decoderFilters = filters;
+      f.decoderUseSumMerge = sumMerge;
+      f.decoderOutputIsLogits = outputIsLogits;
+    });
+  }
+
+  /**
+   * The MobileNetV3 Cityscapes checkpoints' flags ({@code g3doc/model_zoo.md}): output stride 32,
+   * no atrous branches, image pooling over 769×769 at stride (4, 5) gating the 128-channel ASPP
+   * with the hard sigmoid, no concat projection, a sum-merge decoder at stride 8 whose 19 filters
+   * are the logits; 1025×2049 crop (the Cityscapes export size).
+   */
+  private static ModelConfig mobileNetV3Cityscapes(ModelVariant variant) {
+    return defaults(variant, 32).withNumClasses(19).withCropSize(1025, 2049)
+        .withImagePooling(List.of(769, 769), List.of(4, 5))
+        .withAspp(128, true, true, false)
+        .copy(f -> {
+          f.decoderOutputStride = 8;
+          f.decoderFilters = 19;
+          f.decoderUseSumMerge = true;
+          f.decoderOutputIsLogits = true;
+        });
+  }
+
+  /** This config with the changes {@code edit} makes to a mutable copy of its fields. */
+  private ModelConfig copy(java.util.function.Consumer<Fields> edit) {
+    Fields f = new Fields(this);
+    edit.accept(f);
+    return f.build();
+  }
+
+  /** The components as mutable fields, for the {@code with...} methods. */
+  private static final class Fields {
+    ModelVariant variant;
+    int outputStride;
+    List<Integer> atrousRates;
+    List<Integer> multiGrid;
+    int decoderOutputStride;
+    boolean asppWithSeparableConv;
+    boolean decoderUseSeparableConv;
+    int numClasses;
+    int cropHeight;
+    int cropWidth;
+    double depthMultiplier;
+    boolean imagePooling;
+    List<Integer> imagePoolingCropSize;
+    List<Integer> imagePoolingStride;
+    int asppConvsFilters;
+    int decoderFilters;
+    boolean asppWithSqueezeAndExcitation;
+    boolean imageSeUsesQsigmoid;
+    boolean asppWithConcatProjection;
+    boolean decoderUseSumMerge;
+    boolean decoderOutputIsLogits;
+
+    Fields(ModelConfig c) {
+      variant = c.variant;
+      outputStride = c.outputStride;
+      atrousRates = c.atrousRates;
+      multiGrid = c.multiGrid;
+      decoderOutputStride = c.decoderOutputStride;
+      asppWithSeparableConv = c.asppWithSeparableConv;
+      decoderUseSeparableConv = c.decoderUseSeparableConv;
+      numClasses = c.numClasses;
+      cropHeight = c.cropHeight;
+      cropWidth = c.cropWidth;
+      depthMultiplier = c.depthMultiplier;
+      imagePooling = c.imagePooling;
+      imagePoolingCropSize = c.imagePoolingCropSize;
+      imagePoolingStride = c.imagePoolingStride;
+      asppConvsFilters = c.asppConvsFilters;
+      decoderFilters = c.decoderFilters;
+      asppWithSqueezeAndExcitation = c.asppWithSqueezeAndExcitation;
+      imageSeUsesQsigmoid = c.imageSeUsesQsigmoid;
+      asppWithConcatProjection = c.asppWithConcatProjection;
+      decoderUseSumMerge = c.decoderUseSumMerge;
+      decoderOutputIsLogits = c.decoderOutputIsLogits;
+    }
+
+    ModelConfig build() {
+      return new ModelConfig(variant, outputStride, atrousRates, multiGrid, decoderOutputStride,
+          asppWithSeparableConv, decoderUseSeparableConv, numClasses, cropHeight, cropWidth,
+          depthMultiplier, imagePooling, imagePoolingCropSize, imagePoolingStride,
+          asppConvsFilters, decoderFilters, asppWithSqueezeAndExcitation, imageSeUsesQsigmoid,
+          asppWithConcatProjection, decoderUseSumMerge, decoderOutputIsLogits);
+    }
   }
 }

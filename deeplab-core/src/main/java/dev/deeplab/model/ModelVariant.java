@@ -25,7 +25,11 @@ public enum ModelVariant {
   RESNET_V1_101_BETA("resnet_v1_101_beta", Family.RESNET_V1, "resnet_v1_101", 23, 0.95f, 1e-5f),
   XCEPTION_41("xception_41", Family.XCEPTION, "xception_41", 8, 0.9997f, 1e-3f),
   XCEPTION_65("xception_65", Family.XCEPTION, "xception_65", 16, 0.9997f, 1e-3f),
-  XCEPTION_71("xception_71", Family.XCEPTION, "xception_71", 16, 0.9997f, 1e-3f);
+  XCEPTION_71("xception_71", Family.XCEPTION, "xception_71", 16, 0.9997f, 1e-3f),
+  MOBILENET_V3_LARGE_SEG("mobilenet_v3_large_seg", Family.MOBILENET_V3, "MobilenetV3", 0, 0.997f,
+      1e-3f),
+  MOBILENET_V3_SMALL_SEG("mobilenet_v3_small_seg", Family.MOBILENET_V3, "MobilenetV3", 0, 0.997f,
+      1e-3f);
 
   /** Mean RGB pixel subtracted by the non-beta ResNets ({@code feature_extractor._MEAN_RGB}). */
   static final float[] RESNET_MEAN_RGB = {123.15f, 115.90f, 103.06f};
@@ -35,7 +39,9 @@ public enum ModelVariant {
   public enum Family {
     MOBILENET_V2,
     RESNET_V1,
-    XCEPTION
+    XCEPTION,
+    /** MobileNetV3 large/small with the segmentation changes of {@code feature_extractor.py}. */
+    MOBILENET_V3
   }
 
   private final Family family;
@@ -74,7 +80,7 @@ public enum ModelVariant {
     return scope;
   }
 
-  /** Units in ResNet block3, or in the Xception middle flow; 0 for MobileNetV2. */
+  /** Units in ResNet block3, or in the Xception middle flow; 0 for the MobileNets. */
   public int repeatedUnits() {
     return repeatedUnits;
   }

@@ -51,4 +51,55 @@ class ModelConfigTest {
     assertTrue(assertThrows(IllegalArgumentException.class, () -> ModelVariant.fromName("vgg16"))
         .getMessage().contains("xception_65"));
   }
+
+  /** A model.json written before the head options existed reads with the official defaults. */
+  @Test
+  void olderJsonTakesTheOfficialHeadDefaults() throws Exception {
+    String older = "{\"variant\":\"xception_65\",\"output_stride\":16,\"atrous_rates\":[6,12,18],"
+        + "\"multi_grid\":[1,1,1],\"decoder_output_stride\":4,\"aspp_with_separable_conv\":true,"
+        + "\"decoder_use_separable_conv\":true,\"num_classes\":21,\"crop_height\":513,"
+        + "\"crop_width\":513,\"depth_multiplier\":1.0,\"image_pooling\":true}";
+    ModelConfig c = new ObjectMapper().readValue(older, ModelConfig.class);
+    assertEquals(ModelConfig.preset("xception65_coco_voc"), c);
+    assertEquals(List.of(), c.imagePoolingCropSize());
+    assertEquals(List.of(1, 1), c.imagePoolingStride());
+    assertEquals(256, c.asppConvsFilters());
+    assertEquals(256, c.decoderFilters());
+    assertTrue(c.asppWithConcatProjection());
+  }
+
+  /** The flags of g3doc/model_zoo.md for the MobileNetV3 Cityscapes checkpoints. */
+  @Test
+  void mobileNetV3PresetsCarryTheZooFlags() {
+    for (String name : List.of("mobilenetv3_large_cityscapes", "mobilenetv3_small_cityscapes")) {
+      ModelConfig c = ModelConfig.preset(name);
+      assertEquals(32, c.outputStride(), name);
+      assertEquals(List.of(), c.atrousRates(), name);
+      assertEquals(List.of(769, 769), c.imagePoolingCropSize(), name);
+      assertEquals(List.of(4, 5), c.imagePoolingStride(), name);
+      assertEquals(128, c.asppConvsFilters(), name);
+      assertTrue(c.asppWithSqueezeAndExcitation() && c.imageSeUsesQsigmoid(), name);
+      assertTrue(!c.asppWithConcatProjection(), name);
+      assertEquals(8, c.decoderOutputStride(), name);
+      assertTrue(c.decoderUseSumMerge() && c.decoderOutputIsLogits(), name);
+      assertEquals(19, c.decoderFilters(), name);
+      assertEquals(19, c.numClasses(), name);
+    }
+    assertEquals(ModelVariant.MOBILENET_V3_SMALL_SEG,
+        ModelConfig.preset("mobilenetv3_small_cityscapes").variant());
+  }
+
+  @Test
+  void headOptionsAreValidated() {
+    ModelConfig mnv3 = ModelConfig.preset("mobilenetv3_large_cityscapes");
+    // Other classes move the decoder's filters along when the decoder output is the logits.
+    assertEquals(7, mnv3.withNumClasses(7).decoderFilters());
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> mnv3.withDecoder(32, true, true)).getMessage().contains("decoder_filters"));
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> mnv3.withImagePooling(List.of(769), List.of(4, 5))).getMessage()
+        .contains("image pooling crop size"));
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> mnv3.withDecoderOutputStride(0)).getMessage().contains("decoder_output_is_logits"));
+  }
 }

@@ -39,6 +39,7 @@ public final class GoldenCases {
       j.get("multi_grid").forEach(n -> grid.add(n.asInt()));
     }
     JsonNode dec = j.get("decoder_output_stride");
+    int classes = j.get("num_classes").asInt();
     return new ModelConfig(
         ModelVariant.fromName(j.get("variant").asText()),
         j.get("output_stride").asInt(),
@@ -47,10 +48,29 @@ public final class GoldenCases {
         dec == null || dec.isNull() ? 0 : dec.asInt(),
         j.get("aspp_with_separable_conv").asBoolean(),
         j.get("decoder_use_separable_conv").asBoolean(),
-        j.get("num_classes").asInt(),
+        classes,
         j.get("crop_size").get(0).asInt(),
         j.get("crop_size").get(1).asInt(),
         j.get("depth_multiplier").asDouble(),
-        true);
+        true,
+        ints(j, "image_pooling_crop_size", List.of()),
+        ints(j, "image_pooling_stride", List.of(1, 1)),
+        j.path("aspp_convs_filters").asInt(256),
+        j.path("decoder_filters").asInt(256),
+        j.path("aspp_with_squeeze_and_excitation").asBoolean(false),
+        j.path("image_se_uses_qsigmoid").asBoolean(false),
+        j.path("aspp_with_concat_projection").asBoolean(true),
+        j.path("decoder_use_sum_merge").asBoolean(false),
+        j.path("decoder_output_is_logits").asBoolean(false));
+  }
+
+  /** An int list field, or {@code absent} when the case does not set it. */
+  private static List<Integer> ints(JsonNode j, String field, List<Integer> absent) {
+    if (!j.hasNonNull(field)) {
+      return absent;
+    }
+    List<Integer> values = new ArrayList<>();
+    j.get(field).forEach(n -> values.add(n.asInt()));
+    return values;
   }
 }

@@ -27,7 +27,8 @@ public final class DeepLab {
   private DeepLab() {}
 
   /**
-   * Builds the network and returns its logits at the output (or decoder) stride.
+   * Builds the network and returns its logits at the output (or decoder) stride: the {@code
+   * logits/semantic} conv, or the decoder's output with {@code decoder_output_is_logits}.
    *
    * @param root the root scope; its state decides training or inference behaviour
    * @param pixels RGB pixel values in [0, 255], [N, cropHeight, cropWidth, 3]
@@ -46,6 +47,9 @@ public final class DeepLab {
     Operand<TFloat32> features = Aspp.build(root, maps.features(), config);
     if (config.hasDecoder()) {
       features = Decoder.build(root, features, maps.lowLevel(config.decoderOutputStride()), config);
+      if (config.decoderOutputIsLogits()) {
+        return features;
+      }
     }
     return Conv.conv(config.numClasses(), 1).withBias().init(Initializer.truncatedNormal(0.01))
         .apply(root.child("logits"), "semantic", features);
