@@ -231,13 +231,14 @@ class Builder(object):
         return int(x.shape[1]), int(x.shape[2])
 
     def _pad_for(self, x, k, stride, rate, padding):
-        k_eff = k + (k - 1) * (rate - 1)
+        rh, rw = rate if isinstance(rate, (list, tuple)) else (rate, rate)
+        kh, kw = k + (k - 1) * (rh - 1), k + (k - 1) * (rw - 1)
         h, w = self._hw(x)
         padding = self.padding_override.get(padding, padding)
         if padding == 'SAME':          # TF semantics (depends on input size)
-            ph, pw = tf_same_pads(h, k_eff, stride), tf_same_pads(w, k_eff, stride)
+            ph, pw = tf_same_pads(h, kh, stride), tf_same_pads(w, kw, stride)
         elif padding == 'EXPLICIT':    # official fixed_padding / conv2d_same
-            ph = pw = fixed_pads(k_eff)
+            ph, pw = fixed_pads(kh), fixed_pads(kw)
         elif padding == 'VALID':
             ph = pw = (0, 0)
         else:
@@ -301,14 +302,18 @@ class Builder(object):
         w = self.var(scope + '/depthwise_weights', [k, k, cin, 1])
         ph, pw = self._pad_for(x, k, stride, rate, padding)
         x = self.pad(x, ph, pw)
-        if stride > 1 and rate > 1:
+        # A pair of rates is the dense prediction cell's asymmetric [rate_h, rate_w].
+        rh, rw = rate if isinstance(rate, (list, tuple)) else (rate, rate)
+        if stride > 1 and max(rh, rw) > 1:
             raise ValueError('stride and rate both > 1')
-        if self.dilate_kernels and rate > 1:
-            y = tf.nn.depthwise_conv2d(x, dilate_kernel(w, rate), strides=[1, stride, stride, 1],
+        if self.dilate_kernels and max(rh, rw) > 1:
+            if rh != rw:
+                raise ValueError('asymmetric rates have no dilated-kernel form here')
+            y = tf.nn.depthwise_conv2d(x, dilate_kernel(w, rh), strides=[1, stride, stride, 1],
                                        padding='VALID')
         else:
             y = tf.nn.depthwise_conv2d(x, w, strides=[1, stride, stride, 1],
-                                       padding='VALID', dilations=[rate, rate])
+                                       padding='VALID', dilations=[rh, rw])
         if bn_eps is not None:
             y = self.batch_norm(y, scope, bn_eps)
         return self.activate(y, act)
@@ -711,8 +716,49 @@ def deeplab_logits(b, images, cfg):
     return b.conv(x, 'logits/semantic', cfg['num_classes'], 1, biases=True)
 
 
+def dense_prediction_cell(b, feats, cfg):
+    """core/dense_prediction_cell.py build_cell, scope meta_architecture: each branch reads the
+    features (input -1) or an earlier branch; 'conv' is a 1x1 conv or a split separable conv
+    with the (possibly asymmetric) rates times 16 // output_stride; 'pyramid_pooling' averages
+    windows of the crop over the grid and resizes back. The concatenation (dropout in training)
+    goes through concat_projection; 256 channels throughout, BN eps 1e-5, ReLU."""
+    os_ = cfg['output_stride']
+    crop_h, crop_w = cfg['crop_size']
+    multiplier = 16 // os_
+    eps, depth = BN_EPS_HEAD, 256
+    branches = []
+    for i, op in enumerate(cfg['dense_prediction_cell_json']):
+        scope = 'meta_architecture/branch%d' % i
+        x = feats if op['input'] < 0 else branches[op['input']]
+        if op['op'] == 'conv':
+            kernel = op['kernel']
+            if kernel in (1, [1, 1]):
+                branches.append(b.conv(x, scope, depth, 1, bn_eps=eps, act='relu'))
+            else:
+                rate = [r * multiplier for r in op['rate']]
+                y = b.depthwise(x, scope + '_depthwise', kernel, rate=rate, padding='SAME',
+                                bn_eps=eps, act='relu')
+                branches.append(b.conv(y, scope + '_pointwise', depth, 1, bn_eps=eps,
+                                       act='relu'))
+        elif op['op'] == 'pyramid_pooling':
+            pool_crop = cfg.get('image_pooling_crop_size') or [crop_h, crop_w]
+            grid = op['grid_size']
+            kh = scale_dimension(pool_crop[0], 1.0 / (os_ * grid[0]))
+            kw = scale_dimension(pool_crop[1], 1.0 / (os_ * grid[1]))
+            y = tf.nn.avg_pool2d(x, ksize=[kh, kw], strides=[1, 1], padding='VALID')
+            y = b.conv(y, scope, depth, 1, bn_eps=eps, act='relu')
+            branches.append(b.resize_bilinear(y, [scale_dimension(crop_h, 1.0 / os_),
+                                                  scale_dimension(crop_w, 1.0 / os_)]))
+        else:
+            raise ValueError(op)
+    return b.conv(tf.concat(branches, 3), 'meta_architecture/concat_projection', depth, 1,
+                  bn_eps=eps, act='relu')
+
+
 def aspp(b, feats, cfg):
     """model.extract_features after the backbone (aspp_with_batch_norm=True)."""
+    if cfg.get('dense_prediction_cell_json'):
+        return dense_prediction_cell(b, feats, cfg)
     os_ = cfg['output_stride']
     crop_h, crop_w = cfg['crop_size']
     eps, depth = BN_EPS_HEAD, cfg.get('aspp_convs_filters', 256)

@@ -53,6 +53,16 @@ def _cfg(variant, output_stride, atrous_rates, num_classes, size,
     return cfg
 
 
+# core/dense_prediction_cell_branch5_top1_cityscapes.json (the Xception-71 DPC checkpoints).
+DPC_BRANCH5_TOP1_CITYSCAPES = [
+    {'kernel': 3, 'rate': [1, 6], 'op': 'conv', 'input': -1},
+    {'kernel': 3, 'rate': [18, 15], 'op': 'conv', 'input': 0},
+    {'kernel': 3, 'rate': [6, 3], 'op': 'conv', 'input': 1},
+    {'kernel': 3, 'rate': [1, 1], 'op': 'conv', 'input': 0},
+    {'kernel': 3, 'rate': [6, 21], 'op': 'conv', 'input': 0},
+]
+
+
 # The head of the MobileNetV3 Cityscapes checkpoints (g3doc/model_zoo.md): no atrous branches,
 # image pooling as squeeze-excitation gating, no concat projection, a sum-merge decoder at
 # stride 8 whose output is the logits.
@@ -101,6 +111,19 @@ CASES = {
     # concat decoder at stride 4.
     'mobilenet_v3_large_seg_os8_dec4_65': _cfg(
         'mobilenet_v3_large_seg', 8, [12, 24, 36], 4, 65, decoder_output_stride=4),
+    # The dense prediction cell of the zoo at OS 8 (rates doubled), on an 81x97 input (odd
+    # and even sides: 11x13 features, rates up to 42 beyond them).
+    'xception_71_dpc_os8_dec_81x96': dict(
+        _cfg('xception_71', 8, [], 5, 81, decoder_output_stride=4,
+             dense_prediction_cell_json=DPC_BRANCH5_TOP1_CITYSCAPES),
+        crop_size=[81, 96], input_size=[81, 96]),
+    # Every branch kind at OS 16: a 1x1 conv, a pyramid pooling over a 2x1 grid, an asymmetric
+    # separable conv reading another branch.
+    'xception_41_dpc_ops_os16_64': _cfg(
+        'xception_41', 16, [], 3, 64, dense_prediction_cell_json=[
+            {'kernel': 1, 'op': 'conv', 'input': -1},
+            {'op': 'pyramid_pooling', 'grid_size': [2, 1], 'input': -1},
+            {'kernel': 3, 'rate': [2, 1], 'op': 'conv', 'input': 0}]),
 }
 
 
@@ -129,6 +152,8 @@ PRESETS = {
     'mobilenetv3_small_cityscapes': _cfg('mobilenet_v3_small_seg', 32, [], 19, 65,
                                          decoder_output_stride=8,
                                          **_mnv3_zoo_head(19, [769, 769], [4, 5])),
+    'xception71_dpc_cityscapes': _cfg('xception_71', 16, [], 19, 65, decoder_output_stride=4,
+                                      dense_prediction_cell_json=DPC_BRANCH5_TOP1_CITYSCAPES),
 }
 
 

@@ -44,6 +44,8 @@ import java.util.TreeMap;
  * @param decoderOutputIsLogits the decoder's 1×1 convs (biases, no batch norm, no activation)
  *     give the logits, with {@code decoder_filters} equal to the classes; no {@code logits} layer
  *     ({@code decoder_output_is_logits})
+ * @param densePredictionCell the dense prediction cell replacing ASPP (the content of {@code
+ *     dense_prediction_cell_json}), empty (or absent) for ASPP
  */
 public record ModelConfig(
     @JsonProperty("variant") ModelVariant variant,
@@ -66,7 +68,8 @@ public record ModelConfig(
     @JsonProperty("image_se_uses_qsigmoid") boolean imageSeUsesQsigmoid,
     @JsonProperty("aspp_with_concat_projection") Boolean asppWithConcatProjection,
     @JsonProperty("decoder_use_sum_merge") boolean decoderUseSumMerge,
-    @JsonProperty("decoder_output_is_logits") boolean decoderOutputIsLogits) {
+    @JsonProperty("decoder_output_is_logits") boolean decoderOutputIsLogits,
+    @JsonProperty("dense_prediction_cell_json") List<DenseCellBranch> densePredictionCell) {
 
   /**
    * Validates the combination; messages name the offending flag. A null (absent from a model.json
@@ -131,6 +134,14 @@ public record ModelConfig(
     if (decoderOutputIsLogits && decoderOutputStride == 0) {
       throw new IllegalArgumentException("decoder_output_is_logits needs a decoder");
     }
+    densePredictionCell = densePredictionCell == null ? List.of() : List.copyOf(densePredictionCell);
+    for (int i = 0; i < densePredictionCell.size(); i++) {
+      int input = densePredictionCell.get(i).input();
+      if (input < -1 || input >= i) {
+        throw new IllegalArgumentException("dense prediction cell branch " + i
+            + " reads branch " + input + " (expected -1 for the features or an earlier branch)");
+      }
+    }
     if (decoderOutputIsLogits && decoderFilters != numClasses) {
       throw new IllegalArgumentException("decoder_output_is_logits needs decoder_filters ("
           + decoderFilters + ") equal to the number of classes (" + numClasses + ")");
@@ -177,7 +188,8 @@ public record ModelConfig(
         false,
         true,
         false,
-        false);
+        false,
+        List.of());
   }
 
   private static final Map<String, ModelConfig> PRESETS = buildPresets();
@@ -200,6 +212,11 @@ public record ModelConfig(
     p.put("resnet_v1_101_beta_voc", defaults(ModelVariant.RESNET_V1_101_BETA, 16));
     p.put("mobilenetv3_large_cityscapes", mobileNetV3Cityscapes(ModelVariant.MOBILENET_V3_LARGE_SEG));
     p.put("mobilenetv3_small_cityscapes", mobileNetV3Cityscapes(ModelVariant.MOBILENET_V3_SMALL_SEG));
+    // g3doc/model_zoo.md + faq: xception_71, dense_prediction_cell_json=
+    // dense_prediction_cell_branch5_top1_cityscapes.json, decoder_output_stride=4.
+    p.put("xception71_dpc_cityscapes", defaults(ModelVariant.XCEPTION_71, 16).withNumClasses(19)
+        .withCropSize(1025, 2049).withAtrousRates(List.of())
+        .withDensePredictionCell(DenseCellBranch.BRANCH5_TOP1_CITYSCAPES));
     return p;
   }
 
@@ -302,6 +319,11 @@ public record ModelConfig(
     });
   }
 
+  /** A dense prediction cell in place of ASPP (empty for ASPP). */
+  public ModelConfig withDensePredictionCell(List<DenseCellBranch> cell) {
+    return copy(f -> f.densePredictionCell = cell);
+  }
+
   /**
    * The MobileNetV3 Cityscapes checkpoints' flags ({@code g3doc/model_zoo.md}): output stride 32,
    * no atrous branches, image pooling over 769×769 at stride (4, 5) gating the 128-channel ASPP
@@ -350,6 +372,7 @@ public record ModelConfig(
     boolean asppWithConcatProjection;
     boolean decoderUseSumMerge;
     boolean decoderOutputIsLogits;
+    List<DenseCellBranch> densePredictionCell;
 
     Fields(ModelConfig c) {
       variant = c.variant;
@@ -373,6 +396,7 @@ public record ModelConfig(
       asppWithConcatProjection = c.asppWithConcatProjection;
       decoderUseSumMerge = c.decoderUseSumMerge;
       decoderOutputIsLogits = c.decoderOutputIsLogits;
+      densePredictionCell = c.densePredictionCell;
     }
 
     ModelConfig build() {
@@ -380,7 +404,8 @@ public record ModelConfig(
           asppWithSeparableConv, decoderUseSeparableConv, numClasses, cropHeight, cropWidth,
           depthMultiplier, imagePooling, imagePoolingCropSize, imagePoolingStride,
           asppConvsFilters, decoderFilters, asppWithSqueezeAndExcitation, imageSeUsesQsigmoid,
-          asppWithConcatProjection, decoderUseSumMerge, decoderOutputIsLogits);
+          asppWithConcatProjection, decoderUseSumMerge, decoderOutputIsLogits,
+          densePredictionCell);
     }
   }
 }

@@ -3,6 +3,7 @@ package dev.deeplab.testing;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.deeplab.model.DenseCellBranch;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant;
 import java.io.IOException;
@@ -61,7 +62,24 @@ public final class GoldenCases {
         j.path("image_se_uses_qsigmoid").asBoolean(false),
         j.path("aspp_with_concat_projection").asBoolean(true),
         j.path("decoder_use_sum_merge").asBoolean(false),
-        j.path("decoder_output_is_logits").asBoolean(false));
+        j.path("decoder_output_is_logits").asBoolean(false),
+        cell(j.get("dense_prediction_cell_json")));
+  }
+
+  /** The dense prediction cell of a case, empty for none. */
+  private static List<DenseCellBranch> cell(JsonNode json) {
+    List<DenseCellBranch> cell = new ArrayList<>();
+    if (json != null && !json.isNull()) {
+      for (JsonNode b : json) {
+        List<Integer> rate = new ArrayList<>();
+        b.path("rate").forEach(n -> rate.add(n.asInt()));
+        List<Integer> grid = new ArrayList<>();
+        b.path("grid_size").forEach(n -> grid.add(n.asInt()));
+        cell.add(new DenseCellBranch(b.get("op").asText(), b.path("kernel").asInt(0), rate,
+            b.get("input").asInt(), grid));
+      }
+    }
+    return cell;
   }
 
   /** An int list field, or {@code absent} when the case does not set it. */

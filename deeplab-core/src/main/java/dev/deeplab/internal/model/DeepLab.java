@@ -4,6 +4,7 @@ import dev.deeplab.internal.backbone.Backbone;
 import dev.deeplab.internal.backbone.FeatureMaps;
 import dev.deeplab.internal.head.Aspp;
 import dev.deeplab.internal.head.Decoder;
+import dev.deeplab.internal.head.DensePredictionCell;
 import dev.deeplab.internal.nn.Conv;
 import dev.deeplab.internal.nn.Initializer;
 import dev.deeplab.internal.nn.NetScope;
@@ -16,7 +17,7 @@ import org.tensorflow.types.TFloat32;
 
 /**
  * The DeepLabv3 / v3+ meta-architecture ({@code research/deeplab/model.py}): input scaling,
- * backbone, ASPP, optional decoder and the {@code logits/semantic} 1×1 classifier, with variables
+ * backbone, ASPP (or a dense prediction cell), optional decoder and the {@code logits/semantic} 1×1 classifier, with variables
  * under the official names so that official checkpoints restore by name.
  *
  * <p>References: Chen et al., "Rethinking Atrous Convolution for Semantic Image Segmentation"
@@ -44,7 +45,9 @@ public final class DeepLab {
     }
     Operand<TFloat32> images = scaleInput(root.child("preprocess").tf(), pixels, config.variant());
     FeatureMaps maps = Backbone.of(config.variant()).build(root, images, config);
-    Operand<TFloat32> features = Aspp.build(root, maps.features(), config);
+    Operand<TFloat32> features = config.densePredictionCell().isEmpty()
+        ? Aspp.build(root, maps.features(), config)
+        : DensePredictionCell.build(root, maps.features(), config);
     if (config.hasDecoder()) {
       features = Decoder.build(root, features, maps.lowLevel(config.decoderOutputStride()), config);
       if (config.decoderOutputIsLogits()) {

@@ -197,4 +197,14 @@ class BuildingBlockGradientTest {
     }, "decoder/feature_projection0/weights", "decoder/feature_projection0/biases",
         "decoder/decoder_conv0/weights") < TOLERANCE);
   }
+
+  /** The dense prediction cell's unequal rates, [1, 6] and [6, 3], through SpaceToBatch. */
+  @Test
+  void asymmetricAtrousDepthwiseAndConv() {
+    BatchNormSpec bn = new BatchNormSpec(0.9997f, 1e-5f);
+    assertTrue(check(9, 8, 3, (s, x) -> {
+      Operand<TFloat32> y = Conv.depthwise(3).rate(1, 6).batchNorm(bn).apply(s, "dw", x);
+      return Conv.conv(2, 3).rate(6, 3).apply(s, "conv", y);
+    }, "dw/depthwise_weights", "dw/BatchNorm/gamma", "conv/weights") < TOLERANCE);
+  }
 }
