@@ -176,11 +176,14 @@ def backbone_family(variant):
 
 
 def uses_mean_subtraction(variant):
-    return variant in ('resnet_v1_50', 'resnet_v1_101')
+    """feature_extractor._PREPROCESS_FN: the ImageNet mean is subtracted."""
+    return variant in ('resnet_v1_18', 'resnet_v1_50', 'resnet_v1_101')
 
 
 def mean_pixel(variant):
-    return list(MEAN_RGB) if uses_mean_subtraction(variant) else [127.5] * 3
+    """feature_extractor.mean_pixel: the ImageNet mean for resnet_v1_50/101 only (resnet_v1_18,
+    which subtracts it too, gets 127.5 there)."""
+    return list(MEAN_RGB) if variant in ('resnet_v1_50', 'resnet_v1_101') else [127.5] * 3
 
 
 # ---------------------------------------------------------------------------
@@ -380,6 +383,7 @@ _DECODER_END_POINTS = {
                     16: 'exit_flow/block1'},
     'xception_71': {4: 'entry_flow/block3', 8: 'entry_flow/block5',
                     16: 'exit_flow/block1'},
+    'resnet_v1_18': {4: 'block1/unit_1', 8: 'block2/unit_1', 16: 'block3/unit_1'},
     'resnet_v1_50': {4: 'block1/unit_2', 8: 'block2/unit_3', 16: 'block3/unit_5'},
     'resnet_v1_101': {4: 'block1/unit_2', 8: 'block2/unit_3',
                       16: 'block3/unit_22'},
@@ -392,6 +396,8 @@ def decoder_end_point(variant, os_):
             variant, _DECODER_END_POINTS[variant][os_])
     if variant.startswith('resnet'):
         scope = resnet_scope(variant)
+        if scope == 'resnet_v1_18':
+            return '%s/%s/lite_bottleneck_v1/conv2' % (scope, _DECODER_END_POINTS[scope][os_])
         return '%s/%s/bottleneck_v1/conv3' % (scope, _DECODER_END_POINTS[scope][os_])
     if variant.startswith('mobilenet'):
         return '%s/depthwise_output' % _MOBILENET_END_POINTS[variant][os_]
@@ -463,11 +469,14 @@ def resnet_scope(variant):
 def resnet(b, x, variant, output_stride, multi_grid):
     eps = BN_EPS['resnet']
     sc = resnet_scope(variant)
+    lite = sc == 'resnet_v1_18'
     if variant.endswith('_beta'):
-        x = b.conv(x, sc + '/conv1_1', 64, 3, stride=2, padding='EXPLICIT',
+        # root_block_fn_for_beta_variant; resnet_v1_18_beta has root_depth_multiplier 0.25.
+        dm = 0.25 if lite else 1.0
+        x = b.conv(x, sc + '/conv1_1', int(64 * dm), 3, stride=2, padding='EXPLICIT',
                    bn_eps=eps, act='relu')
-        x = b.conv(x, sc + '/conv1_2', 64, 3, bn_eps=eps, act='relu')
-        x = b.conv(x, sc + '/conv1_3', 128, 3, bn_eps=eps, act='relu')
+        x = b.conv(x, sc + '/conv1_2', int(64 * dm), 3, bn_eps=eps, act='relu')
+        x = b.conv(x, sc + '/conv1_3', int(128 * dm), 3, bn_eps=eps, act='relu')
     else:
         x = b.conv(x, sc + '/conv1', 64, 7, stride=2, padding='EXPLICIT',
                    bn_eps=eps, act='relu')
@@ -475,12 +484,19 @@ def resnet(b, x, variant, output_stride, multi_grid):
     if output_stride % 4:
         raise ValueError('output_stride must be a multiple of 4')
     target = output_stride // 4
-    n3 = {'resnet_v1_50': 6, 'resnet_v1_101': 23}[sc]
-    mg = list(multi_grid or [1, 1, 1])
     blocks = []
-    for name, base, n in (('block1', 64, 3), ('block2', 128, 4), ('block3', 256, n3)):
-        blocks.append((name, [(base * 4, base, 1, 1)] * (n - 1) + [(base * 4, base, 2, 1)]))
-    blocks.append(('block4', [(2048, 512, 1, r) for r in mg]))
+    if lite:
+        # resnet_v1_small_beta_block: two lite units per block; block4 one per multi-grid rate.
+        mg = list(multi_grid or [1, 1])
+        for name, base in (('block1', 64), ('block2', 128), ('block3', 256)):
+            blocks.append((name, [(base, None, 1, 1), (base, None, 2, 1)]))
+        blocks.append(('block4', [(512, None, 1, r) for r in mg]))
+    else:
+        n3 = {'resnet_v1_50': 6, 'resnet_v1_101': 23}[sc]
+        mg = list(multi_grid or [1, 1, 1])
+        for name, base, n in (('block1', 64, 3), ('block2', 128, 4), ('block3', 256, n3)):
+            blocks.append((name, [(base * 4, base, 1, 1)] * (n - 1) + [(base * 4, base, 2, 1)]))
+        blocks.append(('block4', [(2048, 512, 1, r) for r in mg]))
     current_stride, rate = 1, 1
     for name, units in blocks:
         for u, (depth, depth_b, stride, unit_rate) in enumerate(units):
@@ -492,8 +508,12 @@ def resnet(b, x, variant, output_stride, multi_grid):
             else:
                 s, r = stride, 1
                 current_stride *= stride
-            prefix = '%s/%s/unit_%d/bottleneck_v1' % (sc, name, u + 1)
-            x = bottleneck(b, x, prefix, depth, depth_b, s, r * unit_rate, eps)
+            if lite:
+                prefix = '%s/%s/unit_%d/lite_bottleneck_v1' % (sc, name, u + 1)
+                x = lite_bottleneck(b, x, prefix, depth, s, r * unit_rate, eps)
+            else:
+                prefix = '%s/%s/unit_%d/bottleneck_v1' % (sc, name, u + 1)
+                x = bottleneck(b, x, prefix, depth, depth_b, s, r * unit_rate, eps)
     if current_stride != target:
         raise ValueError('output_stride cannot be reached')
     return x
@@ -513,6 +533,23 @@ def bottleneck(b, x, prefix, depth, depth_b, stride, rate, eps):
                act='relu')
     r = b.conv(r, prefix + '/conv3', depth, 1, bn_eps=eps, act=None)
     b.endpoints[prefix + '/conv3'] = r      # conv3 BN output: pre-add, pre-ReLU
+    return b.activate(shortcut + r, 'relu')
+
+
+def lite_bottleneck(b, x, prefix, depth, stride, rate, eps):
+    """resnet_v1_beta.lite_bottleneck: conv1 3x3 (stride 1, the rate; BN, ReLU), conv2 3x3
+    (stride, the rate; BN, no activation), relu(shortcut + conv2)."""
+    depth_in = int(x.shape[-1])
+    if depth == depth_in:
+        shortcut = x[:, ::stride, ::stride, :] if stride > 1 else x
+    else:
+        shortcut = b.conv(x, prefix + '/shortcut', depth, 1, stride=stride,
+                          bn_eps=eps, act=None)
+    r = b.conv(x, prefix + '/conv1', depth, 3, rate=rate, padding='SAME', bn_eps=eps,
+               act='relu')
+    r = b.conv(r, prefix + '/conv2', depth, 3, stride=stride, rate=rate,
+               padding='SAME' if stride == 1 else 'EXPLICIT', bn_eps=eps, act=None)
+    b.endpoints[prefix + '/conv2'] = r      # conv2 BN output: pre-add
     return b.activate(shortcut + r, 'relu')
 
 

@@ -35,7 +35,7 @@ def _cfg(variant, output_stride, atrous_rates, num_classes, size,
          depth_multiplier=1.0, **head):
     """A case config; `head` takes further official flags by name (model.py, common.py)."""
     if multi_grid is None and not variant.startswith('mobilenet'):
-        multi_grid = [1, 1, 1]
+        multi_grid = [1, 1] if variant.startswith('resnet_v1_18') else [1, 1, 1]
     cfg = {
         'variant': variant,
         'output_stride': output_stride,
@@ -111,6 +111,12 @@ CASES = {
     # concat decoder at stride 4.
     'mobilenet_v3_large_seg_os8_dec4_65': _cfg(
         'mobilenet_v3_large_seg', 8, [12, 24, 36], 4, 65, decoder_output_stride=4),
+    # ResNet-18 with lite bottlenecks: mean subtraction, multi-grid (1, 2) at OS 16, decoder
+    # at 8 (block2/unit_1/conv2); the beta root at a quarter width at OS 8, decoder at 4.
+    'resnet_v1_18_os16_dec8_65': _cfg('resnet_v1_18', 16, [6, 12, 18], 4, 65,
+                                      multi_grid=[1, 2], decoder_output_stride=8),
+    'resnet_v1_18_beta_os8_dec_64': _cfg('resnet_v1_18_beta', 8, [12, 24, 36], 5, 64,
+                                         decoder_output_stride=4),
     # The dense prediction cell of the zoo at OS 8 (rates doubled), on an 81x97 input (odd
     # and even sides: 11x13 features, rates up to 42 beyond them).
     'xception_71_dpc_os8_dec_81x96': dict(
@@ -146,6 +152,8 @@ PRESETS = {
     'resnet_v1_50_beta_voc': _preset('resnet_v1_50_beta', 21),
     'resnet_v1_101_voc': _preset('resnet_v1_101', 21),
     'resnet_v1_50_voc': _preset('resnet_v1_50', 21),
+    'resnet_v1_18_voc': _preset('resnet_v1_18', 21),
+    'resnet_v1_18_beta_voc': _preset('resnet_v1_18_beta', 21),
     'mobilenetv3_large_cityscapes': _cfg('mobilenet_v3_large_seg', 32, [], 19, 65,
                                          decoder_output_stride=8,
                                          **_mnv3_zoo_head(19, [769, 769], [4, 5])),

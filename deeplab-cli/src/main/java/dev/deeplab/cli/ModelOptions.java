@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 final class ModelOptions {
   @Option(names = "--variant", description = "Backbone: mobilenet_v2, resnet_v1_50, resnet_v1_101, "
       + "resnet_v1_50_beta, resnet_v1_101_beta, xception_41, xception_65, xception_71, "
-      + "mobilenet_v3_large_seg, mobilenet_v3_small_seg.")
+      + "mobilenet_v3_large_seg, mobilenet_v3_small_seg, resnet_v1_18, resnet_v1_18_beta.")
   String variant;
 
   @Option(names = "--preset", description = "A model-zoo configuration, e.g. xception65_coco_voc "
@@ -33,7 +33,7 @@ final class ModelOptions {
   List<Integer> atrousRates;
 
   @Option(names = "--multi-grid", split = ",",
-      description = "Unit rates of the last backbone block, three values, e.g. 1,2,4.")
+      description = "Unit rates of the last backbone block, three values (two for resnet_v1_18), e.g. 1,2,4.")
   List<Integer> multiGrid;
 
   @Option(names = "--separable-aspp", negatable = true,

@@ -17,7 +17,8 @@ import java.util.TreeMap;
  * @param variant the backbone ({@code model_variant})
  * @param outputStride input size over feature size: 8, 16 or 32 ({@code output_stride})
  * @param atrousRates ASPP rates, empty for no atrous branches ({@code atrous_rates})
- * @param multiGrid unit rates of the last block ({@code multi_grid}), three values
+ * @param multiGrid unit rates of the last block ({@code multi_grid}), three values (two for
+ *     ResNet-18)
  * @param decoderOutputStride DeepLabv3+ decoder stride (4 or 8), or 0 for DeepLabv3
  * @param asppWithSeparableConv separable 3×3 ASPP branches ({@code aspp_with_separable_conv})
  * @param decoderUseSeparableConv separable decoder convs ({@code decoder_use_separable_conv})
@@ -84,8 +85,9 @@ public record ModelConfig(
     }
     atrousRates = List.copyOf(atrousRates);
     multiGrid = List.copyOf(multiGrid);
-    if (multiGrid.size() != 3 || multiGrid.stream().anyMatch(r -> r < 1)) {
-      throw new IllegalArgumentException("multi-grid needs three positive rates, got " + multiGrid);
+    if (multiGrid.size() != variant.multiGridLength() || multiGrid.stream().anyMatch(r -> r < 1)) {
+      throw new IllegalArgumentException("multi-grid of " + variant + " needs "
+          + variant.multiGridLength() + " positive rates, got " + multiGrid);
     }
     if (atrousRates.stream().anyMatch(r -> r < 1)) {
       throw new IllegalArgumentException("atrous rates must be positive, got " + atrousRates);
@@ -161,8 +163,9 @@ public record ModelConfig(
   /**
    * The official settings for a backbone: DeepLabv3+ (ASPP at the official rates, separable convs,
    * decoder at stride 4) for ResNet and Xception; DeepLabv3 without atrous branches for the
-   * MobileNets, as in the model zoo (whose MobileNetV3 head is in the presets). 21 classes, 513×513 crop. Beta ResNets get multi-grid [1,2,4] as {@code
-   * common.py} recommends for their checkpoints.
+   * MobileNets, as in the model zoo (whose MobileNetV3 head is in the presets). 21 classes,
+   * 513×513 crop. Beta ResNets get multi-grid [1,2,4] as {@code common.py} recommends for their
+   * checkpoints; ResNet-18 (two rates) [1,1].
    */
   public static ModelConfig defaults(ModelVariant variant, int outputStride) {
     boolean mobile = variant.family() == ModelVariant.Family.MOBILENET_V2
@@ -171,7 +174,7 @@ public record ModelConfig(
         variant,
         outputStride,
         mobile ? List.of() : officialRates(outputStride),
-        variant.isBeta() ? List.of(1, 2, 4) : List.of(1, 1, 1),
+        variant.isLite() ? List.of(1, 1) : variant.isBeta() ? List.of(1, 2, 4) : List.of(1, 1, 1),
         mobile ? 0 : 4,
         true,
         true,
@@ -210,6 +213,8 @@ public record ModelConfig(
     p.put("resnet_v1_101_voc", defaults(ModelVariant.RESNET_V1_101, 16));
     p.put("resnet_v1_50_beta_voc", defaults(ModelVariant.RESNET_V1_50_BETA, 16));
     p.put("resnet_v1_101_beta_voc", defaults(ModelVariant.RESNET_V1_101_BETA, 16));
+    p.put("resnet_v1_18_voc", defaults(ModelVariant.RESNET_V1_18, 16));
+    p.put("resnet_v1_18_beta_voc", defaults(ModelVariant.RESNET_V1_18_BETA, 16));
     p.put("mobilenetv3_large_cityscapes", mobileNetV3Cityscapes(ModelVariant.MOBILENET_V3_LARGE_SEG));
     p.put("mobilenetv3_small_cityscapes", mobileNetV3Cityscapes(ModelVariant.MOBILENET_V3_SMALL_SEG));
     // g3doc/model_zoo.md + faq: xception_71, dense_prediction_cell_json=

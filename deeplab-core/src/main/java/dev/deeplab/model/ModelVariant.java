@@ -19,6 +19,8 @@ import java.util.stream.Collectors;
  */
 public enum ModelVariant {
   MOBILENET_V2("mobilenet_v2", Family.MOBILENET_V2, "MobilenetV2", 0, 0.997f, 1e-3f),
+  RESNET_V1_18("resnet_v1_18", Family.RESNET_V1, "resnet_v1_18", 2, 0.95f, 1e-5f),
+  RESNET_V1_18_BETA("resnet_v1_18_beta", Family.RESNET_V1, "resnet_v1_18", 2, 0.95f, 1e-5f),
   RESNET_V1_50("resnet_v1_50", Family.RESNET_V1, "resnet_v1_50", 6, 0.95f, 1e-5f),
   RESNET_V1_101("resnet_v1_101", Family.RESNET_V1, "resnet_v1_101", 23, 0.95f, 1e-5f),
   RESNET_V1_50_BETA("resnet_v1_50_beta", Family.RESNET_V1, "resnet_v1_50", 6, 0.95f, 1e-5f),
@@ -95,6 +97,19 @@ public enum ModelVariant {
     return bnEpsilon;
   }
 
+  /**
+   * True for ResNet-18, built of "lite" bottlenecks (two 3×3 convs, {@code
+   * resnet_v1_beta.lite_bottleneck}) with two multi-grid rates.
+   */
+  public boolean isLite() {
+    return officialName.startsWith("resnet_v1_18");
+  }
+
+  /** Number of {@code multi_grid} rates the backbone takes: 2 for ResNet-18, else 3. */
+  public int multiGridLength() {
+    return isLite() ? 2 : 3;
+  }
+
   /** True for the ResNet variants with the three-conv root. */
   public boolean isBeta() {
     return officialName.endsWith("_beta");
@@ -108,9 +123,19 @@ public enum ModelVariant {
     return family != Family.RESNET_V1 || isBeta();
   }
 
-  /** The RGB value that becomes 0 after input scaling: padding uses it (the official mean pixel). */
+  /**
+   * The official {@code feature_extractor.mean_pixel}, which padding uses: the ImageNet mean for
+   * resnet_v1_50/101, else 127.5 (which becomes 0 after scaling to [-1, 1]). The official code
+   * gives resnet_v1_18 127.5 as well although it subtracts the ImageNet mean.
+   */
   public float[] meanPixel() {
-    return scalesToUnitRange() ? new float[] {127.5f, 127.5f, 127.5f} : RESNET_MEAN_RGB.clone();
+    return scalesToUnitRange() || isLite() ? new float[] {127.5f, 127.5f, 127.5f}
+        : RESNET_MEAN_RGB.clone();
+  }
+
+  /** The RGB mean that preprocessing subtracts when it does not scale to [-1, 1]. */
+  public float[] imageNetMean() {
+    return RESNET_MEAN_RGB.clone();
   }
 
   /** Looks a variant up by its official name, case-insensitively; a clear message otherwise. */

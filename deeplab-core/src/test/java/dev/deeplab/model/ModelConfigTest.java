@@ -102,4 +102,21 @@ class ModelConfigTest {
     assertTrue(assertThrows(IllegalArgumentException.class,
         () -> mnv3.withDecoderOutputStride(0)).getMessage().contains("decoder_output_is_logits"));
   }
+
+  /**
+   * feature_extractor.mean_pixel gives the ImageNet mean to resnet_v1_50/101 only: resnet_v1_18
+   * pads with 127.5 although its preprocessing subtracts the ImageNet mean.
+   */
+  @Test
+  void resNet18PadsWithTheOfficialMeanPixel() {
+    assertTrue(java.util.Arrays.equals(new float[] {127.5f, 127.5f, 127.5f},
+        ModelVariant.RESNET_V1_18.meanPixel()));
+    assertTrue(java.util.Arrays.equals(new float[] {123.15f, 115.90f, 103.06f},
+        ModelVariant.RESNET_V1_50.meanPixel()));
+    assertTrue(!ModelVariant.RESNET_V1_18.scalesToUnitRange());
+    assertEquals(List.of(1, 1), ModelConfig.defaults(ModelVariant.RESNET_V1_18_BETA, 16).multiGrid());
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> ModelConfig.defaults(ModelVariant.RESNET_V1_18, 16).withMultiGrid(List.of(1, 2, 4)))
+        .getMessage().contains("2 positive rates"));
+  }
 }

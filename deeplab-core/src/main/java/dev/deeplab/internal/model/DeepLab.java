@@ -72,6 +72,6 @@ public final class DeepLab {
     if (v.scalesToUnitRange()) {
       return tf.math.sub(tf.math.mul(pixels, tf.constant(2f / 255f)), tf.constant(1f));
     }
-    return tf.math.sub(pixels, tf.constant(new float[][][][] {{{v.meanPixel()}}}));
+    return tf.math.sub(pixels, tf.constant(new float[][][][] {{{v.imageNetMean()}}}));
   }
 }
