@@ -608,8 +608,20 @@ def mobilenet_v2(b, x, depth_multiplier, output_stride):
 # network ends at layer_17 / layer_13 (the 1x1 'Conv_1'). Entries:
 #   ('conv', num_outputs, kernel, stride, activation)
 #   ('ec', expansion factor, num_outputs, kernel, stride, activation, squeeze-excite)
+#   ('fused', expansion factor, num_outputs, kernel, stride): mbv3_fused, the expansion a
+#       kernel x kernel conv at the stride (ReLU), no depthwise conv
+# mobilenet_edgetpu is V3_EDGETPU up to layer_24 (its 1x1 'Conv_1'), scope MobilenetEdgeTPU,
+# ReLU throughout; its layer 15 has no residual (residual=False).
 _RE, _HS = 'relu', 'hard_swish'
+_EDGETPU_NO_RESIDUAL = {14}
 _MNV3_SPEC = {
+    'mobilenet_edgetpu': (
+        [('conv', 32, 3, 2, _RE), ('fused', 1, 16, 3, 1), ('fused', 8, 32, 3, 2)]
+        + [('fused', 4, 32, 3, 1)] * 3 + [('fused', 8, 48, 3, 2)] + [('fused', 4, 48, 3, 1)] * 3
+        + [('ec', 8, 96, 3, 2, _RE, False)] + [('ec', 4, 96, 3, 1, _RE, False)] * 3
+        + [('ec', 8, 96, 3, 1, _RE, False)] + [('ec', 4, 96, 3, 1, _RE, False)] * 3
+        + [('ec', 8, 160, 5, 2, _RE, False)] + [('ec', 4, 160, 5, 1, _RE, False)] * 3
+        + [('ec', 8, 192, 3, 1, _RE, False), ('conv', 1280, 1, 1, _RE)]),
     'mobilenet_v3_large_seg': [
         ('conv', 16, 3, 2, _HS),
         ('ec', 1, 16, 3, 1, _RE, False),
@@ -666,13 +678,17 @@ def squeeze_excite(b, x, scope):
     return x * e
 
 
-def mobilenet_v3(b, x, variant, output_stride):
-    """mobilenet.mobilenet_base with the V3 seg conv defs; TF 'SAME' padding everywhere."""
+def mobilenet_v3(b, x, variant, output_stride, depth_multiplier=1.0):
+    """mobilenet.mobilenet_base with the V3 seg / EdgeTPU conv defs; TF 'SAME' padding
+    everywhere; the depth multiplier through make_divisible(n * dm, 8)."""
     eps = BN_EPS['mobilenet']
+    root = 'MobilenetEdgeTPU' if variant == 'mobilenet_edgetpu' else 'MobilenetV3'
     current_stride, rate = 1, 1
     n_conv = n_ec = 0
     for i, entry in enumerate(_MNV3_SPEC[variant]):
         stride = entry[3] if entry[0] == 'conv' else entry[4]
+        if entry[0] == 'fused':
+            entry = entry + (_RE, False)
         if output_stride is not None and current_stride == output_stride:
             s, r = 1, rate
             rate *= stride
@@ -682,27 +698,33 @@ def mobilenet_v3(b, x, variant, output_stride):
         layer = 'layer_%d' % (i + 1)
         if entry[0] == 'conv':
             _, n_out, k, _, act = entry
-            scope = 'MobilenetV3/Conv' + ('_%d' % n_conv if n_conv else '')
+            scope = root + '/Conv' + ('_%d' % n_conv if n_conv else '')
             n_conv += 1
-            x = b.conv(x, scope, make_divisible(n_out, 8), k, stride=s,
+            x = b.conv(x, scope, make_divisible(n_out * depth_multiplier, 8), k, stride=s,
                        rate=r if k > 1 else 1, padding='SAME', bn_eps=eps, act=act)
             continue
-        _, factor, n_out, k, _, act, se = entry
-        scope = 'MobilenetV3/expanded_conv' + ('_%d' % n_ec if n_ec else '')
+        kind, factor, n_out, k, _, act, se = entry
+        scope = root + '/expanded_conv' + ('_%d' % n_ec if n_ec else '')
         n_ec += 1
-        n_out = make_divisible(n_out, 8)
+        n_out = make_divisible(n_out * depth_multiplier, 8)
         d_in = int(x.shape[-1])
         inner = make_divisible(d_in * factor, 8)
         h = x
-        if inner > d_in:
-            h = b.conv(h, scope + '/expand', inner, 1, bn_eps=eps, act=act)
-        h = b.depthwise(h, scope + '/depthwise', k, stride=s, rate=r, padding='SAME',
-                        bn_eps=eps, act=act)
-        b.endpoints[layer + '/depthwise_output'] = h
+        if kind == 'fused':
+            if inner > d_in:
+                h = b.conv(h, scope + '/expand', inner, k, stride=stride, padding='SAME',
+                           bn_eps=eps, act=act)
+        else:
+            if inner > d_in:
+                h = b.conv(h, scope + '/expand', inner, 1, bn_eps=eps, act=act)
+            h = b.depthwise(h, scope + '/depthwise', k, stride=s, rate=r, padding='SAME',
+                            bn_eps=eps, act=act)
+            b.endpoints[layer + '/depthwise_output'] = h
         if se:
             h = squeeze_excite(b, h, scope)
         h = b.conv(h, scope + '/project', n_out, 1, bn_eps=eps, act=None)
-        if s == 1 and n_out == d_in:
+        residual = not (variant == 'mobilenet_edgetpu' and i in _EDGETPU_NO_RESIDUAL)
+        if residual and s == 1 and n_out == d_in:
             h = h + x
         x = h
     if output_stride is not None and current_stride != output_stride:
@@ -740,8 +762,8 @@ def deeplab_logits(b, images, cfg):
         feats = xception(b, x, variant, os_, cfg.get('multi_grid'))
     elif fam == 'resnet':
         feats = resnet(b, x, variant, os_, cfg.get('multi_grid'))
-    elif variant.startswith('mobilenet_v3'):
-        feats = mobilenet_v3(b, x, variant, os_)
+    elif variant.startswith('mobilenet_v3') or variant == 'mobilenet_edgetpu':
+        feats = mobilenet_v3(b, x, variant, os_, cfg.get('depth_multiplier', 1.0))
     else:
         feats = mobilenet_v2(b, x, cfg.get('depth_multiplier', 1.0), os_)
     x = aspp(b, feats, cfg)

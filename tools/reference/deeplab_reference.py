@@ -117,6 +117,11 @@ CASES = {
                                       multi_grid=[1, 2], decoder_output_stride=8),
     'resnet_v1_18_beta_os8_dec_64': _cfg('resnet_v1_18_beta', 8, [12, 24, 36], 5, 64,
                                          decoder_output_stride=4),
+    # EdgeTPU-DeepLab-slim (depth multiplier 0.75, 128 ASPP filters) at OS 16: fused
+    # expansions, the residual-free layer 15, 5x5 depthwise convs at rate 2.
+    'mobilenet_edgetpu_dm075_os16_65': _cfg('mobilenet_edgetpu', 16, [], 19, 65,
+                                            depth_multiplier=0.75, aspp_convs_filters=128),
+    'mobilenet_edgetpu_os32_64': _cfg('mobilenet_edgetpu', 32, [], 7, 64),
     # The dense prediction cell of the zoo at OS 8 (rates doubled), on an 81x97 input (odd
     # and even sides: 11x13 features, rates up to 42 beyond them).
     'xception_71_dpc_os8_dec_81x96': dict(
@@ -160,6 +165,9 @@ PRESETS = {
     'mobilenetv3_small_cityscapes': _cfg('mobilenet_v3_small_seg', 32, [], 19, 65,
                                          decoder_output_stride=8,
                                          **_mnv3_zoo_head(19, [769, 769], [4, 5])),
+    'edgetpu_deeplab_cityscapes': _cfg('mobilenet_edgetpu', 32, [], 19, 65),
+    'edgetpu_deeplab_slim_cityscapes': _cfg('mobilenet_edgetpu', 32, [], 19, 65,
+                                            depth_multiplier=0.75, aspp_convs_filters=128),
     'xception71_dpc_cityscapes': _cfg('xception_71', 16, [], 19, 65, decoder_output_stride=4,
                                       dense_prediction_cell_json=DPC_BRANCH5_TOP1_CITYSCAPES),
 }

@@ -12,7 +12,8 @@ import picocli.CommandLine.Option;
 final class ModelOptions {
   @Option(names = "--variant", description = "Backbone: mobilenet_v2, resnet_v1_50, resnet_v1_101, "
       + "resnet_v1_50_beta, resnet_v1_101_beta, xception_41, xception_65, xception_71, "
-      + "mobilenet_v3_large_seg, mobilenet_v3_small_seg, resnet_v1_18, resnet_v1_18_beta.")
+      + "mobilenet_v3_large_seg, mobilenet_v3_small_seg, mobilenet_edgetpu, resnet_v1_18, "
+      + "resnet_v1_18_beta.")
   String variant;
 
   @Option(names = "--preset", description = "A model-zoo configuration, e.g. xception65_coco_voc "
@@ -44,7 +45,7 @@ final class ModelOptions {
       description = "Depthwise-separable decoder convs (default: on).")
   Boolean separableDecoder;
 
-  @Option(names = "--depth-multiplier", description = "MobileNetV2 depth multiplier.")
+  @Option(names = "--depth-multiplier", description = "MobileNet depth multiplier.")
   Double depthMultiplier;
 
   @Option(names = "--crop-size", description = "Network input size, e.g. 513 or 513x513.")

@@ -26,7 +26,7 @@ import java.util.TreeMap;
  * @param cropHeight network input height; image pooling uses a kernel of {@code
  *     scale_dimension(cropHeight, 1/outputStride)}
  * @param cropWidth network input width
- * @param depthMultiplier MobileNetV2 depth multiplier (1.0 elsewhere)
+ * @param depthMultiplier MobileNet depth multiplier (1.0 elsewhere)
  * @param imagePooling adds the image-level feature branch ({@code add_image_level_feature})
  * @param imagePoolingCropSize the crop whose size at the output stride is the image-pooling window
  *     ({@code image_pooling_crop_size}, [h, w]); empty (or absent in JSON) for the crop size
@@ -109,8 +109,9 @@ public record ModelConfig(
     if (depthMultiplier <= 0) {
       throw new IllegalArgumentException("depth multiplier must be positive");
     }
-    if (depthMultiplier != 1.0 && variant != ModelVariant.MOBILENET_V2) {
-      throw new IllegalArgumentException("only mobilenet_v2 takes a depth multiplier");
+    if (depthMultiplier != 1.0 && variant.family() != ModelVariant.Family.MOBILENET_V2
+        && variant.family() != ModelVariant.Family.MOBILENET_V3) {
+      throw new IllegalArgumentException("only the MobileNets take a depth multiplier");
     }
     imagePoolingCropSize = imagePoolingCropSize == null ? List.of() : List.copyOf(imagePoolingCropSize);
     imagePoolingStride = imagePoolingStride == null ? List.of(1, 1) : List.copyOf(imagePoolingStride);
@@ -219,6 +220,13 @@ public record ModelConfig(
     p.put("mobilenetv3_small_cityscapes", mobileNetV3Cityscapes(ModelVariant.MOBILENET_V3_SMALL_SEG));
     // g3doc/model_zoo.md + faq: xception_71, dense_prediction_cell_json=
     // dense_prediction_cell_branch5_top1_cityscapes.json, decoder_output_stride=4.
+    // g3doc/model_zoo.md: the MobileNetV2 flags with model_variant=mobilenet_edgetpu, no decoder;
+    // the slim one with depth_multiplier=0.75 and aspp_convs_filters=128. Output stride 32.
+    ModelConfig edgeTpu = defaults(ModelVariant.MOBILENET_EDGETPU, 32).withNumClasses(19)
+        .withCropSize(1025, 2049);
+    p.put("edgetpu_deeplab_cityscapes", edgeTpu);
+    p.put("edgetpu_deeplab_slim_cityscapes", edgeTpu.withDepthMultiplier(0.75)
+        .withAspp(128, false, false, true));
     p.put("xception71_dpc_cityscapes", defaults(ModelVariant.XCEPTION_71, 16).withNumClasses(19)
         .withCropSize(1025, 2049).withAtrousRates(List.of())
         .withDensePredictionCell(DenseCellBranch.BRANCH5_TOP1_CITYSCAPES));

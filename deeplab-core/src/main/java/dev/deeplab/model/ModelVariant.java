@@ -31,6 +31,8 @@ public enum ModelVariant {
   MOBILENET_V3_LARGE_SEG("mobilenet_v3_large_seg", Family.MOBILENET_V3, "MobilenetV3", 0, 0.997f,
       1e-3f),
   MOBILENET_V3_SMALL_SEG("mobilenet_v3_small_seg", Family.MOBILENET_V3, "MobilenetV3", 0, 0.997f,
+      1e-3f),
+  MOBILENET_EDGETPU("mobilenet_edgetpu", Family.MOBILENET_V3, "MobilenetEdgeTPU", 0, 0.997f,
       1e-3f);
 
   /** Mean RGB pixel subtracted by the non-beta ResNets ({@code feature_extractor._MEAN_RGB}). */
@@ -42,7 +44,10 @@ public enum ModelVariant {
     MOBILENET_V2,
     RESNET_V1,
     XCEPTION,
-    /** MobileNetV3 large/small with the segmentation changes of {@code feature_extractor.py}. */
+    /**
+     * MobileNetV3 large/small with the segmentation changes of {@code feature_extractor.py}, and
+     * the EdgeTPU MobileNet built from the same blocks.
+     */
     MOBILENET_V3
   }
 
