@@ -766,13 +766,32 @@ def deeplab_logits(b, images, cfg):
         feats = mobilenet_v3(b, x, variant, os_, cfg.get('depth_multiplier', 1.0))
     else:
         feats = mobilenet_v2(b, x, cfg.get('depth_multiplier', 1.0), os_)
-    x = aspp(b, feats, cfg)
+    # aspp_with_batch_norm=False: no ASPP; the logits layer has one branch per atrous rate.
+    with_bn = cfg.get('aspp_with_batch_norm', True)
+    x = aspp(b, feats, cfg) if with_bn else feats
     dec_os = cfg.get('decoder_output_stride')
     if dec_os:
         x = decoder(b, x, b.endpoints[decoder_end_point(variant, dec_os)], cfg)
         if cfg.get('decoder_output_is_logits', False):
             return x
-    return b.conv(x, 'logits/semantic', cfg['num_classes'], 1, biases=True)
+    return branch_logits(b, x, cfg, with_bn)
+
+
+def branch_logits(b, x, cfg, with_bn):
+    """model.get_branch_logits: under 'logits', a conv with biases per rate ('semantic',
+    'semantic_1', ...) of logits_kernel_size, summed; one 1x1 with ASPP or without rates."""
+    kernel = cfg.get('logits_kernel_size', 1)
+    rates = cfg.get('atrous_rates') or None
+    if with_bn or rates is None:
+        if kernel != 1:
+            raise ValueError('logits_kernel_size must be 1 here')
+        rates = [1]
+    out = None
+    for i, rate in enumerate(rates):
+        y = b.conv(x, 'logits/semantic' + ('_%d' % i if i else ''), cfg['num_classes'], kernel,
+                   rate=rate, padding='SAME', biases=True)
+        out = y if out is None else out + y
+    return out
 
 
 def dense_prediction_cell(b, feats, cfg):

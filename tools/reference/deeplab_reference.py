@@ -128,6 +128,15 @@ CASES = {
         _cfg('xception_71', 8, [], 5, 81, decoder_output_stride=4,
              dense_prediction_cell_json=DPC_BRANCH5_TOP1_CITYSCAPES),
         crop_size=[81, 96], input_size=[81, 96]),
+    # aspp_with_batch_norm=False (no ASPP): 3x3 logits at rates 2 and 3 summed, on ResNet-18 at
+    # OS 16 with the decoder at 8.
+    'resnet_v1_18_nobn_logits3_os16_dec8_64': _cfg(
+        'resnet_v1_18', 16, [2, 3], 5, 64, decoder_output_stride=8,
+        aspp_with_batch_norm=False, logits_kernel_size=3),
+    # The zoo cell on a small backbone, with the decoder (the frozen-graph interop check's DPC).
+    'mobilenet_v2_dpc_dm05_os16_dec_65': _cfg(
+        'mobilenet_v2', 16, [], 6, 65, decoder_output_stride=4, depth_multiplier=0.5,
+        dense_prediction_cell_json=DPC_BRANCH5_TOP1_CITYSCAPES),
     # Every branch kind at OS 16: a 1x1 conv, a pyramid pooling over a 2x1 grid, an asymmetric
     # separable conv reading another branch.
     'xception_41_dpc_ops_os16_64': _cfg(

@@ -47,6 +47,11 @@ import java.util.TreeMap;
  *     ({@code decoder_output_is_logits})
  * @param densePredictionCell the dense prediction cell replacing ASPP (the content of {@code
  *     dense_prediction_cell_json}), empty (or absent) for ASPP
+ * @param asppWithBatchNorm the ASPP module (or cell) with batch norm ({@code
+ *     aspp_with_batch_norm}); false: none, and the logits layer has a branch per atrous rate,
+ *     summed (DeepLabv2's ASPP); absent: true
+ * @param logitsKernelSize the logits convs' kernel ({@code logits_kernel_size}; 1 unless {@code
+ *     aspp_with_batch_norm} is false with atrous rates); absent: 1
  */
 public record ModelConfig(
     @JsonProperty("variant") ModelVariant variant,
@@ -70,7 +75,9 @@ public record ModelConfig(
     @JsonProperty("aspp_with_concat_projection") Boolean asppWithConcatProjection,
     @JsonProperty("decoder_use_sum_merge") boolean decoderUseSumMerge,
     @JsonProperty("decoder_output_is_logits") boolean decoderOutputIsLogits,
-    @JsonProperty("dense_prediction_cell_json") List<DenseCellBranch> densePredictionCell) {
+    @JsonProperty("dense_prediction_cell_json") List<DenseCellBranch> densePredictionCell,
+    @JsonProperty("aspp_with_batch_norm") Boolean asppWithBatchNorm,
+    @JsonProperty("logits_kernel_size") Integer logitsKernelSize) {
 
   /**
    * Validates the combination; messages name the offending flag. A null (absent from a model.json
@@ -145,6 +152,18 @@ public record ModelConfig(
             + " reads branch " + input + " (expected -1 for the features or an earlier branch)");
       }
     }
+    asppWithBatchNorm = asppWithBatchNorm == null || asppWithBatchNorm;
+    logitsKernelSize = logitsKernelSize == null ? 1 : logitsKernelSize;
+    if (logitsKernelSize < 1 || logitsKernelSize % 2 == 0) {
+      throw new IllegalArgumentException("logits_kernel_size must be odd, got " + logitsKernelSize);
+    }
+    if (logitsKernelSize != 1 && (asppWithBatchNorm || atrousRates.isEmpty())) {
+      throw new IllegalArgumentException("logits_kernel_size must be 1 with "
+          + "aspp_with_batch_norm or without atrous rates, got " + logitsKernelSize);
+    }
+    if (!asppWithBatchNorm && !densePredictionCell.isEmpty()) {
+      throw new IllegalArgumentException("the dense prediction cell needs aspp_with_batch_norm");
+    }
     if (decoderOutputIsLogits && decoderFilters != numClasses) {
       throw new IllegalArgumentException("decoder_output_is_logits needs decoder_filters ("
           + decoderFilters + ") equal to the number of classes (" + numClasses + ")");
@@ -193,7 +212,9 @@ public record ModelConfig(
         true,
         false,
         false,
-        List.of());
+        List.of(),
+        true,
+        1);
   }
 
   private static final Map<String, ModelConfig> PRESETS = buildPresets();
@@ -332,6 +353,17 @@ public record ModelConfig(
     });
   }
 
+  /**
+   * Without the batch-normed ASPP ({@code aspp_with_batch_norm=false}): a logits branch of {@code
+   * kernel} per atrous rate, summed.
+   */
+  public ModelConfig withLogitsBranches(boolean asppWithBatchNorm, int kernel) {
+    return copy(f -> {
+      f.asppWithBatchNorm = asppWithBatchNorm;
+      f.logitsKernelSize = kernel;
+    });
+  }
+
   /** A dense prediction cell in place of ASPP (empty for ASPP). */
   public ModelConfig withDensePredictionCell(List<DenseCellBranch> cell) {
     return copy(f -> f.densePredictionCell = cell);
@@ -386,6 +418,8 @@ public record ModelConfig(
     boolean decoderUseSumMerge;
     boolean decoderOutputIsLogits;
     List<DenseCellBranch> densePredictionCell;
+    boolean asppWithBatchNorm;
+    int logitsKernelSize;
 
     Fields(ModelConfig c) {
       variant = c.variant;
@@ -410,6 +444,8 @@ public record ModelConfig(
       decoderUseSumMerge = c.decoderUseSumMerge;
       decoderOutputIsLogits = c.decoderOutputIsLogits;
       densePredictionCell = c.densePredictionCell;
+      asppWithBatchNorm = c.asppWithBatchNorm;
+      logitsKernelSize = c.logitsKernelSize;
     }
 
     ModelConfig build() {
@@ -418,7 +454,7 @@ public record ModelConfig(
           depthMultiplier, imagePooling, imagePoolingCropSize, imagePoolingStride,
           asppConvsFilters, decoderFilters, asppWithSqueezeAndExcitation, imageSeUsesQsigmoid,
           asppWithConcatProjection, decoderUseSumMerge, decoderOutputIsLogits,
-          densePredictionCell);
+          densePredictionCell, asppWithBatchNorm, logitsKernelSize);
     }
   }
 }

@@ -66,6 +66,9 @@ class ModelConfigTest {
     assertEquals(256, c.asppConvsFilters());
     assertEquals(256, c.decoderFilters());
     assertTrue(c.asppWithConcatProjection());
+    assertTrue(c.asppWithBatchNorm());
+    assertEquals(1, c.logitsKernelSize());
+    assertEquals(List.of(), c.densePredictionCell());
   }
 
   /** The flags of g3doc/model_zoo.md for the MobileNetV3 Cityscapes checkpoints. */
@@ -101,6 +104,16 @@ class ModelConfigTest {
         .contains("image pooling crop size"));
     assertTrue(assertThrows(IllegalArgumentException.class,
         () -> mnv3.withDecoderOutputStride(0)).getMessage().contains("decoder_output_is_logits"));
+    ModelConfig x65 = ModelConfig.preset("xception65_coco_voc");
+    assertEquals(3, x65.withLogitsBranches(false, 3).logitsKernelSize());
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> x65.withLogitsBranches(true, 3)).getMessage().contains("logits_kernel_size"));
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> ModelConfig.preset("xception71_dpc_cityscapes").withLogitsBranches(false, 1))
+        .getMessage().contains("aspp_with_batch_norm"));
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> x65.withDensePredictionCell(List.of(DenseCellBranch.conv(3, 1, 6, 0))))
+        .getMessage().contains("reads branch 0"));
   }
 
   /**

@@ -63,7 +63,9 @@ public final class GoldenCases {
         j.path("aspp_with_concat_projection").asBoolean(true),
         j.path("decoder_use_sum_merge").asBoolean(false),
         j.path("decoder_output_is_logits").asBoolean(false),
-        cell(j.get("dense_prediction_cell_json")));
+        cell(j.get("dense_prediction_cell_json")),
+        j.path("aspp_with_batch_norm").asBoolean(true),
+        j.path("logits_kernel_size").asInt(1));
   }
 
   /** The dense prediction cell of a case, empty for none. */

@@ -45,8 +45,8 @@ public final class DeepLab {
     }
     Operand<TFloat32> images = scaleInput(root.child("preprocess").tf(), pixels, config.variant());
     FeatureMaps maps = Backbone.of(config.variant()).build(root, images, config);
-    Operand<TFloat32> features = config.densePredictionCell().isEmpty()
-        ? Aspp.build(root, maps.features(), config)
+    Operand<TFloat32> features = !config.asppWithBatchNorm() ? maps.features()
+        : config.densePredictionCell().isEmpty() ? Aspp.build(root, maps.features(), config)
         : DensePredictionCell.build(root, maps.features(), config);
     if (config.hasDecoder()) {
       features = Decoder.build(root, features, maps.lowLevel(config.decoderOutputStride()), config);
@@ -54,8 +54,25 @@ public final class DeepLab {
         return features;
       }
     }
-    return Conv.conv(config.numClasses(), 1).withBias().init(Initializer.truncatedNormal(0.01))
-        .apply(root.child("logits"), "semantic", features);
+    return branchLogits(root.child("logits"), features, config);
+  }
+
+  /**
+   * {@code model.get_branch_logits}: {@code logits/semantic}, a 1×1 conv with biases; without
+   * {@code aspp_with_batch_norm}, one conv of {@code logits_kernel_size} per atrous rate ({@code
+   * semantic}, {@code semantic_1}, ...), summed.
+   */
+  private static Operand<TFloat32> branchLogits(NetScope logits, Operand<TFloat32> features,
+      ModelConfig config) {
+    java.util.List<Integer> rates = config.asppWithBatchNorm() || config.atrousRates().isEmpty()
+        ? java.util.List.of(1) : config.atrousRates();
+    java.util.List<Operand<TFloat32>> branches = new java.util.ArrayList<>();
+    for (int i = 0; i < rates.size(); i++) {
+      branches.add(Conv.conv(config.numClasses(), config.logitsKernelSize()).rate(rates.get(i))
+          .withBias().init(Initializer.truncatedNormal(0.01))
+          .apply(logits, i == 0 ? "semantic" : "semantic_" + i, features));
+    }
+    return branches.size() == 1 ? branches.get(0) : logits.tf().math.addN(branches);
   }
 
   /** Logits resized to the input size with align-corners bilinear, as {@code predict_labels}. */
