@@ -1,5 +1,6 @@
 package dev.deeplab.model;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.deeplab.internal.model.DeepLab;
 import java.util.List;
@@ -66,17 +67,29 @@ public record ModelConfig(
     @JsonProperty("crop_width") int cropWidth,
     @JsonProperty("depth_multiplier") double depthMultiplier,
     @JsonProperty("image_pooling") boolean imagePooling,
+    @JsonInclude(JsonInclude.Include.NON_EMPTY)
     @JsonProperty("image_pooling_crop_size") List<Integer> imagePoolingCropSize,
+    @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = Unit.class)
     @JsonProperty("image_pooling_stride") List<Integer> imagePoolingStride,
+    @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = Depth256.class)
     @JsonProperty("aspp_convs_filters") Integer asppConvsFilters,
+    @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = Depth256.class)
     @JsonProperty("decoder_filters") Integer decoderFilters,
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
     @JsonProperty("aspp_with_squeeze_and_excitation") boolean asppWithSqueezeAndExcitation,
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
     @JsonProperty("image_se_uses_qsigmoid") boolean imageSeUsesQsigmoid,
+    @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = True.class)
     @JsonProperty("aspp_with_concat_projection") Boolean asppWithConcatProjection,
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
     @JsonProperty("decoder_use_sum_merge") boolean decoderUseSumMerge,
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
     @JsonProperty("decoder_output_is_logits") boolean decoderOutputIsLogits,
+    @JsonInclude(JsonInclude.Include.NON_EMPTY)
     @JsonProperty("dense_prediction_cell_json") List<DenseCellBranch> densePredictionCell,
+    @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = True.class)
     @JsonProperty("aspp_with_batch_norm") Boolean asppWithBatchNorm,
+    @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = One.class)
     @JsonProperty("logits_kernel_size") Integer logitsKernelSize) {
 
   /**
@@ -392,6 +405,56 @@ public record ModelConfig(
     Fields f = new Fields(this);
     edit.accept(f);
     return f.build();
+  }
+
+  // JSON filters: a field added after model.json files were first written is left out at its
+  // official default, so those files, and what older versions read, stay the same.
+  private static final class Unit {
+    @Override
+    public boolean equals(Object o) {
+      return List.of(1, 1).equals(o);
+    }
+
+    @Override
+    public int hashCode() {
+      return 0;
+    }
+  }
+
+  private static final class Depth256 {
+    @Override
+    public boolean equals(Object o) {
+      return Integer.valueOf(256).equals(o);
+    }
+
+    @Override
+    public int hashCode() {
+      return 0;
+    }
+  }
+
+  private static final class One {
+    @Override
+    public boolean equals(Object o) {
+      return Integer.valueOf(1).equals(o);
+    }
+
+    @Override
+    public int hashCode() {
+      return 0;
+    }
+  }
+
+  private static final class True {
+    @Override
+    public boolean equals(Object o) {
+      return Boolean.TRUE.equals(o);
+    }
+
+    @Override
+    public int hashCode() {
+      return 0;
+    }
   }
 
   /** The components as mutable fields, for the {@code with...} methods. */

@@ -52,6 +52,23 @@ class ModelConfigTest {
         .getMessage().contains("xception_65"));
   }
 
+  /** At the official defaults, the head options added later are not written. */
+  @Test
+  void jsonLeavesOutHeadOptionsAtTheirDefaults() throws Exception {
+    String text = new ObjectMapper().writeValueAsString(ModelConfig.preset("xception65_coco_voc"));
+    for (String flag : List.of("image_pooling_crop_size", "image_pooling_stride",
+        "aspp_convs_filters", "decoder_filters", "aspp_with_squeeze_and_excitation",
+        "image_se_uses_qsigmoid", "aspp_with_concat_projection", "decoder_use_sum_merge",
+        "decoder_output_is_logits", "dense_prediction_cell_json", "aspp_with_batch_norm",
+        "logits_kernel_size")) {
+      assertTrue(!text.contains(flag), flag + " in " + text);
+    }
+    String mnv3 = new ObjectMapper().writeValueAsString(
+        ModelConfig.preset("mobilenetv3_large_cityscapes"));
+    assertTrue(mnv3.contains("\"image_pooling_stride\":[4,5]") && mnv3.contains(
+        "\"aspp_with_concat_projection\":false"), mnv3);
+  }
+
   /** A model.json written before the head options existed reads with the official defaults. */
   @Test
   void olderJsonTakesTheOfficialHeadDefaults() throws Exception {
