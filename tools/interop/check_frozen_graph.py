@@ -3,7 +3,8 @@
 
   1. tools/reference/deeplab_reference.py writes a frozen GraphDef shaped like the official
      export_model.py output (ImageTensor uint8 [1,?,?,3] -> pad to the crop with the mean pixel ->
-     network -> SemanticPredictions int32 [1,H,W]; weights as Const nodes) for a small golden case,
+     network -> SemanticPredictions int32 [1,H,W]; weights as Const nodes) for each of CASES
+     (MobileNetV2 with decoder, MobileNetV3 with the zoo head, the dense prediction cell),
      and the case's formula image, once, in a subprocess with TF_ENABLE_ONEDNN_OPTS=0 (the
      reference always runs with oneDNN off, as deeplab_reference.py requires: its float32 ResNet
      graphs crash oneDNN 3.7 with SIGFPE on this CPU);
@@ -51,7 +52,11 @@ import tf_settings  # noqa: E402
 
 # Imported only inside prepare(): deeplab_reference sets TF_ENABLE_ONEDNN_OPTS=0 when imported.
 REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference")
-CASE = "mobilenet_v2_dm05_os8_dec_64"
+# MobileNetV2 with the decoder; MobileNetV3-large with the zoo's head (squeeze-and-excitation
+# image pooling, sum-merge decoder whose output is the logits, OS 32); the zoo's dense prediction
+# cell (asymmetric rates) on MobileNetV2 0.5 with the decoder.
+CASES = ["mobilenet_v2_dm05_os8_dec_64", "mobilenet_v3_large_seg_os32_dec8_zoo_65",
+         "mobilenet_v2_dpc_dm05_os16_dec_65"]
 GOLDEN = "deeplab-core/src/test/resources/golden"
 PHOTO = "examples/photos/chelsea.png"
 DEEPLAB = os.path.join("tools", "deeplab")
@@ -102,7 +107,8 @@ def prepare(job):
     sys.path.insert(0, REFERENCE)
     import deeplab_net as net
     import deeplab_reference as ref
-    pb = ref.write_frozen_graph(os.path.join(job["work"], "frozen_inference_graph.pb"), CASE)
+    pb = ref.write_frozen_graph(os.path.join(job["work"], "frozen_inference_graph.pb"),
+                                job["case"])
     image = os.path.join(job["work"], "formula.npy")
     np.save(image, net.formula_image(job["crop_h"], job["crop_w"])[0].astype(np.uint8))
     return {"pb": pb, "formula": image}
@@ -185,24 +191,23 @@ def check_cli_show(version):
     return ok and good
 
 
-def main():
-    start = time.monotonic()
-    with open(os.path.join(GOLDEN, CASE, "config.json")) as f:
+def check_case(case):
+    """Steps 1-6 for one golden case; True when every line passed."""
+    with open(os.path.join(GOLDEN, case, "config.json")) as f:
         cfg = json.load(f)
     crop_h, crop_w = cfg["crop_size"]
     work = tempfile.mkdtemp(prefix="deeplab_frozen_check_")
     ok = True
     try:
         prep = tf_settings.run_setting(__file__, "prepare", [{
-            "label": "frozen graph " + CASE, "work": work, "crop_h": crop_h, "crop_w": crop_w}],
-            *tf_settings.ONEDNN_OFF)
+            "label": "frozen graph " + case, "case": case, "work": work, "crop_h": crop_h,
+            "crop_w": crop_w}], *tf_settings.ONEDNN_OFF)
         outcome = prep.outcomes[0]
         if outcome.failure:
             print(tf_settings.failure_line(prep.setting, outcome.label, outcome.failure))
-            print("check_frozen_graph: FAILED")
-            return 1
+            return False
         pb = outcome.result["pb"]
-        print("frozen graph %s for %s: %.1f MB" % (os.path.basename(pb), CASE,
+        print("frozen graph %s for %s: %.1f MB" % (os.path.basename(pb), case,
                                                     os.path.getsize(pb) / 1e6))
         wrapped = os.path.join(work, "wrapped")
         out = run([DEEPLAB, "import", "--frozen-graph", pb, "--crop-size",
@@ -223,8 +228,9 @@ def main():
         run([DEEPLAB, "segment", "--model", wrapped, "--output", seg_dir] + [f for _, f in files])
 
         version = os.path.join(wrapped, "1")
-        job = {"label": "frozen graph and wrapped SavedModel", "pb": pb, "version": version,
-               "images": files, "seg_dir": seg_dir, "crop_h": crop_h, "crop_w": crop_w}
+        job = {"label": "frozen graph and wrapped SavedModel (%s)" % case, "pb": pb,
+               "version": version, "images": files, "seg_dir": seg_dir, "crop_h": crop_h,
+               "crop_w": crop_w}
         for setting, value in tf_settings.SETTINGS:
             run_ = tf_settings.run_setting(__file__, "evaluate", [job], setting, value)
             outcome = run_.outcomes[0]
@@ -234,12 +240,21 @@ def main():
                 ok = False
                 continue
             for good, text in outcome.result["lines"]:
-                print("%s %s %s" % (tf_settings.status(good), tf_settings.tag(setting), text))
+                print("%s %s %s %s" % (tf_settings.status(good), tf_settings.tag(setting), case,
+                                       text))
                 ok &= good
 
         ok &= check_cli_show(version)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    return ok
+
+
+def main():
+    start = time.monotonic()
+    ok = True
+    for case in CASES:
+        ok &= check_case(case)
     print("check_frozen_graph: %s (%.0f s)" % ("PASSED" if ok else "FAILED",
                                               time.monotonic() - start))
     return 0 if ok else 1

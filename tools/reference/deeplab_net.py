@@ -3,9 +3,9 @@
 Written from plain TensorFlow ops (tf.nn.conv2d, tf.nn.depthwise_conv2d, tf.pad,
 tf.nn.avg_pool2d, ...); no slim, no Keras layers.  Layer structure, variable
 names and numerical conventions follow tensorflow/models research/deeplab
-(model.py, core/xception.py, core/resnet_v1_beta.py, core/feature_extractor.py)
-and research/slim/nets/mobilenet (mobilenet.py, mobilenet_v2.py,
-conv_blocks.py).  Inference mode only: batch norm uses moving statistics.
+(model.py, core/xception.py, core/resnet_v1_beta.py, core/feature_extractor.py,
+core/utils.py) and research/slim/nets/mobilenet (mobilenet.py, mobilenet_v2.py,
+mobilenet_v3.py, conv_blocks.py).  Inference mode only: batch norm uses moving statistics.
 
 The weights of every variable come from a deterministic formula shared with
 the Java tests (see `formula_values`).
@@ -176,11 +176,14 @@ def backbone_family(variant):
 
 
 def uses_mean_subtraction(variant):
-    return variant in ('resnet_v1_50', 'resnet_v1_101')
+    """feature_extractor._PREPROCESS_FN: the ImageNet mean is subtracted."""
+    return variant in ('resnet_v1_18', 'resnet_v1_50', 'resnet_v1_101')
 
 
 def mean_pixel(variant):
-    return list(MEAN_RGB) if uses_mean_subtraction(variant) else [127.5] * 3
+    """feature_extractor.mean_pixel: the ImageNet mean for resnet_v1_50/101 only (resnet_v1_18,
+    which subtracts it too, gets 127.5 there)."""
+    return list(MEAN_RGB) if variant in ('resnet_v1_50', 'resnet_v1_101') else [127.5] * 3
 
 
 # ---------------------------------------------------------------------------
@@ -231,13 +234,14 @@ class Builder(object):
         return int(x.shape[1]), int(x.shape[2])
 
     def _pad_for(self, x, k, stride, rate, padding):
-        k_eff = k + (k - 1) * (rate - 1)
+        rh, rw = rate if isinstance(rate, (list, tuple)) else (rate, rate)
+        kh, kw = k + (k - 1) * (rh - 1), k + (k - 1) * (rw - 1)
         h, w = self._hw(x)
         padding = self.padding_override.get(padding, padding)
         if padding == 'SAME':          # TF semantics (depends on input size)
-            ph, pw = tf_same_pads(h, k_eff, stride), tf_same_pads(w, k_eff, stride)
+            ph, pw = tf_same_pads(h, kh, stride), tf_same_pads(w, kw, stride)
         elif padding == 'EXPLICIT':    # official fixed_padding / conv2d_same
-            ph = pw = fixed_pads(k_eff)
+            ph, pw = fixed_pads(kh), fixed_pads(kw)
         elif padding == 'VALID':
             ph = pw = (0, 0)
         else:
@@ -265,6 +269,12 @@ class Builder(object):
             return tf.nn.relu(x)
         if act == 'relu6':
             return tf.nn.relu6(x)
+        if act == 'hard_swish':      # mobilenet_v3.hard_swish
+            return x * tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
+        if act == 'hard_sigmoid':    # mobilenet_v3 SE gating, utils.q_sigmoid
+            return tf.nn.relu6(x + 3.0) * 0.16667
+        if act == 'sigmoid':
+            return tf.nn.sigmoid(x)
         raise ValueError(act)
 
     def conv(self, x, scope, filters, k, stride=1, rate=1, padding='SAME',
@@ -295,14 +305,18 @@ class Builder(object):
         w = self.var(scope + '/depthwise_weights', [k, k, cin, 1])
         ph, pw = self._pad_for(x, k, stride, rate, padding)
         x = self.pad(x, ph, pw)
-        if stride > 1 and rate > 1:
+        # A pair of rates is the dense prediction cell's asymmetric [rate_h, rate_w].
+        rh, rw = rate if isinstance(rate, (list, tuple)) else (rate, rate)
+        if stride > 1 and max(rh, rw) > 1:
             raise ValueError('stride and rate both > 1')
-        if self.dilate_kernels and rate > 1:
-            y = tf.nn.depthwise_conv2d(x, dilate_kernel(w, rate), strides=[1, stride, stride, 1],
+        if self.dilate_kernels and max(rh, rw) > 1:
+            if rh != rw:
+                raise ValueError('asymmetric rates have no dilated-kernel form here')
+            y = tf.nn.depthwise_conv2d(x, dilate_kernel(w, rh), strides=[1, stride, stride, 1],
                                        padding='VALID')
         else:
             y = tf.nn.depthwise_conv2d(x, w, strides=[1, stride, stride, 1],
-                                       padding='VALID', dilations=[rate, rate])
+                                       padding='VALID', dilations=[rh, rw])
         if bn_eps is not None:
             y = self.batch_norm(y, scope, bn_eps)
         return self.activate(y, act)
@@ -369,10 +383,10 @@ _DECODER_END_POINTS = {
                     16: 'exit_flow/block1'},
     'xception_71': {4: 'entry_flow/block3', 8: 'entry_flow/block5',
                     16: 'exit_flow/block1'},
+    'resnet_v1_18': {4: 'block1/unit_1', 8: 'block2/unit_1', 16: 'block3/unit_1'},
     'resnet_v1_50': {4: 'block1/unit_2', 8: 'block2/unit_3', 16: 'block3/unit_5'},
     'resnet_v1_101': {4: 'block1/unit_2', 8: 'block2/unit_3',
                       16: 'block3/unit_22'},
-    'mobilenet_v2': {4: 'layer_4', 8: 'layer_7', 16: 'layer_14'},
 }
 
 
@@ -382,9 +396,11 @@ def decoder_end_point(variant, os_):
             variant, _DECODER_END_POINTS[variant][os_])
     if variant.startswith('resnet'):
         scope = resnet_scope(variant)
+        if scope == 'resnet_v1_18':
+            return '%s/%s/lite_bottleneck_v1/conv2' % (scope, _DECODER_END_POINTS[scope][os_])
         return '%s/%s/bottleneck_v1/conv3' % (scope, _DECODER_END_POINTS[scope][os_])
-    if variant == 'mobilenet_v2':
-        return '%s/depthwise_output' % _DECODER_END_POINTS[variant][os_]
+    if variant.startswith('mobilenet'):
+        return '%s/depthwise_output' % _MOBILENET_END_POINTS[variant][os_]
     raise ValueError(variant)
 
 
@@ -453,11 +469,14 @@ def resnet_scope(variant):
 def resnet(b, x, variant, output_stride, multi_grid):
     eps = BN_EPS['resnet']
     sc = resnet_scope(variant)
+    lite = sc == 'resnet_v1_18'
     if variant.endswith('_beta'):
-        x = b.conv(x, sc + '/conv1_1', 64, 3, stride=2, padding='EXPLICIT',
+        # root_block_fn_for_beta_variant; resnet_v1_18_beta has root_depth_multiplier 0.25.
+        dm = 0.25 if lite else 1.0
+        x = b.conv(x, sc + '/conv1_1', int(64 * dm), 3, stride=2, padding='EXPLICIT',
                    bn_eps=eps, act='relu')
-        x = b.conv(x, sc + '/conv1_2', 64, 3, bn_eps=eps, act='relu')
-        x = b.conv(x, sc + '/conv1_3', 128, 3, bn_eps=eps, act='relu')
+        x = b.conv(x, sc + '/conv1_2', int(64 * dm), 3, bn_eps=eps, act='relu')
+        x = b.conv(x, sc + '/conv1_3', int(128 * dm), 3, bn_eps=eps, act='relu')
     else:
         x = b.conv(x, sc + '/conv1', 64, 7, stride=2, padding='EXPLICIT',
                    bn_eps=eps, act='relu')
@@ -465,12 +484,19 @@ def resnet(b, x, variant, output_stride, multi_grid):
     if output_stride % 4:
         raise ValueError('output_stride must be a multiple of 4')
     target = output_stride // 4
-    n3 = {'resnet_v1_50': 6, 'resnet_v1_101': 23}[sc]
-    mg = list(multi_grid or [1, 1, 1])
     blocks = []
-    for name, base, n in (('block1', 64, 3), ('block2', 128, 4), ('block3', 256, n3)):
-        blocks.append((name, [(base * 4, base, 1, 1)] * (n - 1) + [(base * 4, base, 2, 1)]))
-    blocks.append(('block4', [(2048, 512, 1, r) for r in mg]))
+    if lite:
+        # resnet_v1_small_beta_block: two lite units per block; block4 one per multi-grid rate.
+        mg = list(multi_grid or [1, 1])
+        for name, base in (('block1', 64), ('block2', 128), ('block3', 256)):
+            blocks.append((name, [(base, None, 1, 1), (base, None, 2, 1)]))
+        blocks.append(('block4', [(512, None, 1, r) for r in mg]))
+    else:
+        n3 = {'resnet_v1_50': 6, 'resnet_v1_101': 23}[sc]
+        mg = list(multi_grid or [1, 1, 1])
+        for name, base, n in (('block1', 64, 3), ('block2', 128, 4), ('block3', 256, n3)):
+            blocks.append((name, [(base * 4, base, 1, 1)] * (n - 1) + [(base * 4, base, 2, 1)]))
+        blocks.append(('block4', [(2048, 512, 1, r) for r in mg]))
     current_stride, rate = 1, 1
     for name, units in blocks:
         for u, (depth, depth_b, stride, unit_rate) in enumerate(units):
@@ -482,8 +508,12 @@ def resnet(b, x, variant, output_stride, multi_grid):
             else:
                 s, r = stride, 1
                 current_stride *= stride
-            prefix = '%s/%s/unit_%d/bottleneck_v1' % (sc, name, u + 1)
-            x = bottleneck(b, x, prefix, depth, depth_b, s, r * unit_rate, eps)
+            if lite:
+                prefix = '%s/%s/unit_%d/lite_bottleneck_v1' % (sc, name, u + 1)
+                x = lite_bottleneck(b, x, prefix, depth, s, r * unit_rate, eps)
+            else:
+                prefix = '%s/%s/unit_%d/bottleneck_v1' % (sc, name, u + 1)
+                x = bottleneck(b, x, prefix, depth, depth_b, s, r * unit_rate, eps)
     if current_stride != target:
         raise ValueError('output_stride cannot be reached')
     return x
@@ -503,6 +533,23 @@ def bottleneck(b, x, prefix, depth, depth_b, stride, rate, eps):
                act='relu')
     r = b.conv(r, prefix + '/conv3', depth, 1, bn_eps=eps, act=None)
     b.endpoints[prefix + '/conv3'] = r      # conv3 BN output: pre-add, pre-ReLU
+    return b.activate(shortcut + r, 'relu')
+
+
+def lite_bottleneck(b, x, prefix, depth, stride, rate, eps):
+    """resnet_v1_beta.lite_bottleneck: conv1 3x3 (stride 1, the rate; BN, ReLU), conv2 3x3
+    (stride, the rate; BN, no activation), relu(shortcut + conv2)."""
+    depth_in = int(x.shape[-1])
+    if depth == depth_in:
+        shortcut = x[:, ::stride, ::stride, :] if stride > 1 else x
+    else:
+        shortcut = b.conv(x, prefix + '/shortcut', depth, 1, stride=stride,
+                          bn_eps=eps, act=None)
+    r = b.conv(x, prefix + '/conv1', depth, 3, rate=rate, padding='SAME', bn_eps=eps,
+               act='relu')
+    r = b.conv(r, prefix + '/conv2', depth, 3, stride=stride, rate=rate,
+               padding='SAME' if stride == 1 else 'EXPLICIT', bn_eps=eps, act=None)
+    b.endpoints[prefix + '/conv2'] = r      # conv2 BN output: pre-add
     return b.activate(shortcut + r, 'relu')
 
 
@@ -555,6 +602,136 @@ def mobilenet_v2(b, x, depth_multiplier, output_stride):
     return x
 
 
+# MobileNetV3 (slim mobilenet_v3.py V3_LARGE / V3_SMALL) as feature_extractor's
+# mobilenet_v3_{large,small}_seg change them: the last four layers have half the channels, their
+# expansion sizes set from the absolute sizes 336/480/480 (large) and 144/288/288 (small), and the
+# network ends at layer_17 / layer_13 (the 1x1 'Conv_1'). Entries:
+#   ('conv', num_outputs, kernel, stride, activation)
+#   ('ec', expansion factor, num_outputs, kernel, stride, activation, squeeze-excite)
+#   ('fused', expansion factor, num_outputs, kernel, stride): mbv3_fused, the expansion a
+#       kernel x kernel conv at the stride (ReLU), no depthwise conv
+# mobilenet_edgetpu is V3_EDGETPU up to layer_24 (its 1x1 'Conv_1'), scope MobilenetEdgeTPU,
+# ReLU throughout; its layer 15 has no residual (residual=False).
+_RE, _HS = 'relu', 'hard_swish'
+_EDGETPU_NO_RESIDUAL = {14}
+_MNV3_SPEC = {
+    'mobilenet_edgetpu': (
+        [('conv', 32, 3, 2, _RE), ('fused', 1, 16, 3, 1), ('fused', 8, 32, 3, 2)]
+        + [('fused', 4, 32, 3, 1)] * 3 + [('fused', 8, 48, 3, 2)] + [('fused', 4, 48, 3, 1)] * 3
+        + [('ec', 8, 96, 3, 2, _RE, False)] + [('ec', 4, 96, 3, 1, _RE, False)] * 3
+        + [('ec', 8, 96, 3, 1, _RE, False)] + [('ec', 4, 96, 3, 1, _RE, False)] * 3
+        + [('ec', 8, 160, 5, 2, _RE, False)] + [('ec', 4, 160, 5, 1, _RE, False)] * 3
+        + [('ec', 8, 192, 3, 1, _RE, False), ('conv', 1280, 1, 1, _RE)]),
+    'mobilenet_v3_large_seg': [
+        ('conv', 16, 3, 2, _HS),
+        ('ec', 1, 16, 3, 1, _RE, False),
+        ('ec', 4, 24, 3, 2, _RE, False),
+        ('ec', 3, 24, 3, 1, _RE, False),
+        ('ec', 3, 40, 5, 2, _RE, True),
+        ('ec', 3, 40, 5, 1, _RE, True),
+        ('ec', 3, 40, 5, 1, _RE, True),
+        ('ec', 6, 80, 3, 2, _HS, False),
+        ('ec', 2.5, 80, 3, 1, _HS, False),
+        ('ec', 184 / 80., 80, 3, 1, _HS, False),
+        ('ec', 184 / 80., 80, 3, 1, _HS, False),
+        ('ec', 6, 112, 3, 1, _HS, True),
+        ('ec', 6, 112, 3, 1, _HS, True),
+        ('ec', 336 / 112., 160 / 2, 5, 2, _HS, True),
+        ('ec', 480 / 80., 160 / 2, 5, 1, _HS, True),
+        ('ec', 480 / 80., 160 / 2, 5, 1, _HS, True),
+        ('conv', 960 / 2, 1, 1, _HS),
+    ],
+    'mobilenet_v3_small_seg': [
+        ('conv', 16, 3, 2, _HS),
+        ('ec', 1, 16, 3, 2, _RE, True),
+        ('ec', 72. / 16, 24, 3, 2, _RE, False),
+        ('ec', 88. / 24, 24, 3, 1, _RE, False),
+        ('ec', 4, 40, 5, 2, _HS, True),
+        ('ec', 6, 40, 5, 1, _HS, True),
+        ('ec', 6, 40, 5, 1, _HS, True),
+        ('ec', 3, 48, 5, 1, _HS, True),
+        ('ec', 3, 48, 5, 1, _HS, True),
+        ('ec', 144 / 48., 96 / 2, 5, 2, _HS, True),
+        ('ec', 288 / 48., 96 / 2, 5, 1, _HS, True),
+        ('ec', 288 / 48., 96 / 2, 5, 1, _HS, True),
+        ('conv', 576 / 2, 1, 1, _HS),
+    ],
+}
+
+# feature_extractor.networks_to_feature_maps for the MobileNets (decoder end points by OS).
+_MOBILENET_END_POINTS = {
+    'mobilenet_v2': {4: 'layer_4', 8: 'layer_7', 16: 'layer_14'},
+    'mobilenet_v3_large_seg': {4: 'layer_4', 8: 'layer_7', 16: 'layer_13'},
+    'mobilenet_v3_small_seg': {4: 'layer_2', 8: 'layer_4', 16: 'layer_9'},
+}
+
+
+def squeeze_excite(b, x, scope):
+    """conv_blocks.squeeze_excite as mobilenet_v3 fills it in: global mean, 1x1 conv to
+    make_divisible(c/4, 8) with biases and ReLU, 1x1 conv back to c with biases and the hard
+    sigmoid relu6(x+3)*0.16667, times the input."""
+    c = int(x.shape[-1])
+    pooled = tf.reduce_mean(x, axis=[1, 2], keepdims=True)
+    s = b.conv(pooled, scope + '/squeeze_excite/Conv', make_divisible(c / 4, 8), 1,
+               biases=True, act='relu')
+    e = b.conv(s, scope + '/squeeze_excite/Conv_1', c, 1, biases=True, act='hard_sigmoid')
+    return x * e
+
+
+def mobilenet_v3(b, x, variant, output_stride, depth_multiplier=1.0):
+    """mobilenet.mobilenet_base with the V3 seg / EdgeTPU conv defs; TF 'SAME' padding
+    everywhere; the depth multiplier through make_divisible(n * dm, 8)."""
+    eps = BN_EPS['mobilenet']
+    root = 'MobilenetEdgeTPU' if variant == 'mobilenet_edgetpu' else 'MobilenetV3'
+    current_stride, rate = 1, 1
+    n_conv = n_ec = 0
+    for i, entry in enumerate(_MNV3_SPEC[variant]):
+        stride = entry[3] if entry[0] == 'conv' else entry[4]
+        if entry[0] == 'fused':
+            entry = entry + (_RE, False)
+        if output_stride is not None and current_stride == output_stride:
+            s, r = 1, rate
+            rate *= stride
+        else:
+            s, r = stride, 1
+            current_stride *= stride
+        layer = 'layer_%d' % (i + 1)
+        if entry[0] == 'conv':
+            _, n_out, k, _, act = entry
+            scope = root + '/Conv' + ('_%d' % n_conv if n_conv else '')
+            n_conv += 1
+            x = b.conv(x, scope, make_divisible(n_out * depth_multiplier, 8), k, stride=s,
+                       rate=r if k > 1 else 1, padding='SAME', bn_eps=eps, act=act)
+            continue
+        kind, factor, n_out, k, _, act, se = entry
+        scope = root + '/expanded_conv' + ('_%d' % n_ec if n_ec else '')
+        n_ec += 1
+        n_out = make_divisible(n_out * depth_multiplier, 8)
+        d_in = int(x.shape[-1])
+        inner = make_divisible(d_in * factor, 8)
+        h = x
+        if kind == 'fused':
+            if inner > d_in:
+                h = b.conv(h, scope + '/expand', inner, k, stride=stride, padding='SAME',
+                           bn_eps=eps, act=act)
+        else:
+            if inner > d_in:
+                h = b.conv(h, scope + '/expand', inner, 1, bn_eps=eps, act=act)
+            h = b.depthwise(h, scope + '/depthwise', k, stride=s, rate=r, padding='SAME',
+                            bn_eps=eps, act=act)
+            b.endpoints[layer + '/depthwise_output'] = h
+        if se:
+            h = squeeze_excite(b, h, scope)
+        h = b.conv(h, scope + '/project', n_out, 1, bn_eps=eps, act=None)
+        residual = not (variant == 'mobilenet_edgetpu' and i in _EDGETPU_NO_RESIDUAL)
+        if residual and s == 1 and n_out == d_in:
+            h = h + x
+        x = h
+    if output_stride is not None and current_stride != output_stride:
+        raise ValueError('output_stride cannot be reached')
+    return x
+
+
 # ---------------------------------------------------------------------------
 # DeepLab head + full network.
 # ---------------------------------------------------------------------------
@@ -579,25 +756,111 @@ def deeplab_logits(b, images, cfg):
     """Logits [1,h',w',num_classes] before upsampling.  `images` 0..255."""
     variant = cfg['variant']
     os_ = cfg['output_stride']
-    crop_h, crop_w = cfg['crop_size']
     x = preprocess(b, images, variant)
     fam = backbone_family(variant)
     if fam == 'xception':
         feats = xception(b, x, variant, os_, cfg.get('multi_grid'))
     elif fam == 'resnet':
         feats = resnet(b, x, variant, os_, cfg.get('multi_grid'))
+    elif variant.startswith('mobilenet_v3') or variant == 'mobilenet_edgetpu':
+        feats = mobilenet_v3(b, x, variant, os_, cfg.get('depth_multiplier', 1.0))
     else:
         feats = mobilenet_v2(b, x, cfg.get('depth_multiplier', 1.0), os_)
+    # aspp_with_batch_norm=False: no ASPP; the logits layer has one branch per atrous rate.
+    with_bn = cfg.get('aspp_with_batch_norm', True)
+    x = aspp(b, feats, cfg) if with_bn else feats
+    dec_os = cfg.get('decoder_output_stride')
+    if dec_os:
+        x = decoder(b, x, b.endpoints[decoder_end_point(variant, dec_os)], cfg)
+        if cfg.get('decoder_output_is_logits', False):
+            return x
+    return branch_logits(b, x, cfg, with_bn)
 
+
+def branch_logits(b, x, cfg, with_bn):
+    """model.get_branch_logits: under 'logits', a conv with biases per rate ('semantic',
+    'semantic_1', ...) of logits_kernel_size, summed; one 1x1 with ASPP or without rates."""
+    kernel = cfg.get('logits_kernel_size', 1)
+    rates = cfg.get('atrous_rates') or None
+    if with_bn or rates is None:
+        if kernel != 1:
+            raise ValueError('logits_kernel_size must be 1 here')
+        rates = [1]
+    out = None
+    for i, rate in enumerate(rates):
+        y = b.conv(x, 'logits/semantic' + ('_%d' % i if i else ''), cfg['num_classes'], kernel,
+                   rate=rate, padding='SAME', biases=True)
+        out = y if out is None else out + y
+    return out
+
+
+def dense_prediction_cell(b, feats, cfg):
+    """core/dense_prediction_cell.py build_cell, scope meta_architecture: each branch reads the
+    features (input -1) or an earlier branch; 'conv' is a 1x1 conv or a split separable conv
+    with the (possibly asymmetric) rates times 16 // output_stride; 'pyramid_pooling' averages
+    windows of the crop over the grid and resizes back. The concatenation (dropout in training)
+    goes through concat_projection; 256 channels throughout, BN eps 1e-5, ReLU."""
+    os_ = cfg['output_stride']
+    crop_h, crop_w = cfg['crop_size']
+    multiplier = 16 // os_
     eps, depth = BN_EPS_HEAD, 256
     branches = []
-    pool_h = scale_dimension(crop_h, 1.0 / os_)
-    pool_w = scale_dimension(crop_w, 1.0 / os_)
-    img = tf.nn.avg_pool2d(feats, ksize=[pool_h, pool_w], strides=[1, 1],
+    for i, op in enumerate(cfg['dense_prediction_cell_json']):
+        scope = 'meta_architecture/branch%d' % i
+        x = feats if op['input'] < 0 else branches[op['input']]
+        if op['op'] == 'conv':
+            kernel = op['kernel']
+            if kernel in (1, [1, 1]):
+                branches.append(b.conv(x, scope, depth, 1, bn_eps=eps, act='relu'))
+            else:
+                rate = [r * multiplier for r in op['rate']]
+                y = b.depthwise(x, scope + '_depthwise', kernel, rate=rate, padding='SAME',
+                                bn_eps=eps, act='relu')
+                branches.append(b.conv(y, scope + '_pointwise', depth, 1, bn_eps=eps,
+                                       act='relu'))
+        elif op['op'] == 'pyramid_pooling':
+            pool_crop = cfg.get('image_pooling_crop_size') or [crop_h, crop_w]
+            grid = op['grid_size']
+            kh = scale_dimension(pool_crop[0], 1.0 / (os_ * grid[0]))
+            kw = scale_dimension(pool_crop[1], 1.0 / (os_ * grid[1]))
+            y = tf.nn.avg_pool2d(x, ksize=[kh, kw], strides=[1, 1], padding='VALID')
+            y = b.conv(y, scope, depth, 1, bn_eps=eps, act='relu')
+            branches.append(b.resize_bilinear(y, [scale_dimension(crop_h, 1.0 / os_),
+                                                  scale_dimension(crop_w, 1.0 / os_)]))
+        else:
+            raise ValueError(op)
+    return b.conv(tf.concat(branches, 3), 'meta_architecture/concat_projection', depth, 1,
+                  bn_eps=eps, act='relu')
+
+
+def aspp(b, feats, cfg):
+    """model.extract_features after the backbone (aspp_with_batch_norm=True)."""
+    if cfg.get('dense_prediction_cell_json'):
+        return dense_prediction_cell(b, feats, cfg)
+    os_ = cfg['output_stride']
+    crop_h, crop_w = cfg['crop_size']
+    eps, depth = BN_EPS_HEAD, cfg.get('aspp_convs_filters', 256)
+    se = cfg.get('aspp_with_squeeze_and_excitation', False)
+    branches = []
+    # Image pooling: an avg_pool with the kernel of image_pooling_crop_size (else crop_size) at
+    # the output stride and stride image_pooling_stride, VALID; resized to the crop size at the
+    # output stride.
+    pool_crop = cfg.get('image_pooling_crop_size') or [crop_h, crop_w]
+    pool_h = scale_dimension(pool_crop[0], 1.0 / os_)
+    pool_w = scale_dimension(pool_crop[1], 1.0 / os_)
+    img = tf.nn.avg_pool2d(feats, ksize=[pool_h, pool_w],
+                           strides=list(cfg.get('image_pooling_stride') or [1, 1]),
                            padding='VALID')
-    img = b.conv(img, 'image_pooling', depth, 1, bn_eps=eps, act='relu')
-    img = b.resize_bilinear(img, [pool_h, pool_w])
-    branches.append(img)
+    if se:
+        # No batch norm (so biases), and a sigmoid (or utils.q_sigmoid) instead of the ReLU.
+        img = b.conv(img, 'image_pooling', depth, 1, biases=True,
+                     act='hard_sigmoid' if cfg.get('image_se_uses_qsigmoid') else 'sigmoid')
+    else:
+        img = b.conv(img, 'image_pooling', depth, 1, bn_eps=eps, act='relu')
+    img = b.resize_bilinear(img, [scale_dimension(crop_h, 1.0 / os_),
+                                  scale_dimension(crop_w, 1.0 / os_)])
+    if not se:
+        branches.append(img)
     branches.append(b.conv(feats, 'aspp0', depth, 1, bn_eps=eps, act='relu'))
     for i, rate in enumerate(cfg.get('atrous_rates') or [], 1):
         if cfg.get('aspp_with_separable_conv', True):
@@ -606,26 +869,45 @@ def deeplab_logits(b, images, cfg):
             branches.append(b.conv(feats, 'aspp%d' % i, depth, 3, rate=rate,
                                    bn_eps=eps, act='relu'))
     x = tf.concat(branches, 3)
-    x = b.conv(x, 'concat_projection', depth, 1, bn_eps=eps, act='relu')
+    if cfg.get('aspp_with_concat_projection', True):
+        x = b.conv(x, 'concat_projection', depth, 1, bn_eps=eps, act='relu')
+    if se:
+        x = x * img
+    return x
 
-    dec_os = cfg.get('decoder_output_stride')
-    if dec_os:
-        low = b.endpoints[decoder_end_point(variant, dec_os)]
-        proj = b.conv(low, 'decoder/feature_projection0', 48, 1, bn_eps=eps,
-                      act='relu')
-        dh = scale_dimension(crop_h, 1.0 / dec_os)
-        dw = scale_dimension(crop_w, 1.0 / dec_os)
-        x = tf.concat([b.resize_bilinear(x, [dh, dw]),
-                       b.resize_bilinear(proj, [dh, dw])], 3)
-        if cfg.get('decoder_use_separable_conv', True):
-            x = split_separable(b, x, 'decoder/decoder_conv0', 256, 1, eps)
-            x = split_separable(b, x, 'decoder/decoder_conv1', 256, 1, eps)
-        else:
-            x = b.conv(x, 'decoder/decoder_conv0/decoder_conv0_1', 256, 3,
-                       bn_eps=eps, act='relu')
-            x = b.conv(x, 'decoder/decoder_conv0/decoder_conv0_2', 256, 3,
-                       bn_eps=eps, act='relu')
-    return b.conv(x, 'logits/semantic', cfg['num_classes'], 1, biases=True)
+
+def decoder(b, x, low, cfg):
+    """model.refine_by_decoder with one decoder stage: concat merge (DeepLabv3+) or sum merge;
+    with decoder_output_is_logits its convs are 1x1 with biases, no batch norm, no activation."""
+    eps = BN_EPS_HEAD
+    dec_os = cfg['decoder_output_stride']
+    crop_h, crop_w = cfg['crop_size']
+    filters = cfg.get('decoder_filters', 256)
+    sum_merge = cfg.get('decoder_use_sum_merge', False)
+    separable = cfg.get('decoder_use_separable_conv', True)
+    if cfg.get('decoder_output_is_logits', False):
+        conv_args = dict(biases=True, act=None)
+        kernel, separable = 1, False
+    else:
+        conv_args = dict(bn_eps=eps, act='relu')
+        kernel = 3
+    proj = b.conv(low, 'decoder/feature_projection0', filters if sum_merge else 48, 1,
+                  **conv_args)
+    dh = scale_dimension(crop_h, 1.0 / dec_os)
+    dw = scale_dimension(crop_w, 1.0 / dec_os)
+    x = b.resize_bilinear(x, [dh, dw])
+    proj = b.resize_bilinear(proj, [dh, dw])
+    if sum_merge:
+        if separable:
+            return split_separable(b, x, 'decoder/decoder_split_sep_conv0', filters, 1, eps) + proj
+        return b.conv(x, 'decoder/decoder_conv0', filters, kernel, **conv_args) + proj
+    x = tf.concat([x, proj], 3)
+    if separable:
+        x = split_separable(b, x, 'decoder/decoder_conv0', filters, 1, eps)
+        return split_separable(b, x, 'decoder/decoder_conv1', filters, 1, eps)
+    # _decoder_with_concat_merge: slim.repeat of two 3x3 convs (conv2d_kernel is not used).
+    x = b.conv(x, 'decoder/decoder_conv0/decoder_conv0_1', filters, 3, **conv_args)
+    return b.conv(x, 'decoder/decoder_conv0/decoder_conv0_2', filters, 3, **conv_args)
 
 
 def model_variables(cfg):
@@ -633,6 +915,8 @@ def model_variables(cfg):
     run = dict(cfg)
     size = 33
     run['crop_size'] = [size, size]
+    run['image_pooling_crop_size'] = None     # the pooling window makes no variable
+    run['image_pooling_stride'] = None
     b = Builder(ZeroParams(), dtype=tf.float32, resize='matrix')
     deeplab_logits(b, tf.zeros([1, size, size, 3], tf.float32), run)
     return dict(b.variables)

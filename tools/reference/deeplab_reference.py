@@ -32,10 +32,11 @@ DEFAULT_RESOURCES = os.path.normpath(os.path.join(HERE, '..', '..', 'deeplab-cor
 def _cfg(variant, output_stride, atrous_rates, num_classes, size,
          multi_grid=None, decoder_output_stride=None,
          aspp_with_separable_conv=True, decoder_use_separable_conv=True,
-         depth_multiplier=1.0):
+         depth_multiplier=1.0, **head):
+    """A case config; `head` takes further official flags by name (model.py, common.py)."""
     if multi_grid is None and not variant.startswith('mobilenet'):
-        multi_grid = [1, 1, 1]
-    return {
+        multi_grid = [1, 1] if variant.startswith('resnet_v1_18') else [1, 1, 1]
+    cfg = {
         'variant': variant,
         'output_stride': output_stride,
         'atrous_rates': list(atrous_rates),
@@ -48,6 +49,33 @@ def _cfg(variant, output_stride, atrous_rates, num_classes, size,
         'depth_multiplier': float(depth_multiplier),
         'input_size': [size, size],
     }
+    cfg.update(head)
+    return cfg
+
+
+# core/dense_prediction_cell_branch5_top1_cityscapes.json (the Xception-71 DPC checkpoints).
+DPC_BRANCH5_TOP1_CITYSCAPES = [
+    {'kernel': 3, 'rate': [1, 6], 'op': 'conv', 'input': -1},
+    {'kernel': 3, 'rate': [18, 15], 'op': 'conv', 'input': 0},
+    {'kernel': 3, 'rate': [6, 3], 'op': 'conv', 'input': 1},
+    {'kernel': 3, 'rate': [1, 1], 'op': 'conv', 'input': 0},
+    {'kernel': 3, 'rate': [6, 21], 'op': 'conv', 'input': 0},
+]
+
+
+# The head of the MobileNetV3 Cityscapes checkpoints (g3doc/model_zoo.md): no atrous branches,
+# image pooling as squeeze-excitation gating, no concat projection, a sum-merge decoder at
+# stride 8 whose output is the logits.
+def _mnv3_zoo_head(num_classes, image_pooling_crop_size, image_pooling_stride):
+    return dict(image_pooling_crop_size=list(image_pooling_crop_size),
+                image_pooling_stride=list(image_pooling_stride),
+                aspp_convs_filters=128,
+                aspp_with_concat_projection=False,
+                aspp_with_squeeze_and_excitation=True,
+                image_se_uses_qsigmoid=True,
+                decoder_use_sum_merge=True,
+                decoder_filters=num_classes,
+                decoder_output_is_logits=True)
 
 
 CASES = {
@@ -68,6 +96,54 @@ CASES = {
     'xception_71_os16_dec_nonsep_64': _cfg('xception_71', 16, [6, 12, 18], 2, 64,
                                            decoder_output_stride=4,
                                            decoder_use_separable_conv=False),
+    # The zoo head at output stride 32; pooling window 2x2 at stride (1,2) on the 3x3 features.
+    'mobilenet_v3_large_seg_os32_dec8_zoo_65': _cfg(
+        'mobilenet_v3_large_seg', 32, [], 19, 65, decoder_output_stride=8,
+        **_mnv3_zoo_head(19, [49, 49], [1, 2])),
+    # Atrous 5x5 depthwise convs (OS 16), a separable sum-merge decoder followed by the logits
+    # layer, sigmoid gating, a 3x4 pooling window on the 4x4 features.
+    'mobilenet_v3_small_seg_os16_dec8_sum_64': _cfg(
+        'mobilenet_v3_small_seg', 16, [], 6, 64, decoder_output_stride=8,
+        image_pooling_crop_size=[33, 49], aspp_convs_filters=64,
+        aspp_with_squeeze_and_excitation=True, decoder_use_sum_merge=True,
+        decoder_filters=32),
+    # The DeepLabv3+ head on MobileNetV3-large at OS 8 (atrous rates 2 and 4 in the backbone),
+    # concat decoder at stride 4.
+    'mobilenet_v3_large_seg_os8_dec4_65': _cfg(
+        'mobilenet_v3_large_seg', 8, [12, 24, 36], 4, 65, decoder_output_stride=4),
+    # ResNet-18 with lite bottlenecks: mean subtraction, multi-grid (1, 2) at OS 16, decoder
+    # at 8 (block2/unit_1/conv2); the beta root at a quarter width at OS 8, decoder at 4.
+    'resnet_v1_18_os16_dec8_65': _cfg('resnet_v1_18', 16, [6, 12, 18], 4, 65,
+                                      multi_grid=[1, 2], decoder_output_stride=8),
+    'resnet_v1_18_beta_os8_dec_64': _cfg('resnet_v1_18_beta', 8, [12, 24, 36], 5, 64,
+                                         decoder_output_stride=4),
+    # EdgeTPU-DeepLab-slim (depth multiplier 0.75, 128 ASPP filters) at OS 16: fused
+    # expansions, the residual-free layer 15, 5x5 depthwise convs at rate 2.
+    'mobilenet_edgetpu_dm075_os16_65': _cfg('mobilenet_edgetpu', 16, [], 19, 65,
+                                            depth_multiplier=0.75, aspp_convs_filters=128),
+    'mobilenet_edgetpu_os32_64': _cfg('mobilenet_edgetpu', 32, [], 7, 64),
+    # The dense prediction cell of the zoo at OS 8 (rates doubled), on an 81x97 input (odd
+    # and even sides: 11x13 features, rates up to 42 beyond them).
+    'xception_71_dpc_os8_dec_81x96': dict(
+        _cfg('xception_71', 8, [], 5, 81, decoder_output_stride=4,
+             dense_prediction_cell_json=DPC_BRANCH5_TOP1_CITYSCAPES),
+        crop_size=[81, 96], input_size=[81, 96]),
+    # aspp_with_batch_norm=False (no ASPP): 3x3 logits at rates 2 and 3 summed, on ResNet-18 at
+    # OS 16 with the decoder at 8.
+    'resnet_v1_18_nobn_logits3_os16_dec8_64': _cfg(
+        'resnet_v1_18', 16, [2, 3], 5, 64, decoder_output_stride=8,
+        aspp_with_batch_norm=False, logits_kernel_size=3),
+    # The zoo cell on a small backbone, with the decoder (the frozen-graph interop check's DPC).
+    'mobilenet_v2_dpc_dm05_os16_dec_65': _cfg(
+        'mobilenet_v2', 16, [], 6, 65, decoder_output_stride=4, depth_multiplier=0.5,
+        dense_prediction_cell_json=DPC_BRANCH5_TOP1_CITYSCAPES),
+    # Every branch kind at OS 16: a 1x1 conv, a pyramid pooling over a 2x1 grid, an asymmetric
+    # separable conv reading another branch.
+    'xception_41_dpc_ops_os16_64': _cfg(
+        'xception_41', 16, [], 3, 64, dense_prediction_cell_json=[
+            {'kernel': 1, 'op': 'conv', 'input': -1},
+            {'op': 'pyramid_pooling', 'grid_size': [2, 1], 'input': -1},
+            {'kernel': 3, 'rate': [2, 1], 'op': 'conv', 'input': 0}]),
 }
 
 
@@ -90,6 +166,19 @@ PRESETS = {
     'resnet_v1_50_beta_voc': _preset('resnet_v1_50_beta', 21),
     'resnet_v1_101_voc': _preset('resnet_v1_101', 21),
     'resnet_v1_50_voc': _preset('resnet_v1_50', 21),
+    'resnet_v1_18_voc': _preset('resnet_v1_18', 21),
+    'resnet_v1_18_beta_voc': _preset('resnet_v1_18_beta', 21),
+    'mobilenetv3_large_cityscapes': _cfg('mobilenet_v3_large_seg', 32, [], 19, 65,
+                                         decoder_output_stride=8,
+                                         **_mnv3_zoo_head(19, [769, 769], [4, 5])),
+    'mobilenetv3_small_cityscapes': _cfg('mobilenet_v3_small_seg', 32, [], 19, 65,
+                                         decoder_output_stride=8,
+                                         **_mnv3_zoo_head(19, [769, 769], [4, 5])),
+    'edgetpu_deeplab_cityscapes': _cfg('mobilenet_edgetpu', 32, [], 19, 65),
+    'edgetpu_deeplab_slim_cityscapes': _cfg('mobilenet_edgetpu', 32, [], 19, 65,
+                                            depth_multiplier=0.75, aspp_convs_filters=128),
+    'xception71_dpc_cityscapes': _cfg('xception_71', 16, [], 19, 65, decoder_output_stride=4,
+                                      dense_prediction_cell_json=DPC_BRANCH5_TOP1_CITYSCAPES),
 }
 
 
@@ -362,8 +451,10 @@ def self_check(frozen_cases, tmp_dir):
         agree = (a32 == a64).mean()
         margin = top2_margin(u64)
         low = int((margin < 1e-4 * scale).sum())
-        feats = {k: list(v.shape) for k, v in b64.endpoints.items()
-                 if k == net.decoder_end_point(cfg['variant'], 4)}
+        # mobilenet_edgetpu has no decoder end points in the official map.
+        end_point = (None if cfg['variant'] == 'mobilenet_edgetpu'
+                     else net.decoder_end_point(cfg['variant'], 4))
+        feats = {k: list(v.shape) for k, v in b64.endpoints.items() if k == end_point}
         report('%-32s f32 vs f64: max|d|/max|logit| %.2g, argmax agree %.4f, '
                'pixels with top2 margin < 1e-4*scale: %d, low-level %s'
                % (name, rel, agree, low, feats), rel < 1e-3)

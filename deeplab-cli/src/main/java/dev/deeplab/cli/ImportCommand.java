@@ -220,7 +220,9 @@ final class ImportCommand implements Callable<Integer> {
     Path dir = found.write(config, labels, target.output, target.version());
     out.printf("frozen graph %s: %d nodes, %s%s, %d classes%s%n", source.frozenGraph,
         found.nodes(), found.variant().map(x -> x.officialName()).orElse("backbone not recognised"),
-        found.decoder() ? " with decoder" : "", config.numClasses(),
+        (found.decoder() ? " with decoder" : "")
+            + (config.densePredictionCell().isEmpty() ? "" : " (dense prediction cell)"),
+        config.numClasses(),
         found.hasProbabilities() ? ", SemanticProbabilities" : "");
     out.printf("wrote %s (batch 1); images larger than %dx%d are scaled down to fit%n", dir,
         config.cropHeight(), config.cropWidth());

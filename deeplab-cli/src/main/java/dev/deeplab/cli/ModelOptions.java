@@ -11,10 +11,13 @@ import picocli.CommandLine.Option;
  */
 final class ModelOptions {
   @Option(names = "--variant", description = "Backbone: mobilenet_v2, resnet_v1_50, resnet_v1_101, "
-      + "resnet_v1_50_beta, resnet_v1_101_beta, xception_41, xception_65, xception_71.")
+      + "resnet_v1_50_beta, resnet_v1_101_beta, xception_41, xception_65, xception_71, "
+      + "mobilenet_v3_large_seg, mobilenet_v3_small_seg, mobilenet_edgetpu, resnet_v1_18, "
+      + "resnet_v1_18_beta.")
   String variant;
 
-  @Option(names = "--preset", description = "A model-zoo configuration, e.g. xception65_coco_voc.")
+  @Option(names = "--preset", description = "A model-zoo configuration, e.g. xception65_coco_voc "
+      + "or mobilenetv3_large_cityscapes (the README's model-zoo table lists them).")
   String preset;
 
   @Option(names = "--output-stride", description = "8, 16 or 32 (default 16).")
@@ -31,7 +34,7 @@ final class ModelOptions {
   List<Integer> atrousRates;
 
   @Option(names = "--multi-grid", split = ",",
-      description = "Unit rates of the last backbone block, three values, e.g. 1,2,4.")
+      description = "Unit rates of the last backbone block, three values (two for resnet_v1_18), e.g. 1,2,4.")
   List<Integer> multiGrid;
 
   @Option(names = "--separable-aspp", negatable = true,
@@ -42,7 +45,7 @@ final class ModelOptions {
       description = "Depthwise-separable decoder convs (default: on).")
   Boolean separableDecoder;
 
-  @Option(names = "--depth-multiplier", description = "MobileNetV2 depth multiplier.")
+  @Option(names = "--depth-multiplier", description = "MobileNet depth multiplier.")
   Double depthMultiplier;
 
   @Option(names = "--crop-size", description = "Network input size, e.g. 513 or 513x513.")

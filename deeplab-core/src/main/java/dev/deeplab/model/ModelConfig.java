@@ -1,5 +1,6 @@
 package dev.deeplab.model;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.deeplab.internal.model.DeepLab;
 import java.util.List;
@@ -17,7 +18,8 @@ import java.util.TreeMap;
  * @param variant the backbone ({@code model_variant})
  * @param outputStride input size over feature size: 8, 16 or 32 ({@code output_stride})
  * @param atrousRates ASPP rates, empty for no atrous branches ({@code atrous_rates})
- * @param multiGrid unit rates of the last block ({@code multi_grid}), three values
+ * @param multiGrid unit rates of the last block ({@code multi_grid}), three values (two for
+ *     ResNet-18)
  * @param decoderOutputStride DeepLabv3+ decoder stride (4 or 8), or 0 for DeepLabv3
  * @param asppWithSeparableConv separable 3×3 ASPP branches ({@code aspp_with_separable_conv})
  * @param decoderUseSeparableConv separable decoder convs ({@code decoder_use_separable_conv})
@@ -25,8 +27,32 @@ import java.util.TreeMap;
  * @param cropHeight network input height; image pooling uses a kernel of {@code
  *     scale_dimension(cropHeight, 1/outputStride)}
  * @param cropWidth network input width
- * @param depthMultiplier MobileNetV2 depth multiplier (1.0 elsewhere)
+ * @param depthMultiplier MobileNet depth multiplier (1.0 elsewhere)
  * @param imagePooling adds the image-level feature branch ({@code add_image_level_feature})
+ * @param imagePoolingCropSize the crop whose size at the output stride is the image-pooling window
+ *     ({@code image_pooling_crop_size}, [h, w]); empty (or absent in JSON) for the crop size
+ * @param imagePoolingStride the image-pooling window's stride ({@code image_pooling_stride}, [h,
+ *     w]); absent in JSON: [1, 1]
+ * @param asppConvsFilters channels of the ASPP convs ({@code aspp_convs_filters}); absent: 256
+ * @param decoderFilters channels of the decoder convs ({@code decoder_filters}); absent: 256
+ * @param asppWithSqueezeAndExcitation the image-pooling branch gates the ASPP output (sigmoid, no
+ *     batch norm) instead of joining the concatenation ({@code aspp_with_squeeze_and_excitation})
+ * @param imageSeUsesQsigmoid that gate is the hard sigmoid {@code relu6(x+3)·0.16667} ({@code
+ *     image_se_uses_qsigmoid})
+ * @param asppWithConcatProjection the 1×1 {@code concat_projection} after the ASPP concatenation
+ *     ({@code aspp_with_concat_projection}); absent: true
+ * @param decoderUseSumMerge the decoder adds the projected low-level feature to one conv of the
+ *     ASPP output instead of concatenating ({@code decoder_use_sum_merge})
+ * @param decoderOutputIsLogits the decoder's 1×1 convs (biases, no batch norm, no activation)
+ *     give the logits, with {@code decoder_filters} equal to the classes; no {@code logits} layer
+ *     ({@code decoder_output_is_logits})
+ * @param densePredictionCell the dense prediction cell replacing ASPP (the content of {@code
+ *     dense_prediction_cell_json}), empty (or absent) for ASPP
+ * @param asppWithBatchNorm the ASPP module (or cell) with batch norm ({@code
+ *     aspp_with_batch_norm}); false: none, and the logits layer has a branch per atrous rate,
+ *     summed (DeepLabv2's ASPP); absent: true
+ * @param logitsKernelSize the logits convs' kernel ({@code logits_kernel_size}; 1 unless {@code
+ *     aspp_with_batch_norm} is false with atrous rates); absent: 1
  */
 public record ModelConfig(
     @JsonProperty("variant") ModelVariant variant,
@@ -40,9 +66,36 @@ public record ModelConfig(
     @JsonProperty("crop_height") int cropHeight,
     @JsonProperty("crop_width") int cropWidth,
     @JsonProperty("depth_multiplier") double depthMultiplier,
-    @JsonProperty("image_pooling") boolean imagePooling) {
+    @JsonProperty("image_pooling") boolean imagePooling,
+    @JsonInclude(JsonInclude.Include.NON_EMPTY)
+    @JsonProperty("image_pooling_crop_size") List<Integer> imagePoolingCropSize,
+    @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = Unit.class)
+    @JsonProperty("image_pooling_stride") List<Integer> imagePoolingStride,
+    @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = Depth256.class)
+    @JsonProperty("aspp_convs_filters") Integer asppConvsFilters,
+    @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = Depth256.class)
+    @JsonProperty("decoder_filters") Integer decoderFilters,
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
+    @JsonProperty("aspp_with_squeeze_and_excitation") boolean asppWithSqueezeAndExcitation,
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
+    @JsonProperty("image_se_uses_qsigmoid") boolean imageSeUsesQsigmoid,
+    @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = True.class)
+    @JsonProperty("aspp_with_concat_projection") Boolean asppWithConcatProjection,
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
+    @JsonProperty("decoder_use_sum_merge") boolean decoderUseSumMerge,
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
+    @JsonProperty("decoder_output_is_logits") boolean decoderOutputIsLogits,
+    @JsonInclude(JsonInclude.Include.NON_EMPTY)
+    @JsonProperty("dense_prediction_cell_json") List<DenseCellBranch> densePredictionCell,
+    @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = True.class)
+    @JsonProperty("aspp_with_batch_norm") Boolean asppWithBatchNorm,
+    @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = One.class)
+    @JsonProperty("logits_kernel_size") Integer logitsKernelSize) {
 
-  /** Validates the combination; messages name the offending flag. */
+  /**
+   * Validates the combination; messages name the offending flag. A null (absent from a model.json
+   * written before the field existed) takes the official default.
+   */
   public ModelConfig {
     if (variant == null) {
       throw new IllegalArgumentException("variant is required");
@@ -52,8 +105,9 @@ public record ModelConfig(
     }
     atrousRates = List.copyOf(atrousRates);
     multiGrid = List.copyOf(multiGrid);
-    if (multiGrid.size() != 3 || multiGrid.stream().anyMatch(r -> r < 1)) {
-      throw new IllegalArgumentException("multi-grid needs three positive rates, got " + multiGrid);
+    if (multiGrid.size() != variant.multiGridLength() || multiGrid.stream().anyMatch(r -> r < 1)) {
+      throw new IllegalArgumentException("multi-grid of " + variant + " needs "
+          + variant.multiGridLength() + " positive rates, got " + multiGrid);
     }
     if (atrousRates.stream().anyMatch(r -> r < 1)) {
       throw new IllegalArgumentException("atrous rates must be positive, got " + atrousRates);
@@ -75,8 +129,57 @@ public record ModelConfig(
     if (depthMultiplier <= 0) {
       throw new IllegalArgumentException("depth multiplier must be positive");
     }
-    if (depthMultiplier != 1.0 && variant != ModelVariant.MOBILENET_V2) {
-      throw new IllegalArgumentException("only mobilenet_v2 takes a depth multiplier");
+    if (depthMultiplier != 1.0 && variant.family() != ModelVariant.Family.MOBILENET_V2
+        && variant.family() != ModelVariant.Family.MOBILENET_V3) {
+      throw new IllegalArgumentException("only the MobileNets take a depth multiplier");
+    }
+    imagePoolingCropSize = imagePoolingCropSize == null ? List.of() : List.copyOf(imagePoolingCropSize);
+    imagePoolingStride = imagePoolingStride == null ? List.of(1, 1) : List.copyOf(imagePoolingStride);
+    asppConvsFilters = asppConvsFilters == null ? 256 : asppConvsFilters;
+    decoderFilters = decoderFilters == null ? 256 : decoderFilters;
+    asppWithConcatProjection = asppWithConcatProjection == null || asppWithConcatProjection;
+    if (!imagePoolingCropSize.isEmpty()
+        && (imagePoolingCropSize.size() != 2 || imagePoolingCropSize.stream().anyMatch(d -> d < 1))) {
+      throw new IllegalArgumentException(
+          "image pooling crop size needs two positive sizes, got " + imagePoolingCropSize);
+    }
+    if (imagePoolingStride.size() != 2 || imagePoolingStride.stream().anyMatch(d -> d < 1)) {
+      throw new IllegalArgumentException(
+          "image pooling stride needs two positive strides, got " + imagePoolingStride);
+    }
+    if (asppConvsFilters < 1 || decoderFilters < 1) {
+      throw new IllegalArgumentException("ASPP and decoder filters must be positive");
+    }
+    if (asppWithSqueezeAndExcitation && !imagePooling) {
+      throw new IllegalArgumentException(
+          "aspp_with_squeeze_and_excitation needs the image pooling branch");
+    }
+    if (decoderOutputIsLogits && decoderOutputStride == 0) {
+      throw new IllegalArgumentException("decoder_output_is_logits needs a decoder");
+    }
+    densePredictionCell = densePredictionCell == null ? List.of() : List.copyOf(densePredictionCell);
+    for (int i = 0; i < densePredictionCell.size(); i++) {
+      int input = densePredictionCell.get(i).input();
+      if (input < -1 || input >= i) {
+        throw new IllegalArgumentException("dense prediction cell branch " + i
+            + " reads branch " + input + " (expected -1 for the features or an earlier branch)");
+      }
+    }
+    asppWithBatchNorm = asppWithBatchNorm == null || asppWithBatchNorm;
+    logitsKernelSize = logitsKernelSize == null ? 1 : logitsKernelSize;
+    if (logitsKernelSize < 1 || logitsKernelSize % 2 == 0) {
+      throw new IllegalArgumentException("logits_kernel_size must be odd, got " + logitsKernelSize);
+    }
+    if (logitsKernelSize != 1 && (asppWithBatchNorm || atrousRates.isEmpty())) {
+      throw new IllegalArgumentException("logits_kernel_size must be 1 with "
+          + "aspp_with_batch_norm or without atrous rates, got " + logitsKernelSize);
+    }
+    if (!asppWithBatchNorm && !densePredictionCell.isEmpty()) {
+      throw new IllegalArgumentException("the dense prediction cell needs aspp_with_batch_norm");
+    }
+    if (decoderOutputIsLogits && decoderFilters != numClasses) {
+      throw new IllegalArgumentException("decoder_output_is_logits needs decoder_filters ("
+          + decoderFilters + ") equal to the number of classes (" + numClasses + ")");
     }
   }
 
@@ -92,17 +195,19 @@ public record ModelConfig(
 
   /**
    * The official settings for a backbone: DeepLabv3+ (ASPP at the official rates, separable convs,
-   * decoder at stride 4) for ResNet and Xception; DeepLabv3 without atrous branches for MobileNetV2,
-   * as in the model zoo. 21 classes, 513×513 crop. Beta ResNets get multi-grid [1,2,4] as {@code
-   * common.py} recommends for their checkpoints.
+   * decoder at stride 4) for ResNet and Xception; DeepLabv3 without atrous branches for the
+   * MobileNets, as in the model zoo (whose MobileNetV3 head is in the presets). 21 classes,
+   * 513×513 crop. Beta ResNets get multi-grid [1,2,4] as {@code common.py} recommends for their
+   * checkpoints; ResNet-18 (two rates) [1,1].
    */
   public static ModelConfig defaults(ModelVariant variant, int outputStride) {
-    boolean mobile = variant == ModelVariant.MOBILENET_V2;
+    boolean mobile = variant.family() == ModelVariant.Family.MOBILENET_V2
+        || variant.family() == ModelVariant.Family.MOBILENET_V3;
     return new ModelConfig(
         variant,
         outputStride,
         mobile ? List.of() : officialRates(outputStride),
-        variant.isBeta() ? List.of(1, 2, 4) : List.of(1, 1, 1),
+        variant.isLite() ? List.of(1, 1) : variant.isBeta() ? List.of(1, 2, 4) : List.of(1, 1, 1),
         mobile ? 0 : 4,
         true,
         true,
@@ -110,7 +215,19 @@ public record ModelConfig(
         513,
         513,
         1.0,
-        true);
+        true,
+        List.of(),
+        List.of(1, 1),
+        256,
+        256,
+        false,
+        false,
+        true,
+        false,
+        false,
+        List.of(),
+        true,
+        1);
   }
 
   private static final Map<String, ModelConfig> PRESETS = buildPresets();
@@ -131,6 +248,22 @@ public record ModelConfig(
     p.put("resnet_v1_101_voc", defaults(ModelVariant.RESNET_V1_101, 16));
     p.put("resnet_v1_50_beta_voc", defaults(ModelVariant.RESNET_V1_50_BETA, 16));
     p.put("resnet_v1_101_beta_voc", defaults(ModelVariant.RESNET_V1_101_BETA, 16));
+    p.put("resnet_v1_18_voc", defaults(ModelVariant.RESNET_V1_18, 16));
+    p.put("resnet_v1_18_beta_voc", defaults(ModelVariant.RESNET_V1_18_BETA, 16));
+    p.put("mobilenetv3_large_cityscapes", mobileNetV3Cityscapes(ModelVariant.MOBILENET_V3_LARGE_SEG));
+    p.put("mobilenetv3_small_cityscapes", mobileNetV3Cityscapes(ModelVariant.MOBILENET_V3_SMALL_SEG));
+    // g3doc/model_zoo.md + faq: xception_71, dense_prediction_cell_json=
+    // dense_prediction_cell_branch5_top1_cityscapes.json, decoder_output_stride=4.
+    // g3doc/model_zoo.md: the MobileNetV2 flags with model_variant=mobilenet_edgetpu, no decoder;
+    // the slim one with depth_multiplier=0.75 and aspp_convs_filters=128. Output stride 32.
+    ModelConfig edgeTpu = defaults(ModelVariant.MOBILENET_EDGETPU, 32).withNumClasses(19)
+        .withCropSize(1025, 2049);
+    p.put("edgetpu_deeplab_cityscapes", edgeTpu);
+    p.put("edgetpu_deeplab_slim_cityscapes", edgeTpu.withDepthMultiplier(0.75)
+        .withAspp(128, false, false, true));
+    p.put("xception71_dpc_cityscapes", defaults(ModelVariant.XCEPTION_71, 16).withNumClasses(19)
+        .withCropSize(1025, 2049).withAtrousRates(List.of())
+        .withDensePredictionCell(DenseCellBranch.BRANCH5_TOP1_CITYSCAPES));
     return p;
   }
 
@@ -162,49 +295,229 @@ public record ModelConfig(
   }
 
   public ModelConfig withOutputStride(int os) {
-    return new ModelConfig(variant, os, atrousRates, multiGrid, decoderOutputStride,
-        asppWithSeparableConv, decoderUseSeparableConv, numClasses, cropHeight, cropWidth,
-        depthMultiplier, imagePooling);
+    return copy(f -> f.outputStride = os);
   }
 
   public ModelConfig withAtrousRates(List<Integer> rates) {
-    return new ModelConfig(variant, outputStride, rates, multiGrid, decoderOutputStride,
-        asppWithSeparableConv, decoderUseSeparableConv, numClasses, cropHeight, cropWidth,
-        depthMultiplier, imagePooling);
+    return copy(f -> f.atrousRates = rates);
   }
 
   public ModelConfig withMultiGrid(List<Integer> grid) {
-    return new ModelConfig(variant, outputStride, atrousRates, grid, decoderOutputStride,
-        asppWithSeparableConv, decoderUseSeparableConv, numClasses, cropHeight, cropWidth,
-        depthMultiplier, imagePooling);
+    return copy(f -> f.multiGrid = grid);
   }
 
   public ModelConfig withDecoderOutputStride(int stride) {
-    return new ModelConfig(variant, outputStride, atrousRates, multiGrid, stride,
-        asppWithSeparableConv, decoderUseSeparableConv, numClasses, cropHeight, cropWidth,
-        depthMultiplier, imagePooling);
+    return copy(f -> f.decoderOutputStride = stride);
   }
 
   public ModelConfig withSeparableConvs(boolean aspp, boolean decoder) {
-    return new ModelConfig(variant, outputStride, atrousRates, multiGrid, decoderOutputStride,
-        aspp, decoder, numClasses, cropHeight, cropWidth, depthMultiplier, imagePooling);
+    return copy(f -> {
+      f.asppWithSeparableConv = aspp;
+      f.decoderUseSeparableConv = decoder;
+    });
   }
 
+  /** The number of classes; with {@code decoder_output_is_logits} the decoder's filters too. */
   public ModelConfig withNumClasses(int classes) {
-    return new ModelConfig(variant, outputStride, atrousRates, multiGrid, decoderOutputStride,
-        asppWithSeparableConv, decoderUseSeparableConv, classes, cropHeight, cropWidth,
-        depthMultiplier, imagePooling);
+    return copy(f -> {
+      f.numClasses = classes;
+      if (f.decoderOutputIsLogits) {
+        f.decoderFilters = classes;
+      }
+    });
   }
 
   public ModelConfig withCropSize(int height, int width) {
-    return new ModelConfig(variant, outputStride, atrousRates, multiGrid, decoderOutputStride,
-        asppWithSeparableConv, decoderUseSeparableConv, numClasses, height, width,
-        depthMultiplier, imagePooling);
+    return copy(f -> {
+      f.cropHeight = height;
+      f.cropWidth = width;
+    });
   }
 
   public ModelConfig withDepthMultiplier(double dm) {
-    return new ModelConfig(variant, outputStride, atrousRates, multiGrid, decoderOutputStride,
-        asppWithSeparableConv, decoderUseSeparableConv, numClasses, cropHeight, cropWidth, dm,
-        imagePooling);
+    return copy(f -> f.depthMultiplier = dm);
+  }
+
+  /** The image-pooling window's crop ([h, w], or empty for the crop size) and stride. */
+  public ModelConfig withImagePooling(List<Integer> cropSize, List<Integer> stride) {
+    return copy(f -> {
+      f.imagePoolingCropSize = cropSize;
+      f.imagePoolingStride = stride;
+    });
+  }
+
+  /** ASPP conv channels, squeeze-and-excitation gating (hard sigmoid or not), concat projection. */
+  public ModelConfig withAspp(int filters, boolean squeezeAndExcitation, boolean qSigmoid,
+      boolean concatProjection) {
+    return copy(f -> {
+      f.asppConvsFilters = filters;
+      f.asppWithSqueezeAndExcitation = squeezeAndExcitation;
+      f.imageSeUsesQsigmoid = qSigmoid;
+      f.asppWithConcatProjection = concatProjection;
+    });
+  }
+
+  /** Decoder channels, sum merge, and whether its output is the logits. */
+  public ModelConfig withDecoder(int filters, boolean sumMerge, boolean outputIsLogits) {
+    return copy(f -> {
+      f.decoderFilters = filters;
+      f.decoderUseSumMerge = sumMerge;
+      f.decoderOutputIsLogits = outputIsLogits;
+    });
+  }
+
+  /**
+   * Without the batch-normed ASPP ({@code aspp_with_batch_norm=false}): a logits branch of {@code
+   * kernel} per atrous rate, summed.
+   */
+  public ModelConfig withLogitsBranches(boolean asppWithBatchNorm, int kernel) {
+    return copy(f -> {
+      f.asppWithBatchNorm = asppWithBatchNorm;
+      f.logitsKernelSize = kernel;
+    });
+  }
+
+  /** A dense prediction cell in place of ASPP (empty for ASPP). */
+  public ModelConfig withDensePredictionCell(List<DenseCellBranch> cell) {
+    return copy(f -> f.densePredictionCell = cell);
+  }
+
+  /**
+   * The MobileNetV3 Cityscapes checkpoints' flags ({@code g3doc/model_zoo.md}): output stride 32,
+   * no atrous branches, image pooling over 769×769 at stride (4, 5) gating the 128-channel ASPP
+   * with the hard sigmoid, no concat projection, a sum-merge decoder at stride 8 whose 19 filters
+   * are the logits; 1025×2049 crop (the Cityscapes export size).
+   */
+  private static ModelConfig mobileNetV3Cityscapes(ModelVariant variant) {
+    return defaults(variant, 32).withNumClasses(19).withCropSize(1025, 2049)
+        .withImagePooling(List.of(769, 769), List.of(4, 5))
+        .withAspp(128, true, true, false)
+        .copy(f -> {
+          f.decoderOutputStride = 8;
+          f.decoderFilters = 19;
+          f.decoderUseSumMerge = true;
+          f.decoderOutputIsLogits = true;
+        });
+  }
+
+  /** This config with the changes {@code edit} makes to a mutable copy of its fields. */
+  private ModelConfig copy(java.util.function.Consumer<Fields> edit) {
+    Fields f = new Fields(this);
+    edit.accept(f);
+    return f.build();
+  }
+
+  // JSON filters: a field added after model.json files were first written is left out at its
+  // official default, so those files, and what older versions read, stay the same.
+  private static final class Unit {
+    @Override
+    public boolean equals(Object o) {
+      return List.of(1, 1).equals(o);
+    }
+
+    @Override
+    public int hashCode() {
+      return 0;
+    }
+  }
+
+  private static final class Depth256 {
+    @Override
+    public boolean equals(Object o) {
+      return Integer.valueOf(256).equals(o);
+    }
+
+    @Override
+    public int hashCode() {
+      return 0;
+    }
+  }
+
+  private static final class One {
+    @Override
+    public boolean equals(Object o) {
+      return Integer.valueOf(1).equals(o);
+    }
+
+    @Override
+    public int hashCode() {
+      return 0;
+    }
+  }
+
+  private static final class True {
+    @Override
+    public boolean equals(Object o) {
+      return Boolean.TRUE.equals(o);
+    }
+
+    @Override
+    public int hashCode() {
+      return 0;
+    }
+  }
+
+  /** The components as mutable fields, for the {@code with...} methods. */
+  private static final class Fields {
+    ModelVariant variant;
+    int outputStride;
+    List<Integer> atrousRates;
+    List<Integer> multiGrid;
+    int decoderOutputStride;
+    boolean asppWithSeparableConv;
+    boolean decoderUseSeparableConv;
+    int numClasses;
+    int cropHeight;
+    int cropWidth;
+    double depthMultiplier;
+    boolean imagePooling;
+    List<Integer> imagePoolingCropSize;
+    List<Integer> imagePoolingStride;
+    int asppConvsFilters;
+    int decoderFilters;
+    boolean asppWithSqueezeAndExcitation;
+    boolean imageSeUsesQsigmoid;
+    boolean asppWithConcatProjection;
+    boolean decoderUseSumMerge;
+    boolean decoderOutputIsLogits;
+    List<DenseCellBranch> densePredictionCell;
+    boolean asppWithBatchNorm;
+    int logitsKernelSize;
+
+    Fields(ModelConfig c) {
+      variant = c.variant;
+      outputStride = c.outputStride;
+      atrousRates = c.atrousRates;
+      multiGrid = c.multiGrid;
+      decoderOutputStride = c.decoderOutputStride;
+      asppWithSeparableConv = c.asppWithSeparableConv;
+      decoderUseSeparableConv = c.decoderUseSeparableConv;
+      numClasses = c.numClasses;
+      cropHeight = c.cropHeight;
+      cropWidth = c.cropWidth;
+      depthMultiplier = c.depthMultiplier;
+      imagePooling = c.imagePooling;
+      imagePoolingCropSize = c.imagePoolingCropSize;
+      imagePoolingStride = c.imagePoolingStride;
+      asppConvsFilters = c.asppConvsFilters;
+      decoderFilters = c.decoderFilters;
+      asppWithSqueezeAndExcitation = c.asppWithSqueezeAndExcitation;
+      imageSeUsesQsigmoid = c.imageSeUsesQsigmoid;
+      asppWithConcatProjection = c.asppWithConcatProjection;
+      decoderUseSumMerge = c.decoderUseSumMerge;
+      decoderOutputIsLogits = c.decoderOutputIsLogits;
+      densePredictionCell = c.densePredictionCell;
+      asppWithBatchNorm = c.asppWithBatchNorm;
+      logitsKernelSize = c.logitsKernelSize;
+    }
+
+    ModelConfig build() {
+      return new ModelConfig(variant, outputStride, atrousRates, multiGrid, decoderOutputStride,
+          asppWithSeparableConv, decoderUseSeparableConv, numClasses, cropHeight, cropWidth,
+          depthMultiplier, imagePooling, imagePoolingCropSize, imagePoolingStride,
+          asppConvsFilters, decoderFilters, asppWithSqueezeAndExcitation, imageSeUsesQsigmoid,
+          asppWithConcatProjection, decoderUseSumMerge, decoderOutputIsLogits,
+          densePredictionCell, asppWithBatchNorm, logitsKernelSize);
+    }
   }
 }

@@ -19,6 +19,8 @@ import java.util.stream.Collectors;
  */
 public enum ModelVariant {
   MOBILENET_V2("mobilenet_v2", Family.MOBILENET_V2, "MobilenetV2", 0, 0.997f, 1e-3f),
+  RESNET_V1_18("resnet_v1_18", Family.RESNET_V1, "resnet_v1_18", 2, 0.95f, 1e-5f),
+  RESNET_V1_18_BETA("resnet_v1_18_beta", Family.RESNET_V1, "resnet_v1_18", 2, 0.95f, 1e-5f),
   RESNET_V1_50("resnet_v1_50", Family.RESNET_V1, "resnet_v1_50", 6, 0.95f, 1e-5f),
   RESNET_V1_101("resnet_v1_101", Family.RESNET_V1, "resnet_v1_101", 23, 0.95f, 1e-5f),
   RESNET_V1_50_BETA("resnet_v1_50_beta", Family.RESNET_V1, "resnet_v1_50", 6, 0.95f, 1e-5f),
@@ -26,6 +28,12 @@ public enum ModelVariant {
   XCEPTION_41("xception_41", Family.XCEPTION, "xception_41", 8, 0.9997f, 1e-3f),
   XCEPTION_65("xception_65", Family.XCEPTION, "xception_65", 16, 0.9997f, 1e-3f),
   XCEPTION_71("xception_71", Family.XCEPTION, "xception_71", 16, 0.9997f, 1e-3f),
+  MOBILENET_V3_LARGE_SEG("mobilenet_v3_large_seg", Family.MOBILENET_V3, "MobilenetV3", 0, 0.997f,
+      1e-3f),
+  MOBILENET_V3_SMALL_SEG("mobilenet_v3_small_seg", Family.MOBILENET_V3, "MobilenetV3", 0, 0.997f,
+      1e-3f),
+  MOBILENET_EDGETPU("mobilenet_edgetpu", Family.MOBILENET_V3, "MobilenetEdgeTPU", 0, 0.997f,
+      1e-3f),
   /**
    * torchvision's {@code deeplabv3_resnet50}: its ResNet-50 (stride on the 3×3 conv, dilation for
    * output stride 8), {@code DeepLabHead}; variables named as its state dict.
@@ -66,6 +74,11 @@ public enum ModelVariant {
     MOBILENET_V2,
     RESNET_V1,
     XCEPTION,
+    /**
+     * MobileNetV3 large/small with the segmentation changes of {@code feature_extractor.py}, and
+     * the EdgeTPU MobileNet built from the same blocks.
+     */
+    MOBILENET_V3,
     /**
      * Networks of PyTorch code (torchvision, VainF's DeepLabV3Plus-Pytorch), built as it computes
      * them ({@code dev.deeplab.internal.torch}); inputs normalised with the ImageNet mean and std.
@@ -111,7 +124,7 @@ public enum ModelVariant {
 
   /**
    * Units in ResNet block3 (torchvision's {@code layer3}), or in the Xception middle flow; 0 for
-   * MobileNetV2.
+   * the MobileNets.
    */
   public int repeatedUnits() {
     return repeatedUnits;
@@ -127,6 +140,19 @@ public enum ModelVariant {
     return bnEpsilon;
   }
 
+  /**
+   * True for ResNet-18, built of "lite" bottlenecks (two 3×3 convs, {@code
+   * resnet_v1_beta.lite_bottleneck}) with two multi-grid rates.
+   */
+  public boolean isLite() {
+    return officialName.startsWith("resnet_v1_18");
+  }
+
+  /** Number of {@code multi_grid} rates the backbone takes: 2 for ResNet-18, else 3. */
+  public int multiGridLength() {
+    return isLite() ? 2 : 3;
+  }
+
   /** True for the ResNet variants with the three-conv root. */
   public boolean isBeta() {
     return officialName.endsWith("_beta");
@@ -140,12 +166,22 @@ public enum ModelVariant {
     return family != Family.RESNET_V1 && family != Family.PYTORCH || isBeta();
   }
 
-  /** The RGB value that becomes 0 after input scaling: padding uses it (the official mean pixel). */
+  /**
+   * The official {@code feature_extractor.mean_pixel}, which padding uses: the ImageNet mean for
+   * resnet_v1_50/101, else 127.5 (which becomes 0 after scaling to [-1, 1]). The official code
+   * gives resnet_v1_18 127.5 as well although it subtracts the ImageNet mean.
+   */
   public float[] meanPixel() {
     if (family == Family.PYTORCH) {
       return IMAGENET_MEAN_RGB.clone();
     }
-    return scalesToUnitRange() ? new float[] {127.5f, 127.5f, 127.5f} : RESNET_MEAN_RGB.clone();
+    return scalesToUnitRange() || isLite() ? new float[] {127.5f, 127.5f, 127.5f}
+        : RESNET_MEAN_RGB.clone();
+  }
+
+  /** The RGB mean that preprocessing subtracts when it does not scale to [-1, 1]. */
+  public float[] imageNetMean() {
+    return RESNET_MEAN_RGB.clone();
   }
 
   /** Looks a variant up by its official name, case-insensitively; a clear message otherwise. */

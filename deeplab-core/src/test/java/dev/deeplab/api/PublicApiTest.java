@@ -53,6 +53,7 @@ class PublicApiTest {
       "dev.deeplab.infer.Segmentation",
       "dev.deeplab.infer.SegmentationException",
       "dev.deeplab.infer.Segmenter",
+      "dev.deeplab.model.DenseCellBranch",
       "dev.deeplab.model.LabelSet",
       "dev.deeplab.model.ModelConfig",
       "dev.deeplab.model.ModelInfo",

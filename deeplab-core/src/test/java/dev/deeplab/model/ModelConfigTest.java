@@ -51,4 +51,102 @@ class ModelConfigTest {
     assertTrue(assertThrows(IllegalArgumentException.class, () -> ModelVariant.fromName("vgg16"))
         .getMessage().contains("xception_65"));
   }
+
+  /** At the official defaults, the head options added later are not written. */
+  @Test
+  void jsonLeavesOutHeadOptionsAtTheirDefaults() throws Exception {
+    String text = new ObjectMapper().writeValueAsString(ModelConfig.preset("xception65_coco_voc"));
+    for (String flag : List.of("image_pooling_crop_size", "image_pooling_stride",
+        "aspp_convs_filters", "decoder_filters", "aspp_with_squeeze_and_excitation",
+        "image_se_uses_qsigmoid", "aspp_with_concat_projection", "decoder_use_sum_merge",
+        "decoder_output_is_logits", "dense_prediction_cell_json", "aspp_with_batch_norm",
+        "logits_kernel_size")) {
+      assertTrue(!text.contains(flag), flag + " in " + text);
+    }
+    String mnv3 = new ObjectMapper().writeValueAsString(
+        ModelConfig.preset("mobilenetv3_large_cityscapes"));
+    assertTrue(mnv3.contains("\"image_pooling_stride\":[4,5]") && mnv3.contains(
+        "\"aspp_with_concat_projection\":false"), mnv3);
+  }
+
+  /** A model.json written before the head options existed reads with the official defaults. */
+  @Test
+  void olderJsonTakesTheOfficialHeadDefaults() throws Exception {
+    String older = "{\"variant\":\"xception_65\",\"output_stride\":16,\"atrous_rates\":[6,12,18],"
+        + "\"multi_grid\":[1,1,1],\"decoder_output_stride\":4,\"aspp_with_separable_conv\":true,"
+        + "\"decoder_use_separable_conv\":true,\"num_classes\":21,\"crop_height\":513,"
+        + "\"crop_width\":513,\"depth_multiplier\":1.0,\"image_pooling\":true}";
+    ModelConfig c = new ObjectMapper().readValue(older, ModelConfig.class);
+    assertEquals(ModelConfig.preset("xception65_coco_voc"), c);
+    assertEquals(List.of(), c.imagePoolingCropSize());
+    assertEquals(List.of(1, 1), c.imagePoolingStride());
+    assertEquals(256, c.asppConvsFilters());
+    assertEquals(256, c.decoderFilters());
+    assertTrue(c.asppWithConcatProjection());
+    assertTrue(c.asppWithBatchNorm());
+    assertEquals(1, c.logitsKernelSize());
+    assertEquals(List.of(), c.densePredictionCell());
+  }
+
+  /** The flags of g3doc/model_zoo.md for the MobileNetV3 Cityscapes checkpoints. */
+  @Test
+  void mobileNetV3PresetsCarryTheZooFlags() {
+    for (String name : List.of("mobilenetv3_large_cityscapes", "mobilenetv3_small_cityscapes")) {
+      ModelConfig c = ModelConfig.preset(name);
+      assertEquals(32, c.outputStride(), name);
+      assertEquals(List.of(), c.atrousRates(), name);
+      assertEquals(List.of(769, 769), c.imagePoolingCropSize(), name);
+      assertEquals(List.of(4, 5), c.imagePoolingStride(), name);
+      assertEquals(128, c.asppConvsFilters(), name);
+      assertTrue(c.asppWithSqueezeAndExcitation() && c.imageSeUsesQsigmoid(), name);
+      assertTrue(!c.asppWithConcatProjection(), name);
+      assertEquals(8, c.decoderOutputStride(), name);
+      assertTrue(c.decoderUseSumMerge() && c.decoderOutputIsLogits(), name);
+      assertEquals(19, c.decoderFilters(), name);
+      assertEquals(19, c.numClasses(), name);
+    }
+    assertEquals(ModelVariant.MOBILENET_V3_SMALL_SEG,
+        ModelConfig.preset("mobilenetv3_small_cityscapes").variant());
+  }
+
+  @Test
+  void headOptionsAreValidated() {
+    ModelConfig mnv3 = ModelConfig.preset("mobilenetv3_large_cityscapes");
+    // Other classes move the decoder's filters along when the decoder output is the logits.
+    assertEquals(7, mnv3.withNumClasses(7).decoderFilters());
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> mnv3.withDecoder(32, true, true)).getMessage().contains("decoder_filters"));
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> mnv3.withImagePooling(List.of(769), List.of(4, 5))).getMessage()
+        .contains("image pooling crop size"));
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> mnv3.withDecoderOutputStride(0)).getMessage().contains("decoder_output_is_logits"));
+    ModelConfig x65 = ModelConfig.preset("xception65_coco_voc");
+    assertEquals(3, x65.withLogitsBranches(false, 3).logitsKernelSize());
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> x65.withLogitsBranches(true, 3)).getMessage().contains("logits_kernel_size"));
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> ModelConfig.preset("xception71_dpc_cityscapes").withLogitsBranches(false, 1))
+        .getMessage().contains("aspp_with_batch_norm"));
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> x65.withDensePredictionCell(List.of(DenseCellBranch.conv(3, 1, 6, 0))))
+        .getMessage().contains("reads branch 0"));
+  }
+
+  /**
+   * feature_extractor.mean_pixel gives the ImageNet mean to resnet_v1_50/101 only: resnet_v1_18
+   * pads with 127.5 although its preprocessing subtracts the ImageNet mean.
+   */
+  @Test
+  void resNet18PadsWithTheOfficialMeanPixel() {
+    assertTrue(java.util.Arrays.equals(new float[] {127.5f, 127.5f, 127.5f},
+        ModelVariant.RESNET_V1_18.meanPixel()));
+    assertTrue(java.util.Arrays.equals(new float[] {123.15f, 115.90f, 103.06f},
+        ModelVariant.RESNET_V1_50.meanPixel()));
+    assertTrue(!ModelVariant.RESNET_V1_18.scalesToUnitRange());
+    assertEquals(List.of(1, 1), ModelConfig.defaults(ModelVariant.RESNET_V1_18_BETA, 16).multiGrid());
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> ModelConfig.defaults(ModelVariant.RESNET_V1_18, 16).withMultiGrid(List.of(1, 2, 4)))
+        .getMessage().contains("2 positive rates"));
+  }
 }

@@ -3,6 +3,7 @@ package dev.deeplab.testing;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.deeplab.model.DenseCellBranch;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant;
 import java.io.IOException;
@@ -39,6 +40,7 @@ public final class GoldenCases {
       j.get("multi_grid").forEach(n -> grid.add(n.asInt()));
     }
     JsonNode dec = j.get("decoder_output_stride");
+    int classes = j.get("num_classes").asInt();
     return new ModelConfig(
         ModelVariant.fromName(j.get("variant").asText()),
         j.get("output_stride").asInt(),
@@ -47,10 +49,48 @@ public final class GoldenCases {
         dec == null || dec.isNull() ? 0 : dec.asInt(),
         j.get("aspp_with_separable_conv").asBoolean(),
         j.get("decoder_use_separable_conv").asBoolean(),
-        j.get("num_classes").asInt(),
+        classes,
         j.get("crop_size").get(0).asInt(),
         j.get("crop_size").get(1).asInt(),
         j.get("depth_multiplier").asDouble(),
-        true);
+        true,
+        ints(j, "image_pooling_crop_size", List.of()),
+        ints(j, "image_pooling_stride", List.of(1, 1)),
+        j.path("aspp_convs_filters").asInt(256),
+        j.path("decoder_filters").asInt(256),
+        j.path("aspp_with_squeeze_and_excitation").asBoolean(false),
+        j.path("image_se_uses_qsigmoid").asBoolean(false),
+        j.path("aspp_with_concat_projection").asBoolean(true),
+        j.path("decoder_use_sum_merge").asBoolean(false),
+        j.path("decoder_output_is_logits").asBoolean(false),
+        cell(j.get("dense_prediction_cell_json")),
+        j.path("aspp_with_batch_norm").asBoolean(true),
+        j.path("logits_kernel_size").asInt(1));
+  }
+
+  /** The dense prediction cell of a case, empty for none. */
+  private static List<DenseCellBranch> cell(JsonNode json) {
+    List<DenseCellBranch> cell = new ArrayList<>();
+    if (json != null && !json.isNull()) {
+      for (JsonNode b : json) {
+        List<Integer> rate = new ArrayList<>();
+        b.path("rate").forEach(n -> rate.add(n.asInt()));
+        List<Integer> grid = new ArrayList<>();
+        b.path("grid_size").forEach(n -> grid.add(n.asInt()));
+        cell.add(new DenseCellBranch(b.get("op").asText(), b.path("kernel").asInt(0), rate,
+            b.get("input").asInt(), grid));
+      }
+    }
+    return cell;
+  }
+
+  /** An int list field, or {@code absent} when the case does not set it. */
+  private static List<Integer> ints(JsonNode j, String field, List<Integer> absent) {
+    if (!j.hasNonNull(field)) {
+      return absent;
+    }
+    List<Integer> values = new ArrayList<>();
+    j.get(field).forEach(n -> values.add(n.asInt()));
+    return values;
   }
 }

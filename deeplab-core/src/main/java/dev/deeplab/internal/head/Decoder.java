@@ -2,6 +2,7 @@ package dev.deeplab.internal.head;
 
 import static dev.deeplab.model.ModelConfig.scaleDimension;
 
+import dev.deeplab.internal.nn.Conv;
 import dev.deeplab.internal.nn.NetScope;
 import dev.deeplab.model.ModelConfig;
 import java.util.List;
@@ -12,17 +13,20 @@ import org.tensorflow.types.TFloat32;
 /**
  * The DeepLabv3+ decoder (Chen et al., "Encoder-Decoder with Atrous Separable Convolution for
  * Semantic Image Segmentation", ECCV 2018; {@code model.py refine_by_decoder}): projects the
- * low-level feature to 48 channels ({@code decoder/feature_projection0}), resizes it and the ASPP
- * output to {@code scale_dimension(crop, 1/decoder_output_stride)}, concatenates [ASPP, low-level]
- * and refines with two 3×3 convs of 256 ({@code decoder_conv0}, {@code decoder_conv1}), separable
- * or plain.
+ * low-level feature ({@code decoder/feature_projection0}), resizes it and the ASPP output to
+ * {@code scale_dimension(crop, 1/decoder_output_stride)} and merges them.
+ *
+ * <p>Concat merge (the default): [ASPP, low-level projected to 48] refined by two 3×3 convs of
+ * {@code decoder_filters} ({@code decoder_conv0}, {@code decoder_conv1}), separable or plain. Sum
+ * merge ({@code decoder_use_sum_merge}, MobileNetV3): one conv of the ASPP output ({@code
+ * decoder_conv0}, or separable {@code decoder_split_sep_conv0}) plus the low-level feature
+ * projected to {@code decoder_filters}. With {@code decoder_output_is_logits} the decoder convs
+ * have biases and no batch norm or activation, are plain, and 1×1 in the sum merge; their output
+ * is the logits.
  */
 public final class Decoder {
-  /** Channels of the projected low-level feature. */
+  /** Channels of the projected low-level feature for the concat merge. */
   public static final int PROJECTION_DEPTH = 48;
-
-  /** {@code decoder_output_stride}'s refinement depth. */
-  public static final int DEPTH = 256;
 
   private Decoder() {}
 
@@ -31,18 +35,36 @@ public final class Decoder {
       NetScope root, Operand<TFloat32> aspp, Operand<TFloat32> lowLevel, ModelConfig c) {
     NetScope decoder = root.child("decoder");
     Ops tf = decoder.tf();
-    Operand<TFloat32> projected =
-        HeadLayers.conv(PROJECTION_DEPTH, 1).apply(decoder, "feature_projection0", lowLevel);
+    int depth = c.decoderFilters();
+    boolean logits = c.decoderOutputIsLogits();
+    Conv projection = logits ? Conv.conv(depth, 1).withBias()
+        : HeadLayers.conv(c.decoderUseSumMerge() ? depth : PROJECTION_DEPTH, 1);
+    Operand<TFloat32> projected = projection.apply(decoder, "feature_projection0", lowLevel);
     long h = scaleDimension(c.cropHeight(), 1.0 / c.decoderOutputStride());
     long w = scaleDimension(c.cropWidth(), 1.0 / c.decoderOutputStride());
-    Operand<TFloat32> x = HeadLayers.concat(tf,
-        List.of(HeadLayers.resize(tf, aspp, h, w), HeadLayers.resize(tf, projected, h, w)));
+    Operand<TFloat32> x = HeadLayers.resize(tf, aspp, h, w);
+    projected = HeadLayers.resize(tf, projected, h, w);
+    if (c.decoderUseSumMerge()) {
+      Operand<TFloat32> y = logits ? Conv.conv(depth, 1).withBias().apply(decoder, "decoder_conv0", x)
+          : c.decoderUseSeparableConv()
+              ? HeadLayers.splitSeparable(decoder, "decoder_split_sep_conv0", x, depth, 1)
+              : HeadLayers.conv(depth, 3).apply(decoder, "decoder_conv0", x);
+      return tf.math.add(y, projected);
+    }
+    if (logits) {
+      // The concat merge keeps its two 3x3 convs (slim.repeat), plain, with biases.
+      NetScope repeat = decoder.child("decoder_conv0");
+      x = Conv.conv(depth, 3).withBias()
+          .apply(repeat, "decoder_conv0_1", HeadLayers.concat(tf, List.of(x, projected)));
+      return Conv.conv(depth, 3).withBias().apply(repeat, "decoder_conv0_2", x);
+    }
+    x = HeadLayers.concat(tf, List.of(x, projected));
     if (c.decoderUseSeparableConv()) {
-      x = HeadLayers.splitSeparable(decoder, "decoder_conv0", x, DEPTH, 1);
-      return HeadLayers.splitSeparable(decoder, "decoder_conv1", x, DEPTH, 1);
+      x = HeadLayers.splitSeparable(decoder, "decoder_conv0", x, depth, 1);
+      return HeadLayers.splitSeparable(decoder, "decoder_conv1", x, depth, 1);
     }
     NetScope repeat = decoder.child("decoder_conv0");
-    x = HeadLayers.conv(DEPTH, 3).apply(repeat, "decoder_conv0_1", x);
-    return HeadLayers.conv(DEPTH, 3).apply(repeat, "decoder_conv0_2", x);
+    x = HeadLayers.conv(depth, 3).apply(repeat, "decoder_conv0_1", x);
+    return HeadLayers.conv(depth, 3).apply(repeat, "decoder_conv0_2", x);
   }
 }

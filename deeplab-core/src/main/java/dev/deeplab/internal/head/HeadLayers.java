@@ -48,8 +48,11 @@ final class HeadLayers {
         ResizeBilinear.alignCorners(true));
   }
 
-  /** Channels-last concatenation. */
+  /** Channels-last concatenation (of one part: that part; ConcatV2 takes two or more). */
   static Operand<TFloat32> concat(Ops tf, List<Operand<TFloat32>> parts) {
+    if (parts.size() == 1) {
+      return parts.get(0);
+    }
     return tf.concat(parts, tf.constant(3));
   }
 }

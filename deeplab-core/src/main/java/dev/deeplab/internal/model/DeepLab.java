@@ -4,6 +4,7 @@ import dev.deeplab.internal.backbone.Backbone;
 import dev.deeplab.internal.backbone.FeatureMaps;
 import dev.deeplab.internal.head.Aspp;
 import dev.deeplab.internal.head.Decoder;
+import dev.deeplab.internal.head.DensePredictionCell;
 import dev.deeplab.internal.nn.Conv;
 import dev.deeplab.internal.nn.Initializer;
 import dev.deeplab.internal.nn.NetScope;
@@ -18,7 +19,7 @@ import org.tensorflow.types.TFloat32;
 
 /**
  * The DeepLabv3 / v3+ meta-architecture ({@code research/deeplab/model.py}): input scaling,
- * backbone, ASPP, optional decoder and the {@code logits/semantic} 1×1 classifier, with variables
+ * backbone, ASPP (or a dense prediction cell), optional decoder and the {@code logits/semantic} 1×1 classifier, with variables
  * under the official names so that official checkpoints restore by name.
  *
  * <p>References: Chen et al., "Rethinking Atrous Convolution for Semantic Image Segmentation"
@@ -29,7 +30,8 @@ public final class DeepLab {
   private DeepLab() {}
 
   /**
-   * Builds the network and returns its logits at the output (or decoder) stride.
+   * Builds the network and returns its logits at the output (or decoder) stride: the {@code
+   * logits/semantic} conv, or the decoder's output with {@code decoder_output_is_logits}.
    *
    * @param root the root scope; its state decides training or inference behaviour
    * @param pixels RGB pixel values in [0, 255], [N, cropHeight, cropWidth, 3]
@@ -48,12 +50,34 @@ public final class DeepLab {
     }
     Operand<TFloat32> images = scaleInput(root.child("preprocess").tf(), pixels, config.variant());
     FeatureMaps maps = Backbone.of(config.variant()).build(root, images, config);
-    Operand<TFloat32> features = Aspp.build(root, maps.features(), config);
+    Operand<TFloat32> features = !config.asppWithBatchNorm() ? maps.features()
+        : config.densePredictionCell().isEmpty() ? Aspp.build(root, maps.features(), config)
+        : DensePredictionCell.build(root, maps.features(), config);
     if (config.hasDecoder()) {
       features = Decoder.build(root, features, maps.lowLevel(config.decoderOutputStride()), config);
+      if (config.decoderOutputIsLogits()) {
+        return features;
+      }
     }
-    return Conv.conv(config.numClasses(), 1).withBias().init(Initializer.truncatedNormal(0.01))
-        .apply(root.child("logits"), "semantic", features);
+    return branchLogits(root.child("logits"), features, config);
+  }
+
+  /**
+   * {@code model.get_branch_logits}: {@code logits/semantic}, a 1×1 conv with biases; without
+   * {@code aspp_with_batch_norm}, one conv of {@code logits_kernel_size} per atrous rate ({@code
+   * semantic}, {@code semantic_1}, ...), summed.
+   */
+  private static Operand<TFloat32> branchLogits(NetScope logits, Operand<TFloat32> features,
+      ModelConfig config) {
+    java.util.List<Integer> rates = config.asppWithBatchNorm() || config.atrousRates().isEmpty()
+        ? java.util.List.of(1) : config.atrousRates();
+    java.util.List<Operand<TFloat32>> branches = new java.util.ArrayList<>();
+    for (int i = 0; i < rates.size(); i++) {
+      branches.add(Conv.conv(config.numClasses(), config.logitsKernelSize()).rate(rates.get(i))
+          .withBias().init(Initializer.truncatedNormal(0.01))
+          .apply(logits, i == 0 ? "semantic" : "semantic_" + i, features));
+    }
+    return branches.size() == 1 ? branches.get(0) : logits.tf().math.addN(branches);
   }
 
   /** Logits resized to the input size with align-corners bilinear, as {@code predict_labels}. */
@@ -70,6 +94,6 @@ public final class DeepLab {
     if (v.scalesToUnitRange()) {
       return tf.math.sub(tf.math.mul(pixels, tf.constant(2f / 255f)), tf.constant(1f));
     }
-    return tf.math.sub(pixels, tf.constant(new float[][][][] {{{v.meanPixel()}}}));
+    return tf.math.sub(pixels, tf.constant(new float[][][][] {{{v.imageNetMean()}}}));
   }
 }

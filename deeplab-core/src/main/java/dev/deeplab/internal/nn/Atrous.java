@@ -29,11 +29,16 @@ final class Atrous {
     Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x, String padding, List<Long> dilations);
   }
 
+  /**
+   * The conv at rate {@code rateH} along the height and {@code rateW} along the width (each
+   * dimension splits into its own phases, so unequal rates, as the dense prediction cell's, work
+   * the same way).
+   */
   static Operand<TFloat32> sameConv(
-      NetScope scope, Operand<TFloat32> x, int kernel, int rate, PhaseConv conv) {
+      NetScope scope, Operand<TFloat32> x, int kernel, int rateH, int rateW, PhaseConv conv) {
     Ops tf = scope.tf();
     if (scope.state().atrousMode() == AtrousMode.NATIVE_DILATION) {
-      return conv.apply(tf, x, "SAME", List.of(1L, (long) rate, (long) rate, 1L));
+      return conv.apply(tf, x, "SAME", List.of(1L, (long) rateH, (long) rateW, 1L));
     }
     if (kernel % 2 == 0) {
       // An even kernel's SAME border is asymmetric and does not scale with the rate.
@@ -44,13 +49,13 @@ final class Atrous {
     if (h < 0 || w < 0) {
       throw new IllegalArgumentException("atrous conv needs a static spatial size, got " + x.shape());
     }
-    long extraH = Math.floorMod(-h, rate);
-    long extraW = Math.floorMod(-w, rate);
+    long extraH = Math.floorMod(-h, rateH);
+    long extraW = Math.floorMod(-w, rateW);
     Operand<TFloat32> y = conv.apply(tf,
-        tf.spaceToBatchNd(x, tf.constant(new int[] {rate, rate}),
+        tf.spaceToBatchNd(x, tf.constant(new int[] {rateH, rateW}),
             tf.constant(new long[][] {{0, extraH}, {0, extraW}})),
         "SAME", List.of(1L, 1L, 1L, 1L));
-    return tf.batchToSpaceNd(
-        y, tf.constant(new int[] {rate, rate}), tf.constant(new long[][] {{0, extraH}, {0, extraW}}));
+    return tf.batchToSpaceNd(y, tf.constant(new int[] {rateH, rateW}),
+        tf.constant(new long[][] {{0, extraH}, {0, extraW}}));
   }
 }

@@ -23,6 +23,7 @@ public final class Conv {
   private final boolean depthwise;
   private final int stride;
   private final int rate;
+  private final int rateW;
   private final Padding padding;
   private final BatchNormSpec batchNorm;
   private final boolean bias;
@@ -35,6 +36,7 @@ public final class Conv {
       boolean depthwise,
       int stride,
       int rate,
+      int rateW,
       Padding padding,
       BatchNormSpec batchNorm,
       boolean bias,
@@ -45,6 +47,7 @@ public final class Conv {
     this.depthwise = depthwise;
     this.stride = stride;
     this.rate = rate;
+    this.rateW = rateW;
     this.padding = padding;
     this.batchNorm = batchNorm;
     this.bias = bias;
@@ -54,44 +57,53 @@ public final class Conv {
 
   /** A {@code kernel}×{@code kernel} conv to {@code outChannels}; stride 1, SAME, no BN, no bias. */
   public static Conv conv(int outChannels, int kernel) {
-    return new Conv(outChannels, kernel, false, 1, 1, Padding.SAME, null, false, Activation.NONE,
+    return new Conv(outChannels, kernel, false, 1, 1, 1, Padding.SAME, null, false, Activation.NONE,
         Initializer.xavierUniform());
   }
 
   /** A depthwise conv (depth multiplier 1), as {@code slim.separable_conv2d(num_outputs=None)}. */
   public static Conv depthwise(int kernel) {
-    return new Conv(-1, kernel, true, 1, 1, Padding.SAME, null, false, Activation.NONE,
+    return new Conv(-1, kernel, true, 1, 1, 1, Padding.SAME, null, false, Activation.NONE,
         Initializer.xavierUniform());
   }
 
   public Conv stride(int s) {
-    return new Conv(outChannels, kernel, depthwise, s, rate, padding, batchNorm, bias, activation, init);
+    return new Conv(outChannels, kernel, depthwise, s, rate, rateW, padding, batchNorm, bias, activation, init);
   }
 
   public Conv rate(int r) {
-    return new Conv(outChannels, kernel, depthwise, stride, r, padding, batchNorm, bias, activation, init);
+    return new Conv(outChannels, kernel, depthwise, stride, r, r, padding, batchNorm, bias, activation, init);
+  }
+
+  /**
+   * Different atrous rates along height and width, as the dense prediction cell's {@code [1, 6]}
+   * ({@code slim.separable_conv2d(rate=[rh, rw])}).
+   */
+  public Conv rate(int heightRate, int widthRate) {
+    return new Conv(outChannels, kernel, depthwise, stride, heightRate, widthRate, padding,
+        batchNorm, bias, activation, init);
   }
 
   public Conv padding(Padding p) {
-    return new Conv(outChannels, kernel, depthwise, stride, rate, p, batchNorm, bias, activation, init);
+    return new Conv(outChannels, kernel, depthwise, stride, rate, rateW, p, batchNorm, bias, activation, init);
   }
 
   /** Adds batch norm (and no bias), as slim's {@code normalizer_fn=batch_norm}. */
   public Conv batchNorm(BatchNormSpec bn) {
-    return new Conv(outChannels, kernel, depthwise, stride, rate, padding, bn, false, activation, init);
+    return new Conv(outChannels, kernel, depthwise, stride, rate, rateW, padding, bn, false, activation, init);
   }
 
   /** Adds a {@code biases} variable instead of batch norm. */
   public Conv withBias() {
-    return new Conv(outChannels, kernel, depthwise, stride, rate, padding, null, true, activation, init);
+    return new Conv(outChannels, kernel, depthwise, stride, rate, rateW, padding, null, true, activation, init);
   }
 
   public Conv activation(Activation a) {
-    return new Conv(outChannels, kernel, depthwise, stride, rate, padding, batchNorm, bias, a, init);
+    return new Conv(outChannels, kernel, depthwise, stride, rate, rateW, padding, batchNorm, bias, a, init);
   }
 
   public Conv init(Initializer i) {
-    return new Conv(outChannels, kernel, depthwise, stride, rate, padding, batchNorm, bias, activation, i);
+    return new Conv(outChannels, kernel, depthwise, stride, rate, rateW, padding, batchNorm, bias, activation, i);
   }
 
   /** Builds the layer in a new scope {@code name} under {@code parent}. */
@@ -101,7 +113,7 @@ public final class Conv {
 
   /** Builds the layer directly in {@code scope} (for slim layers named by their parent scope). */
   public Operand<TFloat32> applyIn(NetScope scope, Operand<TFloat32> x) {
-    if (stride > 1 && rate > 1) {
+    if (stride > 1 && Math.max(rate, rateW) > 1) {
       throw new IllegalArgumentException("a conv cannot have both stride and rate above 1");
     }
     long inChannels = x.shape().size(3);
@@ -135,8 +147,8 @@ public final class Conv {
                     DepthwiseConv2dNative.dilations(dilations))
                 : ops.nn.conv2d(in, kernelValue, strides(), pad, Conv2d.dilations(dilations));
     Operand<TFloat32> y;
-    if (rate > 1) {
-      y = Atrous.sameConv(scope, x, kernel, rate, op);
+    if (Math.max(rate, rateW) > 1) {
+      y = Atrous.sameConv(scope, x, kernel, rate, rateW, op);
     } else if (stride > 1 && padding == Padding.EXPLICIT) {
       int total = kernel - 1;
       int before = total / 2;
@@ -169,7 +181,7 @@ public final class Conv {
    * not. We build these convs as {@link #pointwiseMatMul}.
    */
   private boolean crashesOneDnn37(long inChannels) {
-    if (depthwise || kernel != 1 || stride != 1 || rate != 1) {
+    if (depthwise || kernel != 1 || stride != 1 || Math.max(rate, rateW) != 1) {
       return false;
     }
     long in = inChannels;

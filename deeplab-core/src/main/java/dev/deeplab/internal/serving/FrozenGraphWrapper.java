@@ -95,20 +95,31 @@ public final class FrozenGraphWrapper {
    * @param numClasses the depth of {@code logits/semantic/weights} (or of the probabilities)
    * @param depthMultiplier MobileNetV2's, from the width of its first conv
    * @param decoder whether there are {@code decoder/} nodes
+   * @param densePredictionCell whether there are {@code meta_architecture/} nodes (a DPC)
    * @param hasProbabilities whether {@code SemanticProbabilities} exists
    * @param nodes the number of nodes
    */
   public record Detected(Optional<ModelVariant> variant, OptionalInt numClasses,
-      OptionalDouble depthMultiplier, boolean decoder, boolean hasProbabilities, int nodes) {
+      OptionalDouble depthMultiplier, boolean decoder, boolean densePredictionCell,
+      boolean hasProbabilities, int nodes) {
 
     /**
      * A descriptive configuration: the detected backbone (MobileNetV2 when none is recognised),
      * its official defaults at output stride 16, the detected decoder, depth multiplier and class
-     * count.
+     * count; a MobileNetV3 with a decoder has the zoo's head (its preset), a graph with a dense
+     * prediction cell the zoo's cell.
      */
     public ModelConfig config() {
       ModelVariant v = variant.orElse(ModelVariant.MOBILENET_V2);
       ModelConfig c = ModelConfig.defaults(v, 16).withDecoderOutputStride(decoder ? 4 : 0);
+      if (decoder && v == ModelVariant.MOBILENET_V3_LARGE_SEG) {
+        c = ModelConfig.preset("mobilenetv3_large_cityscapes").withCropSize(513, 513);
+      } else if (decoder && v == ModelVariant.MOBILENET_V3_SMALL_SEG) {
+        c = ModelConfig.preset("mobilenetv3_small_cityscapes").withCropSize(513, 513);
+      }
+      if (densePredictionCell) {
+        c = c.withDensePredictionCell(dev.deeplab.model.DenseCellBranch.BRANCH5_TOP1_CITYSCAPES);
+      }
       if (depthMultiplier.isPresent() && v == ModelVariant.MOBILENET_V2) {
         c = c.withDepthMultiplier(depthMultiplier.getAsDouble());
       }
@@ -181,6 +192,11 @@ public final class FrozenGraphWrapper {
         break;
       }
     }
+    if (roots.containsKey(ModelVariant.MOBILENET_V3_LARGE_SEG.scope())) {
+      // Both MobileNetV3s share the scope; only the large one has 15 expanded convs.
+      variant = Optional.of(nodes.containsKey("MobilenetV3/expanded_conv_14/project/weights")
+          ? ModelVariant.MOBILENET_V3_LARGE_SEG : ModelVariant.MOBILENET_V3_SMALL_SEG);
+    }
     if (variant.isEmpty()) {
       variant = java.util.Arrays.stream(ModelVariant.values())
           .filter(v -> roots.containsKey(v.scope())).findFirst();
@@ -191,8 +207,12 @@ public final class FrozenGraphWrapper {
       classes = OptionalInt.of((int) logits[3]);
     } else {
       long[] biases = constShape(nodes.get("logits/semantic/biases"));
+      long[] decoderLogits = constShape(nodes.get("decoder/decoder_conv0/biases"));
       if (biases != null && biases.length == 1) {
         classes = OptionalInt.of((int) biases[0]);
+      } else if (decoderLogits != null && decoderLogits.length == 1) {
+        // decoder_output_is_logits: the decoder's biased convs give the logits.
+        classes = OptionalInt.of((int) decoderLogits[0]);
       }
     }
     OptionalDouble dm = OptionalDouble.empty();
@@ -201,7 +221,8 @@ public final class FrozenGraphWrapper {
       dm = OptionalDouble.of(first[3] / 32.0);
     }
     boolean decoder = roots.containsKey("decoder");
-    return new Detected(variant, classes, dm, decoder, nodes.containsKey(PROBABILITIES),
+    boolean dpc = roots.containsKey("meta_architecture");
+    return new Detected(variant, classes, dm, decoder, dpc, nodes.containsKey(PROBABILITIES),
         gd.getNodeCount());
   }
 

@@ -147,4 +147,64 @@ class BuildingBlockGradientTest {
     }, "decoder/feature_projection0/weights", "decoder/decoder_conv0_depthwise/depthwise_weights",
         "decoder/decoder_conv1_pointwise/weights") < DEEP_TOLERANCE);
   }
+
+  /** Hard-swish on both sides of its kinks at ±3: the input is scaled by 4 (|4x| > 3 often). */
+  @Test
+  void hardSwish() {
+    assertTrue(check(5, 5, 3, (s, x) -> Activation.HARD_SWISH.apply(s.tf(),
+        s.tf().math.mul(x, s.tf().constant(4f)))) < TOLERANCE);
+  }
+
+  @Test
+  void convWithBatchNormAndHardSwish() {
+    BatchNormSpec bn = new BatchNormSpec(0.997f, 1e-3f);
+    assertTrue(check(7, 6, 3, (s, x) -> Conv.conv(4, 3).batchNorm(bn)
+        .activation(Activation.HARD_SWISH).apply(s, "conv", x),
+        "conv/weights", "conv/BatchNorm/gamma", "conv/BatchNorm/beta") < TOLERANCE);
+  }
+
+  /** MobileNetV3's squeeze-excitation: mean, 1x1 + ReLU, 1x1 + hard sigmoid, product. */
+  @Test
+  void squeezeExcitation() {
+    assertTrue(check(6, 5, 16, (s, x) -> dev.deeplab.internal.backbone.SqueezeExcitation.apply(
+        s.child("squeeze_excite"), x, Initializer.truncatedNormal(0.5)),
+        "squeeze_excite/Conv/weights", "squeeze_excite/Conv/biases",
+        "squeeze_excite/Conv_1/weights", "squeeze_excite/Conv_1/biases") < TOLERANCE);
+  }
+
+  /**
+   * The MobileNetV3 head's ASPP: a 4x5 pooling window at stride (1, 2) on 6x6 features, gating
+   * (hard sigmoid, biases) the one 1x1 branch, without concat projection.
+   */
+  @Test
+  void asppWithSqueezeAndExcitationGate() {
+    ModelConfig c = ModelConfig.preset("mobilenetv3_large_cityscapes").withCropSize(161, 161)
+        .withImagePooling(List.of(97, 129), List.of(1, 2));
+    assertTrue(check(2, 3e-3f, 6, 6, 4, (s, x) -> Aspp.build(s, x, c),
+        "image_pooling/weights", "image_pooling/biases", "aspp0/weights") < DEEP_TOLERANCE);
+  }
+
+  /** The sum-merge decoder whose 1x1 convs (biases, no batch norm) give the logits. */
+  @Test
+  void sumMergeDecoderAsLogits() {
+    ModelConfig c = ModelConfig.preset("mobilenetv3_small_cityscapes").withCropSize(65, 65)
+        .withImagePooling(List.of(), List.of(1, 1));
+    // Decoder at stride 8: 9x9; the ASPP output (3x3 at stride 32) is resized up to it.
+    assertTrue(check(2, 2e-3f, 9, 9, 5, (s, x) -> {
+      Operand<TFloat32> aspp = s.tf().image.resizeBilinear(x, s.tf().constant(new int[] {3, 3}),
+          org.tensorflow.op.image.ResizeBilinear.alignCorners(true));
+      return Decoder.build(s, aspp, x, c);
+    }, "decoder/feature_projection0/weights", "decoder/feature_projection0/biases",
+        "decoder/decoder_conv0/weights") < TOLERANCE);
+  }
+
+  /** The dense prediction cell's unequal rates, [1, 6] and [6, 3], through SpaceToBatch. */
+  @Test
+  void asymmetricAtrousDepthwiseAndConv() {
+    BatchNormSpec bn = new BatchNormSpec(0.9997f, 1e-5f);
+    assertTrue(check(9, 8, 3, (s, x) -> {
+      Operand<TFloat32> y = Conv.depthwise(3).rate(1, 6).batchNorm(bn).apply(s, "dw", x);
+      return Conv.conv(2, 3).rate(6, 3).apply(s, "conv", y);
+    }, "dw/depthwise_weights", "dw/BatchNorm/gamma", "conv/weights") < TOLERANCE);
+  }
 }
