@@ -14,17 +14,13 @@ import java.util.List;
 import java.util.Map;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
-import org.tensorflow.Output;
 import org.tensorflow.Signature;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
-import org.tensorflow.op.core.AssertThat;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.image.DecodeImage;
-import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
-import org.tensorflow.types.TInt64;
 import org.tensorflow.types.TString;
 import org.tensorflow.types.TUint8;
 import org.tensorflow.types.family.TType;
@@ -194,24 +190,8 @@ public final class ServingGraph implements AutoCloseable {
   private Operand<TString> encodedPath(Ops tf, List<Run> runs, int[] palette) {
     Ops check = tf.withSubScope("image_bytes_check");
     Operand<TInt32> n = check.size(imageBytes, TInt32.class);
-    Operand<TInt64> dims = (Operand<TInt64>) mapToList(check, "header_loop", n, imageBytes, List.of(),
-        (b, i, bytes, extra) -> List.of(ImageHeaders.dims(b, b.gather(bytes, i, b.constant(0)))),
-        List.of(new int[] {3}), List.of(TInt64.class)).get(0);
-    Operand<TInt64> h = check.gather(dims, check.constant(0), check.constant(1));
-    Operand<TInt64> w = check.gather(dims, check.constant(1), check.constant(1));
-    Operand<TInt64> known = check.gather(dims, check.constant(2), check.constant(1));
-    Operand<TBool> ok = check.reduceAll(check.math.logicalAnd(check.math.logicalAnd(
-        check.math.equal(known, check.constant(1L)),
-        check.math.logicalAnd(check.math.greater(h, check.constant(0L)),
-            check.math.greater(w, check.constant(0L)))),
-        check.math.lessEqual(check.math.mul(h, w), check.constant(options.maxPixels()))),
-        check.constant(0));
-    AssertThat assertion = check.assertThat(ok, List.of(
-        check.constant("image_bytes: every image must be a JPEG, PNG, GIF or BMP of at most "
-            + options.maxPixels() + " pixels; [height, width, recognised] read from the headers:"),
-        dims), AssertThat.summarize(64L));
-    Operand<TString> checked = check.withControlDependencies(List.of(assertion))
-        .identity(imageBytes);
+    Operand<TString> checked = BatchLoops.checkedImageBytes(graph, check, n, imageBytes,
+        options.maxPixels());
 
     boolean flip = !options.singleScale() && options.flip();
     List<int[]> shapes = new ArrayList<>();
@@ -225,7 +205,7 @@ public final class ServingGraph implements AutoCloseable {
     shapes.add(new int[] {2 + 2 * runs.size()});
     types.add(TInt32.class);
     Ops decode = tf.withSubScope("decode");
-    List<Operand<? extends TType>> fitted = mapToList(decode, "decode_loop", n, checked, List.of(),
+    List<Operand<? extends TType>> fitted = BatchLoops.map(graph, decode, "decode_loop", n, checked, List.of(),
         (b, i, bytes, extra) -> {
           Operand<TUint8> image = b.expandDims(b.image.decodeImage(
               b.gather(bytes, i, b.constant(0)), new DecodeImage.Options[] {
@@ -264,7 +244,7 @@ public final class ServingGraph implements AutoCloseable {
     carried.add(sizes);
     boolean single = options.singleScale();
     Ops encode = tf.withSubScope("encode");
-    Operand<TString> pngs = (Operand<TString>) mapToList(encode, "encode_loop", n, checked,
+    Operand<TString> pngs = (Operand<TString>) BatchLoops.map(graph, encode, "encode_loop", n, checked,
         carried, (b, i, bytes, extra) -> {
           Operand<TInt32> size = b.gather((Operand<TInt32>) extra.get(extra.size() - 1), i,
               b.constant(0));
@@ -297,69 +277,6 @@ public final class ServingGraph implements AutoCloseable {
           return List.of(PalettePng.encode(b, hw1, palette));
         }, List.of(new int[0]), List.of(TString.class)).get(0);
     return tf.withName(SEMANTIC_PNG_BYTES).identity(pngs);
-  }
-
-  /** Builds the per-item outputs of one loop iteration (in the loop body's graph). */
-  @FunctionalInterface
-  private interface ItemBuilder {
-    List<Operand<? extends TType>> build(Ops body, Operand<TInt32> i, Operand<TString> items,
-        List<Operand<?>> carried);
-  }
-
-  /**
-   * A graph loop over {@code i = 0 .. n-1} that builds per-item tensors with {@code item} and
-   * stacks each kind into {@code [n, shape...]} (a map over the batch; TensorFlow's own map_fn
-   * lowers to the same While loop and TensorLists). {@code items} and {@code carried} enter the
-   * loop unchanged. The body cannot see tensors outside the loop, only what enters it.
-   */
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  private List<Operand<? extends TType>> mapToList(Ops tf, String name, Operand<TInt32> n,
-      Operand<TString> items, List<Operand<? extends TType>> carried, ItemBuilder item,
-      List<int[]> shapes, List<Class<? extends TType>> types) {
-    int kinds = shapes.size();
-    List<Output<?>> inputs = new ArrayList<>();
-    inputs.add(tf.constant(0).asOutput());
-    inputs.add(items.asOutput());
-    carried.forEach(c -> inputs.add(c.asOutput()));
-    for (int k = 0; k < kinds; k++) {
-      inputs.add(tf.tensorListReserve(tf.constant(shapes.get(k)), n, (Class) types.get(k))
-          .asOutput());
-    }
-    int lists = 2 + carried.size();
-    Output<?>[] outputs = graph.whileLoop(inputs.toArray(new Output<?>[0]),
-        (cg, in, out) -> {
-          Ops c = GraphOps.create(cg);
-          out[0] = c.math.less((Operand<TInt32>) in[0],
-              c.size((Operand<TString>) in[1], TInt32.class)).asOutput();
-        },
-        (bg, in, out) -> {
-          Ops b = GraphOps.create(bg);
-          Operand<TInt32> i = (Operand<TInt32>) in[0];
-          List<Operand<?>> extra = new ArrayList<>();
-          for (int c = 2; c < lists; c++) {
-            extra.add(in[c]);
-          }
-          List<Operand<? extends TType>> values = item.build(b, i, (Operand<TString>) in[1], extra);
-          out[0] = b.math.add(i, b.constant(1)).asOutput();
-          for (int c = 1; c < lists; c++) {
-            out[c] = b.identity((Operand) in[c]).asOutput();
-          }
-          for (int k = 0; k < kinds; k++) {
-            out[lists + k] = b.tensorListSetItem((Operand) in[lists + k], i, values.get(k))
-                .asOutput();
-          }
-        }, name);
-    List<Operand<? extends TType>> stacked = new ArrayList<>();
-    for (int k = 0; k < kinds; k++) {
-      int[] shape = shapes.get(k);
-      int[] full = new int[shape.length + 1];
-      full[0] = -1;
-      System.arraycopy(shape, 0, full, 1, shape.length);
-      Operand<? extends TType> s = tf.tensorListStack((Operand) outputs[lists + k],
-          tf.constant(shape), (Class) types.get(k));
-      stacked.add(tf.reshape((Operand) s, tf.constant(full)));
-    }
-    return stacked;
   }
 
   /** Builds the serving graph of {@code config}: single scale, default limits, VOC colours. */

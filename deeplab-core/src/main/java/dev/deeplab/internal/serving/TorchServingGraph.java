@@ -16,18 +16,14 @@ import java.util.List;
 import java.util.Map;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
-import org.tensorflow.Output;
 import org.tensorflow.Signature;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.op.Ops;
-import org.tensorflow.op.core.AssertThat;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.image.DecodeImage;
 import org.tensorflow.op.image.ResizeBilinear;
-import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
-import org.tensorflow.types.TInt64;
 import org.tensorflow.types.TString;
 import org.tensorflow.types.TUint8;
 import org.tensorflow.types.family.TType;
@@ -122,31 +118,15 @@ public final class TorchServingGraph implements AutoCloseable {
   private Operand<TString> encodedPath(Ops tf, int[] palette) {
     Ops check = tf.withSubScope("image_bytes_check");
     Operand<TInt32> n = check.size(imageBytes, TInt32.class);
-    Operand<TInt64> dims = (Operand<TInt64>) mapItems(check, "header_loop", n, imageBytes, List.of(),
-        (b, i, bytes, extra) -> ImageHeaders.dims(b, b.gather(bytes, i, b.constant(0))),
-        new int[] {3}, TInt64.class);
-    Operand<TInt64> h = check.gather(dims, check.constant(0), check.constant(1));
-    Operand<TInt64> w = check.gather(dims, check.constant(1), check.constant(1));
-    Operand<TInt64> known = check.gather(dims, check.constant(2), check.constant(1));
-    Operand<TBool> ok = check.reduceAll(check.math.logicalAnd(check.math.logicalAnd(
-        check.math.equal(known, check.constant(1L)),
-        check.math.logicalAnd(check.math.greater(h, check.constant(0L)),
-            check.math.greater(w, check.constant(0L)))),
-        check.math.lessEqual(check.math.mul(h, w), check.constant(options.maxPixels()))),
-        check.constant(0));
-    AssertThat assertion = check.assertThat(ok, List.of(
-        check.constant("image_bytes: every image must be a JPEG, PNG, GIF or BMP of at most "
-            + options.maxPixels() + " pixels; [height, width, recognised] read from the headers:"),
-        dims), AssertThat.summarize(64L));
-    Operand<TString> checked = check.withControlDependencies(List.of(assertion))
-        .identity(imageBytes);
+    Operand<TString> checked = BatchLoops.checkedImageBytes(graph, check, n, imageBytes,
+        options.maxPixels());
 
     List<ModelVariable> vars = List.copyOf(state.variables().values());
     Ops carry = tf.withSubScope("weights");
     List<Operand<? extends TType>> values = new ArrayList<>();
     vars.forEach(v -> values.add(carry.identity(v.variable())));
-    Operand<TString> pngs = (Operand<TString>) mapItems(tf.withSubScope("segment"), "segment_loop", n, checked,
-        values, (b, i, bytes, extra) -> {
+    Operand<TString> pngs = (Operand<TString>) BatchLoops.map(graph, tf.withSubScope("segment"),
+        "segment_loop", n, checked, values, (b, i, bytes, extra) -> {
           Map<String, Operand<TFloat32>> byName = new HashMap<>();
           for (int k = 0; k < vars.size(); k++) {
             byName.put(vars.get(k).name(), (Operand<TFloat32>) extra.get(k));
@@ -171,59 +151,9 @@ public final class TorchServingGraph implements AutoCloseable {
           Operand<TFloat32> up = classify(b, carried, image)[0];
           Operand<TUint8> ids = ServingSteps.classIds(b, up, height, width, TUint8.class);
           Operand<TUint8> hw1 = b.reshape(ids, b.stack(List.of(height, width, b.constant(1))));
-          return PalettePng.encode(b, hw1, palette);
-        }, new int[0], TString.class);
+          return List.of(PalettePng.encode(b, hw1, palette));
+        }, List.of(new int[0]), List.of(TString.class)).get(0);
     return tf.withName(ServingGraph.SEMANTIC_PNG_BYTES).identity(pngs);
-  }
-
-  /** Builds one item's output in the loop body. */
-  @FunctionalInterface
-  private interface ItemBuilder {
-    Operand<? extends TType> build(Ops body, Operand<TInt32> i, Operand<TString> items,
-        List<Operand<?>> carried);
-  }
-
-  /**
-   * A graph loop over {@code i = 0 .. n-1} building one tensor per item with {@code item},
-   * stacked to {@code [n, shape...]}; {@code items} and {@code carried} enter the loop unchanged
-   * (the body sees nothing else of the graph). As {@link ServingGraph}'s map over the batch.
-   */
-  @SuppressWarnings({"unchecked", "rawtypes"})
-  private Operand<? extends TType> mapItems(Ops tf, String name, Operand<TInt32> n, Operand<TString> items,
-      List<Operand<? extends TType>> carried, ItemBuilder item, int[] shape,
-      Class<? extends TType> type) {
-    List<Output<?>> inputs = new ArrayList<>();
-    inputs.add(tf.constant(0).asOutput());
-    inputs.add(items.asOutput());
-    carried.forEach(c -> inputs.add(c.asOutput()));
-    inputs.add(tf.tensorListReserve(tf.constant(shape), n, (Class) type).asOutput());
-    int list = 2 + carried.size();
-    Output<?>[] outputs = graph.whileLoop(inputs.toArray(new Output<?>[0]),
-        (cg, in, out) -> {
-          Ops c = GraphOps.create(cg);
-          out[0] = c.math.less((Operand<TInt32>) in[0],
-              c.size((Operand<TString>) in[1], TInt32.class)).asOutput();
-        },
-        (bg, in, out) -> {
-          Ops b = GraphOps.create(bg);
-          Operand<TInt32> i = (Operand<TInt32>) in[0];
-          List<Operand<?>> extra = new ArrayList<>();
-          for (int c = 2; c < list; c++) {
-            extra.add(in[c]);
-          }
-          Operand<? extends TType> value = item.build(b, i, (Operand<TString>) in[1], extra);
-          out[0] = b.math.add(i, b.constant(1)).asOutput();
-          for (int c = 1; c < list; c++) {
-            out[c] = b.identity((Operand) in[c]).asOutput();
-          }
-          out[list] = b.tensorListSetItem((Operand) in[list], i, value).asOutput();
-        }, name);
-    int[] full = new int[shape.length + 1];
-    full[0] = -1;
-    System.arraycopy(shape, 0, full, 1, shape.length);
-    Operand<? extends TType> s = tf.tensorListStack((Operand) outputs[list], tf.constant(shape),
-        (Class) type);
-    return tf.reshape((Operand) s, tf.constant(full));
   }
 
   /** The signatures to export (those of {@link ServingGraph}). */
