@@ -7,10 +7,13 @@ import dev.deeplab.eval.ConfusionMatrix;
 import dev.deeplab.eval.EvalReport;
 import dev.deeplab.eval.Evaluator;
 import dev.deeplab.infer.DenseCrf;
+import dev.deeplab.infer.Engine;
+import dev.deeplab.infer.Segmenter;
 import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelInfo;
 import dev.deeplab.train.TrainingRun;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -92,6 +95,17 @@ final class EvalCommand implements Callable<Integer> {
           + "accuracy is reported (default ${DEFAULT-VALUE}).")
   int trimapBand;
 
+  @Option(names = "--engine", paramLabel = "ENGINE", converter = EngineConverter.class,
+      description = "Runtime of the network for single-scale evaluation of a SavedModel: "
+          + EngineConverter.DESCRIPTION + " (default tensorflow; an .onnx --model runs on "
+          + "onnxruntime).")
+  Engine engine;
+
+  @Option(names = "--allow-foreign-model", description = "Evaluate a SavedModel whose graph "
+      + "holds operations ours never use (file-system, Python, ...): a model is a program, allow "
+      + "this only for a model you trust (README, \"Security\").")
+  boolean allowForeignModel;
+
   @Spec
   CommandSpec spec;
 
@@ -110,6 +124,10 @@ final class EvalCommand implements Callable<Integer> {
     if (trimapBand < 1 || trimapBand > 1000) {
       throw new UsageError("--trimap-band must be 1 to 1000 pixels, got " + trimapBand);
     }
+    if (checkpoints && (engine != null || allowForeignModel)) {
+      throw new UsageError("--engine and --allow-foreign-model go with a SavedModel or .onnx "
+          + "--model, not a training checkpoint");
+    }
     if (watch) {
       if (!checkpoints) {
         throw new UsageError("--watch needs --model to be a training checkpoint directory "
@@ -125,6 +143,20 @@ final class EvalCommand implements Callable<Integer> {
         out.println("checkpoint " + run.checkpoint(step) + " (step " + step + ")");
       }
       evaluator = Evaluator.open(run, step, scales, flip);
+    } else if (engine != null || allowForeignModel || isOnnxFile(model)) {
+      if (!scales.equals(List.of(1.0)) || flip) {
+        throw new UsageError("--engine and --allow-foreign-model go with single-scale "
+            + "evaluation (multi-scale evaluation rebuilds the network from the model's weights "
+            + "on TensorFlow)");
+      }
+      Segmenter.Builder builder = Segmenter.builder().model(ModelLocation.orDefault(model));
+      if (engine != null) {
+        builder.engine(engine);
+      }
+      if (allowForeignModel) {
+        builder.allowForeignModel();
+      }
+      evaluator = Evaluator.open(builder.build());
     } else {
       evaluator = Evaluator.open(ModelLocation.orDefault(model), scales, flip);
     }
@@ -249,5 +281,10 @@ final class EvalCommand implements Callable<Integer> {
       out.flush();
     });
     return 0;
+  }
+
+  private static boolean isOnnxFile(Path model) {
+    return model != null && model.getFileName() != null
+        && model.getFileName().toString().endsWith(".onnx") && Files.isRegularFile(model);
   }
 }

@@ -149,7 +149,7 @@ class CliReliabilityTest {
   }
 
   @Test
-  void segmentLoadsAForeignModelOnlyWithTheOption() throws Exception {
+  void segmentAndEvalLoadAForeignModelOnlyWithTheOption() throws Exception {
     Path model = copyModel(TestModels.small(), dir.resolve("foreign"));
     Path pb = model.resolve("saved_model.pb");
     SavedModel sm = SavedModel.parseFrom(Files.readAllBytes(pb));
@@ -180,6 +180,15 @@ class CliReliabilityTest {
         out.toString(), photo.toString());
     assertEquals(0, allowed.code(), allowed.err());
     assertTrue(Files.exists(out.resolve("chelsea_mask.png")));
+
+    String data = dev.deeplab.testing.TestData.vocMini().toString();
+    Run evalRefused = run("eval", "--model", model.toString(), "--data", data);
+    assertOneLineError(evalRefused, "model " + model + " holds operations our graphs never use "
+        + "(ReadFile): a model is a program");
+    Run evalAllowed = run("eval", "--model", model.toString(), "--data", data,
+        "--allow-foreign-model");
+    assertEquals(0, evalAllowed.code(), evalAllowed.err());
+    assertTrue(evalAllowed.out().contains("pixel accuracy:"), evalAllowed.out());
   }
 
   @Test

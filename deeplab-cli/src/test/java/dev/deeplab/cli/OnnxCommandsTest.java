@@ -92,6 +92,31 @@ class OnnxCommandsTest {
     }
   }
 
+  /**
+   * {@code eval --engine onnxruntime} scores voc-mini as TensorFlow does: the same pixel counts
+   * per class within the few pixels that near-ties may flip.
+   */
+  @Test
+  void evalOnOnnxRuntimeScoresAsTensorFlow() throws Exception {
+    String model = TestModels.small().toString();
+    String data = dev.deeplab.testing.TestData.vocMini().toString();
+    CliReliabilityTest.Run tf = CliReliabilityTest.run("eval", "--model", model, "--data", data,
+        "--json");
+    CliReliabilityTest.Run ort = CliReliabilityTest.run("eval", "--model", model, "--data", data,
+        "--engine", "onnxruntime", "--json");
+    assertEquals(0, tf.code(), tf.err());
+    assertEquals(0, ort.code(), ort.err());
+    var json = new com.fasterxml.jackson.databind.ObjectMapper();
+    double a = json.readTree(tf.out()).get("mean_iou").asDouble();
+    double b = json.readTree(ort.out()).get("mean_iou").asDouble();
+    assertTrue(a > 0.5, "the small model segments voc-mini: " + a);
+    assertEquals(a, b, 1e-4, "mIoU on both engines");
+
+    CliReliabilityTest.Run multi = CliReliabilityTest.run("eval", "--model", model, "--data",
+        data, "--engine", "onnxruntime", "--scales", "0.5,1.0");
+    assertEquals(2, multi.code(), multi.err());
+  }
+
   @Test
   void benchTimesBothEnginesInterleaved() throws Exception {
     CliReliabilityTest.Run r = CliReliabilityTest.run("bench", "--engine",

@@ -80,6 +80,15 @@ public final class Evaluator implements AutoCloseable {
   }
 
   /**
+   * Evaluates at one scale with {@code segmenter} as it is configured (its engine, its model
+   * limits): the official single-scale evaluation, as {@link #open(Path, List, boolean)} with
+   * scale 1.0 does with a default segmenter. The evaluator owns the segmenter and closes it.
+   */
+  public static Evaluator open(Segmenter segmenter) {
+    return new Evaluator(segmenter.info(), segmenter, null, null);
+  }
+
+  /**
    * Opens the checkpoint of {@code step} of a training run without exporting it: the serving
    * graph of {@link TrainingRun#modelInfo} (the graph {@code train --export} writes) is built in
    * memory and the checkpoint's model variables are restored into it by name; optimizer slots and
