@@ -161,11 +161,6 @@ public final class OnnxGraph {
           .setType(AttributeProto.AttributeType.INT).setI(v).build());
     }
 
-    public static Attr f(String name, float v) {
-      return new Attr(AttributeProto.newBuilder().setName(name)
-          .setType(AttributeProto.AttributeType.FLOAT).setF(v).build());
-    }
-
     public static Attr s(String name, String v) {
       return new Attr(AttributeProto.newBuilder().setName(name)
           .setType(AttributeProto.AttributeType.STRING).setS(ByteString.copyFromUtf8(v)).build());
