@@ -1,8 +1,11 @@
 package dev.deeplab.internal.onnx;
 
+import dev.deeplab.image.ImageReader;
 import dev.deeplab.internal.checkpoint.CheckpointException;
 import dev.deeplab.internal.checkpoint.Checkpoints;
 import dev.deeplab.internal.io.AtomicFiles;
+import dev.deeplab.internal.onnx.proto.Onnx.ModelProto;
+import dev.deeplab.internal.onnx.proto.Onnx.StringStringEntryProto;
 import dev.deeplab.internal.serving.FrozenGraphWrapper;
 import dev.deeplab.internal.serving.SavedModels;
 import dev.deeplab.model.ModelInfo;
@@ -25,13 +28,22 @@ import java.util.stream.Stream;
  */
 public final class OnnxFiles {
   /** Changes whenever the ONNX written for the same model changes, invalidating cached files. */
-  static final String FORMAT = "deeplab-onnx-3";
+  static final String FORMAT = "deeplab-onnx-4";
+  /** The metadata key describing an int8 model's quantisation (absent in fp32 models). */
+  public static final String QUANTIZATION_KEY = "deeplab_quantization";
 
   private OnnxFiles() {}
 
   /** Writes {@code model}'s ONNX form to {@code target}; returns the batch norms folded. */
   public static int write(Path model, Path target, boolean probabilities) throws IOException {
     Path dir = SavedModels.resolve(model);
+    OnnxModelWriter.Written w = build(dir, checkedInfo(dir), probabilities);
+    AtomicFiles.write(target, out -> w.model().writeTo(out));
+    return w.foldedBatchNorms();
+  }
+
+  /** The model info of {@code dir}, if it is a single-scale SavedModel of ours with weights. */
+  private static ModelInfo checkedInfo(Path dir) throws IOException {
     ModelInfo info = SavedModels.readInfo(dir);
     if (FrozenGraphWrapper.isWrapped(info)) {
       throw new IOException(dir + " wraps a frozen graph: it has no weights of ours to write as "
@@ -42,16 +54,67 @@ public final class OnnxFiles {
           + "write: re-export it with one scale first (deeplab export --model ... "
           + "--inference-scales 1.0)");
     }
+    return info;
+  }
+
+  private static OnnxModelWriter.Written build(Path dir, ModelInfo info, boolean probabilities)
+      throws IOException {
     Path prefix = dir.resolve("variables").resolve("variables");
-    OnnxModelWriter.Written w;
     try {
-      w = OnnxModelWriter.build(info, Checkpoints.modelWeights(prefix), probabilities,
+      return OnnxModelWriter.build(info, Checkpoints.modelWeights(prefix), probabilities,
           libraryVersion());
     } catch (CheckpointException e) {
       throw new IOException(dir + ": " + e.getMessage(), e);
     }
-    AtomicFiles.write(target, out -> w.model().writeTo(out));
-    return w.foldedBatchNorms();
+  }
+
+  /** What {@link #writeInt8} wrote. */
+  public record Int8Written(int convolutions, int activations, int images) {}
+
+  /**
+   * Writes {@code model}'s ONNX form quantised to int8 ({@link Int8Quantizer}) to {@code target},
+   * its activations calibrated on {@code images} (image files, or directories whose image files
+   * are taken); {@code step} is called after each calibration image.
+   *
+   * @throws IOException as {@link #write}, if there is no calibration image, or one cannot be read
+   */
+  public static Int8Written writeInt8(Path model, Path target, List<Path> images,
+      boolean probabilities, Runnable step) throws IOException {
+    List<Path> files = CalibrationImages.files(images);
+    Path dir = SavedModels.resolve(model);
+    ModelInfo info = checkedInfo(dir);
+    OnnxModelWriter.Written w = build(dir, info, probabilities);
+    ImageReader reader = new ImageReader();
+    Int8Quantizer.Quantized q = Int8Quantizer.quantize(w.model(), Calibration.statistics(
+        w.model(), i -> reader.read(files.get(i)), files.size(), step));
+    ModelProto quantized = q.model().toBuilder().addMetadataProps(StringStringEntryProto
+        .newBuilder().setKey(QUANTIZATION_KEY).setValue("int8 static QDQ: uint8 activations "
+            + "(min-max over " + files.size() + " calibration images), int8 per-channel "
+            + "weights with bias correction, " + q.convolutions() + " convolutions")).build();
+    AtomicFiles.write(target, out -> quantized.writeTo(out));
+    return new Int8Written(q.convolutions(), q.activations(), files.size());
+  }
+
+  /**
+   * The int8 ONNX form of {@code dir} calibrated on {@code images}, in {@code cacheRoot/onnx/},
+   * named after the model's files and the calibration images' contents; written there first if
+   * it is not.
+   */
+  public static Path cachedInt8(Path dir, Path cacheRoot, List<Path> images,
+      boolean probabilities, Runnable step) throws IOException {
+    List<Path> files = CalibrationImages.files(images);
+    MessageDigest sha = sha256();
+    sha.update(hash(dir).getBytes(StandardCharsets.UTF_8));
+    for (Path f : files) {
+      update(sha, f);
+    }
+    Path file = cacheRoot.resolve("onnx").resolve(HexFormat.of().formatHex(sha.digest())
+        .substring(0, 32) + "-int8" + (probabilities ? "-probabilities" : "") + ".onnx");
+    if (!Files.isRegularFile(file)) {
+      Files.createDirectories(file.getParent());
+      writeInt8(dir, file, files, probabilities, step);
+    }
+    return file;
   }
 
   /**
@@ -71,27 +134,34 @@ public final class OnnxFiles {
 
   /** SHA-256 of {@link #FORMAT} and of every file of the SavedModel, in path order. */
   private static String hash(Path dir) throws IOException {
-    MessageDigest sha;
-    try {
-      sha = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    MessageDigest sha = sha256();
     sha.update(FORMAT.getBytes(StandardCharsets.UTF_8));
     List<Path> files;
     try (Stream<Path> walk = Files.walk(dir)) {
       files = walk.filter(Files::isRegularFile).sorted().toList();
     }
-    byte[] buffer = new byte[1 << 16];
     for (Path f : files) {
       sha.update(dir.relativize(f).toString().getBytes(StandardCharsets.UTF_8));
-      try (InputStream in = Files.newInputStream(f)) {
-        for (int n; (n = in.read(buffer)) > 0; ) {
-          sha.update(buffer, 0, n);
-        }
-      }
+      update(sha, f);
     }
     return HexFormat.of().formatHex(sha.digest()).substring(0, 32);
+  }
+
+  private static void update(MessageDigest sha, Path file) throws IOException {
+    byte[] buffer = new byte[1 << 16];
+    try (InputStream in = Files.newInputStream(file)) {
+      for (int n; (n = in.read(buffer)) > 0; ) {
+        sha.update(buffer, 0, n);
+      }
+    }
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static String libraryVersion() {

@@ -33,6 +33,7 @@ public final class OnnxRuntimeNetwork implements Network {
   private final int threads;
   private final ModelSource probabilitiesSource;
   private OrtSession probabilitiesSession;
+  private boolean closed;
 
   /**
    * Loads {@code model} with {@code threads} intra-op threads (0: ONNX Runtime's default, one per
@@ -145,8 +146,13 @@ public final class OnnxRuntimeNetwork implements Network {
     }
   }
 
+  /** Frees the sessions; later calls do nothing. */
   @Override
   public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
     try {
       session.close();
       if (probabilitiesSession != null) {

@@ -29,7 +29,7 @@ import dev.deeplab.model.ModelConfig;
 import dev.deeplab.testing.ReferenceWeights;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -84,12 +84,13 @@ class OnnxParityTest {
    * decoder) and ResNet-v1-101 DeepLabv3+ (with the 1×1 convs TF builds as matrix products),
    * against TensorFlow's inference graph of the same weights (space-to-batch atrous convs, batch
    * norm unfolded), logits upsampled and softmaxed as the serving graph does. (The pre- and
-   * post-processing around the network are the bundled model's test.)
+   * post-processing around the network are the bundled model's test.) The 97 crop is 16 times the
+   * 7x7 logits less one, so the logits are upsampled by an integer factor; the 100 crop is not,
+   * so they take the general crop-and-resize path.
    */
   @ParameterizedTest
-  @ValueSource(strings = {"xception65_coco_voc", "resnet_v1_101_voc"})
-  void otherBackbonesMatchTensorFlow(String preset) throws Exception {
-    int crop = 97;
+  @CsvSource({"xception65_coco_voc, 97", "resnet_v1_101_voc, 100"})
+  void otherBackbonesMatchTensorFlow(String preset, int crop) throws Exception {
     ModelConfig config = ModelConfig.preset(preset).withCropSize(crop, crop);
     RgbImage image = TestModels.upscale(TestModels.photo("pets.jpg"), crop, crop);
     float[] logits;
