@@ -91,8 +91,14 @@ final class BenchCommand implements Callable<Integer> {
   int interThreads;
 
   @Option(names = "--precision", split = ",", defaultValue = "fp32",
-      description = "fp32 or bf16 (oneDNN auto mixed precision); a comma list compares.")
+      description = "fp32 or bf16 (oneDNN auto mixed precision); with --engine, fp32 or int8 "
+          + "(ONNX Runtime, quantised with --calibration images); a comma list compares.")
   List<String> precisions;
+
+  @Option(names = "--calibration", paramLabel = "PATH", split = ",",
+      description = "With --engine and --precision int8: " + "calibration images, files or "
+          + "directories of them, comma-separated.")
+  List<Path> calibration;
 
   @Option(names = "--atrous", split = ",",
       description = "space-to-batch or native; a comma list compares (default: space-to-batch, "
@@ -220,6 +226,9 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   private void validate() {
+    if (calibration != null) {
+      throw new UsageError("--calibration goes with --engine onnxruntime --precision int8");
+    }
     if (savedModel != null && model.given()) {
       throw new UsageError("give --model or --variant/--preset, not both");
     }
@@ -556,15 +565,25 @@ final class BenchCommand implements Callable<Integer> {
     List<Segmenter> segmenters = new ArrayList<>();
     List<LatencyRunner.Candidate> candidates = new ArrayList<>();
     Map<String, Double> loadMs = new LinkedHashMap<>();
+    List<String> kinds = engineCandidates();
     try {
-      for (Engine e : new java.util.LinkedHashSet<>(engines)) {
+      for (String kind : kinds) {
+        Engine e = new EngineConverter().convert(kind.split("/")[0]);
+        Segmenter.Builder builder = Segmenter.builder().model(dir).engine(e).threads(threads);
         long t0 = System.nanoTime();
-        Segmenter s = Segmenter.builder().model(dir).engine(e).threads(threads).build();
+        Segmenter s;
+        if (kind.endsWith("/int8")) {
+          try (CalibrationOptions.Listener progress = new CalibrationOptions.Listener()) {
+            s = builder.int8(calibration, progress).build();
+          }
+        } else {
+          s = builder.build();
+        }
         segmenters.add(s);
-        loadMs.put(EngineConverter.name(e), (System.nanoTime() - t0) / 1e6);
+        loadMs.put(kind, (System.nanoTime() - t0) / 1e6);
         Runnable run = batch == 1 ? () -> s.segment(image, size, size)
             : () -> s.segmentAll(images);
-        candidates.add(new LatencyRunner.Candidate(EngineConverter.name(e), run));
+        candidates.add(new LatencyRunner.Candidate(kind, run));
       }
       Map<String, LatencyStats> stats = LatencyRunner.interleaved(candidates, warmup, runs);
       ModelConfig config = segmenters.get(0).info().config();
@@ -591,19 +610,48 @@ final class BenchCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "Segmenter.segment%s, %s, image %dx%d, batch %d, threads %s; "
           + "%d warm-up + %d timed runs, interleaved%n", batch > 1 ? "All" : "",
           describe(config), size, size, batch, threads == 0 ? "all" : threads, warmup, runs);
-      out.printf(Locale.ROOT, "%-14s %10s %10s %8s %10s%n", "engine", "median ms", "best ms",
+      out.printf(Locale.ROOT, "%-17s %10s %10s %8s %10s%n", "engine", "median ms", "best ms",
           "ratio", "load ms");
       double base = -1;
       for (var c : candidates) {
         LatencyStats st = stats.get(c.name());
         base = base < 0 ? st.medianMs() : base;
-        out.printf(Locale.ROOT, "%-14s %10.1f %10.1f %8.3f %10.0f%n", c.name(), st.medianMs(),
+        out.printf(Locale.ROOT, "%-17s %10.1f %10.1f %8.3f %10.0f%n", c.name(), st.medianMs(),
             st.bestMs(), st.medianMs() / base, loadMs.get(c.name()));
       }
       return 0;
     } finally {
       segmenters.forEach(Segmenter::close);
     }
+  }
+
+  /**
+   * The --engine x --precision pairs timed, as {@code engine} (fp32) or {@code engine/int8}
+   * (ONNX Runtime only).
+   */
+  private List<String> engineCandidates() {
+    List<String> kinds = new ArrayList<>();
+    boolean int8 = false;
+    for (String p : new java.util.LinkedHashSet<>(precisions)) {
+      switch (p.trim().toLowerCase(Locale.ROOT)) {
+        case "fp32" -> new java.util.LinkedHashSet<>(engines)
+            .forEach(e -> kinds.add(EngineConverter.name(e)));
+        case "int8" -> {
+          if (!engines.contains(Engine.ONNX_RUNTIME)) {
+            throw new UsageError("--precision int8 runs on --engine onnxruntime");
+          }
+          kinds.add(EngineConverter.name(Engine.ONNX_RUNTIME) + "/int8");
+          int8 = true;
+        }
+        default -> throw new UsageError("with --engine, --precision takes fp32 and int8, got '"
+            + p + "'");
+      }
+    }
+    if (int8 != (calibration != null)) {
+      throw new UsageError(int8 ? "--precision int8 needs --calibration images"
+          : "--calibration goes with --precision int8");
+    }
+    return kinds;
   }
 
   private int memory(PrintWriter out) throws Exception {

@@ -12,6 +12,7 @@ import dev.deeplab.infer.Segmenter;
 import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelInfo;
 import dev.deeplab.train.TrainingRun;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -106,12 +107,16 @@ final class EvalCommand implements Callable<Integer> {
       + "this only for a model you trust (README, \"Security\").")
   boolean allowForeignModel;
 
+  @Mixin
+  CalibrationOptions calibrationOptions;
+
   @Spec
   CommandSpec spec;
 
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
+    boolean int8 = calibrationOptions.int8();
     SegmentationDataset dataset = datasetOptions.open(data, split);
     boolean checkpoints = model != null && TrainingRun.isRun(model);
     if (!watch && (interval != null || maxEvaluations != null || summaryDir != null)) {
@@ -124,9 +129,15 @@ final class EvalCommand implements Callable<Integer> {
     if (trimapBand < 1 || trimapBand > 1000) {
       throw new UsageError("--trimap-band must be 1 to 1000 pixels, got " + trimapBand);
     }
-    if (checkpoints && (engine != null || allowForeignModel)) {
-      throw new UsageError("--engine and --allow-foreign-model go with a SavedModel or .onnx "
-          + "--model, not a training checkpoint");
+    if (checkpoints && (engine != null || allowForeignModel || int8)) {
+      throw new UsageError("--engine, --precision int8 and --allow-foreign-model go with a "
+          + "SavedModel or .onnx --model, not a training checkpoint");
+    }
+    if (int8 && engine == Engine.TENSORFLOW) {
+      throw new UsageError("--precision int8 runs on --engine onnxruntime, not tensorflow");
+    }
+    if (int8 && (watch || crf != null)) {
+      throw new UsageError("--precision int8 does not go with --watch or --crf");
     }
     if (watch) {
       if (!checkpoints) {
@@ -143,20 +154,16 @@ final class EvalCommand implements Callable<Integer> {
         out.println("checkpoint " + run.checkpoint(step) + " (step " + step + ")");
       }
       evaluator = Evaluator.open(run, step, scales, flip);
-    } else if (engine != null || allowForeignModel || isOnnxFile(model)) {
+    } else if (engine != null || allowForeignModel || int8 || isOnnxFile(model)) {
       if (!scales.equals(List.of(1.0)) || flip) {
-        throw new UsageError("--engine and --allow-foreign-model go with single-scale "
-            + "evaluation (multi-scale evaluation rebuilds the network from the model's weights "
-            + "on TensorFlow)");
+        throw new UsageError("--engine, --precision int8 and --allow-foreign-model go with "
+            + "single-scale evaluation (multi-scale evaluation rebuilds the network from the "
+            + "model's weights on TensorFlow)");
       }
-      Segmenter.Builder builder = Segmenter.builder().model(ModelLocation.orDefault(model));
-      if (engine != null) {
-        builder.engine(engine);
+      if (int8) {
+        return compareInt8(dataset, out);
       }
-      if (allowForeignModel) {
-        builder.allowForeignModel();
-      }
-      evaluator = Evaluator.open(builder.build());
+      evaluator = Evaluator.open(segmenter(null).build());
     } else {
       evaluator = Evaluator.open(ModelLocation.orDefault(model), scales, flip);
     }
@@ -174,6 +181,56 @@ final class EvalCommand implements Callable<Integer> {
             : EvalReport.toText(cm, names).stripTrailing());
       }
     }
+    return 0;
+  }
+
+  /** The Segmenter options of --model, --engine and --allow-foreign-model. */
+  private Segmenter.Builder segmenter(Engine defaultEngine) throws IOException {
+    Segmenter.Builder builder = Segmenter.builder().model(ModelLocation.orDefault(model));
+    Engine e = engine != null ? engine : defaultEngine;
+    if (e != null) {
+      builder.engine(e);
+    }
+    if (allowForeignModel) {
+      builder.allowForeignModel();
+    }
+    return builder;
+  }
+
+  /**
+   * --precision int8: the int8 model's scores, then next to those of the fp32 model on the same
+   * engine (ONNX Runtime), so the accuracy cost of quantisation is read off directly.
+   */
+  private int compareInt8(SegmentationDataset dataset, PrintWriter out) throws Exception {
+    ConfusionMatrix fp32;
+    ConfusionMatrix int8;
+    List<String> names;
+    try (Evaluator e = Evaluator.open(segmenter(Engine.ONNX_RUNTIME).build())) {
+      names = labels(e.info()).classNames();
+      fp32 = evaluate(e, dataset);
+    }
+    try (Evaluator e = Evaluator.open(calibrationOptions.build(
+        segmenter(Engine.ONNX_RUNTIME), engine))) {
+      int8 = evaluate(e, dataset);
+    }
+    if (json) {
+      ObjectNode root = EvalReport.toJsonTree(int8, names);
+      root.put("precision", "int8");
+      root.putObject("fp32").put("mean_iou", fp32.meanIou())
+          .put("pixel_accuracy", fp32.pixelAccuracy());
+      out.println(root.toPrettyString());
+      return 0;
+    }
+    out.println("int8 (ONNX Runtime, calibrated on " + String.join(",",
+        calibrationOptions.calibration.stream().map(Path::toString).toList()) + "):");
+    out.println(EvalReport.toText(int8, names).stripTrailing());
+    out.println();
+    out.printf(Locale.ROOT, "%-16s %10s %10s %10s%n", "", "fp32", "int8", "int8-fp32");
+    out.printf(Locale.ROOT, "%-16s %9.2f%% %9.2f%% %+10.4f%n", "mean IoU", 100 * fp32.meanIou(),
+        100 * int8.meanIou(), int8.meanIou() - fp32.meanIou());
+    out.printf(Locale.ROOT, "%-16s %9.2f%% %9.2f%% %+10.4f%n", "pixel accuracy",
+        100 * fp32.pixelAccuracy(), 100 * int8.pixelAccuracy(),
+        int8.pixelAccuracy() - fp32.pixelAccuracy());
     return 0;
   }
 

@@ -36,7 +36,9 @@ import picocli.CommandLine.Spec;
         "  deeplab export --model savedmodels/xception65_voc --inference-scales "
             + "0.5,0.75,1.0,1.25,1.5,1.75 --flip -o savedmodels/xception65_voc_ms",
         "  deeplab export --format onnx --model savedmodels/deeplabv3_mnv2_pascal "
-            + "-o deeplabv3_mnv2_pascal.onnx"})
+            + "-o deeplabv3_mnv2_pascal.onnx",
+        "  deeplab export --format onnx --model savedmodels/deeplabv3_mnv2_pascal "
+            + "--precision int8 --calibration photos/ -o deeplabv3_mnv2_pascal_int8.onnx"})
 final class ExportCommand implements Callable<Integer> {
   /** Exactly one source. */
   static final class Source {
@@ -77,6 +79,9 @@ final class ExportCommand implements Callable<Integer> {
   @Mixin
   VersionedOutput target = new VersionedOutput();
 
+  @Mixin
+  CalibrationOptions calibrationOptions = new CalibrationOptions();
+
   @Spec
   CommandSpec spec;
 
@@ -86,8 +91,9 @@ final class ExportCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     switch (format.trim().toLowerCase(java.util.Locale.ROOT)) {
       case "savedmodel" -> {
-        if (probabilities) {
-          throw new UsageError("--probabilities goes with --format onnx");
+        if (probabilities || calibrationOptions.int8()) {
+          throw new UsageError("--probabilities and --precision int8 go with --format onnx "
+              + "(TF Serving SavedModels stay fp32)");
         }
       }
       case "onnx" -> {
@@ -128,10 +134,25 @@ final class ExportCommand implements Callable<Integer> {
     }
     if (target.version != null || architecture.given() || architecture.hasOverrides()
         || labels != null || serving.given()) {
-      throw new UsageError("--format onnx takes --model, --output FILE.onnx and "
-          + "--probabilities only");
+      throw new UsageError("--format onnx takes --model, --output FILE.onnx, --probabilities, "
+          + "--precision and --calibration only");
     }
     Path from = SavedModels.resolve(source.model);
+    if (calibrationOptions.int8()) {
+      OnnxExporter.Int8Export e;
+      try (CalibrationOptions.Listener progress = new CalibrationOptions.Listener()) {
+        e = OnnxExporter.exportInt8(from, target.output, calibrationOptions.calibration,
+            probabilities, progress);
+      }
+      out.printf("wrote %s (ONNX opset 17, %s, int8: %d convolutions with per-channel weights, "
+          + "%d activations calibrated on %d images%s)%n", target.output,
+          ImportCommand.describe(SavedModels.readInfo(from).config()), e.convolutions(),
+          e.activations(), e.calibrationImages(), probabilities ? ", with probabilities" : "");
+      out.println("measure its accuracy: deeplab eval --data DATASET --model " + from
+          + " --precision int8 --calibration " + String.join(",",
+              calibrationOptions.calibration.stream().map(Path::toString).toList()));
+      return 0;
+    }
     int folded = OnnxExporter.export(from, target.output, probabilities);
     out.printf("wrote %s (ONNX opset 17, %s, %d batch norms folded into convolutions%s)%n",
         target.output, ImportCommand.describe(SavedModels.readInfo(from).config()), folded,

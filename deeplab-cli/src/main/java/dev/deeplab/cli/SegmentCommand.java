@@ -93,6 +93,9 @@ final class SegmentCommand implements Callable<Integer> {
   @Mixin
   CrfOptions crfOptions;
 
+  @Mixin
+  CalibrationOptions calibrationOptions;
+
   @Spec
   CommandSpec spec;
 
@@ -122,7 +125,7 @@ final class SegmentCommand implements Callable<Integer> {
     if (allowForeignModel) {
       builder.allowForeignModel();
     }
-    try (Segmenter segmenter = builder.build()) {
+    try (Segmenter segmenter = calibrationOptions.build(builder, engine)) {
       if ((saveProbabilities || crf != null) && !segmenter.hasProbabilities()) {
         throw new UserError((crf != null ? "--crf" : "--save-probabilities") + ": model "
             + segmenter.directory() + " has no probabilities output");

@@ -1,5 +1,6 @@
 package dev.deeplab.infer;
 
+import dev.deeplab.export.OnnxExporter;
 import dev.deeplab.image.ImageFormatException;
 import dev.deeplab.image.ImageReader;
 import dev.deeplab.image.RgbImage;
@@ -120,6 +121,8 @@ public final class Segmenter implements AutoCloseable {
     private int maxSide = DEFAULT_MAX_SIDE;
     private long maxPixels = ImageReader.DEFAULT_MAX_PIXELS;
     private boolean allowForeignModel;
+    private List<Path> calibrationImages;
+    private OnnxExporter.CalibrationListener calibrationListener = (done, total) -> { };
 
     private Builder() {}
 
@@ -178,6 +181,27 @@ public final class Segmenter implements AutoCloseable {
     }
 
     /**
+     * Runs the network in int8 on ONNX Runtime: the SavedModel written as ONNX and quantised
+     * ({@link dev.deeplab.export.OnnxExporter#exportInt8}) with its activations calibrated on
+     * {@code calibrationImages} (image files, or directories of them: images like those to be
+     * segmented), once, into the cache under a name derived from the model's and the images'
+     * contents. Implies {@link Engine#ONNX_RUNTIME}; an {@code .onnx} model is used as it is.
+     */
+    public Builder int8(List<Path> calibrationImages) {
+      if (calibrationImages.isEmpty()) {
+        throw new IllegalArgumentException("int8 needs calibration images");
+      }
+      this.calibrationImages = List.copyOf(calibrationImages);
+      return this;
+    }
+
+    /** As {@link #int8(List)}, telling {@code listener} of calibration (when it is not cached). */
+    public Builder int8(List<Path> calibrationImages, OnnxExporter.CalibrationListener listener) {
+      this.calibrationListener = Objects.requireNonNull(listener, "listener");
+      return int8(calibrationImages);
+    }
+
+    /**
      * Loads a SavedModel whose graphs hold operations ours never use (file-system, Python or
      * network operations such as {@code ReadFile}, {@code WriteFile}, {@code PyFunc}), which is
      * refused by default: a model is a program that TensorFlow runs, so allow this only for a
@@ -197,10 +221,17 @@ public final class Segmenter implements AutoCloseable {
      */
     public Segmenter build() throws IOException {
       Path path = model != null ? model : PretrainedModel.directory();
+      if (calibrationImages != null && engine == Engine.TENSORFLOW) {
+        throw new IllegalArgumentException("int8 runs on Engine.ONNX_RUNTIME, not TensorFlow");
+      }
       if (Files.isRegularFile(path) && path.getFileName().toString().endsWith(".onnx")) {
         if (engine == Engine.TENSORFLOW) {
           throw new IllegalArgumentException(path + " is an ONNX model: it runs on "
               + "Engine.ONNX_RUNTIME, not TensorFlow");
+        }
+        if (calibrationImages != null) {
+          throw new IllegalArgumentException(path + " is an ONNX model already: int8 quantises "
+              + "a SavedModel (export it with OnnxExporter.exportInt8 instead)");
         }
         OnnxRuntimeNetwork net = onnxRuntime(path, null);
         try {
@@ -217,6 +248,13 @@ public final class Segmenter implements AutoCloseable {
         Checkpoints.checkIndex(dir.resolve("variables").resolve("variables").toString());
       } catch (CheckpointException e) {
         throw new IOException(e.getMessage(), e);
+      }
+      if (calibrationImages != null) {
+        Path cache = PretrainedModel.cacheRoot();
+        OnnxRuntimeNetwork net = onnxRuntime(
+            OnnxFiles.cachedInt8(dir, cache, calibrationImages, false, calibrationListener),
+            () -> OnnxFiles.cachedInt8(dir, cache, calibrationImages, true, calibrationListener));
+        return new Segmenter(net, Engine.ONNX_RUNTIME, info, dir, this);
       }
       if (engine == Engine.ONNX_RUNTIME) {
         Path cache = PretrainedModel.cacheRoot();

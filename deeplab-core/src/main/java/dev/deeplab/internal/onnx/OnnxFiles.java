@@ -1,5 +1,6 @@
 package dev.deeplab.internal.onnx;
 
+import dev.deeplab.export.OnnxExporter.CalibrationListener;
 import dev.deeplab.image.ImageReader;
 import dev.deeplab.internal.checkpoint.CheckpointException;
 import dev.deeplab.internal.checkpoint.Checkpoints;
@@ -74,19 +75,21 @@ public final class OnnxFiles {
   /**
    * Writes {@code model}'s ONNX form quantised to int8 ({@link Int8Quantizer}) to {@code target},
    * its activations calibrated on {@code images} (image files, or directories whose image files
-   * are taken); {@code step} is called after each calibration image.
+   * are taken); {@code listener} is told after each calibration image.
    *
    * @throws IOException as {@link #write}, if there is no calibration image, or one cannot be read
    */
   public static Int8Written writeInt8(Path model, Path target, List<Path> images,
-      boolean probabilities, Runnable step) throws IOException {
+      boolean probabilities, CalibrationListener listener) throws IOException {
     List<Path> files = CalibrationImages.files(images);
     Path dir = SavedModels.resolve(model);
     ModelInfo info = checkedInfo(dir);
     OnnxModelWriter.Written w = build(dir, info, probabilities);
     ImageReader reader = new ImageReader();
+    int[] done = {0};
     Int8Quantizer.Quantized q = Int8Quantizer.quantize(w.model(), Calibration.statistics(
-        w.model(), i -> reader.read(files.get(i)), files.size(), step));
+        w.model(), i -> reader.read(files.get(i)), files.size(),
+        () -> listener.calibrated(++done[0], files.size())));
     ModelProto quantized = q.model().toBuilder().addMetadataProps(StringStringEntryProto
         .newBuilder().setKey(QUANTIZATION_KEY).setValue("int8 static QDQ: uint8 activations "
             + "(min-max over " + files.size() + " calibration images), int8 per-channel "
@@ -101,7 +104,7 @@ public final class OnnxFiles {
    * it is not.
    */
   public static Path cachedInt8(Path dir, Path cacheRoot, List<Path> images,
-      boolean probabilities, Runnable step) throws IOException {
+      boolean probabilities, CalibrationListener listener) throws IOException {
     List<Path> files = CalibrationImages.files(images);
     MessageDigest sha = sha256();
     sha.update(hash(dir).getBytes(StandardCharsets.UTF_8));
@@ -112,7 +115,7 @@ public final class OnnxFiles {
         .substring(0, 32) + "-int8" + (probabilities ? "-probabilities" : "") + ".onnx");
     if (!Files.isRegularFile(file)) {
       Files.createDirectories(file.getParent());
-      writeInt8(dir, file, files, probabilities, step);
+      writeInt8(dir, file, files, probabilities, listener);
     }
     return file;
   }
