@@ -15,8 +15,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 venv="$root/.venv"
 py="$venv/bin/python"
 tf_version="2.21"
-# 1 stand-in test + 1 reference self-check + 9 interop checks; raise it when adding a check.
-EXPECTED_CHECKS=11
+# 1 stand-in test + 1 reference self-check + 10 interop checks; raise it when adding a check.
+EXPECTED_CHECKS=12
 timeout_s="${CHECK_TIMEOUT:-1800}"
 
 skip() {
