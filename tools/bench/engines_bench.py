@@ -2,10 +2,14 @@
 """CPU inference engines side by side, 513x513, batch 1 (issue 14's comparison).
 
 In rounds (default 3), alternating so that a noisy shared machine affects all alike:
-  * Java: `tools/deeplab bench --engine tensorflow,onnxruntime` (our Segmenter on TF Java and on
-    ONNX Runtime's Java API, interleaved inside the JVM) on the model's SavedModel;
-  * Python: onnxruntime on the same ONNX file our export writes (class ids only), and TF Lite
-    (XNNPACK, 2 threads) on the official quantised MobileNetV2 file, interleaved.
+  * Java: `tools/deeplab bench --engine tensorflow,onnxruntime --precision fp32,int8` (our
+    Segmenter on TF Java, on ONNX Runtime's Java API in fp32 and in int8 calibrated on the bundled
+    photos, interleaved inside the JVM) on the model's SavedModel;
+  * Python: onnxruntime on the same fp32 and int8 ONNX files our export writes (class ids only),
+    and TF Lite (XNNPACK, 2 threads) on the official quantised MobileNetV2 file, interleaved; and,
+    where torch is installed, onnxruntime on the same weights exported by `torch.onnx.export` from
+    the independent PyTorch implementation (tools/bench/torch_deeplab.py: network, align-corners
+    upsampling to the image and argmax at the crop size), the issue's comparison point.
 Every figure is the median of --runs timed runs after --warmup; the last lines give each median
 over the rounds and its ratio to ours on TensorFlow.
 
@@ -24,24 +28,49 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEEPLAB = os.path.join(ROOT, "tools", "deeplab")
+PHOTOS = os.path.join(ROOT, "examples", "photos")
 TFLITE = os.path.join(ROOT, "deeplab-core", "src", "test", "resources", "dev", "deeplab",
                       "models", "deeplabv3_mnv2_pascal_quant.tflite")
 
 
 def java(model, runs, warmup):
-    cmd = [DEEPLAB, "bench", "--engine", "tensorflow,onnxruntime", "--runs", str(runs),
-           "--warmup", str(warmup), "--json"] + (["--model", model] if model else [])
+    cmd = [DEEPLAB, "bench", "--engine", "tensorflow,onnxruntime", "--precision", "fp32,int8",
+           "--calibration", PHOTOS, "--runs", str(runs), "--warmup", str(warmup),
+           "--json"] + (["--model", model] if model else [])
     p = subprocess.run(cmd, capture_output=True, text=True, check=True)
     line = [l for l in p.stdout.splitlines() if l.startswith("{")][-1]
     return {"ours/" + r["engine"]: r["median_ms"] for r in json.loads(line)["results"]}
 
 
-def python(onnx_file, tflite, runs, warmup):
+def torch_export(model, path):
+    """The PyTorch implementation with the SavedModel's weights as ONNX, or None without torch."""
+    try:
+        import torch
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import torch_deeplab
+    except ImportError:
+        return None
+    cfg, weights, _ = torch_deeplab.read_savedmodel(model)
+    net = torch_deeplab.Net(dict(cfg), weights, False).eval()
+    x = torch.zeros((1, 513, 513, 3), dtype=torch.uint8)
+    torch.onnx.export(net, (x,), path, input_names=["images"], output_names=["semantic"],
+                      opset_version=17, dynamo=False)
+    return path
+
+
+def python(onnx_file, int8_file, torch_file, tflite, runs, warmup):
     import onnxruntime as ort
     so = ort.SessionOptions()
     sess = ort.InferenceSession(onnx_file, so, providers=["CPUExecutionProvider"])
+    sess8 = ort.InferenceSession(int8_file, so, providers=["CPUExecutionProvider"])
     x = np.random.RandomState(1).randint(0, 256, (1, 513, 513, 3)).astype(np.uint8)
-    fns = {"python onnxruntime (same file)": lambda: sess.run(["semantic"], {"images": x})}
+    fns = {"python onnxruntime (same file)": lambda: sess.run(["semantic"], {"images": x}),
+           "python onnxruntime int8 (same file)":
+               lambda: sess8.run(["semantic"], {"images": x})}
+    if torch_file:
+        sesst = ort.InferenceSession(torch_file, so, providers=["CPUExecutionProvider"])
+        fns["python onnxruntime, torch.onnx.export of torch_deeplab.py"] = \
+            lambda: sesst.run(["semantic"], {"images": x})
     if tflite:
         import tensorflow as tf
         interp = tf.lite.Interpreter(model_path=tflite, num_threads=2)
@@ -72,13 +101,18 @@ def main():
     work = tempfile.mkdtemp(prefix="engines_bench_")
     onnx_file = os.path.join(work, "model.onnx")
     model = args.model or os.path.join(ROOT, "savedmodels", "deeplabv3_mnv2_pascal")
+    int8_file = os.path.join(work, "model_int8.onnx")
     subprocess.run([DEEPLAB, "export", "--format", "onnx", "--model", model, "-o", onnx_file],
                    check=True, capture_output=True)
+    subprocess.run([DEEPLAB, "export", "--format", "onnx", "--model", model, "--precision",
+                    "int8", "--calibration", PHOTOS, "-o", int8_file],
+                   check=True, capture_output=True)
     tflite = TFLITE if args.model is None else None
+    torch_file = torch_export(model, os.path.join(work, "torch.onnx"))
     rounds = []
     for r in range(args.rounds):
         row = java(args.model, args.runs, args.warmup)
-        row.update(python(onnx_file, tflite, args.runs, args.warmup))
+        row.update(python(onnx_file, int8_file, torch_file, tflite, args.runs, args.warmup))
         rounds.append(row)
         load = os.getloadavg()[0]
         print("round %d (load %.1f): %s" % (r + 1, load, ", ".join(
