@@ -21,6 +21,7 @@ Exit status 1 on any failure. Run by tools/python/run_checks.sh with cwd = repos
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -122,9 +123,17 @@ def check_file(path, classes, probabilities):
 
 
 def main():
+    work = tempfile.mkdtemp(prefix="check_onnx_")
+    try:
+        return check(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def check(work):
+    """Steps 1 and 2 of the module docstring; exports and results are written under work."""
     import onnxruntime as ort
     failures = 0
-    work = tempfile.mkdtemp(prefix="check_onnx_")
     inputs = images()
     inputs_path = os.path.join(work, "inputs.npz")
     np.savez(inputs_path, **inputs)
