@@ -13,9 +13,9 @@
   3. `tools/deeplab segment --model <wrapped>` segments images that fit the crop (the case's
      formula image and a crop of a real photo) and a real photo larger than the crop (Java, TF's
      Eigen kernels, once);
-  4. under each TensorFlow setting, in a fresh subprocess per setting (tf_settings.py): Python
-     TF's defaults (TF_ENABLE_ONEDNN_OPTS unset: oneDNN on) and TF_ENABLE_ONEDNN_OPTS=0, Python
-     runs the frozen graph directly (tf.compat.v1.import_graph_def + Session, feeding
+  4. under each TensorFlow setting, in one fresh subprocess per setting for all the cases
+     (tf_settings.py): Python TF's defaults (TF_ENABLE_ONEDNN_OPTS unset: oneDNN on) and
+     TF_ENABLE_ONEDNN_OPTS=0, Python runs the frozen graph directly (tf.compat.v1.import_graph_def + Session, feeding
      ImageTensor:0): class ids must be identical to Java's. For the photo larger than the crop,
      which the bare official graph refuses, Python scales it down as the wrapper documents
      (align-corners bilinear to round(side * crop / longest-fitting side), rounded to uint8), runs
@@ -191,70 +191,72 @@ def check_cli_show(version):
     return ok and good
 
 
-def check_case(case):
-    """Steps 1-6 for one golden case; True when every line passed."""
-    with open(os.path.join(GOLDEN, case, "config.json")) as f:
-        cfg = json.load(f)
-    crop_h, crop_w = cfg["crop_size"]
-    work = tempfile.mkdtemp(prefix="deeplab_frozen_check_")
-    ok = True
-    try:
-        prep = tf_settings.run_setting(__file__, "prepare", [{
-            "label": "frozen graph " + case, "case": case, "work": work, "crop_h": crop_h,
-            "crop_w": crop_w}], *tf_settings.ONEDNN_OFF)
-        outcome = prep.outcomes[0]
-        if outcome.failure:
-            print(tf_settings.failure_line(prep.setting, outcome.label, outcome.failure))
-            return False
-        pb = outcome.result["pb"]
-        print("frozen graph %s for %s: %.1f MB" % (os.path.basename(pb), case,
-                                                    os.path.getsize(pb) / 1e6))
-        wrapped = os.path.join(work, "wrapped")
-        out = run([DEEPLAB, "import", "--frozen-graph", pb, "--crop-size",
-                   "%dx%d" % (crop_h, crop_w), "--output", wrapped])
-        print("     " + "\n     ".join(out.strip().splitlines()))
-
-        images = {}
-        images["formula_%dx%d" % (crop_w, crop_h)] = np.load(outcome.result["formula"])
-        photo = np.array(Image.open(PHOTO).convert("RGB"))
-        images["photo_crop_50x57"] = photo[100:157, 200:250]
-        images["photo_451x300"] = photo
-        files = []
-        for name, rgb in images.items():
-            f = os.path.join(work, name + ".png")
-            Image.fromarray(rgb).save(f)
-            files.append([name, f])
-        seg_dir = os.path.join(work, "seg")
-        run([DEEPLAB, "segment", "--model", wrapped, "--output", seg_dir] + [f for _, f in files])
-
-        version = os.path.join(wrapped, "1")
-        job = {"label": "frozen graph and wrapped SavedModel (%s)" % case, "pb": pb,
-               "version": version, "images": files, "seg_dir": seg_dir, "crop_h": crop_h,
-               "crop_w": crop_w}
-        for setting, value in tf_settings.SETTINGS:
-            run_ = tf_settings.run_setting(__file__, "evaluate", [job], setting, value)
-            outcome = run_.outcomes[0]
-            ok &= run_.setting_ok
-            if outcome.failure:
-                print(tf_settings.failure_line(setting, outcome.label, outcome.failure))
-                ok = False
-                continue
-            for good, text in outcome.result["lines"]:
-                print("%s %s %s %s" % (tf_settings.status(good), tf_settings.tag(setting), case,
-                                       text))
-                ok &= good
-
-        ok &= check_cli_show(version)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return ok
+def wrap_and_segment(case, pb, formula, work, crop_h, crop_w):
+    """Steps 2-3 for one case (Java): the evaluation job of step 4-5."""
+    wrapped = os.path.join(work, "wrapped")
+    out = run([DEEPLAB, "import", "--frozen-graph", pb, "--crop-size",
+               "%dx%d" % (crop_h, crop_w), "--output", wrapped])
+    print("     " + "\n     ".join(out.strip().splitlines()))
+    images = {}
+    images["formula_%dx%d" % (crop_w, crop_h)] = np.load(formula)
+    photo = np.array(Image.open(PHOTO).convert("RGB"))
+    images["photo_crop_50x57"] = photo[100:157, 200:250]
+    images["photo_451x300"] = photo
+    files = []
+    for name, rgb in images.items():
+        f = os.path.join(work, name + ".png")
+        Image.fromarray(rgb).save(f)
+        files.append([name, f])
+    seg_dir = os.path.join(work, "seg")
+    run([DEEPLAB, "segment", "--model", wrapped, "--output", seg_dir] + [f for _, f in files])
+    return {"label": "frozen graph and wrapped SavedModel (%s)" % case, "case": case, "pb": pb,
+            "version": os.path.join(wrapped, "1"), "images": files, "seg_dir": seg_dir,
+            "crop_h": crop_h, "crop_w": crop_w}
 
 
 def main():
+    """Steps 1-6 for every case; the Python TF work of all cases runs in one subprocess for the
+    reference (step 1) and one per TensorFlow setting (steps 4-5), so TF starts three times."""
     start = time.monotonic()
     ok = True
-    for case in CASES:
-        ok &= check_case(case)
+    work = tempfile.mkdtemp(prefix="deeplab_frozen_check_")
+    try:
+        prep_jobs = []
+        for case in CASES:
+            with open(os.path.join(GOLDEN, case, "config.json")) as f:
+                crop_h, crop_w = json.load(f)["crop_size"]
+            os.makedirs(os.path.join(work, case))
+            prep_jobs.append({"label": "frozen graph " + case, "case": case,
+                              "work": os.path.join(work, case), "crop_h": crop_h,
+                              "crop_w": crop_w})
+        prep = tf_settings.run_setting(__file__, "prepare", prep_jobs, *tf_settings.ONEDNN_OFF)
+        jobs = []
+        for pjob, outcome in zip(prep_jobs, prep.outcomes):
+            if outcome.failure:
+                print(tf_settings.failure_line(prep.setting, outcome.label, outcome.failure))
+                ok = False
+                continue
+            pb = outcome.result["pb"]
+            print("frozen graph %s for %s: %.1f MB" % (os.path.basename(pb), pjob["case"],
+                                                        os.path.getsize(pb) / 1e6))
+            jobs.append(wrap_and_segment(pjob["case"], pb, outcome.result["formula"],
+                                         pjob["work"], pjob["crop_h"], pjob["crop_w"]))
+        for setting, value in tf_settings.SETTINGS:
+            run_ = tf_settings.run_setting(__file__, "evaluate", jobs, setting, value)
+            ok &= run_.setting_ok
+            for job, outcome in zip(jobs, run_.outcomes):
+                if outcome.failure:
+                    print(tf_settings.failure_line(setting, outcome.label, outcome.failure))
+                    ok = False
+                    continue
+                for good, text in outcome.result["lines"]:
+                    print("%s %s %s %s" % (tf_settings.status(good), tf_settings.tag(setting),
+                                           job["case"], text))
+                    ok &= good
+        for job in jobs:
+            ok &= check_cli_show(job["version"])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     print("check_frozen_graph: %s (%.0f s)" % ("PASSED" if ok else "FAILED",
                                               time.monotonic() - start))
     return 0 if ok else 1

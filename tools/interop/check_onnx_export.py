@@ -12,8 +12,8 @@ For the pretrained MobileNetV2 model and, with deterministic random LeCun weight
      own sizes (examples/photos, PNG-decoded here), on an odd-sized crop and on an image larger
      than the model's crop, and on a batch of 3 same-size images; the SavedModel's
      predict_probabilities signature, under each TensorFlow setting (Python TF's defaults: oneDNN
-     on; and TF_ENABLE_ONEDNN_OPTS=0, in fresh subprocesses, tf_settings.py), runs the same
-     inputs. Probabilities agree within 1e-4, class ids are identical except at near-ties (top-2
+     on; and TF_ENABLE_ONEDNN_OPTS=0, in a fresh subprocess per setting for the three models,
+     tf_settings.py), runs the same inputs. Probabilities agree within 1e-4, class ids are identical except at near-ties (top-2
      probability gap below 1e-3 in TF's output), the class-ids-only file gives exactly the ids
      of the file with probabilities, and each batch entry equals its batch-1 result.
 
@@ -21,6 +21,7 @@ Exit status 1 on any failure. Run by tools/python/run_checks.sh with cwd = repos
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -122,14 +123,23 @@ def check_file(path, classes, probabilities):
 
 
 def main():
+    work = tempfile.mkdtemp(prefix="check_onnx_")
+    try:
+        return check(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def check(work):
+    """Steps 1 and 2 of the module docstring; exports and results are written under work."""
     import onnxruntime as ort
     failures = 0
-    work = tempfile.mkdtemp(prefix="check_onnx_")
     inputs = images()
     inputs_path = os.path.join(work, "inputs.npz")
     np.savez(inputs_path, **inputs)
     print("onnxruntime %s, %d inputs: %s" % (ort.__version__, len(inputs), ", ".join(
         "%s %s" % (k, "x".join(map(str, v.shape[:3]))) for k, v in inputs.items())), flush=True)
+    jobs = []
     for label, export_args in MODELS:
         if export_args is None:
             savedmodel = latest_version(os.path.join("savedmodels", "deeplabv3_mnv2_pascal"))
@@ -179,28 +189,33 @@ def main():
                         print("FAIL %s %s: batch entry %d differs from its batch-1 run"
                               % (label, name, b))
                         failures += 1
-        tf_out = {}
-        for setting, value in tf_settings.SETTINGS:
-            job = {"savedmodel": savedmodel, "inputs": inputs_path, "work": work,
-                   "setting_id": "%s_%s" % (label.split()[0], value or "default")}
-            r = tf_settings.run_setting(__file__, "evaluate", [job], setting, value, quiet=True)
-            print(r.summary(), flush=True)
-            failures += not r.setting_ok
-            outcome = r.outcomes[0]
+        jobs.append({"label": label, "savedmodel": savedmodel, "ort": ort_out})
+    # Every SavedModel in one subprocess per TensorFlow setting (one TF start per setting).
+    tf_out = {job["label"]: {} for job in jobs}
+    for setting, value in tf_settings.SETTINGS:
+        run_jobs = [{"label": job["label"], "savedmodel": job["savedmodel"], "inputs": inputs_path,
+                     "work": work, "setting_id": "%s_%s" % (job["label"].split()[0], value or "default")}
+                    for job in jobs]
+        r = tf_settings.run_setting(__file__, "evaluate", run_jobs, setting, value)
+        failures += not r.setting_ok
+        for job, outcome in zip(jobs, r.outcomes):
             if outcome.failure:
-                print(tf_settings.failure_line(setting, label, outcome.failure))
+                print(tf_settings.failure_line(setting, job["label"], outcome.failure))
                 failures += 1
                 continue
-            tf_out[setting] = {name: np.load(path) for name, path in outcome.result.items()}
-        if len(tf_out) != len(tf_settings.SETTINGS):
+            tf_out[job["label"]][setting] = {name: np.load(path)
+                                             for name, path in outcome.result.items()}
+    for job in jobs:
+        label, ort_out, model_tf = job["label"], job["ort"], tf_out[job["label"]]
+        if len(model_tf) != len(tf_settings.SETTINGS):
             continue
         for name in inputs:
-            runs = [tf_out[setting][name]["semantic"] for setting, _ in tf_settings.SETTINGS]
+            runs = [model_tf[setting][name]["semantic"] for setting, _ in tf_settings.SETTINGS]
             unstable = np.zeros(runs[0].shape, bool)
             for other in runs[1:]:
                 unstable |= other != runs[0]
             for setting, _ in tf_settings.SETTINGS:
-                t = tf_out[setting][name]
+                t = model_tf[setting][name]
                 ok, text = compare(label, t["semantic"], t["probabilities"], *ort_out[name],
                                    unstable)
                 print("%s %s %s %s: onnxruntime vs TF predict_probabilities: %s%s" % (

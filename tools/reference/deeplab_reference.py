@@ -251,31 +251,38 @@ def write_manifests(resources):
 # ---------------------------------------------------------------------------
 
 def write_checkpoint(out_dir, case, fmt='v2', with_extras=False):
+    """Writes the case's formula weights (and, with extras, global_step and a <var>/Momentum slot
+    per trainable variable) as an official-layout checkpoint. The values are fed to the variables'
+    initializers (placeholders), not embedded in the graph as constants: a graph holding a large
+    backbone's weights as constants takes minutes to hand to the session."""
     from tensorflow.core.protobuf import saver_pb2
     cfg = CASES[case]
     variables = net.model_variables(cfg)
     os.makedirs(out_dir, exist_ok=True)
     g = tf.Graph()
+    feed = {}
     with g.as_default():
         var_list = {}
+
+        def variable(name, value, trainable):
+            ph = tf.compat.v1.placeholder(tf.as_dtype(value.dtype), value.shape)
+            feed[ph] = value
+            var_list[name] = tf.compat.v1.Variable(ph, name=name, trainable=trainable)
+
         for name in sorted(variables):
-            value = net.formula_values(name, variables[name])
-            var_list[name] = tf.compat.v1.Variable(value, name=name,
-                                                   trainable=net.is_trainable(name))
+            variable(name, net.formula_values(name, variables[name]), net.is_trainable(name))
         if with_extras:
-            var_list['global_step'] = tf.compat.v1.Variable(
-                np.int64(30000), name='global_step', trainable=False)
+            variable('global_step', np.array(30000, np.int64), False)
             for name in sorted(variables):
                 if net.is_trainable(name):
                     slot = name + '/Momentum'
                     # Slot values: 0.01 * s of the generator with the slot name.
                     s = 2.0 * net.formula_uniform(slot, int(np.prod(variables[name]))) - 1.0
-                    value = (0.01 * s).astype(np.float32).reshape(variables[name])
-                    var_list[slot] = tf.compat.v1.Variable(value, name=slot, trainable=False)
+                    variable(slot, (0.01 * s).astype(np.float32).reshape(variables[name]), False)
         version = saver_pb2.SaverDef.V1 if fmt == 'v1' else saver_pb2.SaverDef.V2
         saver = tf.compat.v1.train.Saver(var_list=var_list, write_version=version)
         with tf.compat.v1.Session(graph=g) as sess:
-            sess.run(tf.compat.v1.global_variables_initializer())
+            sess.run(tf.compat.v1.global_variables_initializer(), feed_dict=feed)
             prefix = saver.save(sess, os.path.join(out_dir, 'model.ckpt'),
                                 write_meta_graph=False)
     return prefix
