@@ -20,6 +20,7 @@ Exit status 1 on any failure. Run by tools/python/run_checks.sh with cwd = repos
 
 import glob
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -92,10 +93,17 @@ def check_weights(fp32_path, int8_path):
 
 
 def main():
+    work = tempfile.mkdtemp(prefix="onnx_int8_")
+    try:
+        check(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def check(work):
     import onnxruntime as ort
     from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
                                           quantize_static)
-    work = tempfile.mkdtemp(prefix="onnx_int8_")
     fp32, ours, theirs = (os.path.join(work, n) for n in ("fp32.onnx", "int8.onnx", "ort.onnx"))
     export(fp32)
     export(ours, "--precision", "int8", "--calibration", PHOTOS)
