@@ -83,11 +83,12 @@ class OnnxParityTest {
    * statistics) at a 97×97 crop, on a crop-sized photo: Xception-65 DeepLabv3+ (separable ASPP,
    * decoder) and ResNet-v1-101 DeepLabv3+ (with the 1×1 convs TF builds as matrix products),
    * against TensorFlow's inference graph of the same weights (space-to-batch atrous convs, batch
-   * norm unfolded), logits upsampled and softmaxed as the serving graph does. (The pre- and
-   * post-processing around the network are the bundled model's test.)
+   * norm unfolded), logits upsampled and softmaxed as the serving graph does; and DeepLabv2's
+   * four summed 3×3 logits branches (ONNX {@code Sum}) on ResNet-v1-101 at output stride 8.
+   * (The pre- and post-processing around the network are the bundled model's test.)
    */
   @ParameterizedTest
-  @ValueSource(strings = {"xception65_coco_voc", "resnet_v1_101_voc"})
+  @ValueSource(strings = {"xception65_coco_voc", "resnet_v1_101_voc", "deeplabv2_resnet101"})
   void otherBackbonesMatchTensorFlow(String preset) throws Exception {
     int crop = 97;
     ModelConfig config = ModelConfig.preset(preset).withCropSize(crop, crop);
@@ -109,9 +110,10 @@ class OnnxParityTest {
       }
     }
     // Random deep networks give huge logits; the logits layer is scaled (weights and biases by
-    // f, so the logits by f) to a standard deviation of 3, so the softmax is not saturated.
+    // f, so the logits by f; every branch of a sum) to a standard deviation of 3, so the softmax
+    // is not saturated.
     double f = 3 / standardDeviation(logits);
-    for (String name : List.of("logits/semantic/weights", "logits/semantic/biases")) {
+    for (String name : weights.keySet().stream().filter(n -> n.startsWith("logits/")).toList()) {
       FloatTensor t = weights.get(name);
       float[] scaled = t.data().clone();
       for (int i = 0; i < scaled.length; i++) {
