@@ -766,6 +766,8 @@ def deeplab_logits(b, images, cfg):
         feats = mobilenet_v3(b, x, variant, os_, cfg.get('depth_multiplier', 1.0))
     else:
         feats = mobilenet_v2(b, x, cfg.get('depth_multiplier', 1.0), os_)
+    if cfg.get('head') == 'deeplabv2':
+        return deeplabv2_aspp_sum(b, feats, cfg)
     # aspp_with_batch_norm=False: no ASPP; the logits layer has one branch per atrous rate.
     with_bn = cfg.get('aspp_with_batch_norm', True)
     x = aspp(b, feats, cfg) if with_bn else feats
@@ -792,6 +794,34 @@ def branch_logits(b, x, cfg, with_bn):
                    rate=rate, padding='SAME', biases=True)
         out = y if out is None else out + y
     return out
+
+
+def deeplabv2_aspp_sum(b, feats, cfg):
+    """DeepLabv2's ASPP as its ResNet-101 prototxt writes it (Chen et al., TPAMI 2017, Fig. 4 and
+    Section 4.1; deeplab-public-ver2 train.prototxt of DeepLab-v2 ResNet-101): on res5c, one
+    Convolution layer per rate r in the atrous rates (6, 12, 18, 24: fc1_voc12_c0..c3),
+    kernel_size 3, pad r, dilation r, num_output = classes, with a bias term, and an Eltwise
+    SUM of their outputs. Computed here in numpy, as Caffe defines its convolution (zero padding
+    of r on every side, output (h + 2r - 2r - 1) + 1 = h), not through the network builder; the
+    weights are read under the official TF names of the same layers (logits/semantic,
+    logits/semantic_1, ...) so that the Java graph can be compared by name."""
+    x = np.asarray(feats.numpy() if hasattr(feats, 'numpy') else feats, dtype=np.float64)
+    _, h, w, cin = x.shape
+    classes = cfg['num_classes']
+    total = np.zeros((1, h, w, classes))
+    for i, r in enumerate(cfg['atrous_rates']):
+        scope = 'logits/semantic' + ('_%d' % i if i else '')
+        weights = np.asarray(b.var(scope + '/weights', [3, 3, cin, classes]), dtype=np.float64)
+        bias = np.asarray(b.var(scope + '/biases', [classes]), dtype=np.float64)
+        padded = np.zeros((1, h + 2 * r, w + 2 * r, cin))
+        padded[:, r:r + h, r:r + w, :] = x
+        out = np.zeros((1, h, w, classes)) + bias
+        for ky in range(3):
+            for kx in range(3):
+                patch = padded[:, ky * r:ky * r + h, kx * r:kx * r + w, :]
+                out += np.einsum('nhwc,ck->nhwk', patch, weights[ky, kx])
+        total += out
+    return tf.constant(total, dtype=b.dtype)
 
 
 def dense_prediction_cell(b, feats, cfg):

@@ -133,6 +133,15 @@ CASES = {
     'resnet_v1_18_nobn_logits3_os16_dec8_64': _cfg(
         'resnet_v1_18', 16, [2, 3], 5, 64, decoder_output_stride=8,
         aspp_with_batch_norm=False, logits_kernel_size=3),
+    # DeepLabv2 (TPAMI 2017): ResNet-101 at OS 8, four 3x3 logits convs at rates 6, 12, 18, 24
+    # summed, as its prototxt writes them (deeplab_net.deeplabv2_aspp_sum); even and odd inputs
+    # (12x12 and 17x17 features: the rates reach inside and beyond the feature map).
+    'deeplabv2_resnet_v1_101_os8_96': _cfg(
+        'resnet_v1_101', 8, [6, 12, 18, 24], 21, 96, head='deeplabv2',
+        aspp_with_batch_norm=False, logits_kernel_size=3),
+    'deeplabv2_resnet_v1_101_os8_129': _cfg(
+        'resnet_v1_101', 8, [6, 12, 18, 24], 5, 129, head='deeplabv2',
+        aspp_with_batch_norm=False, logits_kernel_size=3),
     # The zoo cell on a small backbone, with the decoder (the frozen-graph interop check's DPC).
     'mobilenet_v2_dpc_dm05_os16_dec_65': _cfg(
         'mobilenet_v2', 16, [], 6, 65, decoder_output_stride=4, depth_multiplier=0.5,
@@ -177,6 +186,8 @@ PRESETS = {
     'edgetpu_deeplab_cityscapes': _cfg('mobilenet_edgetpu', 32, [], 19, 65),
     'edgetpu_deeplab_slim_cityscapes': _cfg('mobilenet_edgetpu', 32, [], 19, 65,
                                             depth_multiplier=0.75, aspp_convs_filters=128),
+    'deeplabv2_resnet101': _cfg('resnet_v1_101', 8, [6, 12, 18, 24], 21, 65, head='deeplabv2',
+                                aspp_with_batch_norm=False, logits_kernel_size=3),
     'xception71_dpc_cityscapes': _cfg('xception_71', 16, [], 19, 65, decoder_output_stride=4,
                                       dense_prediction_cell_json=DPC_BRANCH5_TOP1_CITYSCAPES),
 }
@@ -436,6 +447,19 @@ def self_check(frozen_cases, tmp_dir):
     report('max_pool SAME via -inf padding', np.allclose(
         b.max_pool_same(tf.constant(x), 3, 2).numpy(),
         tf.nn.max_pool2d(x, 3, 2, 'SAME').numpy()))
+
+    # 3b. DeepLabv2's ASPP-sum as its prototxt writes it (numpy, pad = dilation) against the
+    # official code's get_branch_logits (aspp_with_batch_norm=False, logits_kernel_size=3) on the
+    # same random features and weights.
+    feats = rng.randn(1, 13, 10, 6)
+    v2cfg = {'num_classes': 4, 'atrous_rates': [6, 12, 18, 24], 'logits_kernel_size': 3}
+    proto = net.deeplabv2_aspp_sum(net.Builder(net.FormulaParams(), dtype=tf.float64),
+                                   tf.constant(feats), v2cfg).numpy()
+    official = net.branch_logits(net.Builder(net.FormulaParams(), dtype=tf.float64),
+                                 tf.constant(feats), v2cfg, False).numpy()
+    report('DeepLabv2 ASPP-sum (prototxt, numpy) == get_branch_logits (3x3, rates 6..24)',
+           np.allclose(proto, official, rtol=1e-12, atol=1e-12),
+           'max |d| %.3g' % np.abs(proto - official).max())
 
     # 4. Own align_corners bilinear (matrices) vs tf.compat.v1 resize_bilinear.
     worst = 0.0

@@ -146,11 +146,12 @@ public final class DenseCrf {
     }
     float[] logP = new float[probabilities.length];
     float[] q = new float[probabilities.length];
+    boolean[] reached = new boolean[classes];
     blocks(n, (p0, p1) -> {
       for (int i = p0 * classes; i < p1 * classes; i++) {
         logP[i] = (float) Math.log(Math.max(probabilities[i], MIN_PROBABILITY));
       }
-      update(logP, null, null, 0, q, classes, p0, p1);
+      update(logP, null, null, 0, q, classes, p0, p1, reached);
     });
     if (settings.iterations() == 0
         || settings.appearanceWeight() == 0 && settings.smoothnessWeight() == 0) {
@@ -169,7 +170,7 @@ public final class DenseCrf {
     int[] active = new int[classes];
     for (int it = 0; it < settings.iterations(); it++) {
       // Only the classes that are not negligible anywhere are filtered, gathered into [n, k].
-      int k = activeClasses(q, classes, active);
+      int k = activeClasses(reached, active);
       float[] qa = new float[n * k];
       float[] message = new float[n * k];
       blocks(n, (p0, p1) -> {
@@ -186,7 +187,8 @@ public final class DenseCrf {
       if (grid != null) {
         grid.filterAdd(qa, message, k, ws, new float[qa.length]);
       }
-      blocks(n, (p0, p1) -> update(logP, message, active, k, q, classes, p0, p1));
+      java.util.Arrays.fill(reached, false);
+      blocks(n, (p0, p1) -> update(logP, message, active, k, q, classes, p0, p1, reached));
     }
     return q;
   }
@@ -194,9 +196,13 @@ public final class DenseCrf {
   /**
    * The mean-field update of pixels {@code [p0, p1)}: {@code q = softmax(logP + message)}, the
    * message of class {@code active[c]} at {@code message[p * k + c]} (none when {@code k} is 0).
+   * Sets {@code reached[c]} for the classes whose new marginal reaches {@link #NEGLIGIBLE} at one
+   * of these pixels (the scan for the next update's active classes, done while {@code q} is in
+   * cache).
    */
   private static void update(float[] logP, float[] message, int[] active, int k, float[] q,
-      int classes, int p0, int p1) {
+      int classes, int p0, int p1, boolean[] reached) {
+    boolean[] seen = new boolean[classes];
     for (int p = p0; p < p1; p++) {
       int base = p * classes;
       System.arraycopy(logP, base, q, base, classes);
@@ -216,6 +222,12 @@ public final class DenseCrf {
       float inv = 1f / sum;
       for (int c = 0; c < classes; c++) {
         q[base + c] *= inv;
+        seen[c] |= q[base + c] >= NEGLIGIBLE;
+      }
+    }
+    synchronized (reached) {
+      for (int c = 0; c < classes; c++) {
+        reached[c] |= seen[c];
       }
     }
   }
@@ -229,16 +241,10 @@ public final class DenseCrf {
    */
   private static final float NEGLIGIBLE = 1e-3f;
 
-  /** Lists the classes whose marginal reaches {@link #NEGLIGIBLE} somewhere; returns how many. */
-  private static int activeClasses(float[] q, int classes, int[] active) {
-    boolean[] reached = new boolean[classes];
-    for (int i = 0; i < q.length; i += classes) {
-      for (int c = 0; c < classes; c++) {
-        reached[c] |= q[i + c] >= NEGLIGIBLE;
-      }
-    }
+  /** Lists the classes marked in {@code reached} in {@code active}; returns how many. */
+  private static int activeClasses(boolean[] reached, int[] active) {
     int count = 0;
-    for (int c = 0; c < classes; c++) {
+    for (int c = 0; c < reached.length; c++) {
       if (reached[c]) {
         active[count++] = c;
       }

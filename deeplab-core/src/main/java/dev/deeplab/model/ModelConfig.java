@@ -264,6 +264,7 @@ public record ModelConfig(
     p.put("xception71_dpc_cityscapes", defaults(ModelVariant.XCEPTION_71, 16).withNumClasses(19)
         .withCropSize(1025, 2049).withAtrousRates(List.of())
         .withDensePredictionCell(DenseCellBranch.BRANCH5_TOP1_CITYSCAPES));
+    p.put("deeplabv2_resnet101", deepLabV2(ModelVariant.RESNET_V1_101));
     return p;
   }
 
@@ -380,6 +381,22 @@ public record ModelConfig(
   /** A dense prediction cell in place of ASPP (empty for ASPP). */
   public ModelConfig withDensePredictionCell(List<DenseCellBranch> cell) {
     return copy(f -> f.densePredictionCell = cell);
+  }
+
+  /**
+   * DeepLabv2's ASPP on a ResNet (Chen et al., "DeepLab: Semantic Image Segmentation with Deep
+   * Convolutional Nets, Atrous Convolution, and Fully Connected CRFs", TPAMI 2017, Section 3.2 and
+   * its ResNet-101 prototxt): at output stride 8, four 3×3 atrous convs at rates 6, 12, 18 and 24
+   * give the class logits (with biases, no batch norm) and are summed; no image pooling, no
+   * decoder. In the official TF code's terms {@code aspp_with_batch_norm=false,
+   * logits_kernel_size=3}, so the variables are {@code logits/semantic}, {@code
+   * logits/semantic_1}, ... over the official backbone (slim's ResNet, stride on the 3×3 conv of
+   * a block's last unit, not the Caffe ResNet of DeepLabv2's release).
+   */
+  private static ModelConfig deepLabV2(ModelVariant backbone) {
+    return defaults(backbone, 8).withAtrousRates(List.of(6, 12, 18, 24))
+        .withDecoderOutputStride(0).withLogitsBranches(false, 3)
+        .copy(f -> f.imagePooling = false);
   }
 
   /**

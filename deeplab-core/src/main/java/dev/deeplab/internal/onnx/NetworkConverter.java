@@ -204,6 +204,7 @@ final class NetworkConverter {
           constant(n.getInput(2)).asLongs());
       case "ResizeBilinear" -> resizeBilinear(n);
       case "ConcatV2" -> concat(n);
+      case "AddN" -> sum(n);
       case "Pad", "PadV2" -> pad(n);
       case "Reshape" -> new Value(onnx.node("Reshape", name, new String[] {
           nhwc(value(n.getInput(0))).name(),
@@ -504,6 +505,20 @@ final class NetworkConverter {
         onnx.longs(name + "/hw", height, width)}, Attr.i("axis", 0));
     return onnx.node("Resize", name, new String[] {x, "", "", sizes},
         Attr.s("mode", mode), Attr.s("coordinate_transformation_mode", coordinates));
+  }
+
+  /** {@code AddN} (DeepLabv2's summed logits branches): ONNX {@code Sum} of same-shape inputs. */
+  private Value sum(NodeDef n) {
+    List<Value> in = new ArrayList<>();
+    for (String input : n.getInputList()) {
+      if (!input.startsWith("^")) {
+        in.add(value(input));
+      }
+    }
+    boolean four = in.stream().anyMatch(Value::nchw);
+    String[] names = in.stream().map(v -> four ? nchw(v).name() : v.name())
+        .toArray(String[]::new);
+    return new Value(onnx.node("Sum", n.getName(), names), four);
   }
 
   private Value concat(NodeDef n) {

@@ -83,13 +83,15 @@ class OnnxParityTest {
    * statistics) at a 97×97 crop, on a crop-sized photo: Xception-65 DeepLabv3+ (separable ASPP,
    * decoder) and ResNet-v1-101 DeepLabv3+ (with the 1×1 convs TF builds as matrix products),
    * against TensorFlow's inference graph of the same weights (space-to-batch atrous convs, batch
-   * norm unfolded), logits upsampled and softmaxed as the serving graph does. (The pre- and
-   * post-processing around the network are the bundled model's test.) The 97 crop is 16 times the
-   * 7x7 logits less one, so the logits are upsampled by an integer factor; the 100 crop is not,
-   * so they take the general crop-and-resize path.
+   * norm unfolded), logits upsampled and softmaxed as the serving graph does; and DeepLabv2's
+   * four summed 3×3 logits branches (ONNX {@code Sum}) on ResNet-v1-101 at output stride 8.
+   * (The pre- and post-processing around the network are the bundled model's test.) The 97 crop
+   * is an integer multiple of the logits less one (16 times 7x7, 8 times 13x13), so the logits
+   * are upsampled by an integer factor; the 100 crop is not, so they take the general
+   * crop-and-resize path.
    */
   @ParameterizedTest
-  @CsvSource({"xception65_coco_voc, 97", "resnet_v1_101_voc, 100"})
+  @CsvSource({"xception65_coco_voc, 97", "resnet_v1_101_voc, 100", "deeplabv2_resnet101, 97"})
   void otherBackbonesMatchTensorFlow(String preset, int crop) throws Exception {
     ModelConfig config = ModelConfig.preset(preset).withCropSize(crop, crop);
     RgbImage image = TestModels.upscale(TestModels.photo("pets.jpg"), crop, crop);
@@ -110,9 +112,10 @@ class OnnxParityTest {
       }
     }
     // Random deep networks give huge logits; the logits layer is scaled (weights and biases by
-    // f, so the logits by f) to a standard deviation of 3, so the softmax is not saturated.
+    // f, so the logits by f; every branch of a sum) to a standard deviation of 3, so the softmax
+    // is not saturated.
     double f = 3 / standardDeviation(logits);
-    for (String name : List.of("logits/semantic/weights", "logits/semantic/biases")) {
+    for (String name : weights.keySet().stream().filter(n -> n.startsWith("logits/")).toList()) {
       FloatTensor t = weights.get(name);
       float[] scaled = t.data().clone();
       for (int i = 0; i < scaled.length; i++) {
