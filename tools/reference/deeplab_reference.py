@@ -144,6 +144,16 @@ CASES = {
             {'kernel': 1, 'op': 'conv', 'input': -1},
             {'op': 'pyramid_pooling', 'grid_size': [2, 1], 'input': -1},
             {'kernel': 3, 'rate': [2, 1], 'op': 'conv', 'input': 0}]),
+    # use_bounded_activation: Xception's bounded form (ReLU6, clipped sums, TF SAME padding in
+    # its strided separable convs: an even input shows it) with a ReLU6 head and decoder.
+    'xception_41_bounded_os16_dec_64': _cfg('xception_41', 16, [6, 12, 18], 4, 64,
+                                            decoder_output_stride=4,
+                                            use_bounded_activation=True),
+    # ... and on a backbone it leaves alone (ReLU6 in the ASPP and the non-separable decoder).
+    'mobilenet_v2_bounded_dm05_os8_dec_65': _cfg('mobilenet_v2', 8, [12, 24, 36], 5, 65,
+                                                 decoder_output_stride=4, depth_multiplier=0.5,
+                                                 decoder_use_separable_conv=False,
+                                                 use_bounded_activation=True),
 }
 
 

@@ -158,7 +158,7 @@ final class ImportCommand implements Callable<Integer> {
     if (model.given() || model.decoder != null
         || model.atrousRates != null || model.multiGrid != null || model.separableAspp != null
         || model.separableDecoder != null || model.depthMultiplier != null
-        || model.cropSize != null) {
+        || model.cropSize != null || model.boundedActivation != null) {
       throw new UsageError("--pytorch takes --arch, --num-classes and --output-stride only: the "
           + "PyTorch code defines the rest");
     }

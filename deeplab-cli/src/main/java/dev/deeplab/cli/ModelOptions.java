@@ -51,6 +51,11 @@ final class ModelOptions {
   @Option(names = "--crop-size", description = "Network input size, e.g. 513 or 513x513.")
   String cropSize;
 
+  @Option(names = "--bounded-activation", negatable = true,
+      description = "ReLU6 in the ASPP and decoder, and Xception's bounded form (the official "
+          + "use_bounded_activation; default: off).")
+  Boolean boundedActivation;
+
   /** True when the user named an architecture. */
   boolean given() {
     return variant != null || preset != null;
@@ -60,7 +65,7 @@ final class ModelOptions {
   boolean hasOverrides() {
     return outputStride != null || decoder != null || numClasses != null || atrousRates != null
         || multiGrid != null || separableAspp != null || separableDecoder != null
-        || depthMultiplier != null || cropSize != null;
+        || depthMultiplier != null || cropSize != null || boundedActivation != null;
   }
 
   /** The configuration the options describe. */
@@ -118,6 +123,9 @@ final class ModelOptions {
     if (cropSize != null) {
       int[] hw = parseSize(cropSize);
       c = c.withCropSize(hw[0], hw[1]);
+    }
+    if (boundedActivation != null) {
+      c = c.withBoundedActivation(boundedActivation);
     }
     return c;
   }

@@ -53,6 +53,10 @@ import java.util.TreeMap;
  *     summed (DeepLabv2's ASPP); absent: true
  * @param logitsKernelSize the logits convs' kernel ({@code logits_kernel_size}; 1 unless {@code
  *     aspp_with_batch_norm} is false with atrous rates); absent: 1
+ * @param useBoundedActivation ReLU6 in place of ReLU in the ASPP (not its image pooling) and the
+ *     decoder, and Xception's bounded form (ReLU6, values clipped to [-6, 6] around its sums, TF
+ *     "SAME" padding in its strided separable convs); other backbones are unchanged, as in the
+ *     official code ({@code use_bounded_activation}); absent: false
  */
 public record ModelConfig(
     @JsonProperty("variant") ModelVariant variant,
@@ -90,7 +94,9 @@ public record ModelConfig(
     @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = True.class)
     @JsonProperty("aspp_with_batch_norm") Boolean asppWithBatchNorm,
     @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = One.class)
-    @JsonProperty("logits_kernel_size") Integer logitsKernelSize) {
+    @JsonProperty("logits_kernel_size") Integer logitsKernelSize,
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
+    @JsonProperty("use_bounded_activation") boolean useBoundedActivation) {
 
   /**
    * Validates the combination; messages name the offending flag. A null (absent from a model.json
@@ -227,7 +233,8 @@ public record ModelConfig(
         false,
         List.of(),
         true,
-        1);
+        1,
+        false);
   }
 
   private static final Map<String, ModelConfig> PRESETS = buildPresets();
@@ -377,6 +384,11 @@ public record ModelConfig(
     });
   }
 
+  /** Bounded activations ({@code use_bounded_activation}): ReLU6 in the head and Xception. */
+  public ModelConfig withBoundedActivation(boolean bounded) {
+    return copy(f -> f.useBoundedActivation = bounded);
+  }
+
   /** A dense prediction cell in place of ASPP (empty for ASPP). */
   public ModelConfig withDensePredictionCell(List<DenseCellBranch> cell) {
     return copy(f -> f.densePredictionCell = cell);
@@ -483,6 +495,7 @@ public record ModelConfig(
     List<DenseCellBranch> densePredictionCell;
     boolean asppWithBatchNorm;
     int logitsKernelSize;
+    boolean useBoundedActivation;
 
     Fields(ModelConfig c) {
       variant = c.variant;
@@ -509,6 +522,7 @@ public record ModelConfig(
       densePredictionCell = c.densePredictionCell;
       asppWithBatchNorm = c.asppWithBatchNorm;
       logitsKernelSize = c.logitsKernelSize;
+      useBoundedActivation = c.useBoundedActivation;
     }
 
     ModelConfig build() {
@@ -517,7 +531,7 @@ public record ModelConfig(
           depthMultiplier, imagePooling, imagePoolingCropSize, imagePoolingStride,
           asppConvsFilters, decoderFilters, asppWithSqueezeAndExcitation, imageSeUsesQsigmoid,
           asppWithConcatProjection, decoderUseSumMerge, decoderOutputIsLogits,
-          densePredictionCell, asppWithBatchNorm, logitsKernelSize);
+          densePredictionCell, asppWithBatchNorm, logitsKernelSize, useBoundedActivation);
     }
   }
 }

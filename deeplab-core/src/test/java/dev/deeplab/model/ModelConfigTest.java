@@ -60,7 +60,7 @@ class ModelConfigTest {
         "aspp_convs_filters", "decoder_filters", "aspp_with_squeeze_and_excitation",
         "image_se_uses_qsigmoid", "aspp_with_concat_projection", "decoder_use_sum_merge",
         "decoder_output_is_logits", "dense_prediction_cell_json", "aspp_with_batch_norm",
-        "logits_kernel_size")) {
+        "logits_kernel_size", "use_bounded_activation")) {
       assertTrue(!text.contains(flag), flag + " in " + text);
     }
     String mnv3 = new ObjectMapper().writeValueAsString(
@@ -86,6 +86,16 @@ class ModelConfigTest {
     assertTrue(c.asppWithBatchNorm());
     assertEquals(1, c.logitsKernelSize());
     assertEquals(List.of(), c.densePredictionCell());
+    assertTrue(!c.useBoundedActivation());
+  }
+
+  /** use_bounded_activation is written when set and read back. */
+  @Test
+  void boundedActivationRoundTrips() throws Exception {
+    ModelConfig c = ModelConfig.preset("xception65_coco_voc").withBoundedActivation(true);
+    String text = new ObjectMapper().writeValueAsString(c);
+    assertTrue(text.contains("\"use_bounded_activation\":true"), text);
+    assertEquals(c, new ObjectMapper().readValue(text, ModelConfig.class));
   }
 
   /** The flags of g3doc/model_zoo.md for the MobileNetV3 Cityscapes checkpoints. */

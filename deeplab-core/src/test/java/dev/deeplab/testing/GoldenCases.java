@@ -65,7 +65,8 @@ public final class GoldenCases {
         j.path("decoder_output_is_logits").asBoolean(false),
         cell(j.get("dense_prediction_cell_json")),
         j.path("aspp_with_batch_norm").asBoolean(true),
-        j.path("logits_kernel_size").asInt(1));
+        j.path("logits_kernel_size").asInt(1),
+        j.path("use_bounded_activation").asBoolean(false));
   }
 
   /** The dense prediction cell of a case, empty for none. */

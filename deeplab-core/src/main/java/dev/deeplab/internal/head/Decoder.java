@@ -2,6 +2,7 @@ package dev.deeplab.internal.head;
 
 import static dev.deeplab.model.ModelConfig.scaleDimension;
 
+import dev.deeplab.internal.nn.Activation;
 import dev.deeplab.internal.nn.Conv;
 import dev.deeplab.internal.nn.NetScope;
 import dev.deeplab.model.ModelConfig;
@@ -22,7 +23,7 @@ import org.tensorflow.types.TFloat32;
  * decoder_conv0}, or separable {@code decoder_split_sep_conv0}) plus the low-level feature
  * projected to {@code decoder_filters}. With {@code decoder_output_is_logits} the decoder convs
  * have biases and no batch norm or activation, are plain, and 1×1 in the sum merge; their output
- * is the logits.
+ * is the logits. Batch-normed convs use ReLU, or ReLU6 with {@code use_bounded_activation}.
  */
 public final class Decoder {
   /** Channels of the projected low-level feature for the concat merge. */
@@ -37,8 +38,9 @@ public final class Decoder {
     Ops tf = decoder.tf();
     int depth = c.decoderFilters();
     boolean logits = c.decoderOutputIsLogits();
+    Activation act = HeadLayers.activation(c);
     Conv projection = logits ? Conv.conv(depth, 1).withBias()
-        : HeadLayers.conv(c.decoderUseSumMerge() ? depth : PROJECTION_DEPTH, 1);
+        : HeadLayers.conv(c.decoderUseSumMerge() ? depth : PROJECTION_DEPTH, 1, act);
     Operand<TFloat32> projected = projection.apply(decoder, "feature_projection0", lowLevel);
     long h = scaleDimension(c.cropHeight(), 1.0 / c.decoderOutputStride());
     long w = scaleDimension(c.cropWidth(), 1.0 / c.decoderOutputStride());
@@ -47,8 +49,8 @@ public final class Decoder {
     if (c.decoderUseSumMerge()) {
       Operand<TFloat32> y = logits ? Conv.conv(depth, 1).withBias().apply(decoder, "decoder_conv0", x)
           : c.decoderUseSeparableConv()
-              ? HeadLayers.splitSeparable(decoder, "decoder_split_sep_conv0", x, depth, 1)
-              : HeadLayers.conv(depth, 3).apply(decoder, "decoder_conv0", x);
+              ? HeadLayers.splitSeparable(decoder, "decoder_split_sep_conv0", x, depth, 1, act)
+              : HeadLayers.conv(depth, 3, act).apply(decoder, "decoder_conv0", x);
       return tf.math.add(y, projected);
     }
     if (logits) {
@@ -60,11 +62,11 @@ public final class Decoder {
     }
     x = HeadLayers.concat(tf, List.of(x, projected));
     if (c.decoderUseSeparableConv()) {
-      x = HeadLayers.splitSeparable(decoder, "decoder_conv0", x, depth, 1);
-      return HeadLayers.splitSeparable(decoder, "decoder_conv1", x, depth, 1);
+      x = HeadLayers.splitSeparable(decoder, "decoder_conv0", x, depth, 1, act);
+      return HeadLayers.splitSeparable(decoder, "decoder_conv1", x, depth, 1, act);
     }
     NetScope repeat = decoder.child("decoder_conv0");
-    x = HeadLayers.conv(depth, 3).apply(repeat, "decoder_conv0_1", x);
-    return HeadLayers.conv(depth, 3).apply(repeat, "decoder_conv0_2", x);
+    x = HeadLayers.conv(depth, 3, act).apply(repeat, "decoder_conv0_1", x);
+    return HeadLayers.conv(depth, 3, act).apply(repeat, "decoder_conv0_2", x);
   }
 }

@@ -113,7 +113,8 @@ public final class TorchNetworks {
         isVainf(variant) ? 4 : 0, false, false, numClasses, cropSide, cropSide, 1.0,
         variant != ModelVariant.TORCHVISION_LRASPP_MOBILENET_V3_LARGE,
         // the official head options at their defaults (ModelConfig.defaults): unused here
-        List.of(), List.of(1, 1), 256, 256, false, false, true, false, false, List.of(), true, 1);
+        List.of(), List.of(1, 1), 256, 256, false, false, true, false, false, List.of(), true, 1,
+        false);
   }
 
   /** VainF's DeepLabV3+ networks. */

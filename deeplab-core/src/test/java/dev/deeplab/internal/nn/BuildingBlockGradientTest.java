@@ -80,6 +80,21 @@ class BuildingBlockGradientTest {
         "conv/weights", "conv/BatchNorm/gamma", "conv/BatchNorm/beta") < TOLERANCE);
   }
 
+  /**
+   * The bounded activations of {@code use_bounded_activation}: the [-6, 6] clip (Maximum and
+   * Minimum) and ReLU6, on values scaled well past ±6 so that both bounds are active.
+   */
+  @Test
+  void boundedActivationsClipAndRelu6() {
+    assertTrue(check(2, 1e-3f, 6, 6, 3, (s, x) -> {
+      Operand<TFloat32> big = s.tf().math.mul(x, s.tf().constant(8f));
+      Operand<TFloat32> y = Conv.conv(4, 3).withBias().activation(Activation.CLIP6)
+          .apply(s, "clip", big);
+      return Conv.conv(4, 3).withBias().activation(Activation.RELU6).apply(s, "relu6",
+          s.tf().math.mul(y, s.tf().constant(2f)));
+    }, "clip/weights", "relu6/weights") < TOLERANCE);
+  }
+
   @Test
   void stridedConvWithSamePadding() {
     assertTrue(check(8, 8, 3, (s, x) -> Conv.conv(4, 3).stride(2).withBias().apply(s, "conv", x),
