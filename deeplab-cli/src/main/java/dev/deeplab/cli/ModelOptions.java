@@ -27,6 +27,11 @@ final class ModelOptions {
       description = "DeepLabv3+ decoder at stride 4 (default: on except for mobilenet_v2).")
   Boolean decoder;
 
+  @Option(names = "--decoder-output-stride", split = ",",
+      description = "Decoder stages by low-level stride, in order, e.g. 4, or 8,4 for two "
+          + "stages (the official decoder_output_stride; instead of --[no-]decoder).")
+  List<Integer> decoderOutputStrides;
+
   @Option(names = "--num-classes", description = "Number of classes (default 21).")
   Integer numClasses;
 
@@ -63,7 +68,8 @@ final class ModelOptions {
 
   /** True when the user gave any option that changes an architecture. */
   boolean hasOverrides() {
-    return outputStride != null || decoder != null || numClasses != null || atrousRates != null
+    return outputStride != null || decoder != null || decoderOutputStrides != null
+        || numClasses != null || atrousRates != null
         || multiGrid != null || separableAspp != null || separableDecoder != null
         || depthMultiplier != null || cropSize != null || boundedActivation != null;
   }
@@ -100,8 +106,14 @@ final class ModelOptions {
         c = c.withAtrousRates(ModelConfig.officialRates(outputStride));
       }
     }
+    if (decoder != null && decoderOutputStrides != null) {
+      throw new UsageError("give --[no-]decoder or --decoder-output-stride, not both");
+    }
     if (decoder != null) {
       c = c.withDecoderOutputStride(decoder ? 4 : 0);
+    }
+    if (decoderOutputStrides != null) {
+      c = c.withDecoderOutputStrides(decoderOutputStrides);
     }
     if (numClasses != null) {
       c = c.withNumClasses(numClasses);

@@ -89,6 +89,29 @@ class ModelConfigTest {
     assertTrue(!c.useBoundedActivation());
   }
 
+  /**
+   * decoder_output_stride: a number for one stage (0 for none), as model.json files always had
+   * it, a list for several stages (the official flag's form); read in any of the three.
+   */
+  @Test
+  void decoderStagesRoundTripInTheOfficialForm() throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    ModelConfig two = ModelConfig.preset("xception65_coco_voc")
+        .withDecoderOutputStrides(List.of(8, 4));
+    String text = json.writeValueAsString(two);
+    assertTrue(text.contains("\"decoder_output_stride\":[8,4]"), text);
+    assertEquals(two, json.readValue(text, ModelConfig.class));
+    assertEquals(4, two.decoderOutputStride());
+    assertTrue(json.writeValueAsString(ModelConfig.preset("xception65_coco_voc"))
+        .contains("\"decoder_output_stride\":4"));
+    assertTrue(json.writeValueAsString(ModelConfig.preset("mobilenetv2_coco_voc"))
+        .contains("\"decoder_output_stride\":0"));
+    String one = text.replace("[8,4]", "[4]");
+    assertEquals(ModelConfig.preset("xception65_coco_voc"), json.readValue(one, ModelConfig.class));
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> two.withDecoderOutputStrides(List.of(4, 8))).getMessage().contains("decrease"));
+  }
+
   /** use_bounded_activation is written when set and read back. */
   @Test
   void boundedActivationRoundTrips() throws Exception {

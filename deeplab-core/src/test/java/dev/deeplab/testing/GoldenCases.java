@@ -46,7 +46,7 @@ public final class GoldenCases {
         j.get("output_stride").asInt(),
         rates,
         grid,
-        dec == null || dec.isNull() ? 0 : dec.asInt(),
+        strides(dec),
         j.get("aspp_with_separable_conv").asBoolean(),
         j.get("decoder_use_separable_conv").asBoolean(),
         classes,
@@ -83,6 +83,17 @@ public final class GoldenCases {
       }
     }
     return cell;
+  }
+
+  /** {@code decoder_output_stride}: absent or null for none, a number or a list of stages. */
+  private static List<Integer> strides(JsonNode dec) {
+    List<Integer> strides = new ArrayList<>();
+    if (dec != null && dec.isArray()) {
+      dec.forEach(n -> strides.add(n.asInt()));
+    } else if (dec != null && !dec.isNull()) {
+      strides.add(dec.asInt());
+    }
+    return strides;
   }
 
   /** An int list field, or {@code absent} when the case does not set it. */
