@@ -1,7 +1,9 @@
 package dev.deeplab.cli;
 
+import dev.deeplab.model.DenseCellBranch;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant;
+import java.nio.file.Path;
 import java.util.List;
 import picocli.CommandLine.Option;
 
@@ -56,6 +58,12 @@ final class ModelOptions {
   @Option(names = "--crop-size", description = "Network input size, e.g. 513 or 513x513.")
   String cropSize;
 
+  @Option(names = "--dense-prediction-cell-json", paramLabel = "FILE",
+      description = "A dense prediction cell in place of ASPP, in the official JSON form (the "
+          + "official dense_prediction_cell_json, e.g. "
+          + "dense_prediction_cell_branch5_top1_cityscapes.json).")
+  Path densePredictionCellJson;
+
   @Option(names = "--bounded-activation", negatable = true,
       description = "ReLU6 in the ASPP and decoder, and Xception's bounded form (the official "
           + "use_bounded_activation; default: off).")
@@ -71,7 +79,8 @@ final class ModelOptions {
     return outputStride != null || decoder != null || decoderOutputStrides != null
         || numClasses != null || atrousRates != null
         || multiGrid != null || separableAspp != null || separableDecoder != null
-        || depthMultiplier != null || cropSize != null || boundedActivation != null;
+        || depthMultiplier != null || cropSize != null || boundedActivation != null
+        || densePredictionCellJson != null;
   }
 
   /** The configuration the options describe. */
@@ -139,7 +148,21 @@ final class ModelOptions {
     if (boundedActivation != null) {
       c = c.withBoundedActivation(boundedActivation);
     }
+    if (densePredictionCellJson != null) {
+      c = c.withDensePredictionCell(readCell(densePredictionCellJson));
+    }
     return c;
+  }
+
+  /** The cell of a {@code dense_prediction_cell_json} file; a bad file is a one-line error. */
+  private static List<DenseCellBranch> readCell(Path file) {
+    try {
+      return DenseCellBranch.readJson(file);
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new UserError("cannot read dense prediction cell " + file + ": no such file");
+    } catch (java.io.IOException | IllegalArgumentException e) {
+      throw new UserError("bad dense prediction cell " + file + ": " + e.getMessage());
+    }
   }
 
   static int[] parseSize(String s) {

@@ -7,9 +7,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import dev.deeplab.model.DenseCellBranch;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /** The architecture options of the official flags that the zoo's variants need. */
@@ -62,6 +65,67 @@ class ZooOptionsTest {
       assertEquals(2, cli.execute(args), String.join(" ", bad));
       assertTrue(err.toString().contains("decoder"), err.toString());
     }
+  }
+
+  /** core/dense_prediction_cell_branch5_top1_cityscapes.json as the official file writes it. */
+  private static final String BRANCH5_TOP1_CITYSCAPES = "[{\"kernel\": 3, \"rate\": [1, 6], "
+      + "\"op\": \"conv\", \"input\": -1}, {\"kernel\": 3, \"rate\": [18, 15], \"op\": \"conv\", "
+      + "\"input\": 0}, {\"kernel\": 3, \"rate\": [6, 3], \"op\": \"conv\", \"input\": 1}, "
+      + "{\"kernel\": 3, \"rate\": [1, 1], \"op\": \"conv\", \"input\": 0}, {\"kernel\": 3, "
+      + "\"rate\": [6, 21], \"op\": \"conv\", \"input\": 0}]\n";
+
+  /**
+   * Xception-71 with the zoo's cell read from its JSON file has the variables the Python
+   * reference lists for the xception71_dpc_cityscapes preset, and the preset's cell.
+   */
+  @Test
+  void denseCellFromTheOfficialJsonFile(@TempDir Path dir) throws Exception {
+    Path json = Files.writeString(dir.resolve("dense_prediction_cell_branch5_top1_cityscapes.json"),
+        BRANCH5_TOP1_CITYSCAPES);
+    StringWriter out = new StringWriter();
+    CommandLine cli = DeepLabCli.commandLine().setOut(new PrintWriter(out));
+    int code = cli.execute("inspect", "--variant", "xception_71", "--num-classes", "19",
+        "--crop-size", "65", "--dense-prediction-cell-json", json.toString());
+    assertEquals(0, code);
+    List<String> lines = out.toString().lines().toList();
+    assertEquals(Files.readAllLines(dev.deeplab.testing.TestData.resources(
+        "manifests/xception71_dpc_cityscapes.txt")), lines.subList(0, lines.size() - 1));
+    JsonNode report = inspectJson("--variant", "xception_71", "--crop-size", "65",
+        "--dense-prediction-cell-json", json.toString());
+    assertEquals(new ObjectMapper().valueToTree(DenseCellBranch.BRANCH5_TOP1_CITYSCAPES),
+        report.path("config").path("dense_prediction_cell_json"));
+  }
+
+  @Test
+  void badDenseCellJsonIsOneLineAndExitOne(@TempDir Path dir) throws Exception {
+    String[][] cases = {
+        {"[{\"kernel\": 3, \"rate\": [1, 6], \"op\": \"conv\", \"input\": -1}", "end-of-input"},
+        {"[{\"kernel\": 3, \"rate\": [1, 6], \"op\": \"conv\", \"input\": -1, \"foo\": 1}]",
+            "unknown key \"foo\""},
+        {"[{\"kernel\": 2, \"rate\": [1, 6], \"op\": \"conv\", \"input\": -1}]", "odd"},
+        {"[{\"op\": \"max_pool\", \"input\": -1}]", "conv or pyramid_pooling"},
+        {"[{\"kernel\": 3, \"rate\": [1, 6], \"op\": \"conv\", \"input\": 2}]", "reads branch 2"},
+        {"{\"kernel\": 3}", "expected a JSON array of branches"},
+        {"[]", "no branches"}};
+    int i = 0;
+    for (String[] c : cases) {
+      Path json = Files.writeString(dir.resolve("cell" + i++ + ".json"), c[0]);
+      StringWriter err = new StringWriter();
+      CommandLine cli = DeepLabCli.commandLine().setOut(new PrintWriter(new StringWriter()))
+          .setErr(new PrintWriter(err));
+      int code = cli.execute("inspect", "--variant", "xception_41", "--crop-size", "65",
+          "--dense-prediction-cell-json", json.toString());
+      String message = err.toString();
+      System.out.print(message);
+      assertEquals(1, code, c[0] + ": " + message);
+      assertEquals(1, message.strip().lines().count(), message);
+      assertTrue(message.contains(c[1]), c[0] + ": " + message);
+    }
+    StringWriter err = new StringWriter();
+    int code = DeepLabCli.commandLine().setErr(new PrintWriter(err)).execute("inspect",
+        "--variant", "xception_41", "--dense-prediction-cell-json", dir.resolve("none").toString());
+    assertEquals(1, code);
+    assertTrue(err.toString().contains("no such file"), err.toString());
   }
 
   @Test
