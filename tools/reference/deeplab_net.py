@@ -275,6 +275,8 @@ class Builder(object):
             return tf.nn.relu6(x + 3.0) * 0.16667
         if act == 'sigmoid':
             return tf.nn.sigmoid(x)
+        if act == 'clip6':           # xception.py _CLIP_CAP with use_bounded_activation
+            return tf.clip_by_value(x, -6.0, 6.0)
         raise ValueError(act)
 
     def conv(self, x, scope, filters, k, stride=1, rate=1, padding='SAME',
@@ -404,16 +406,21 @@ def decoder_end_point(variant, os_):
     raise ValueError(variant)
 
 
-def xception(b, x, variant, output_stride, multi_grid):
+def xception(b, x, variant, output_stride, multi_grid, bounded=False):
+    """xception.py; `bounded` is use_bounded_activation (xception_arg_scope): ReLU6 for the
+    arg scope's activation, and xception_module with bounded activations and without explicit
+    padding."""
     eps = BN_EPS['xception']
+    act = 'relu6' if bounded else 'relu'
     sc = variant
     if output_stride % 2:
         raise ValueError('output_stride must be even')
     target = output_stride // 2
+    # resnet_utils.conv2d_same pads explicitly whatever the arg scope says.
     x = b.conv(x, sc + '/entry_flow/conv1_1', 32, 3, stride=2,
-               padding='EXPLICIT', bn_eps=eps, act='relu')
+               padding='EXPLICIT', bn_eps=eps, act=act)
     x = b.conv(x, sc + '/entry_flow/conv1_2', 64, 3, stride=1,
-               bn_eps=eps, act='relu')
+               bn_eps=eps, act=act)
     current_stride, rate = 1, 1
     for scope, depths, skip, act_in_sep, units, stride in _XCEPTION_BLOCKS[variant]:
         unit_rates = list(multi_grid or [1, 1, 1]) if scope == 'exit_flow/block2' \
@@ -429,25 +436,32 @@ def xception(b, x, variant, output_stride, multi_grid):
                 current_stride *= stride
             prefix = '%s/%s/unit_%d/xception_module' % (sc, scope, u + 1)
             x = xception_module(b, x, prefix, depths, skip, s, r, unit_rates,
-                                act_in_sep, eps)
+                                act_in_sep, eps, bounded)
     if current_stride != target:
         raise ValueError('output_stride cannot be reached')
     return x
 
 
 def xception_module(b, inputs, prefix, depths, skip, stride, rate, unit_rates,
-                    act_in_sep, eps):
+                    act_in_sep, eps, bounded=False):
+    """xception.xception_module.  With use_bounded_activation: ReLU6 before (or inside) the
+    separable convs, the BN outputs of the others clipped to [-6, 6], residual and shortcut
+    clipped before their sum and ReLU6 after it; use_explicit_padding is then False, so the
+    strided separable convs pad as TF SAME."""
     residual = inputs
     for i in range(3):
         name = '%s/separable_conv%d' % (prefix, i + 1)
         s = stride if i == 2 else 1
         r = rate * unit_rates[i]
         if act_in_sep:
-            feat, act = residual, 'relu'
+            feat, act = residual, ('relu6' if bounded else 'relu')
+        elif bounded:
+            feat, act = b.activate(residual, 'relu6'), 'clip6'
         else:
             feat, act = b.activate(residual, 'relu'), None
-        # separable_conv2d_same: SAME when stride == 1, else fixed_padding+VALID
-        padding = 'SAME' if s == 1 else 'EXPLICIT'
+        # separable_conv2d_same: SAME when stride == 1 (or without explicit padding), else
+        # fixed_padding + VALID.
+        padding = 'SAME' if s == 1 or bounded else 'EXPLICIT'
         residual = b.depthwise(feat, name + '_depthwise', 3, stride=s, rate=r,
                                padding=padding, bn_eps=eps, act=act)
         residual = b.conv(residual, name + '_pointwise', depths[i], 1,
@@ -456,8 +470,14 @@ def xception_module(b, inputs, prefix, depths, skip, stride, rate, unit_rates,
     if skip == 'conv':
         shortcut = b.conv(inputs, prefix + '/shortcut', depths[-1], 1,
                           stride=stride, bn_eps=eps, act=None)
+        if bounded:
+            return b.activate(b.activate(residual, 'clip6') + b.activate(shortcut, 'clip6'),
+                              'relu6')
         return residual + shortcut
     if skip == 'sum':
+        if bounded:
+            return b.activate(b.activate(residual, 'clip6') + b.activate(inputs, 'clip6'),
+                              'relu6')
         return residual + inputs
     return residual
 
@@ -745,11 +765,17 @@ def preprocess(b, images, variant):
     return (2.0 / 255.0) * images - 1.0
 
 
-def split_separable(b, x, scope, filters, rate, eps):
-    """model.split_separable_conv2d: dw(rate)->BN->ReLU->1x1->BN->ReLU."""
+def split_separable(b, x, scope, filters, rate, eps, act='relu'):
+    """model.split_separable_conv2d: dw(rate)->BN->act->1x1->BN->act (act: the arg scope's)."""
     x = b.depthwise(x, scope + '_depthwise', 3, rate=rate, padding='SAME',
-                    bn_eps=eps, act='relu')
-    return b.conv(x, scope + '_pointwise', filters, 1, bn_eps=eps, act='relu')
+                    bn_eps=eps, act=act)
+    return b.conv(x, scope + '_pointwise', filters, 1, bn_eps=eps, act=act)
+
+
+def head_activation(cfg):
+    """model.py: tf.nn.relu6 if use_bounded_activation else tf.nn.relu (ASPP and decoder)."""
+    return 'relu6' if cfg.get('use_bounded_activation', False) else 'relu'
+
 
 
 def deeplab_logits(b, images, cfg):
@@ -759,7 +785,8 @@ def deeplab_logits(b, images, cfg):
     x = preprocess(b, images, variant)
     fam = backbone_family(variant)
     if fam == 'xception':
-        feats = xception(b, x, variant, os_, cfg.get('multi_grid'))
+        feats = xception(b, x, variant, os_, cfg.get('multi_grid'),
+                         cfg.get('use_bounded_activation', False))
     elif fam == 'resnet':
         feats = resnet(b, x, variant, os_, cfg.get('multi_grid'))
     elif variant.startswith('mobilenet_v3') or variant == 'mobilenet_edgetpu':
@@ -771,9 +798,8 @@ def deeplab_logits(b, images, cfg):
     # aspp_with_batch_norm=False: no ASPP; the logits layer has one branch per atrous rate.
     with_bn = cfg.get('aspp_with_batch_norm', True)
     x = aspp(b, feats, cfg) if with_bn else feats
-    dec_os = cfg.get('decoder_output_stride')
-    if dec_os:
-        x = decoder(b, x, b.endpoints[decoder_end_point(variant, dec_os)], cfg)
+    if decoder_strides(cfg):
+        x = decoder(b, x, cfg)
         if cfg.get('decoder_output_is_logits', False):
             return x
     return branch_logits(b, x, cfg, with_bn)
@@ -871,6 +897,7 @@ def aspp(b, feats, cfg):
     crop_h, crop_w = cfg['crop_size']
     eps, depth = BN_EPS_HEAD, cfg.get('aspp_convs_filters', 256)
     se = cfg.get('aspp_with_squeeze_and_excitation', False)
+    act = head_activation(cfg)
     branches = []
     # Image pooling: an avg_pool with the kernel of image_pooling_crop_size (else crop_size) at
     # the output stride and stride image_pooling_stride, VALID; resized to the crop size at the
@@ -886,58 +913,82 @@ def aspp(b, feats, cfg):
         img = b.conv(img, 'image_pooling', depth, 1, biases=True,
                      act='hard_sigmoid' if cfg.get('image_se_uses_qsigmoid') else 'sigmoid')
     else:
+        # image_feature_activation_fn is tf.nn.relu even with use_bounded_activation.
         img = b.conv(img, 'image_pooling', depth, 1, bn_eps=eps, act='relu')
     img = b.resize_bilinear(img, [scale_dimension(crop_h, 1.0 / os_),
                                   scale_dimension(crop_w, 1.0 / os_)])
     if not se:
         branches.append(img)
-    branches.append(b.conv(feats, 'aspp0', depth, 1, bn_eps=eps, act='relu'))
+    branches.append(b.conv(feats, 'aspp0', depth, 1, bn_eps=eps, act=act))
     for i, rate in enumerate(cfg.get('atrous_rates') or [], 1):
         if cfg.get('aspp_with_separable_conv', True):
-            branches.append(split_separable(b, feats, 'aspp%d' % i, depth, rate, eps))
+            branches.append(split_separable(b, feats, 'aspp%d' % i, depth, rate, eps, act))
         else:
             branches.append(b.conv(feats, 'aspp%d' % i, depth, 3, rate=rate,
-                                   bn_eps=eps, act='relu'))
+                                   bn_eps=eps, act=act))
     x = tf.concat(branches, 3)
     if cfg.get('aspp_with_concat_projection', True):
-        x = b.conv(x, 'concat_projection', depth, 1, bn_eps=eps, act='relu')
+        x = b.conv(x, 'concat_projection', depth, 1, bn_eps=eps, act=act)
     if se:
         x = x * img
     return x
 
 
-def decoder(b, x, low, cfg):
-    """model.refine_by_decoder with one decoder stage: concat merge (DeepLabv3+) or sum merge;
-    with decoder_output_is_logits its convs are 1x1 with biases, no batch norm, no activation."""
+def decoder_strides(cfg):
+    """decoder_output_stride as the official list (one stage per stride, in order); a single
+    int is one stage."""
+    dec = cfg.get('decoder_output_stride')
+    if not dec:
+        return []
+    return list(dec) if isinstance(dec, (list, tuple)) else [dec]
+
+
+def decoder(b, x, cfg):
+    """model.refine_by_decoder: one stage per decoder output stride, the first unsuffixed, the
+    i-th with scope suffix '_i'; concat merge (DeepLabv3+) or sum merge; with
+    decoder_output_is_logits its convs are 1x1 with biases, no batch norm, no activation."""
     eps = BN_EPS_HEAD
-    dec_os = cfg['decoder_output_stride']
     crop_h, crop_w = cfg['crop_size']
     filters = cfg.get('decoder_filters', 256)
     sum_merge = cfg.get('decoder_use_sum_merge', False)
     separable = cfg.get('decoder_use_separable_conv', True)
+    act = head_activation(cfg)
     if cfg.get('decoder_output_is_logits', False):
         conv_args = dict(biases=True, act=None)
         kernel, separable = 1, False
     else:
-        conv_args = dict(bn_eps=eps, act='relu')
+        conv_args = dict(bn_eps=eps, act=act)
         kernel = 3
-    proj = b.conv(low, 'decoder/feature_projection0', filters if sum_merge else 48, 1,
-                  **conv_args)
-    dh = scale_dimension(crop_h, 1.0 / dec_os)
-    dw = scale_dimension(crop_w, 1.0 / dec_os)
-    x = b.resize_bilinear(x, [dh, dw])
-    proj = b.resize_bilinear(proj, [dh, dw])
-    if sum_merge:
+    for stage, dec_os in enumerate(decoder_strides(cfg)):
+        suffix = '_%d' % stage if stage else ''
+        low = b.endpoints[decoder_end_point(cfg['variant'], dec_os)]
+        proj = b.conv(low, 'decoder/feature_projection0' + suffix,
+                      filters if sum_merge else 48, 1, **conv_args)
+        dh = scale_dimension(crop_h, 1.0 / dec_os)
+        dw = scale_dimension(crop_w, 1.0 / dec_os)
+        x = b.resize_bilinear(x, [dh, dw])
+        proj = b.resize_bilinear(proj, [dh, dw])
+        if sum_merge:
+            if separable:
+                x = split_separable(b, x, 'decoder/decoder_split_sep_conv0' + suffix, filters, 1,
+                                    eps, act) + proj
+            else:
+                x = b.conv(x, 'decoder/decoder_conv0' + suffix, filters, kernel,
+                           **conv_args) + proj
+            continue
+        x = tf.concat([x, proj], 3)
         if separable:
-            return split_separable(b, x, 'decoder/decoder_split_sep_conv0', filters, 1, eps) + proj
-        return b.conv(x, 'decoder/decoder_conv0', filters, kernel, **conv_args) + proj
-    x = tf.concat([x, proj], 3)
-    if separable:
-        x = split_separable(b, x, 'decoder/decoder_conv0', filters, 1, eps)
-        return split_separable(b, x, 'decoder/decoder_conv1', filters, 1, eps)
-    # _decoder_with_concat_merge: slim.repeat of two 3x3 convs (conv2d_kernel is not used).
-    x = b.conv(x, 'decoder/decoder_conv0/decoder_conv0_1', filters, 3, **conv_args)
-    return b.conv(x, 'decoder/decoder_conv0/decoder_conv0_2', filters, 3, **conv_args)
+            x = split_separable(b, x, 'decoder/decoder_conv0' + suffix, filters, 1, eps, act)
+            x = split_separable(b, x, 'decoder/decoder_conv1' + suffix, filters, 1, eps, act)
+        else:
+            # _decoder_with_concat_merge: slim.repeat of two 3x3 convs under scope
+            # 'decoder_conv' + str(i) + suffix (i = 0, the only low-level feature; the
+            # conv2d_kernel is not used), layers '<scope>_1', '<scope>_2'.
+            rep = 'decoder/decoder_conv0' + suffix
+            name = rep.rsplit('/', 1)[1]
+            x = b.conv(x, '%s/%s_1' % (rep, name), filters, 3, **conv_args)
+            x = b.conv(x, '%s/%s_2' % (rep, name), filters, 3, **conv_args)
+    return x
 
 
 def model_variables(cfg):

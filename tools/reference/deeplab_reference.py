@@ -153,6 +153,28 @@ CASES = {
             {'kernel': 1, 'op': 'conv', 'input': -1},
             {'op': 'pyramid_pooling', 'grid_size': [2, 1], 'input': -1},
             {'kernel': 3, 'rate': [2, 1], 'op': 'conv', 'input': 0}]),
+    # use_bounded_activation: Xception's bounded form (ReLU6, clipped sums, TF SAME padding in
+    # its strided separable convs: an even input shows it) with a ReLU6 head and decoder.
+    'xception_41_bounded_os16_dec_64': _cfg('xception_41', 16, [6, 12, 18], 4, 64,
+                                            decoder_output_stride=4,
+                                            use_bounded_activation=True),
+    # A two-stage decoder (decoder_output_stride=8,4; model.refine_by_decoder's stages, the
+    # second suffixed _1): separable concat merge on an even input, plain concat merge (the
+    # slim.repeat scopes decoder_conv0_1/decoder_conv0_1_{1,2}) and separable sum merge on odd.
+    'xception_41_os16_dec84_64': _cfg('xception_41', 16, [6, 12, 18], 4, 64,
+                                      decoder_output_stride=[8, 4]),
+    'mobilenet_v2_dm05_os16_dec84_nonsep_65': _cfg('mobilenet_v2', 16, [6, 12, 18], 5, 65,
+                                                   decoder_output_stride=[8, 4],
+                                                   depth_multiplier=0.5,
+                                                   decoder_use_separable_conv=False),
+    'mobilenet_v3_small_seg_os16_dec84_sum_65': _cfg(
+        'mobilenet_v3_small_seg', 16, [], 6, 65, decoder_output_stride=[8, 4],
+        aspp_convs_filters=64, decoder_use_sum_merge=True, decoder_filters=32),
+    # ... and on a backbone it leaves alone (ReLU6 in the ASPP and the non-separable decoder).
+    'mobilenet_v2_bounded_dm05_os8_dec_65': _cfg('mobilenet_v2', 8, [12, 24, 36], 5, 65,
+                                                 decoder_output_stride=4, depth_multiplier=0.5,
+                                                 decoder_use_separable_conv=False,
+                                                 use_bounded_activation=True),
 }
 
 
@@ -233,6 +255,20 @@ def write_golden(resources, names=None):
         for fn in os.listdir(d):
             total += os.path.getsize(os.path.join(d, fn))
         params._cache.clear()
+    return total
+
+
+def write_case_manifests(resources, names=None):
+    """golden/<case>/variables.txt: the case network's variables, one 'name [shape]' a line."""
+    total = 0
+    for name in (names or CASES):
+        variables = net.model_variables(CASES[name])
+        path = os.path.join(resources, 'golden', name, 'variables.txt')
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write('\n'.join('%s [%s]' % (n, ','.join(str(x) for x in variables[n]))
+                              for n in sorted(variables)) + '\n')
+        total += os.path.getsize(path)
     return total
 
 
@@ -569,6 +605,8 @@ def main():
     p.add_argument('--with-extras', action='store_true')
     p.add_argument('--frozen-graph')
     p.add_argument('--self-check', action='store_true')
+    p.add_argument('--case-manifests', action='store_true',
+                   help="write only each golden case's variables.txt")
     p.add_argument('--frozen-check-cases', default='mobilenet_v2_dm05_os8_dec_64,resnet_v1_101_os8_65',
                    help='cases whose frozen graph the self-check builds and runs')
     p.add_argument('--tmp-dir', default='/tmp/deeplab_reference_check')
@@ -585,7 +623,11 @@ def main():
     if args.self_check:
         cases = [c for c in args.frozen_check_cases.split(',') if c]
         return 0 if self_check(cases, args.tmp_dir) else 1
+    if args.case_manifests:
+        print('bytes written: %d' % write_case_manifests(args.resources))
+        return 0
     total = write_golden(args.resources, [args.case] if args.case else None)
+    total += write_case_manifests(args.resources, [args.case] if args.case else None)
     if not args.case:
         _, mtotal = write_manifests(args.resources)
         total += mtotal

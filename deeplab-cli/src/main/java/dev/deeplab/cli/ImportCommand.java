@@ -155,10 +155,11 @@ final class ImportCommand implements Callable<Integer> {
   }
 
   private void importPytorch(PrintWriter out) throws Exception {
-    if (model.given() || model.decoder != null
+    if (model.given() || model.decoder != null || model.decoderOutputStrides != null
         || model.atrousRates != null || model.multiGrid != null || model.separableAspp != null
         || model.separableDecoder != null || model.depthMultiplier != null
-        || model.cropSize != null) {
+        || model.cropSize != null || model.boundedActivation != null
+        || model.densePredictionCellJson != null) {
       throw new UsageError("--pytorch takes --arch, --num-classes and --output-stride only: the "
           + "PyTorch code defines the rest");
     }

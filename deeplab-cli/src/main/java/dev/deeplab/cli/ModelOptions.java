@@ -1,7 +1,9 @@
 package dev.deeplab.cli;
 
+import dev.deeplab.model.DenseCellBranch;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant;
+import java.nio.file.Path;
 import java.util.List;
 import picocli.CommandLine.Option;
 
@@ -27,6 +29,11 @@ final class ModelOptions {
       description = "DeepLabv3+ decoder at stride 4 (default: on except for mobilenet_v2).")
   Boolean decoder;
 
+  @Option(names = "--decoder-output-stride", split = ",",
+      description = "Decoder stages by low-level stride, in order, e.g. 4, or 8,4 for two "
+          + "stages (the official decoder_output_stride; instead of --[no-]decoder).")
+  List<Integer> decoderOutputStrides;
+
   @Option(names = "--num-classes", description = "Number of classes (default 21).")
   Integer numClasses;
 
@@ -51,6 +58,17 @@ final class ModelOptions {
   @Option(names = "--crop-size", description = "Network input size, e.g. 513 or 513x513.")
   String cropSize;
 
+  @Option(names = "--dense-prediction-cell-json", paramLabel = "FILE",
+      description = "A dense prediction cell in place of ASPP, in the official JSON form (the "
+          + "official dense_prediction_cell_json, e.g. "
+          + "dense_prediction_cell_branch5_top1_cityscapes.json).")
+  Path densePredictionCellJson;
+
+  @Option(names = "--bounded-activation", negatable = true,
+      description = "ReLU6 in the ASPP and decoder, and Xception's bounded form (the official "
+          + "use_bounded_activation; default: off).")
+  Boolean boundedActivation;
+
   /** True when the user named an architecture. */
   boolean given() {
     return variant != null || preset != null;
@@ -58,9 +76,11 @@ final class ModelOptions {
 
   /** True when the user gave any option that changes an architecture. */
   boolean hasOverrides() {
-    return outputStride != null || decoder != null || numClasses != null || atrousRates != null
+    return outputStride != null || decoder != null || decoderOutputStrides != null
+        || numClasses != null || atrousRates != null
         || multiGrid != null || separableAspp != null || separableDecoder != null
-        || depthMultiplier != null || cropSize != null;
+        || depthMultiplier != null || cropSize != null || boundedActivation != null
+        || densePredictionCellJson != null;
   }
 
   /** The configuration the options describe. */
@@ -95,8 +115,14 @@ final class ModelOptions {
         c = c.withAtrousRates(ModelConfig.officialRates(outputStride));
       }
     }
+    if (decoder != null && decoderOutputStrides != null) {
+      throw new UsageError("give --[no-]decoder or --decoder-output-stride, not both");
+    }
     if (decoder != null) {
       c = c.withDecoderOutputStride(decoder ? 4 : 0);
+    }
+    if (decoderOutputStrides != null) {
+      c = c.withDecoderOutputStrides(decoderOutputStrides);
     }
     if (numClasses != null) {
       c = c.withNumClasses(numClasses);
@@ -119,7 +145,24 @@ final class ModelOptions {
       int[] hw = parseSize(cropSize);
       c = c.withCropSize(hw[0], hw[1]);
     }
+    if (boundedActivation != null) {
+      c = c.withBoundedActivation(boundedActivation);
+    }
+    if (densePredictionCellJson != null) {
+      c = c.withDensePredictionCell(readCell(densePredictionCellJson));
+    }
     return c;
+  }
+
+  /** The cell of a {@code dense_prediction_cell_json} file; a bad file is a one-line error. */
+  private static List<DenseCellBranch> readCell(Path file) {
+    try {
+      return DenseCellBranch.readJson(file);
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new UserError("cannot read dense prediction cell " + file + ": no such file");
+    } catch (java.io.IOException | IllegalArgumentException e) {
+      throw new UserError("bad dense prediction cell " + file + ": " + e.getMessage());
+    }
   }
 
   static int[] parseSize(String s) {

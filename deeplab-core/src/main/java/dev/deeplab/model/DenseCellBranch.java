@@ -2,6 +2,16 @@ package dev.deeplab.model;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -52,6 +62,64 @@ public record DenseCellBranch(
       throw new IllegalArgumentException(
           "dense prediction cell op must be conv or pyramid_pooling, got '" + op + "'");
     }
+  }
+
+  /** The largest cell file {@link #readJson} reads. */
+  private static final long MAX_JSON_BYTES = 1 << 20;
+
+  /**
+   * Reads a cell in the official JSON form ({@code dense_prediction_cell_json}, e.g. {@code
+   * core/dense_prediction_cell_branch5_top1_cityscapes.json}): an array of branches with the keys
+   * {@code op}, {@code kernel}, {@code rate}, {@code input} and {@code grid_size}.
+   *
+   * @throws IllegalArgumentException with a one-line reason when the file is not such a cell
+   * @throws IOException when it cannot be read
+   */
+  public static List<DenseCellBranch> readJson(Path file) throws IOException {
+    if (Files.size(file) > MAX_JSON_BYTES) {
+      throw new IllegalArgumentException("larger than " + MAX_JSON_BYTES + " bytes");
+    }
+    List<DenseCellBranch> cell;
+    try {
+      cell = new ObjectMapper().readValue(file.toFile(), new TypeReference<List<DenseCellBranch>>() {});
+    } catch (ValueInstantiationException e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      throw new IllegalArgumentException(cause.getMessage() + at(e.getLocation()));
+    } catch (UnrecognizedPropertyException e) {
+      throw new IllegalArgumentException("unknown key \"" + e.getPropertyName()
+          + "\" (expected op, kernel, rate, input, grid_size)" + at(e.getLocation()));
+    } catch (MismatchedInputException e) {
+      throw new IllegalArgumentException((e.getPath().isEmpty()
+          ? "expected a JSON array of branches" : firstLine(e)) + at(e.getLocation()));
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException(firstLine(e) + at(e.getLocation()));
+    }
+    if (cell == null || cell.isEmpty()) {
+      throw new IllegalArgumentException("no branches (expected a JSON array of branches)");
+    }
+    for (int i = 0; i < cell.size(); i++) {
+      if (cell.get(i) == null) {
+        throw new IllegalArgumentException("branch " + i + " is null");
+      }
+      int input = cell.get(i).input();
+      if (input < -1 || input >= i) {
+        throw new IllegalArgumentException("branch " + i + " reads branch " + input
+            + " (expected -1 for the features or an earlier branch)");
+      }
+    }
+    return List.copyOf(cell);
+  }
+
+  /** Jackson's own message, without the source description it appends. */
+  private static String firstLine(JsonProcessingException e) {
+    String m = e.getOriginalMessage().lines().findFirst().orElse("not JSON");
+    int source = m.indexOf(" (start marker at");
+    return source < 0 ? m : m.substring(0, source);
+  }
+
+  private static String at(JsonLocation where) {
+    return where == null || where.getLineNr() < 1 ? ""
+        : " (line " + where.getLineNr() + ", column " + where.getColumnNr() + ")";
   }
 
   /** A conv branch: {@code kernel}×{@code kernel} at rates [{@code rateH}, {@code rateW}]. */

@@ -2,6 +2,15 @@ package dev.deeplab.model;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.JsonDeserializer;
+import com.fasterxml.jackson.databind.JsonSerializer;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import dev.deeplab.internal.model.DeepLab;
 import java.util.List;
 import java.util.Map;
@@ -20,7 +29,10 @@ import java.util.TreeMap;
  * @param atrousRates ASPP rates, empty for no atrous branches ({@code atrous_rates})
  * @param multiGrid unit rates of the last block ({@code multi_grid}), three values (two for
  *     ResNet-18)
- * @param decoderOutputStride DeepLabv3+ decoder stride (4 or 8), or 0 for DeepLabv3
+ * @param decoderOutputStrides the DeepLabv3+ decoder's stages by the stride of their low-level
+ *     feature ({@code decoder_output_stride}: one stage per stride, in order, e.g. [8, 4];
+ *     strictly decreasing, 4 or 8, below the output stride), empty for DeepLabv3. In JSON a
+ *     single stride is a number and none is 0, as model.json files have always had it.
  * @param asppWithSeparableConv separable 3×3 ASPP branches ({@code aspp_with_separable_conv})
  * @param decoderUseSeparableConv separable decoder convs ({@code decoder_use_separable_conv})
  * @param numClasses number of output classes ({@code num_classes})
@@ -53,13 +65,19 @@ import java.util.TreeMap;
  *     summed (DeepLabv2's ASPP); absent: true
  * @param logitsKernelSize the logits convs' kernel ({@code logits_kernel_size}; 1 unless {@code
  *     aspp_with_batch_norm} is false with atrous rates); absent: 1
+ * @param useBoundedActivation ReLU6 in place of ReLU in the ASPP (not its image pooling) and the
+ *     decoder, and Xception's bounded form (ReLU6, values clipped to [-6, 6] around its sums, TF
+ *     "SAME" padding in its strided separable convs); other backbones are unchanged, as in the
+ *     official code ({@code use_bounded_activation}); absent: false
  */
 public record ModelConfig(
     @JsonProperty("variant") ModelVariant variant,
     @JsonProperty("output_stride") int outputStride,
     @JsonProperty("atrous_rates") List<Integer> atrousRates,
     @JsonProperty("multi_grid") List<Integer> multiGrid,
-    @JsonProperty("decoder_output_stride") int decoderOutputStride,
+    @JsonSerialize(using = DecoderStrides.Writer.class)
+    @JsonDeserialize(using = DecoderStrides.Reader.class)
+    @JsonProperty("decoder_output_stride") List<Integer> decoderOutputStrides,
     @JsonProperty("aspp_with_separable_conv") boolean asppWithSeparableConv,
     @JsonProperty("decoder_use_separable_conv") boolean decoderUseSeparableConv,
     @JsonProperty("num_classes") int numClasses,
@@ -90,7 +108,9 @@ public record ModelConfig(
     @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = True.class)
     @JsonProperty("aspp_with_batch_norm") Boolean asppWithBatchNorm,
     @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = One.class)
-    @JsonProperty("logits_kernel_size") Integer logitsKernelSize) {
+    @JsonProperty("logits_kernel_size") Integer logitsKernelSize,
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
+    @JsonProperty("use_bounded_activation") boolean useBoundedActivation) {
 
   /**
    * Validates the combination; messages name the offending flag. A null (absent from a model.json
@@ -112,13 +132,22 @@ public record ModelConfig(
     if (atrousRates.stream().anyMatch(r -> r < 1)) {
       throw new IllegalArgumentException("atrous rates must be positive, got " + atrousRates);
     }
-    if (decoderOutputStride != 0 && decoderOutputStride != 4 && decoderOutputStride != 8) {
-      throw new IllegalArgumentException(
-          "decoder output stride must be 4 or 8 (or 0 for none), got " + decoderOutputStride);
-    }
-    if (decoderOutputStride >= outputStride) {
-      throw new IllegalArgumentException(
-          "decoder output stride " + decoderOutputStride + " must be below " + outputStride);
+    decoderOutputStrides = decoderOutputStrides == null ? List.of()
+        : List.copyOf(decoderOutputStrides);
+    for (int i = 0; i < decoderOutputStrides.size(); i++) {
+      int stride = decoderOutputStrides.get(i);
+      if (stride != 4 && stride != 8) {
+        throw new IllegalArgumentException(
+            "decoder output stride must be 4 or 8 (or 0 for none), got " + stride);
+      }
+      if (stride >= outputStride) {
+        throw new IllegalArgumentException(
+            "decoder output stride " + stride + " must be below " + outputStride);
+      }
+      if (i > 0 && stride >= decoderOutputStrides.get(i - 1)) {
+        throw new IllegalArgumentException("decoder output strides must decrease stage by stage, "
+            + "got " + decoderOutputStrides);
+      }
     }
     if (numClasses < 1) {
       throw new IllegalArgumentException("number of classes must be positive, got " + numClasses);
@@ -154,7 +183,7 @@ public record ModelConfig(
       throw new IllegalArgumentException(
           "aspp_with_squeeze_and_excitation needs the image pooling branch");
     }
-    if (decoderOutputIsLogits && decoderOutputStride == 0) {
+    if (decoderOutputIsLogits && decoderOutputStrides.isEmpty()) {
       throw new IllegalArgumentException("decoder_output_is_logits needs a decoder");
     }
     densePredictionCell = densePredictionCell == null ? List.of() : List.copyOf(densePredictionCell);
@@ -208,7 +237,7 @@ public record ModelConfig(
         outputStride,
         mobile ? List.of() : officialRates(outputStride),
         variant.isLite() ? List.of(1, 1) : variant.isBeta() ? List.of(1, 2, 4) : List.of(1, 1, 1),
-        mobile ? 0 : 4,
+        mobile ? List.of() : List.of(4),
         true,
         true,
         21,
@@ -227,7 +256,8 @@ public record ModelConfig(
         false,
         List.of(),
         true,
-        1);
+        1,
+        false);
   }
 
   private static final Map<String, ModelConfig> PRESETS = buildPresets();
@@ -287,7 +317,16 @@ public record ModelConfig(
   }
 
   public boolean hasDecoder() {
-    return decoderOutputStride > 0;
+    return !decoderOutputStrides.isEmpty();
+  }
+
+  /**
+   * The stride of the decoder's last stage, at which it gives the logits (the smallest of {@code
+   * decoder_output_stride}), or 0 without a decoder.
+   */
+  public int decoderOutputStride() {
+    return decoderOutputStrides.isEmpty() ? 0
+        : decoderOutputStrides.get(decoderOutputStrides.size() - 1);
   }
 
   /** The official {@code scale_dimension(d, s) = int((d - 1) * s + 1)}. */
@@ -307,8 +346,14 @@ public record ModelConfig(
     return copy(f -> f.multiGrid = grid);
   }
 
+  /** A one-stage decoder at {@code stride}, or none for 0. */
   public ModelConfig withDecoderOutputStride(int stride) {
-    return copy(f -> f.decoderOutputStride = stride);
+    return withDecoderOutputStrides(stride == 0 ? List.of() : List.of(stride));
+  }
+
+  /** A decoder with one stage per stride, in order (e.g. [8, 4]); empty for none. */
+  public ModelConfig withDecoderOutputStrides(List<Integer> strides) {
+    return copy(f -> f.decoderOutputStrides = strides);
   }
 
   public ModelConfig withSeparableConvs(boolean aspp, boolean decoder) {
@@ -378,6 +423,11 @@ public record ModelConfig(
     });
   }
 
+  /** Bounded activations ({@code use_bounded_activation}): ReLU6 in the head and Xception. */
+  public ModelConfig withBoundedActivation(boolean bounded) {
+    return copy(f -> f.useBoundedActivation = bounded);
+  }
+
   /** A dense prediction cell in place of ASPP (empty for ASPP). */
   public ModelConfig withDensePredictionCell(List<DenseCellBranch> cell) {
     return copy(f -> f.densePredictionCell = cell);
@@ -410,7 +460,7 @@ public record ModelConfig(
         .withImagePooling(List.of(769, 769), List.of(4, 5))
         .withAspp(128, true, true, false)
         .copy(f -> {
-          f.decoderOutputStride = 8;
+          f.decoderOutputStrides = List.of(8);
           f.decoderFilters = 19;
           f.decoderUseSumMerge = true;
           f.decoderOutputIsLogits = true;
@@ -474,13 +524,60 @@ public record ModelConfig(
     }
   }
 
+  /**
+   * {@code decoder_output_stride} in JSON: 0 for none and a number for one stage (as model.json
+   * files were first written), a list for several; read from any of the three.
+   */
+  static final class DecoderStrides {
+    private DecoderStrides() {}
+
+    static final class Writer extends JsonSerializer<List<Integer>> {
+      @Override
+      public void serialize(List<Integer> strides, JsonGenerator gen, SerializerProvider sp)
+          throws java.io.IOException {
+        if (strides.size() <= 1) {
+          gen.writeNumber(strides.isEmpty() ? 0 : strides.get(0));
+        } else {
+          gen.writeStartArray();
+          for (int s : strides) {
+            gen.writeNumber(s);
+          }
+          gen.writeEndArray();
+        }
+      }
+    }
+
+    static final class Reader extends JsonDeserializer<List<Integer>> {
+      @Override
+      public List<Integer> deserialize(JsonParser p, DeserializationContext ctx)
+          throws java.io.IOException {
+        if (p.currentToken() == JsonToken.VALUE_NUMBER_INT) {
+          int s = p.getIntValue();
+          return s == 0 ? List.of() : List.of(s);
+        }
+        if (p.currentToken() == JsonToken.START_ARRAY) {
+          List<Integer> strides = new java.util.ArrayList<>();
+          while (p.nextToken() != JsonToken.END_ARRAY) {
+            if (p.currentToken() != JsonToken.VALUE_NUMBER_INT) {
+              throw ctx.weirdStringException(p.getText(), Integer.class,
+                  "decoder_output_stride takes integers");
+            }
+            strides.add(p.getIntValue());
+          }
+          return strides;
+        }
+        return (List<Integer>) ctx.handleUnexpectedToken(List.class, p);
+      }
+    }
+  }
+
   /** The components as mutable fields, for the {@code with...} methods. */
   private static final class Fields {
     ModelVariant variant;
     int outputStride;
     List<Integer> atrousRates;
     List<Integer> multiGrid;
-    int decoderOutputStride;
+    List<Integer> decoderOutputStrides;
     boolean asppWithSeparableConv;
     boolean decoderUseSeparableConv;
     int numClasses;
@@ -500,13 +597,14 @@ public record ModelConfig(
     List<DenseCellBranch> densePredictionCell;
     boolean asppWithBatchNorm;
     int logitsKernelSize;
+    boolean useBoundedActivation;
 
     Fields(ModelConfig c) {
       variant = c.variant;
       outputStride = c.outputStride;
       atrousRates = c.atrousRates;
       multiGrid = c.multiGrid;
-      decoderOutputStride = c.decoderOutputStride;
+      decoderOutputStrides = c.decoderOutputStrides;
       asppWithSeparableConv = c.asppWithSeparableConv;
       decoderUseSeparableConv = c.decoderUseSeparableConv;
       numClasses = c.numClasses;
@@ -526,15 +624,16 @@ public record ModelConfig(
       densePredictionCell = c.densePredictionCell;
       asppWithBatchNorm = c.asppWithBatchNorm;
       logitsKernelSize = c.logitsKernelSize;
+      useBoundedActivation = c.useBoundedActivation;
     }
 
     ModelConfig build() {
-      return new ModelConfig(variant, outputStride, atrousRates, multiGrid, decoderOutputStride,
+      return new ModelConfig(variant, outputStride, atrousRates, multiGrid, decoderOutputStrides,
           asppWithSeparableConv, decoderUseSeparableConv, numClasses, cropHeight, cropWidth,
           depthMultiplier, imagePooling, imagePoolingCropSize, imagePoolingStride,
           asppConvsFilters, decoderFilters, asppWithSqueezeAndExcitation, imageSeUsesQsigmoid,
           asppWithConcatProjection, decoderUseSumMerge, decoderOutputIsLogits,
-          densePredictionCell, asppWithBatchNorm, logitsKernelSize);
+          densePredictionCell, asppWithBatchNorm, logitsKernelSize, useBoundedActivation);
     }
   }
 }

@@ -60,7 +60,7 @@ class ModelConfigTest {
         "aspp_convs_filters", "decoder_filters", "aspp_with_squeeze_and_excitation",
         "image_se_uses_qsigmoid", "aspp_with_concat_projection", "decoder_use_sum_merge",
         "decoder_output_is_logits", "dense_prediction_cell_json", "aspp_with_batch_norm",
-        "logits_kernel_size")) {
+        "logits_kernel_size", "use_bounded_activation")) {
       assertTrue(!text.contains(flag), flag + " in " + text);
     }
     String mnv3 = new ObjectMapper().writeValueAsString(
@@ -86,6 +86,39 @@ class ModelConfigTest {
     assertTrue(c.asppWithBatchNorm());
     assertEquals(1, c.logitsKernelSize());
     assertEquals(List.of(), c.densePredictionCell());
+    assertTrue(!c.useBoundedActivation());
+  }
+
+  /**
+   * decoder_output_stride: a number for one stage (0 for none), as model.json files always had
+   * it, a list for several stages (the official flag's form); read in any of the three.
+   */
+  @Test
+  void decoderStagesRoundTripInTheOfficialForm() throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    ModelConfig two = ModelConfig.preset("xception65_coco_voc")
+        .withDecoderOutputStrides(List.of(8, 4));
+    String text = json.writeValueAsString(two);
+    assertTrue(text.contains("\"decoder_output_stride\":[8,4]"), text);
+    assertEquals(two, json.readValue(text, ModelConfig.class));
+    assertEquals(4, two.decoderOutputStride());
+    assertTrue(json.writeValueAsString(ModelConfig.preset("xception65_coco_voc"))
+        .contains("\"decoder_output_stride\":4"));
+    assertTrue(json.writeValueAsString(ModelConfig.preset("mobilenetv2_coco_voc"))
+        .contains("\"decoder_output_stride\":0"));
+    String one = text.replace("[8,4]", "[4]");
+    assertEquals(ModelConfig.preset("xception65_coco_voc"), json.readValue(one, ModelConfig.class));
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> two.withDecoderOutputStrides(List.of(4, 8))).getMessage().contains("decrease"));
+  }
+
+  /** use_bounded_activation is written when set and read back. */
+  @Test
+  void boundedActivationRoundTrips() throws Exception {
+    ModelConfig c = ModelConfig.preset("xception65_coco_voc").withBoundedActivation(true);
+    String text = new ObjectMapper().writeValueAsString(c);
+    assertTrue(text.contains("\"use_bounded_activation\":true"), text);
+    assertEquals(c, new ObjectMapper().readValue(text, ModelConfig.class));
   }
 
   /** The flags of g3doc/model_zoo.md for the MobileNetV3 Cityscapes checkpoints. */

@@ -13,9 +13,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The variables (name and shape) of every model-zoo preset equal the manifest that the
- * independent Python reference ({@code tools/reference/deeplab_reference.py}) derived from the
- * official code, so that a rename or a shape change cannot slip through.
+ * The variables (name and shape) of every model-zoo preset, and of every golden case's network,
+ * equal the manifest that the independent Python reference ({@code
+ * tools/reference/deeplab_reference.py}) derived from the official code, so that a rename or a
+ * shape change cannot slip through.
  */
 class VariableManifestTest {
 
@@ -36,6 +37,27 @@ class VariableManifestTest {
           .sorted(Comparator.comparing(ModelVariable::name))
           .map(v -> v.name() + " " + v.shapeString()).toList();
       assertEquals(String.join("\n", expected), String.join("\n", actual), preset);
+    }
+  }
+
+  static java.util.stream.Stream<String> cases() throws Exception {
+    return dev.deeplab.testing.GoldenCases.names(GoldenParityTest.GOLDEN);
+  }
+
+  @ParameterizedTest
+  @MethodSource("cases")
+  void goldenCaseVariablesMatchTheirManifest(String name) throws Exception {
+    Path dir = GoldenParityTest.GOLDEN.resolve(name);
+    List<String> expected = Files.readAllLines(dir.resolve("variables.txt")).stream()
+        .filter(l -> !l.isBlank()).toList();
+    ModelConfig config = dev.deeplab.testing.GoldenCases.configOf(
+        new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+            dir.resolve("config.json").toFile()));
+    try (ModelGraph g = ModelGraph.build(config)) {
+      List<String> actual = g.variables().values().stream()
+          .sorted(Comparator.comparing(ModelVariable::name))
+          .map(v -> v.name() + " " + v.shapeString()).toList();
+      assertEquals(String.join("\n", expected), String.join("\n", actual), name);
     }
   }
 }

@@ -46,7 +46,7 @@ public final class GoldenCases {
         j.get("output_stride").asInt(),
         rates,
         grid,
-        dec == null || dec.isNull() ? 0 : dec.asInt(),
+        strides(dec),
         j.get("aspp_with_separable_conv").asBoolean(),
         j.get("decoder_use_separable_conv").asBoolean(),
         classes,
@@ -65,7 +65,8 @@ public final class GoldenCases {
         j.path("decoder_output_is_logits").asBoolean(false),
         cell(j.get("dense_prediction_cell_json")),
         j.path("aspp_with_batch_norm").asBoolean(true),
-        j.path("logits_kernel_size").asInt(1));
+        j.path("logits_kernel_size").asInt(1),
+        j.path("use_bounded_activation").asBoolean(false));
   }
 
   /** The dense prediction cell of a case, empty for none. */
@@ -82,6 +83,17 @@ public final class GoldenCases {
       }
     }
     return cell;
+  }
+
+  /** {@code decoder_output_stride}: absent or null for none, a number or a list of stages. */
+  private static List<Integer> strides(JsonNode dec) {
+    List<Integer> strides = new ArrayList<>();
+    if (dec != null && dec.isArray()) {
+      dec.forEach(n -> strides.add(n.asInt()));
+    } else if (dec != null && !dec.isNull()) {
+      strides.add(dec.asInt());
+    }
+    return strides;
   }
 
   /** An int list field, or {@code absent} when the case does not set it. */

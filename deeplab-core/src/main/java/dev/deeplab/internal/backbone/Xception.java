@@ -22,6 +22,12 @@ import org.tensorflow.types.TFloat32;
  * every max-pool replaced by a strided separable conv, batch norm after each depthwise and
  * pointwise conv, and ReLU before each separable conv except in the last block, which applies it
  * after. Batch norm decay 0.9997, epsilon 1e-3; truncated-normal(0.09) initialisation.
+ *
+ * <p>With {@code use_bounded_activation} ({@code xception_arg_scope}): ReLU6 wherever ReLU was;
+ * the batch-norm outputs that had no activation are clipped to [-6, 6]; a module's residual and
+ * shortcut (or input) are clipped before their sum and ReLU6 follows it; the separable convs pad as
+ * TF "SAME" even when strided ({@code use_explicit_padding=False}; the root convs keep {@code
+ * conv2d_same}).
  */
 public final class Xception implements Backbone {
 
@@ -70,12 +76,14 @@ public final class Xception implements Backbone {
   public FeatureMaps build(NetScope root, Operand<TFloat32> images, ModelConfig config) {
     BatchNormSpec bn = new BatchNormSpec(variant.bnDecay(), variant.bnEpsilon());
     Initializer init = Initializer.truncatedNormal(0.09);
+    boolean bounded = config.useBoundedActivation();
+    Activation relu = bounded ? Activation.RELU6 : Activation.RELU;
     NetScope net = root.child(variant.scope());
     NetScope entry = net.child("entry_flow");
     Operand<TFloat32> x =
         Conv.conv(32, 3).stride(2).padding(Padding.EXPLICIT).batchNorm(bn)
-            .activation(Activation.RELU).init(init).apply(entry, "conv1_1", images);
-    x = Conv.conv(64, 3).batchNorm(bn).activation(Activation.RELU).init(init)
+            .activation(relu).init(init).apply(entry, "conv1_1", images);
+    x = Conv.conv(64, 3).batchNorm(bn).activation(relu).init(init)
         .apply(entry, "conv1_2", x);
 
     StrideSchedule schedule = new StrideSchedule(config.outputStride(), 2);
@@ -90,7 +98,7 @@ public final class Xception implements Backbone {
         StrideSchedule.Step step = schedule.next(block.stride);
         List<Integer> unitRates = block.activationInside ? config.multiGrid() : List.of(1, 1, 1);
         NetScope module = blockScope.child("unit_" + (u + 1)).child("xception_module");
-        Operand<TFloat32>[] out = module(module, x, block, step, unitRates, bn, init);
+        Operand<TFloat32>[] out = module(module, x, block, step, unitRates, bn, init, bounded);
         x = out[0];
         Integer os = endpoints.get(block.scope);
         if (os != null && u == 0) {
@@ -110,19 +118,23 @@ public final class Xception implements Backbone {
       StrideSchedule.Step step,
       List<Integer> unitRates,
       BatchNormSpec bn,
-      Initializer init) {
+      Initializer init,
+      boolean bounded) {
     Ops tf = module.tf();
-    Activation inner = block.activationInside ? Activation.RELU : Activation.NONE;
+    Activation relu = bounded ? Activation.RELU6 : Activation.RELU;
+    Activation inner = block.activationInside ? relu
+        : bounded ? Activation.CLIP6 : Activation.NONE;
     Operand<TFloat32> residual = input;
     Operand<TFloat32> conv2 = null;
     for (int i = 0; i < 3; i++) {
       if (!block.activationInside) {
-        residual = tf.nn.relu(residual);
+        residual = relu.apply(tf, residual);
       }
       int stride = i == 2 ? step.stride() : 1;
       String name = "separable_conv" + (i + 1);
       residual = Conv.depthwise(3).stride(stride).rate(step.rate() * unitRates.get(i))
-          .padding(Padding.EXPLICIT).batchNorm(bn).activation(inner).init(init)
+          .padding(bounded ? Padding.SAME : Padding.EXPLICIT).batchNorm(bn).activation(inner)
+          .init(init)
           .apply(module, name + "_depthwise", residual);
       residual = Conv.conv(block.depths[i], 1).batchNorm(bn).activation(inner).init(init)
           .apply(module, name + "_pointwise", residual);
@@ -130,14 +142,21 @@ public final class Xception implements Backbone {
         conv2 = residual;
       }
     }
-    Operand<TFloat32> out =
+    Operand<TFloat32> skip =
         switch (block.skip) {
-          case CONV -> tf.math.add(residual,
-              Conv.conv(block.depths[2], 1).stride(step.stride()).batchNorm(bn).init(init)
-                  .apply(module, "shortcut", input));
-          case SUM -> tf.math.add(residual, input);
-          case NONE -> residual;
+          case CONV -> Conv.conv(block.depths[2], 1).stride(step.stride()).batchNorm(bn)
+              .init(init).apply(module, "shortcut", input);
+          case SUM -> input;
+          case NONE -> null;
         };
-    return new Operand[] {out, conv2};
+    if (skip == null) {
+      return new Operand[] {residual, conv2};
+    }
+    if (!bounded) {
+      return new Operand[] {tf.math.add(residual, skip), conv2};
+    }
+    Operand<TFloat32> sum = tf.math.add(Activation.CLIP6.apply(tf, residual),
+        Activation.CLIP6.apply(tf, skip));
+    return new Operand[] {Activation.RELU6.apply(tf, sum), conv2};
   }
 }

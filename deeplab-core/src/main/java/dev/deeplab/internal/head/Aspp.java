@@ -18,7 +18,8 @@ import org.tensorflow.types.TFloat32;
  * Convolution for Semantic Image Segmentation", 2017; {@code model.py extract_features}): branches
  * {@code image_pooling}, {@code aspp0} and {@code aspp1..n} at the atrous rates, concatenated in
  * that order, projected by {@code concat_projection}, dropout (keep 0.9) in training; all with
- * {@code aspp_convs_filters} channels.
+ * {@code aspp_convs_filters} channels. ReLU, or ReLU6 with {@code use_bounded_activation} except in
+ * the image pooling.
  *
  * <p>The image pooling averages windows of the image-pooling crop size at the output stride
  * ({@code image_pooling_crop_size}, stride {@code image_pooling_stride}) and is resized back to the
@@ -37,6 +38,7 @@ public final class Aspp {
       throw new IllegalArgumentException("ASPP needs a static feature size");
     }
     int depth = c.asppConvsFilters();
+    Activation act = HeadLayers.activation(c);
     Operand<TFloat32> gate = null;
     if (c.imagePooling()) {
       NetScope pooling = root.child("image_pooling");
@@ -58,6 +60,7 @@ public final class Aspp {
           ? Conv.conv(depth, 1).withBias()
               .activation(c.imageSeUsesQsigmoid() ? Activation.HARD_SIGMOID : Activation.SIGMOID)
               .applyIn(pooling, pooled)
+          // image_feature_activation_fn is tf.nn.relu, bounded activations or not
           : HeadLayers.conv(depth, 1).applyIn(pooling, pooled);
       y = HeadLayers.resize(tf, y, scaleDimension(c.cropHeight(), 1.0 / c.outputStride()),
           scaleDimension(c.cropWidth(), 1.0 / c.outputStride()));
@@ -67,18 +70,19 @@ public final class Aspp {
         branches.add(y);
       }
     }
-    branches.add(HeadLayers.conv(depth, 1).apply(root, "aspp0", features));
+    branches.add(HeadLayers.conv(depth, 1, act).apply(root, "aspp0", features));
     for (int i = 0; i < c.atrousRates().size(); i++) {
       String name = "aspp" + (i + 1);
       int rate = c.atrousRates().get(i);
       branches.add(c.asppWithSeparableConv()
-          ? HeadLayers.splitSeparable(root, name, features, depth, rate)
-          : HeadLayers.conv(depth, 3).rate(rate).apply(root, name, features));
+          ? HeadLayers.splitSeparable(root, name, features, depth, rate, act)
+          : HeadLayers.conv(depth, 3, act).rate(rate).apply(root, name, features));
     }
     Operand<TFloat32> y;
     if (c.asppWithConcatProjection()) {
       NetScope projection = root.child("concat_projection");
-      y = HeadLayers.conv(depth, 1).applyIn(projection, HeadLayers.concat(projection.tf(), branches));
+      y = HeadLayers.conv(depth, 1, act)
+          .applyIn(projection, HeadLayers.concat(projection.tf(), branches));
       y = Dropout.apply(root.child("concat_projection_dropout"), y, 0.9f);
     } else {
       y = HeadLayers.concat(root.child("aspp_concat").tf(), branches);

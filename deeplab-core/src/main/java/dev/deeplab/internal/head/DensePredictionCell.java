@@ -22,7 +22,8 @@ import org.tensorflow.types.TFloat32;
  * earlier branch and is a 1×1 conv {@code branch<i>}, a split separable conv {@code
  * branch<i>_depthwise}/{@code _pointwise} at its (possibly unequal) rates times {@code 16 /
  * output_stride}, or a pyramid pooling; the concatenation, dropout (keep 0.9) in training, goes
- * through {@code concat_projection}. 256 channels, batch norm (decay 0.9997, epsilon 1e-5), ReLU.
+ * through {@code concat_projection}. 256 channels, batch norm (decay 0.9997, epsilon 1e-5), ReLU
+ * (also with {@code use_bounded_activation}: the cell's arg scope names {@code tf.nn.relu}).
  */
 public final class DensePredictionCell {
   private static final int DEPTH = 256;

@@ -5,6 +5,7 @@ import dev.deeplab.internal.nn.BatchNormSpec;
 import dev.deeplab.internal.nn.Conv;
 import dev.deeplab.internal.nn.Initializer;
 import dev.deeplab.internal.nn.NetScope;
+import dev.deeplab.model.ModelConfig;
 import java.util.List;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
@@ -13,8 +14,8 @@ import org.tensorflow.types.TFloat32;
 
 /**
  * Layers the DeepLab head shares ({@code research/deeplab/core/utils.py}, {@code model.py}): batch
- * norm with decay 0.9997 and epsilon 1e-5, ReLU, the split separable conv and the align-corners
- * bilinear resize.
+ * norm with decay 0.9997 and epsilon 1e-5, ReLU (ReLU6 with {@code use_bounded_activation} in the
+ * ASPP and decoder), the split separable conv and the align-corners bilinear resize.
  */
 final class HeadLayers {
   static final BatchNormSpec BN = new BatchNormSpec(0.9997f, 1e-5f);
@@ -23,19 +24,32 @@ final class HeadLayers {
 
   /** A conv + BN + ReLU with slim's default (Xavier) initialiser, as the head's arg scope makes. */
   static Conv conv(int channels, int kernel) {
-    return Conv.conv(channels, kernel).batchNorm(BN).activation(Activation.RELU);
+    return conv(channels, kernel, Activation.RELU);
+  }
+
+  /** A conv + BN + {@code activation} with slim's default (Xavier) initialiser. */
+  static Conv conv(int channels, int kernel, Activation activation) {
+    return Conv.conv(channels, kernel).batchNorm(BN).activation(activation);
+  }
+
+  /**
+   * The activation of the ASPP and decoder arg scopes ({@code model.py}): {@code tf.nn.relu6 if
+   * use_bounded_activation else tf.nn.relu}.
+   */
+  static Activation activation(ModelConfig c) {
+    return c.useBoundedActivation() ? Activation.RELU6 : Activation.RELU;
   }
 
   /**
    * The official {@code split_separable_conv2d}: {@code <name>_depthwise} (3×3 at {@code rate},
-   * BN, ReLU; truncated-normal 0.33) then {@code <name>_pointwise} (1×1, BN, ReLU;
-   * truncated-normal 0.06).
+   * BN, {@code activation}; truncated-normal 0.33) then {@code <name>_pointwise} (1×1, BN,
+   * {@code activation}; truncated-normal 0.06).
    */
-  static Operand<TFloat32> splitSeparable(
-      NetScope scope, String name, Operand<TFloat32> x, int channels, int rate) {
-    Operand<TFloat32> y = Conv.depthwise(3).rate(rate).batchNorm(BN).activation(Activation.RELU)
+  static Operand<TFloat32> splitSeparable(NetScope scope, String name, Operand<TFloat32> x,
+      int channels, int rate, Activation activation) {
+    Operand<TFloat32> y = Conv.depthwise(3).rate(rate).batchNorm(BN).activation(activation)
         .init(Initializer.truncatedNormal(0.33)).apply(scope, name + "_depthwise", x);
-    return conv(channels, 1).init(Initializer.truncatedNormal(0.06))
+    return conv(channels, 1, activation).init(Initializer.truncatedNormal(0.06))
         .apply(scope, name + "_pointwise", y);
   }
 

@@ -54,7 +54,7 @@ public final class DeepLab {
         : config.densePredictionCell().isEmpty() ? Aspp.build(root, maps.features(), config)
         : DensePredictionCell.build(root, maps.features(), config);
     if (config.hasDecoder()) {
-      features = Decoder.build(root, features, maps.lowLevel(config.decoderOutputStride()), config);
+      features = Decoder.build(root, features, maps, config);
       if (config.decoderOutputIsLogits()) {
         return features;
       }

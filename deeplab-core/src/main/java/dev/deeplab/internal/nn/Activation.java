@@ -19,7 +19,13 @@ public enum Activation {
    * {@code relu6(x + 3) · 0.16667}: the gating of MobileNetV3's squeeze-excitation and DeepLab's
    * {@code utils.q_sigmoid} (the constant as written there, not 1/6).
    */
-  HARD_SIGMOID;
+  HARD_SIGMOID,
+  /**
+   * {@code clip_by_value(x, -6, 6)}: the official Xception's bounded form of its BN outputs and
+   * sums ({@code core/xception.py _CLIP_CAP} with {@code use_bounded_activation}); built from
+   * Maximum and Minimum, whose gradients TensorFlow's C++ registry has.
+   */
+  CLIP6;
 
   /** Applies this activation. */
   public Operand<TFloat32> apply(Ops tf, Operand<TFloat32> x) {
@@ -32,6 +38,7 @@ public enum Activation {
           tf.constant(1f / 6f));
       case HARD_SIGMOID -> tf.math.mul(tf.nn.relu6(tf.math.add(x, tf.constant(3f))),
           tf.constant(0.16667f));
+      case CLIP6 -> tf.math.minimum(tf.math.maximum(x, tf.constant(-6f)), tf.constant(6f));
     };
   }
 }

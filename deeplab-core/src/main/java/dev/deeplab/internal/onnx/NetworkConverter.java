@@ -193,6 +193,8 @@ final class NetworkConverter {
       case "Sub" -> binary("Sub", n);
       case "Mul" -> binary("Mul", n);
       case "RealDiv" -> binary("Div", n);
+      case "Maximum" -> binary("Max", n);
+      case "Minimum" -> binary("Min", n);
       case "BiasAdd" -> biasAdd(n);
       case "FusedBatchNorm", "FusedBatchNormV3" -> batchNorm(n);
       case "Relu" -> same(n, onnx.node("Relu", name, new String[] {value(n.getInput(0)).name()}));

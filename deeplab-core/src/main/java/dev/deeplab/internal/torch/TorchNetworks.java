@@ -110,10 +110,11 @@ public final class TorchNetworks {
       rates = List.of();
     }
     return new ModelConfig(variant, outputStride, rates, List.of(1, 1, 1),
-        isVainf(variant) ? 4 : 0, false, false, numClasses, cropSide, cropSide, 1.0,
+        isVainf(variant) ? List.of(4) : List.of(), false, false, numClasses, cropSide, cropSide, 1.0,
         variant != ModelVariant.TORCHVISION_LRASPP_MOBILENET_V3_LARGE,
         // the official head options at their defaults (ModelConfig.defaults): unused here
-        List.of(), List.of(1, 1), 256, 256, false, false, true, false, false, List.of(), true, 1);
+        List.of(), List.of(1, 1), 256, 256, false, false, true, false, false, List.of(), true, 1,
+        false);
   }
 
   /** VainF's DeepLabV3+ networks. */

@@ -2,11 +2,13 @@ package dev.deeplab.internal.nn;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.deeplab.internal.backbone.FeatureMaps;
 import dev.deeplab.internal.head.Aspp;
 import dev.deeplab.internal.head.Decoder;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant;
 import java.util.List;
+import java.util.Map;
 import java.util.function.BiFunction;
 import org.junit.jupiter.api.Test;
 import org.tensorflow.Graph;
@@ -80,6 +82,21 @@ class BuildingBlockGradientTest {
         "conv/weights", "conv/BatchNorm/gamma", "conv/BatchNorm/beta") < TOLERANCE);
   }
 
+  /**
+   * The bounded activations of {@code use_bounded_activation}: the [-6, 6] clip (Maximum and
+   * Minimum) and ReLU6, on values scaled well past ±6 so that both bounds are active.
+   */
+  @Test
+  void boundedActivationsClipAndRelu6() {
+    assertTrue(check(2, 1e-3f, 6, 6, 3, (s, x) -> {
+      Operand<TFloat32> big = s.tf().math.mul(x, s.tf().constant(8f));
+      Operand<TFloat32> y = Conv.conv(4, 3).withBias().activation(Activation.CLIP6)
+          .apply(s, "clip", big);
+      return Conv.conv(4, 3).withBias().activation(Activation.RELU6).apply(s, "relu6",
+          s.tf().math.mul(y, s.tf().constant(2f)));
+    }, "clip/weights", "relu6/weights") < TOLERANCE);
+  }
+
   @Test
   void stridedConvWithSamePadding() {
     assertTrue(check(8, 8, 3, (s, x) -> Conv.conv(4, 3).stride(2).withBias().apply(s, "conv", x),
@@ -143,7 +160,7 @@ class BuildingBlockGradientTest {
     assertTrue(check(2, 2e-3f, 9, 9, 5, (s, x) -> {
       Operand<TFloat32> aspp = s.tf().image.resizeBilinear(x, s.tf().constant(new int[] {3, 3}),
           org.tensorflow.op.image.ResizeBilinear.alignCorners(true));
-      return Decoder.build(s, aspp, x, c);
+      return Decoder.build(s, aspp, new FeatureMaps(aspp, Map.of(c.decoderOutputStride(), x)), c);
     }, "decoder/feature_projection0/weights", "decoder/decoder_conv0_depthwise/depthwise_weights",
         "decoder/decoder_conv1_pointwise/weights") < DEEP_TOLERANCE);
   }
@@ -184,6 +201,24 @@ class BuildingBlockGradientTest {
         "image_pooling/weights", "image_pooling/biases", "aspp0/weights") < DEEP_TOLERANCE);
   }
 
+  /** A two-stage decoder (decoder_output_stride=8,4): the second stage's layers suffixed _1. */
+  @Test
+  void twoStageDecoder() {
+    ModelConfig c = ModelConfig.defaults(ModelVariant.XCEPTION_65, 16).withCropSize(33, 33)
+        .withDecoderOutputStrides(List.of(8, 4));
+    // Low-level features: 9x9 at stride 4, 5x5 at stride 8 (resized from them); ASPP 3x3.
+    assertTrue(check(2, 5e-4f, 9, 9, 5, (s, x) -> {
+      Ops tf = s.tf();
+      Operand<TFloat32> low8 = tf.image.resizeBilinear(x, tf.constant(new int[] {5, 5}),
+          org.tensorflow.op.image.ResizeBilinear.alignCorners(true));
+      Operand<TFloat32> aspp = tf.image.resizeBilinear(x, tf.constant(new int[] {3, 3}),
+          org.tensorflow.op.image.ResizeBilinear.alignCorners(true));
+      return Decoder.build(s, aspp, new FeatureMaps(aspp, Map.of(8, low8, 4, x)), c);
+    }, "decoder/feature_projection0/weights", "decoder/decoder_conv1_pointwise/weights",
+        "decoder/feature_projection0_1/weights", "decoder/decoder_conv0_1_depthwise/depthwise_weights",
+        "decoder/decoder_conv1_1_pointwise/weights") < DEEP_TOLERANCE);
+  }
+
   /** The sum-merge decoder whose 1x1 convs (biases, no batch norm) give the logits. */
   @Test
   void sumMergeDecoderAsLogits() {
@@ -193,7 +228,7 @@ class BuildingBlockGradientTest {
     assertTrue(check(2, 2e-3f, 9, 9, 5, (s, x) -> {
       Operand<TFloat32> aspp = s.tf().image.resizeBilinear(x, s.tf().constant(new int[] {3, 3}),
           org.tensorflow.op.image.ResizeBilinear.alignCorners(true));
-      return Decoder.build(s, aspp, x, c);
+      return Decoder.build(s, aspp, new FeatureMaps(aspp, Map.of(c.decoderOutputStride(), x)), c);
     }, "decoder/feature_projection0/weights", "decoder/feature_projection0/biases",
         "decoder/decoder_conv0/weights") < TOLERANCE);
   }
