@@ -30,12 +30,12 @@ import org.tensorflow.types.TInt32;
  * <p>Built on a {@link NetScope} (the graph's variables), the layers follow its {@link NetState}:
  * in training mode {@code BatchNorm2d} normalises with the batch statistics and updates the
  * running ones as PyTorch does ({@code running = (1 - momentum)·running + momentum·batch} with
- * momentum 0.1, the unbiased batch variance), {@code nn.Dropout} is active, and dilated convs are
+ * momentum 0.1 unless the network sets another, the unbiased batch variance), {@code nn.Dropout} is active, and dilated convs are
  * built through SpaceToBatchND ({@link AtrousMode#SPACE_TO_BATCH}; TensorFlow's gradients of
  * dilated convs are wrong).
  */
 final class TorchLayers {
-  /** PyTorch's batch-norm momentum, the weight of the batch in the running averages. */
+  /** PyTorch's default batch-norm momentum, the weight of the batch in the running averages. */
   static final float BN_MOMENTUM = 0.1f;
 
   private final Ops tf;
@@ -147,8 +147,16 @@ final class TorchLayers {
         tf.constant(0f));
   }
 
-  /** {@code nn.BatchNorm2d(eps=epsilon)}: affine, in the state's mode (eval by default). */
+  /** {@code nn.BatchNorm2d(eps=epsilon)} (momentum 0.1). */
   Operand<TFloat32> batchNorm(String name, Operand<TFloat32> x, float epsilon) {
+    return batchNorm(name, x, epsilon, BN_MOMENTUM);
+  }
+
+  /**
+   * {@code nn.BatchNorm2d(eps=epsilon, momentum=momentum)}: affine, in the state's mode (eval by
+   * default); in training the running statistics move by {@code momentum} towards the batch's.
+   */
+  Operand<TFloat32> batchNorm(String name, Operand<TFloat32> x, float epsilon, float momentum) {
     long[] c = {x.shape().size(3)};
     Operand<TFloat32> gamma = weights.get(name + ".weight", c, Role.BN_GAMMA);
     Operand<TFloat32> beta = weights.get(name + ".bias", c, Role.BN_BETA);
@@ -163,7 +171,7 @@ final class TorchLayers {
     Operand<TFloat32> empty = tf.constant(new float[0]);
     FusedBatchNorm<TFloat32, TFloat32> bn = tf.nn.fusedBatchNorm(x, gamma, beta, empty, empty,
         FusedBatchNorm.isTraining(true), FusedBatchNorm.epsilon(epsilon));
-    Operand<TFloat32> rate = tf.constant(BN_MOMENTUM);
+    Operand<TFloat32> rate = tf.constant(momentum);
     state().addUpdate(tf.assignSub(mean, tf.math.mul(tf.math.sub(mean, bn.batchMean()), rate)));
     state().addUpdate(tf.assignSub(variance,
         tf.math.mul(tf.math.sub(variance, bn.batchVariance()), rate)));
