@@ -30,9 +30,9 @@ import org.tensorflow.types.TInt32;
  * <p>Built on a {@link NetScope} (the graph's variables), the layers follow its {@link NetState}:
  * in training mode {@code BatchNorm2d} normalises with the batch statistics and updates the
  * running ones as PyTorch does ({@code running = (1 - momentum)·running + momentum·batch} with
- * momentum 0.1 unless the network sets another, the unbiased batch variance), {@code nn.Dropout} is active, and dilated convs are
- * built through SpaceToBatchND ({@link AtrousMode#SPACE_TO_BATCH}; TensorFlow's gradients of
- * dilated convs are wrong).
+ * momentum 0.1 unless the network sets another, the unbiased batch variance), {@code nn.Dropout}
+ * is active, and dilated convs are built through SpaceToBatchND ({@link
+ * AtrousMode#SPACE_TO_BATCH}; TensorFlow's gradients of dilated convs are wrong).
  */
 final class TorchLayers {
   /** PyTorch's default batch-norm momentum, the weight of the batch in the running averages. */
@@ -42,7 +42,7 @@ final class TorchLayers {
   private final Weights weights;
   private final NetScope root;
 
-  /** Inference layers with weights from {@code weights} (native dilated convs). */
+  /** Inference layers with weights from {@code weights} (native dilated 3×3 convs). */
   TorchLayers(Ops tf, Weights weights) {
     this.tf = tf;
     this.weights = weights;
@@ -56,10 +56,6 @@ final class TorchLayers {
     this.root = root;
   }
 
-  private NetState state() {
-    return root == null ? NetState.inference() : root.state();
-  }
-
   private boolean spaceToBatch() {
     return root != null && root.state().atrousMode() == AtrousMode.SPACE_TO_BATCH;
   }
@@ -68,7 +64,9 @@ final class TorchLayers {
     return tf;
   }
 
-  /** {@code nn.Conv2d(in, out, k, stride, padding, dilation, groups=1, bias)} named {@code name}. */
+  /**
+   * {@code nn.Conv2d(in, out, k, stride, padding, dilation, groups=1, bias)} named {@code name}.
+   */
   Operand<TFloat32> conv(String name, Operand<TFloat32> x, int out, int kernel, int stride,
       int padding, int dilation, boolean bias) {
     long in = x.shape().size(3);
@@ -162,7 +160,7 @@ final class TorchLayers {
     Operand<TFloat32> beta = weights.get(name + ".bias", c, Role.BN_BETA);
     Operand<TFloat32> mean = weights.get(name + ".running_mean", c, Role.BN_MOVING_MEAN);
     Operand<TFloat32> variance = weights.get(name + ".running_var", c, Role.BN_MOVING_VARIANCE);
-    if (!state().trainBatchNorm()) {
+    if (root == null || !root.state().trainBatchNorm()) {
       return tf.nn.fusedBatchNorm(x, gamma, beta, mean, variance,
           FusedBatchNorm.isTraining(false), FusedBatchNorm.epsilon(epsilon)).y();
     }
@@ -172,8 +170,9 @@ final class TorchLayers {
     FusedBatchNorm<TFloat32, TFloat32> bn = tf.nn.fusedBatchNorm(x, gamma, beta, empty, empty,
         FusedBatchNorm.isTraining(true), FusedBatchNorm.epsilon(epsilon));
     Operand<TFloat32> rate = tf.constant(momentum);
-    state().addUpdate(tf.assignSub(mean, tf.math.mul(tf.math.sub(mean, bn.batchMean()), rate)));
-    state().addUpdate(tf.assignSub(variance,
+    NetState state = root.state();
+    state.addUpdate(tf.assignSub(mean, tf.math.mul(tf.math.sub(mean, bn.batchMean()), rate)));
+    state.addUpdate(tf.assignSub(variance,
         tf.math.mul(tf.math.sub(variance, bn.batchVariance()), rate)));
     return bn.y();
   }

@@ -372,7 +372,8 @@ public final class TrainingGraph implements AutoCloseable {
       Placeholder<TFloat32> mean = tf.placeholder(TFloat32.class);
       Placeholder<TFloat32> variance = tf.placeholder(TFloat32.class);
       Op set = tf.withControlDependencies(List.of(
-          tf.assign(output(v.name()), mean), tf.assign(output(scope + (torch ? ".running_var" : "/moving_variance")), variance)))
+          tf.assign(output(v.name()), mean),
+          tf.assign(output(scope + (torch ? ".running_var" : "/moving_variance")), variance)))
           .noOp();
       batchNorms.add(new BatchNormStatistics(bn.output(1), bn.output(2), mean, variance, set));
     }

@@ -24,9 +24,9 @@ import org.tensorflow.types.TFloat32;
 /**
  * The dilated convs of the PyTorch networks in training graphs ({@code nn.Conv2d(k, padding=d,
  * dilation=d)} and its depthwise form, built through SpaceToBatchND) at odd and even sizes: the
- * 3×3 conv's forward equals TensorFlow's native dilated conv (its inference form), and the gradients of a
- * linear loss {@code sum(y·R)} with respect to kernel and input equal central finite differences,
- * which are exact for a loss linear in each (up to float32 rounding).
+ * 3×3 conv's forward equals TensorFlow's native dilated conv (its inference form), and the
+ * gradients of a linear loss {@code sum(y·R)} with respect to kernel and input equal central
+ * finite differences, which are exact for a loss linear in each (up to float32 rounding).
  */
 class TorchAtrousGradientTest {
 
@@ -98,7 +98,8 @@ class TorchAtrousGradientTest {
       System.out.printf("torch %s conv rate %d on %dx%d: forward vs native %.2g, gradients vs "
           + "finite differences %.2g%n", depthwise ? "depthwise" : "3x3", rate, h, w,
           worstNative, worst);
-      assertTrue(worstNative < 1e-5, "forward differs from the native dilated conv: " + worstNative);
+      assertTrue(worstNative < 1e-5, "forward differs from the native dilated conv: "
+          + worstNative);
       assertTrue(worst < 2e-3, "gradient differs from finite differences: " + worst);
     }
   }

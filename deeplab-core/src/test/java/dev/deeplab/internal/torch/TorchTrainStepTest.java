@@ -37,7 +37,8 @@ class TorchTrainStepTest {
 
   @ParameterizedTest
   @CsvSource({
-      "torchvision_deeplabv3_mobilenet_v3_large, 16, 65, torchvision_deeplabv3_mobilenet_v3_large_c3_65",
+      "torchvision_deeplabv3_mobilenet_v3_large, 16, 65, "
+          + "torchvision_deeplabv3_mobilenet_v3_large_c3_65",
       "vainf_deeplabv3plus_mobilenet, 16, 129, vainf_deeplabv3plus_mobilenet_os16_c3_129"})
   void stepMatchesPytorch(String name, int outputStride, int size, String golden)
       throws Exception {
