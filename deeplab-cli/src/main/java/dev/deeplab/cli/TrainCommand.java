@@ -7,10 +7,13 @@ import dev.deeplab.data.TfRecordDataset;
 import dev.deeplab.export.ModelExporter;
 import dev.deeplab.export.ModelImporter;
 import dev.deeplab.internal.serving.SavedModels;
+import dev.deeplab.internal.torch.PyTorchImporter;
+import dev.deeplab.internal.torch.TorchNetworks;
 import dev.deeplab.internal.train.Devices;
 import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelInfo;
+import dev.deeplab.model.ModelVariant;
 import dev.deeplab.train.Augmentation;
 import dev.deeplab.train.ClusterServer;
 import dev.deeplab.train.ClusterSpec;
@@ -51,7 +54,10 @@ import picocli.CommandLine.Spec;
             + "--steps 2000 --batch-size 8 --crop-size 321 --base-lr 1e-4 "
             + "--no-fine-tune-batch-norm --checkpoint-dir runs/voc",
         "Example: deeplab train --dataset cityscapes --data 'tfrecord/train_fine-*.tfrecord' "
-            + "--variant mobilenet_v2 --steps 90000 --batch-size 8 --checkpoint-dir runs/city"})
+            + "--variant mobilenet_v2 --steps 90000 --batch-size 8 --checkpoint-dir runs/city",
+        "Example: deeplab train --init-from deeplabv3_resnet50.pth --arch "
+            + "torchvision_deeplabv3_resnet50 --dataset pascal_voc_seg --data VOC2012 --steps 2000 "
+            + "--batch-size 8 --base-lr 1e-3 --checkpoint-dir runs/tv_r50 --export savedmodels/tv"})
 public final class TrainCommand implements Callable<Integer> {
   @ArgGroup(exclusive = false, heading = "Model (default: from --init-from when it records one)%n")
   ModelOptions model = new ModelOptions();
@@ -94,8 +100,16 @@ public final class TrainCommand implements Callable<Integer> {
   String split;
 
   @Option(names = "--init-from", paramLabel = "PATH", description = "Initial weights: a SavedModel "
-      + "directory, a checkpoint prefix or training directory, or a .tflite file.")
+      + "directory, a checkpoint prefix or training directory, a .tflite file, or a PyTorch state "
+      + "dict (.pth, .pt, .safetensors) of the network --arch.")
   Path initFrom;
+
+  @Option(names = "--arch", paramLabel = "ARCH", description = "Train a PyTorch network, as "
+      + "import --pytorch names it (torchvision_deeplabv3_resnet50, ..., "
+      + "vainf_deeplabv3plus_mobilenet), in PyTorch's form (batch norm momentum 0.1, its resizes); "
+      + "with --num-classes, --crop-size and, for VainF's, --output-stride 8 or 16; instead of "
+      + "--variant/--preset.")
+  String arch;
 
   @Option(names = "--reinitialize", split = ",", paramLabel = "SCOPES",
       description = "Scopes trained from scratch instead of taken from --init-from: name "
@@ -461,6 +475,13 @@ public final class TrainCommand implements Callable<Integer> {
     if (model.numClasses == null && datasetOptions.kind() != null) {
       model.numClasses = datasetOptions.kind().labels.numClasses();
     }
+    if (arch != null) {
+      return torchConfig();
+    }
+    if (initFrom != null && Files.isRegularFile(initFrom) && PyTorchImporter.isWeightFile(initFrom)) {
+      throw new UsageError("--arch is required with a PyTorch --init-from (e.g. --arch "
+          + "torchvision_deeplabv3_resnet50)");
+    }
     if (model.given() || initFrom == null) {
       return model.toConfig();
     }
@@ -470,6 +491,41 @@ public final class TrainCommand implements Callable<Integer> {
           + " does not record its architecture");
     }
     return model.applyTo(base);
+  }
+
+  /** The PyTorch network --arch names, with --num-classes, --output-stride and --crop-size. */
+  private ModelConfig torchConfig() {
+    if (model.given()) {
+      throw new UsageError("give --arch or --variant/--preset, not both");
+    }
+    if (model.decoder != null || model.atrousRates != null || model.multiGrid != null
+        || model.separableAspp != null || model.separableDecoder != null
+        || model.depthMultiplier != null) {
+      throw new UsageError("--arch takes only --num-classes, --output-stride and --crop-size of "
+          + "the model options");
+    }
+    ModelVariant v;
+    try {
+      v = ModelVariant.fromName(arch);
+    } catch (IllegalArgumentException e) {
+      v = null;
+    }
+    if (v == null || v.family() != ModelVariant.Family.PYTORCH) {
+      throw new UsageError("--arch " + arch + " is not a PyTorch network (torchvision_deeplabv3_"
+          + "resnet50|torchvision_deeplabv3_resnet101|torchvision_deeplabv3_mobilenet_v3_large|"
+          + "torchvision_lraspp_mobilenet_v3_large|vainf_deeplabv3plus_resnet50|"
+          + "vainf_deeplabv3plus_resnet101|vainf_deeplabv3plus_mobilenet)");
+    }
+    int classes = model.numClasses != null ? model.numClasses : 21;
+    int[] hw = ModelOptions.parseSize(model.cropSize);
+    try {
+      ModelConfig c = model.outputStride != null
+          ? TorchNetworks.config(v, classes, hw[0], model.outputStride)
+          : TorchNetworks.config(v, classes, hw[0]);
+      return c.withCropSize(hw[0], hw[1]);
+    } catch (IllegalArgumentException e) {
+      throw new UsageError(e.getMessage());
+    }
   }
 
   /** The architecture a SavedModel or .tflite file records, or null for a checkpoint. */
@@ -519,6 +575,12 @@ public final class TrainCommand implements Callable<Integer> {
    * (513x513; 1025x2049 for Cityscapes).
    */
   static ModelConfig exportConfig(ModelConfig trained, int evalCropHeight, int evalCropWidth) {
+    if (trained.variant().family() == ModelVariant.Family.PYTORCH) {
+      // served at each image's size, up to the side import --pytorch allows
+      int side = Math.max(PyTorchImporter.DEFAULT_CROP,
+          Math.max(trained.cropHeight(), trained.cropWidth()));
+      return trained.withCropSize(side, side);
+    }
     return trained.withCropSize(Math.max(evalCropHeight, trained.cropHeight()),
         Math.max(evalCropWidth, trained.cropWidth()));
   }

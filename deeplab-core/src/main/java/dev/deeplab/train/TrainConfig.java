@@ -1,6 +1,7 @@
 package dev.deeplab.train;
 
 import dev.deeplab.image.ResizeToRange;
+import dev.deeplab.internal.torch.TorchNetworks;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant.Family;
 import java.util.List;
@@ -117,9 +118,13 @@ public record TrainConfig(
 
   /**
    * The scopes the official {@code model.get_extra_layer_scopes} calls the last layers: those
-   * the gradient multiplier applies to and {@code initialize_last_layer=false} re-initialises.
+   * the gradient multiplier applies to and {@code initialize_last_layer=false} re-initialises;
+   * for the PyTorch networks the classifier conv(s), or the whole {@code classifier} head.
    */
   public List<String> lastLayers() {
+    if (model.variant().family() == Family.PYTORCH) {
+      return TorchNetworks.lastLayers(model.variant(), lastLayersContainLogitsOnly);
+    }
     return lastLayersContainLogitsOnly ? List.of("logits")
         : List.of("logits", "image_pooling", "aspp", "concat_projection", "decoder",
             "meta_architecture");

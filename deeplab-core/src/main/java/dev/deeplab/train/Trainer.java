@@ -3,6 +3,7 @@ package dev.deeplab.train;
 import dev.deeplab.data.SegmentationDataset;
 import dev.deeplab.eval.ConfusionMatrix;
 import dev.deeplab.internal.train.Batch;
+import dev.deeplab.internal.torch.PyTorchImporter;
 import dev.deeplab.internal.train.CheckpointManager;
 import dev.deeplab.internal.train.InitialWeights;
 import dev.deeplab.internal.train.InputPipeline;
@@ -12,6 +13,7 @@ import dev.deeplab.internal.train.TrainingEvaluator;
 import dev.deeplab.internal.train.TrainingGraph;
 import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelInfo;
+import dev.deeplab.model.ModelVariant;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -271,6 +273,11 @@ public final class Trainer {
     recordModelInfo();
     if (init != null && resumeFrom.isEmpty()) {
       InitialWeights.checkExists(init.source());
+      if (isPytorchFile(init.source())
+          && config.model().variant().family() != ModelVariant.Family.PYTORCH) {
+        throw new IllegalArgumentException("--init-from " + init.source() + " is a PyTorch file: "
+            + "train one of the PyTorch networks (--arch), not " + config.model().variant());
+      }
     }
     long until = options.untilStep() > 0 ? Math.min(options.untilStep(), config.steps())
         : config.steps();
@@ -425,11 +432,22 @@ public final class Trainer {
     return scopes;
   }
 
+  private static boolean isPytorchFile(Path source) {
+    return java.nio.file.Files.isRegularFile(source) && PyTorchImporter.isWeightFile(source);
+  }
+
   private void loadInitialWeights(TrainingGraph graph, Init init) throws IOException {
     List<String> scopes = reinitializedScopes(init, config, graph.variables().keySet());
+    boolean pytorch = isPytorchFile(init.source());
     InitialWeights.Selection s = InitialWeights.select(
         InitialWeights.read(init.source(), graph.variables().keySet()), graph.variables(),
         scopes);
+    if (pytorch && !s.missing().isEmpty()) {
+      // as load_state_dict(strict=True): a PyTorch file of the architecture has every tensor
+      throw new IllegalArgumentException("--init-from " + init.source() + " lacks "
+          + s.missing().size() + " of the " + config.model().variant() + " tensors (e.g. "
+          + s.missing().get(0) + "): another architecture?");
+    }
     graph.assign(s.values());
     LOG.info("initialised {} variables from {}; {} re-initialised{}, {} not in the source{}",
         s.values().size(), init.source(), s.reinitialized().size(),

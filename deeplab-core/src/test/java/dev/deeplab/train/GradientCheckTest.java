@@ -96,15 +96,48 @@ class GradientCheckTest {
     return new Batch(0, n, s, s, px, lb, java.util.Collections.nCopies(n, "x"));
   }
 
-  /** A tiny MobileNetV2 with a one-rate ASPP and the 1×1 logits layer. */
-  private static ModelConfig tinyModel() {
-    return ModelConfig.defaults(ModelVariant.MOBILENET_V2, 16).withDepthMultiplier(0.25)
-        .withAtrousRates(List.of(2)).withCropSize(33, 33).withNumClasses(21);
-  }
+  /** The tiny official network of the checks: MobileNetV2 x0.25, one ASPP rate, 33x33. */
+  private static final ModelConfig MOBILENET = ModelConfig.defaults(ModelVariant.MOBILENET_V2, 16)
+      .withDepthMultiplier(0.25).withAtrousRates(List.of(2)).withCropSize(33, 33)
+      .withNumClasses(21);
 
   @Test
   void fullLossGradientMatchesFiniteDifferences() {
-    check(tinyModel(), LossConfig.defaults(), 3e-4, ALL);
+    check(MOBILENET, LossConfig.defaults(), 3e-4, ALL, "logits/");
+  }
+
+  /**
+   * The PyTorch networks' layers in training mode: batch norm on batch statistics ({@code
+   * BatchNorm2d.train()}), dilated 3×3 and depthwise convs through SpaceToBatchND, PyTorch's
+   * explicit padding, half-pixel resizes of the ASPP pooling branch, decoder and loss (VainF's
+   * DeepLabV3+ MobileNetV2, dilated from block 15 at output stride 16, ASPP rates 6, 12, 18).
+   */
+  @Test
+  void vainfMobileNetGradientsMatchFiniteDifferences() {
+    check(dev.deeplab.internal.torch.TorchNetworks.config(
+        ModelVariant.VAINF_DEEPLABV3PLUS_MOBILENET, 21, 33).withCropSize(33, 33),
+        LossConfig.defaults(), 3e-4, new String[] {"backbone.low_level_features.0.0.weight",
+            "backbone.high_level_features.15.conv.1.0.weight",
+            "backbone.high_level_features.16.conv.1.1.weight",
+            "classifier.aspp.convs.1.0.weight", "classifier.aspp.convs.4.2.bias",
+            "classifier.project.0.weight", "classifier.classifier.0.weight",
+            "classifier.classifier.3.weight", "classifier.classifier.3.bias"},
+        "classifier.classifier.3.");
+  }
+
+  /**
+   * torchvision's MobileNetV3-Large DeepLabV3 in training mode: Hardswish, squeeze-and-excitation
+   * with Hardsigmoid, batch norm with eps 1e-3, dilated depthwise 5×5 convs (blocks 13-15).
+   */
+  @Test
+  void torchvisionMobileNetV3GradientsMatchFiniteDifferences() {
+    check(dev.deeplab.internal.torch.TorchNetworks.config(
+        ModelVariant.TORCHVISION_DEEPLABV3_MOBILENET_V3_LARGE, 21, 33).withCropSize(33, 33),
+        LossConfig.defaults(), 3e-4, new String[] {"backbone.0.0.weight",
+            "backbone.4.block.2.fc1.weight", "backbone.4.block.2.fc2.bias",
+            "backbone.14.block.1.0.weight", "backbone.14.block.1.1.bias",
+            "classifier.0.convs.2.0.weight", "classifier.1.weight", "classifier.4.weight",
+            "classifier.4.bias"}, "classifier.4.");
   }
 
   /**
@@ -115,9 +148,10 @@ class GradientCheckTest {
    */
   @Test
   void deepLabV2HeadGradientMatchesFiniteDifferences() {
-    check(tinyModel().withAtrousRates(List.of(1, 2, 3, 4)).withLogitsBranches(false, 3),
-        LossConfig.defaults(), 3e-4, new String[] {"logits/semantic/weights", "logits/semantic/biases", "logits/semantic_1/weights",
-            "logits/semantic_3/weights", "logits/semantic_3/biases"});
+    check(MOBILENET.withAtrousRates(List.of(1, 2, 3, 4)).withLogitsBranches(false, 3),
+        LossConfig.defaults(), 3e-4, new String[] {"logits/semantic/weights",
+            "logits/semantic/biases", "logits/semantic_1/weights",
+            "logits/semantic_3/weights", "logits/semantic_3/biases"}, "logits/");
   }
 
   @Test
@@ -128,7 +162,7 @@ class GradientCheckTest {
     }
     // Top-k selection is discontinuous where a pixel loss crosses the threshold, which perturbing
     // early layers (moving every pixel) does often: check the layers near the loss.
-    check(tinyModel(), new LossConfig(255, weights, 0.3, 0), 3e-4, HEAD);
+    check(MOBILENET, new LossConfig(255, weights, 0.3, 0), 3e-4, HEAD, "logits/");
   }
 
   private static final String[] HEAD = {"aspp1_depthwise/depthwise_weights",
@@ -140,7 +174,8 @@ class GradientCheckTest {
       "aspp0/BatchNorm/beta", "concat_projection/weights", "logits/semantic/weights",
       "logits/semantic/biases"};
 
-  private void check(ModelConfig model, LossConfig loss, double eps, String[] checked) {
+  private void check(ModelConfig model, LossConfig loss, double eps, String[] checked,
+      String logitsLayer) {
     TrainConfig config = TrainConfig.builder(model).batchSize(2).steps(10).loss(loss).seed(3)
         .build();
     Batch b = realBatch(config);
@@ -196,7 +231,7 @@ class GradientCheckTest {
             agreed++;
           }
           worst = Math.max(worst, err);
-          if (var.startsWith("logits/")) {
+          if (var.startsWith(logitsLayer)) {
             worstLogits = Math.max(worstLogits, err);
           }
           report.append(String.format("%s[%d]: analytic %.6g numeric %.6g rel.err %.3g%n", var, e,
@@ -204,7 +239,8 @@ class GradientCheckTest {
         }
         lossWith(h, set, value, w0, 0, 0, v.shape(), pixels, px, labels, lb, sumName, countName);
       }
-      System.out.print("gradient check (" + (loss.minesHardPixels() ? "weighted, top-k" : "plain")
+      System.out.print("gradient check (" + model.variant().officialName() + ", "
+          + (loss.minesHardPixels() ? "weighted, top-k" : "plain")
           + "):\n" + report);
       // The loss itself (upsampling, softmax cross-entropy, ignore mask, class weights, top-k) is
       // smooth in the logits layer: tight agreement. Deeper, float32 differences cross ReLU6

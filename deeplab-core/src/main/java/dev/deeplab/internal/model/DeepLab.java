@@ -9,7 +9,6 @@ import dev.deeplab.internal.nn.Conv;
 import dev.deeplab.internal.nn.Initializer;
 import dev.deeplab.internal.nn.NetScope;
 import dev.deeplab.internal.torch.TorchNetworks;
-import dev.deeplab.internal.torch.VariableWeights;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant;
 import org.tensorflow.Operand;
@@ -46,7 +45,7 @@ public final class DeepLab {
               + ", got " + pixels.shape());
     }
     if (config.variant().family() == ModelVariant.Family.PYTORCH) {
-      return TorchNetworks.logits(root.tf(), new VariableWeights(root), pixels, config);
+      return TorchNetworks.logits(root, pixels, config);
     }
     Operand<TFloat32> images = scaleInput(root.child("preprocess").tf(), pixels, config.variant());
     FeatureMaps maps = Backbone.of(config.variant()).build(root, images, config);
@@ -78,6 +77,19 @@ public final class DeepLab {
           .apply(logits, i == 0 ? "semantic" : "semantic_" + i, features));
     }
     return branches.size() == 1 ? branches.get(0) : logits.tf().math.addN(branches);
+  }
+
+  /**
+   * Logits resized to {@code height x width} as {@code variant}'s code resizes them: PyTorch's
+   * {@code align_corners=False} (half-pixel centres) for the {@link ModelVariant.Family#PYTORCH}
+   * networks, else {@link #upsample(Ops, Operand, long, long)}.
+   */
+  public static Operand<TFloat32> upsample(Ops tf, Operand<TFloat32> logits, long height,
+      long width, ModelVariant variant) {
+    if (variant.family() == ModelVariant.Family.PYTORCH) {
+      return TorchNetworks.upsample(tf, logits, tf.constant(new int[] {(int) height, (int) width}));
+    }
+    return upsample(tf, logits, height, width);
   }
 
   /** Logits resized to the input size with align-corners bilinear, as {@code predict_labels}. */

@@ -105,7 +105,8 @@ public final class NetState {
     }
   }
 
-  void addUpdate(Op op) {
+  /** Adds a batch-norm moving-average update to run with each training step. */
+  public void addUpdate(Op op) {
     updateOps.add(op);
   }
 

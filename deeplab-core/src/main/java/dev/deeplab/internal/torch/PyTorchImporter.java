@@ -118,6 +118,29 @@ public final class PyTorchImporter {
     return out;
   }
 
+  /**
+   * The float tensors of the state dict {@code file} named in {@code wanted}, kernels in HWIO
+   * (for {@code train --init-from}).
+   *
+   * @throws IOException if the file cannot be read or is not a state dict
+   */
+  public static Map<String, FloatTensor> read(Path file, java.util.Set<String> wanted)
+      throws IOException {
+    Map<String, FloatTensor> out = new LinkedHashMap<>();
+    for (Map.Entry<String, TorchTensor> e : StateDict.read(file).tensors().entrySet()) {
+      if (wanted.contains(e.getKey()) && e.getValue().dtype().isFloating()) {
+        out.put(e.getKey(), toHwio(e.getValue().toFloats()));
+      }
+    }
+    return out;
+  }
+
+  /** Whether {@code file} is named as a PyTorch weight file (.pth, .pt, .safetensors). */
+  public static boolean isWeightFile(Path file) {
+    String n = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+    return n.endsWith(".pth") || n.endsWith(".pt") || n.endsWith(".safetensors");
+  }
+
   /** Throws a one-line {@link TorchFormatException} unless the plan is clean. */
   public static void requireClean(Plan plan) throws TorchFormatException {
     if (plan.clean()) {

@@ -18,10 +18,10 @@ final class TorchHeads {
    * {@code ASPP(in, rates, out_channels=256)}: {@code convs.0} 1×1, {@code convs.1..3} 3×3 at the
    * rates (padding = rate), {@code convs.4} pooling (global mean, 1×1 conv, BN, ReLU, bilinear
    * back to the map's size), each conv + BN + ReLU; concatenated, {@code project}: 1×1, BN, ReLU,
-   * dropout 0.5.
+   * {@code project.3} dropout (torchvision's 0.5, VainF's 0.1).
    */
   static Operand<TFloat32> aspp(TorchLayers nn, String name, Operand<TFloat32> x,
-      List<Integer> rates) {
+      List<Integer> rates, float dropout) {
     int out = 256;
     List<Operand<TFloat32>> branches = new ArrayList<>();
     branches.add(nn.relu(nn.batchNorm(name + ".convs.0.1",
@@ -36,8 +36,8 @@ final class TorchHeads {
         nn.conv(p + ".1", nn.globalAveragePool(x), out, 1, 1, 0, 1, false)));
     branches.add(nn.resize(pooled, nn.spatialSize(x)));
     Operand<TFloat32> cat = nn.tf().concat(branches, nn.tf().constant(3));
-    return nn.relu(nn.batchNorm(name + ".project.1",
-        nn.conv(name + ".project.0", cat, out, 1, 1, 0, 1, false)));
+    return nn.dropout(name + ".project.3", nn.relu(nn.batchNorm(name + ".project.1",
+        nn.conv(name + ".project.0", cat, out, 1, 1, 0, 1, false))), dropout);
   }
 
   /**
@@ -46,7 +46,7 @@ final class TorchHeads {
    */
   static Operand<TFloat32> deepLabHead(TorchLayers nn, String name, Operand<TFloat32> x,
       List<Integer> rates, int numClasses) {
-    Operand<TFloat32> y = aspp(nn, name + ".0", x, rates);
+    Operand<TFloat32> y = aspp(nn, name + ".0", x, rates, 0.5f);
     y = nn.relu(nn.batchNorm(name + ".2", nn.conv(name + ".1", y, 256, 3, 1, 1, 1, false)));
     return nn.conv(name + ".4", y, numClasses, 1, 1, 0, 1, true);
   }
@@ -63,7 +63,7 @@ final class TorchHeads {
       Operand<TFloat32> lowLevel, List<Integer> rates, int numClasses) {
     Operand<TFloat32> low = nn.relu(nn.batchNorm(name + ".project.1",
         nn.conv(name + ".project.0", lowLevel, 48, 1, 1, 0, 1, false)));
-    Operand<TFloat32> y = nn.resize(aspp(nn, name + ".aspp", high, rates), nn.spatialSize(low));
+    Operand<TFloat32> y = nn.resize(aspp(nn, name + ".aspp", high, rates, 0.1f), nn.spatialSize(low));
     y = nn.tf().concat(List.of(low, y), nn.tf().constant(3));
     y = nn.relu(nn.batchNorm(name + ".classifier.1",
         nn.conv(name + ".classifier.0", y, 256, 3, 1, 1, 1, false)));

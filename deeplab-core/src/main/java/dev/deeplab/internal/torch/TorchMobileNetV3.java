@@ -7,7 +7,7 @@ import org.tensorflow.types.TFloat32;
 /**
  * torchvision's MobileNetV3-Large ({@code torchvision/models/mobilenetv3.py}) as its segmentation
  * models use it: {@code mobilenet_v3_large(dilated=True).features}, the last stage (C4) dilated
- * by 2 instead of strided (output stride 16); batch norm with eps 0.001; Hardswish, ReLU and
+ * by 2 instead of strided (output stride 16); batch norm with eps 0.001 and momentum 0.01; Hardswish, ReLU and
  * squeeze-and-excitation with Hardsigmoid. Children are named {@code <prefix><i>} (features 0..16;
  * a block's layers {@code block.<j>.0} conv and {@code .1} batch norm, its SE {@code fc1}, {@code
  * fc2}). Howard et al., "Searching for MobileNetV3" (ICCV 2019).
@@ -24,13 +24,15 @@ final class TorchMobileNetV3 {
       {112, 5, 672, 160, 1, 1, 2, 2}, {160, 5, 960, 160, 1, 1, 1, 2}, {160, 5, 960, 160, 1, 1, 1, 2}};
 
   private static final float EPS = 1e-3f;
+  /** torchvision's {@code partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)}. */
+  private static final float MOMENTUM = 0.01f;
 
   /** Feature 4's output (stride 8, 40 channels) and feature 16's (stride 16, 960). */
   record Features(Operand<TFloat32> low, Operand<TFloat32> high) {}
 
   static Features build(TorchLayers nn, String prefix, Operand<TFloat32> x) {
     x = hardswish(nn.tf(), nn.batchNorm(prefix + "0.1",
-        nn.conv(prefix + "0.0", x, 16, 3, 2, 1, 1, false), EPS));
+        nn.conv(prefix + "0.0", x, 16, 3, 2, 1, 1, false), EPS, MOMENTUM));
     Operand<TFloat32> low = null;
     for (int i = 0; i < BLOCKS.length; i++) {
       x = block(nn, prefix + (i + 1) + ".block.", x, BLOCKS[i]);
@@ -39,7 +41,7 @@ final class TorchMobileNetV3 {
       }
     }
     x = hardswish(nn.tf(), nn.batchNorm(prefix + "16.1",
-        nn.conv(prefix + "16.0", x, 960, 1, 1, 0, 1, false), EPS));
+        nn.conv(prefix + "16.0", x, 960, 1, 1, 0, 1, false), EPS, MOMENTUM));
     return new Features(low, x);
   }
 
@@ -59,12 +61,12 @@ final class TorchMobileNetV3 {
     int j = 0;
     if (expanded != in) {
       y = activation(tf, hs, nn.batchNorm(name + j + ".1",
-          nn.conv(name + j + ".0", y, expanded, 1, 1, 0, 1, false), EPS));
+          nn.conv(name + j + ".0", y, expanded, 1, 1, 0, 1, false), EPS, MOMENTUM));
       j++;
     }
     y = activation(tf, hs, nn.batchNorm(name + j + ".1",
         nn.depthwise(name + j + ".0", y, kernel, stride, (kernel - 1) / 2 * dilation, dilation),
-        EPS));
+        EPS, MOMENTUM));
     j++;
     if (se) {
       int squeeze = makeDivisible(expanded / 4);
@@ -74,7 +76,8 @@ final class TorchMobileNetV3 {
       y = tf.math.mul(y, s);
       j++;
     }
-    y = nn.batchNorm(name + j + ".1", nn.conv(name + j + ".0", y, out, 1, 1, 0, 1, false), EPS);
+    y = nn.batchNorm(name + j + ".1", nn.conv(name + j + ".0", y, out, 1, 1, 0, 1, false), EPS,
+        MOMENTUM);
     return c[6] == 1 && in == out ? tf.math.add(x, y) : y;
   }
 

@@ -1,5 +1,6 @@
 package dev.deeplab.internal.torch;
 
+import dev.deeplab.internal.nn.NetScope;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant;
 import java.util.List;
@@ -23,7 +24,21 @@ public final class TorchNetworks {
   /** Logits at the output stride, {@code [N, h', w', C]}, with weights from {@code weights}. */
   public static Operand<TFloat32> logits(Ops tf, Weights weights, Operand<TFloat32> pixels,
       ModelConfig config) {
-    TorchLayers nn = new TorchLayers(tf, weights);
+    return logits(new TorchLayers(tf, weights), pixels, config);
+  }
+
+  /**
+   * Logits at the output stride on the variables of {@code root}, named as the state dict, in
+   * the mode of its state (training-mode batch norm and dropout as PyTorch's {@code train()}).
+   */
+  public static Operand<TFloat32> logits(NetScope root, Operand<TFloat32> pixels,
+      ModelConfig config) {
+    return logits(new TorchLayers(root), pixels, config);
+  }
+
+  private static Operand<TFloat32> logits(TorchLayers nn, Operand<TFloat32> pixels,
+      ModelConfig config) {
+    Ops tf = nn.tf();
     Operand<TFloat32> x = normalize(tf, pixels);
     ModelVariant v = config.variant();
     return switch (v) {
@@ -115,6 +130,20 @@ public final class TorchNetworks {
         // the official head options at their defaults (ModelConfig.defaults): unused here
         List.of(), List.of(1, 1), 256, 256, false, false, true, false, false, List.of(), true, 1,
         false);
+  }
+
+  /**
+   * The state-dict scopes of the last layers, as {@link dev.deeplab.train.TrainConfig#lastLayers}
+   * names ours: the classifier conv(s) only, or the whole head ({@code classifier}).
+   */
+  public static List<String> lastLayers(ModelVariant variant, boolean logitsOnly) {
+    if (!logitsOnly) {
+      return List.of("classifier.");
+    }
+    if (variant == ModelVariant.TORCHVISION_LRASPP_MOBILENET_V3_LARGE) {
+      return List.of("classifier.low_classifier.", "classifier.high_classifier.");
+    }
+    return List.of(isVainf(variant) ? "classifier.classifier.3." : "classifier.4.");
   }
 
   /** VainF's DeepLabV3+ networks. */

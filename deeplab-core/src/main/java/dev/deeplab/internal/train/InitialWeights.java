@@ -5,6 +5,7 @@ import dev.deeplab.internal.checkpoint.CheckpointException;
 import dev.deeplab.internal.checkpoint.Checkpoints;
 import dev.deeplab.internal.serving.SavedModels;
 import dev.deeplab.internal.tflite.TfliteDeepLabImporter;
+import dev.deeplab.internal.torch.PyTorchImporter;
 import dev.deeplab.internal.weights.FloatTensor;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -28,7 +29,9 @@ import java.util.Set;
  *
  * <p>Sources: a SavedModel directory we exported ({@code variables/variables}), a training
  * checkpoint directory (its newest checkpoint), a checkpoint prefix (official zoo checkpoints, ours,
- * Python-written), or a bundled-format {@code .tflite} file (via {@link TfliteDeepLabImporter}).
+ * Python-written), a bundled-format {@code .tflite} file (via {@link TfliteDeepLabImporter}), or a
+ * PyTorch state dict ({@code .pth}, {@code .pt}, {@code .safetensors}) of one of the PyTorch
+ * networks, whose variables carry the state-dict names ({@link PyTorchImporter#read}).
  */
 public final class InitialWeights {
   private InitialWeights() {}
@@ -50,6 +53,9 @@ public final class InitialWeights {
    */
   public static Map<String, FloatTensor> read(Path source, Set<String> wanted) throws IOException {
     checkExists(source);
+    if (Files.isRegularFile(source) && PyTorchImporter.isWeightFile(source)) {
+      return PyTorchImporter.read(source, wanted);
+    }
     if (Files.isRegularFile(source)
         && source.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".tflite")) {
       try {
@@ -75,7 +81,7 @@ public final class InitialWeights {
   public static void checkExists(Path source) throws IOException {
     if (!Files.exists(source) && !Files.exists(Path.of(source + ".index"))) {
       throw new NoSuchFileException(source.toString(), null,
-          "--init-from: no such SavedModel, checkpoint or .tflite file");
+          "--init-from: no such SavedModel, checkpoint, .tflite or PyTorch file");
     }
   }
 

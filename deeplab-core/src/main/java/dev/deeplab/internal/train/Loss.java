@@ -1,6 +1,7 @@
 package dev.deeplab.internal.train;
 
 import dev.deeplab.internal.model.DeepLab;
+import dev.deeplab.model.ModelVariant;
 import dev.deeplab.train.LossConfig;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
@@ -15,7 +16,8 @@ import org.tensorflow.types.TUint8;
  * train_utils.add_softmax_cross_entropy_loss_for_each_scale} (with {@code upsample_logits=True}):
  *
  * <ol>
- *   <li>logits are bilinearly upsampled (align corners) to the label size;
+ *   <li>logits are bilinearly upsampled (align corners; half-pixel centres for the PyTorch
+ *       networks, as their {@code F.interpolate(align_corners=False)}) to the label size;
  *   <li>per-pixel softmax cross-entropy against one-hot labels, built with the <em>dense</em>
  *       {@code SoftmaxCrossEntropyWithLogits} op, whose C++ gradient exists in TF Java (the sparse
  *       op has none, and custom gradients are limited to 10 per process in TF Java 1.1.0);
@@ -52,13 +54,15 @@ public final class Loss {
    * @param labels class ids {@code [N, H, W]}
    * @param config the weighting
    * @param globalStep the training step (for the hard-mining ramp); may be null without mining
+   * @param variant the network, whose own resize upsamples the logits ({@link
+   *     DeepLab#upsample(Ops, Operand, long, long, ModelVariant)})
    */
   public static Parts build(Ops tf, Operand<TFloat32> logits, Operand<TUint8> labels,
-      LossConfig config, Operand<TInt64> globalStep) {
+      LossConfig config, Operand<TInt64> globalStep, ModelVariant variant) {
     int numClasses = (int) logits.shape().size(3);
     long height = labels.shape().size(1);
     long width = labels.shape().size(2);
-    Operand<TFloat32> upsampled = DeepLab.upsample(tf, logits, height, width);
+    Operand<TFloat32> upsampled = DeepLab.upsample(tf, logits, height, width, variant);
     Operand<TFloat32> flatLogits = tf.reshape(upsampled, tf.constant(new long[] {-1, numClasses}));
     Operand<TInt32> flatLabels =
         tf.reshape(tf.dtypes.cast(labels, TInt32.class), tf.constant(new long[] {-1}));

@@ -102,12 +102,13 @@ public record Replica(
       Placeholder<TUint8> labels = tf.withName("labels").placeholder(TUint8.class,
           Placeholder.shape(Shape.of(n, model.cropHeight(), model.cropWidth())));
       Operand<TFloat32> logits = DeepLab.logits(NetScope.root(tf, state), pixels, model);
-      Loss.Parts loss = Loss.build(tf.withSubScope("loss"), logits, labels, config.loss(), step);
+      Loss.Parts loss = Loss.build(tf.withSubScope("loss"), logits, labels, config.loss(), step,
+          model.variant());
       Ops sample = tf.withSubScope("sample");
       Operand<TFloat32> first = sample.slice(logits, sample.constant(new int[] {0, 0, 0, 0}),
           sample.constant(new int[] {1, -1, -1, -1}));
       tf.withName(SAMPLE_PREDICTION).math.argMax(DeepLab.upsample(sample, first,
-          model.cropHeight(), model.cropWidth()), tf.constant(3), TInt32.class);
+          model.cropHeight(), model.cropWidth(), model.variant()), tf.constant(3), TInt32.class);
       Operand<TInt64> seed = tf.withName("dropout_seed").math.add(
           tf.math.mul(step, tf.constant((long) config.replicas())), tf.constant((long) replica));
 
@@ -151,7 +152,7 @@ public record Replica(
           Placeholder.shape(Shape.of(1, height, width, 3)));
       Operand<TFloat32> logits = DeepLab.logits(NetScope.root(tf, state), pixels, m);
       Operand<TInt32> predictions = tf.withName("predictions").math.argMax(
-          DeepLab.upsample(tf, logits, height, width), tf.constant(3), TInt32.class);
+          DeepLab.upsample(tf, logits, height, width, m.variant()), tf.constant(3), TInt32.class);
       return new Replica(g.toGraphDef(), pixels.op().name(), null, null, null, List.of(),
           List.of(), null, name(predictions.asOutput()), info(state), List.of());
     }

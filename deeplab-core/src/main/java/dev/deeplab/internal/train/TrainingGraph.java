@@ -359,16 +359,21 @@ public final class TrainingGraph implements AutoCloseable {
       if (v.role() != Role.BN_MOVING_MEAN) {
         continue;
       }
-      String scope = v.name().substring(0, v.name().length() - "/moving_mean".length());
-      String node = byGamma.get(scope + "/gamma");
+      // slim's scope/{gamma,moving_mean,moving_variance} or PyTorch's
+      // name.{weight,running_mean,running_var}
+      boolean torch = v.name().endsWith(".running_mean");
+      String scope = v.name().substring(0, v.name().length() - (torch ? 13 : 12));
+      String gamma = scope + (torch ? ".weight" : "/gamma");
+      String node = byGamma.get(gamma);
       if (node == null) {
-        throw new IllegalStateException("no training batch norm reads " + scope + "/gamma");
+        throw new IllegalStateException("no training batch norm reads " + gamma);
       }
       org.tensorflow.GraphOperation bn = graph.operationOrThrow(merged.rename(0, node));
       Placeholder<TFloat32> mean = tf.placeholder(TFloat32.class);
       Placeholder<TFloat32> variance = tf.placeholder(TFloat32.class);
       Op set = tf.withControlDependencies(List.of(
-          tf.assign(output(v.name()), mean), tf.assign(output(scope + "/moving_variance"), variance)))
+          tf.assign(output(v.name()), mean),
+          tf.assign(output(scope + (torch ? ".running_var" : "/moving_variance")), variance)))
           .noOp();
       batchNorms.add(new BatchNormStatistics(bn.output(1), bn.output(2), mean, variance, set));
     }

@@ -22,7 +22,8 @@ class IgnoreInsideClassesTest {
       float[][][][] logits = {{{{5f, 0f, 0f}, {0f, 0f, (float) Math.log(3)}}}};
       Loss.Parts parts = Loss.build(tf, tf.constant(logits),
           tf.dtypes.cast(tf.constant(new int[][][] {{{0, 2}}}), TUint8.class),
-          LossConfig.defaults().withIgnoreLabel(0), null);
+          LossConfig.defaults().withIgnoreLabel(0), null,
+          dev.deeplab.model.ModelVariant.MOBILENET_V2);
       try (Result r = s.runner().fetch(parts.sum()).fetch(parts.normalizer()).run()) {
         assertEquals(-Math.log(3.0 / 5), ((TFloat32) r.get(0)).getFloat(), 1e-6);
         assertEquals(1f, ((TFloat32) r.get(1)).getFloat(), 0f);

@@ -29,7 +29,7 @@ class LossTest {
       Loss.Parts p = Loss.build(tf,
           tf.constant(Shape.of(1, h, w, c), DataBuffers.of(logits, true, false)),
           tf.constant(TUint8.class, Shape.of(1, h, w), DataBuffers.of(labels, true, false)),
-          config, tf.constant(step));
+          config, tf.constant(step), dev.deeplab.model.ModelVariant.MOBILENET_V2);
       try (Result r = s.runner().fetch(p.sum()).fetch(p.normalizer()).run()) {
         return new float[] {((TFloat32) r.get(0)).getFloat(), ((TFloat32) r.get(1)).getFloat()};
       }
