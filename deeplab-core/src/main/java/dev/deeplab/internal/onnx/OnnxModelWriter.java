@@ -75,14 +75,15 @@ public final class OnnxModelWriter {
       constants.putAll(evaluate(session, converter.constantsNeeded(output)));
       String logits = converter.convert(output);
       long[] logitsShape = net.logits().shape().asArray();
-      String region = region(onnx, logits, config, f, logitsShape[1], logitsShape[2]);
+      Region region = region(onnx, logits, config, f, logitsShape[1], logitsShape[2]);
       String outSize = onnx.node("Concat", "image_size",
           new String[] {f.height, f.width}, Attr.i("axis", 0));
 
       boolean byteIds = config.numClasses() <= 256;
       String ids = onnx.node("Cast", "class_ids",
-          new String[] {onnx.node("ArgMax", "argmax", new String[] {region},
-              Attr.i("axis", 1), Attr.i("keepdims", 1))},
+          new String[] {region.cut(onnx, onnx.node("ArgMax", "argmax",
+              new String[] {region.values()}, Attr.i("axis", 1), Attr.i("keepdims", 1)),
+              "argmax/region")},
           Attr.i("to", (byteIds ? DataType.UINT8 : DataType.INT32).getNumber()));
       String fullIds = onnx.node("Resize", "class_ids/resized", new String[] {ids, "", "",
           onnx.node("Concat", "class_ids/sizes", new String[] {f.batch,
@@ -97,7 +98,8 @@ public final class OnnxModelWriter {
       if (probabilities) {
         // Softmax over the last axis, in NHWC: ONNX Runtime's softmax over axis 1 of NCHW
         // transposes internally and took most of the run time.
-        String nhwc = onnx.node("Transpose", "region/nhwc", new String[] {region},
+        String nhwc = onnx.node("Transpose", "region/nhwc",
+            new String[] {region.cut(onnx, region.values(), "region/cut")},
             Attr.ints("perm", 0, 2, 3, 1));
         String softmax = onnx.node("Softmax", "softmax", new String[] {nhwc},
             Attr.i("axis", 3));
@@ -174,12 +176,12 @@ public final class OnnxModelWriter {
    * <p>When {@code crop - 1} is a multiple {@code k} of {@code in - 1} on both sides (the official
    * crops are: 513 with output stride 8 or 16, 769, 1025, 2049), that is {@code y / k}: the first
    * {@code r = ceil((fit - 1) / k) + 1} logits rows, upsampled by align-corners to {@code (r - 1)
-   * * k + 1} rows, hold the region's first rows exactly; a slice of them is the region. Otherwise
+   * * k + 1} rows, hold the region's first rows exactly (cut after the argmax). Otherwise
    * one {@code Resize} in mode {@code tf_crop_and_resize} computes the region directly (output
    * pixel {@code y} of {@code fit} maps to {@code y * end * (in - 1) / (fit - 1)}, with {@code end
    * = (fit - 1) / (crop - 1)}), which ONNX Runtime runs about three times slower.
    */
-  private static String region(OnnxGraph onnx, String logits, ModelConfig config, Fitted f,
+  private static Region region(OnnxGraph onnx, String logits, ModelConfig config, Fitted f,
       long logitsHeight, long logitsWidth) {
     long kh = logitsHeight > 1 ? (config.cropHeight() - 1) / (logitsHeight - 1) : 0;
     long kw = logitsWidth > 1 ? (config.cropWidth() - 1) / (logitsWidth - 1) : 0;
@@ -202,12 +204,26 @@ public final class OnnxModelWriter {
             onnx.node("Shape", "region/shape", new String[] {logits}),
             onnx.longs("region/nc_start", 0), onnx.longs("region/nc_end", 2)}),
         f.fitHeight, f.fitWidth}, Attr.i("axis", 0));
-    return onnx.node("Resize", "region", new String[] {logits, roi, "", sizes},
-        Attr.s("mode", "linear"), Attr.s("coordinate_transformation_mode", "tf_crop_and_resize"));
+    return new Region(onnx.node("Resize", "region", new String[] {logits, roi, "", sizes},
+        Attr.s("mode", "linear"), Attr.s("coordinate_transformation_mode", "tf_crop_and_resize")),
+        null);
+  }
+
+  /**
+   * Upsampled logits {@code [batch, classes, h, w]} holding the region at their top left:
+   * exactly ({@code fit} null) or with fewer than {@code k} extra rows and columns, cut off by
+   * {@link #cut}, best after the argmax (a slice of class ids copies 21 times fewer values).
+   */
+  private record Region(String values, String fit) {
+    /** {@code t} ({@code [batch, c, h, w]} over the same pixels) cut to the region. */
+    String cut(OnnxGraph onnx, String t, String name) {
+      return fit == null ? t : onnx.node("Slice", name, new String[] {t,
+          onnx.longs(name + "/starts", 0, 0), fit, onnx.longs(name + "/axes", 2, 3)});
+    }
   }
 
   /** {@link #region} when the crop is {@code k} times the logits (less one) on both sides. */
-  private static String regionByIntegerFactor(OnnxGraph onnx, String logits, Fitted f, long kh,
+  private static Region regionByIntegerFactor(OnnxGraph onnx, String logits, Fitted f, long kh,
       long kw) {
     String fit = onnx.node("Concat", "region/fit", new String[] {f.fitHeight, f.fitWidth},
         Attr.i("axis", 0));
@@ -230,10 +246,9 @@ public final class OnnxModelWriter {
             onnx.longs("region/nc_start", 0), onnx.longs("region/nc_end", 2)}),
         onnx.node("Add", "region/upsampled_size", new String[] {upsampled, one})},
         Attr.i("axis", 0));
-    String resized = onnx.node("Resize", "region/resized", new String[] {cut, "", "", sizes},
-        Attr.s("mode", "linear"), Attr.s("coordinate_transformation_mode", "align_corners"));
-    return onnx.node("Slice", "region", new String[] {resized,
-        onnx.longs("region/starts", 0, 0), fit, axes});
+    return new Region(onnx.node("Resize", "region", new String[] {cut, "", "", sizes},
+        Attr.s("mode", "linear"), Attr.s("coordinate_transformation_mode", "align_corners")),
+        fit);
   }
 
   private static String slice(OnnxGraph onnx, String shape, long index, String name) {
