@@ -136,6 +136,10 @@ final class EvalCommand implements Callable<Integer> {
     if (int8 && engine == Engine.TENSORFLOW) {
       throw new UsageError("--precision int8 runs on --engine onnxruntime, not tensorflow");
     }
+    if (int8 && isOnnxFile(model)) {
+      throw new UsageError("--precision int8 quantises a SavedModel; " + model + " is an ONNX "
+          + "model already (evaluate it without --precision)");
+    }
     if (int8 && (watch || crf != null)) {
       throw new UsageError("--precision int8 does not go with --watch or --crf");
     }

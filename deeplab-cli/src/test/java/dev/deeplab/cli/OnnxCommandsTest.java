@@ -165,6 +165,12 @@ class OnnxCommandsTest {
         report.get("fp32").get("mean_iou").asDouble(), 1e-12, "the fp32 score printed");
     assertEquals(report.get("fp32").get("mean_iou").asDouble(),
         report.get("mean_iou").asDouble(), 0.05, "int8 near fp32: " + eval.out());
+    CliReliabilityTest.Run onnxAgain = CliReliabilityTest.run("eval", "--model",
+        int8.toString(), "--data", data, "--precision", "int8", "--calibration",
+        photos.toString());
+    assertEquals(2, onnxAgain.code(), onnxAgain.err());
+    assertTrue(onnxAgain.errLines().get(0).contains("is an ONNX model already"),
+        onnxAgain.err());
 
     CliReliabilityTest.Run bench = CliReliabilityTest.run("bench", "--engine", "onnxruntime",
         "--precision", "fp32,int8", "--calibration", photos.toString(), "--model", model,
