@@ -571,14 +571,8 @@ final class BenchCommand implements Callable<Integer> {
         Engine e = new EngineConverter().convert(kind.split("/")[0]);
         Segmenter.Builder builder = Segmenter.builder().model(dir).engine(e).threads(threads);
         long t0 = System.nanoTime();
-        Segmenter s;
-        if (kind.endsWith("/int8")) {
-          try (CalibrationOptions.Listener progress = new CalibrationOptions.Listener()) {
-            s = builder.int8(calibration, progress).build();
-          }
-        } else {
-          s = builder.build();
-        }
+        Segmenter s = kind.endsWith("/int8")
+            ? CalibrationOptions.buildInt8(builder, calibration) : builder.build();
         segmenters.add(s);
         loadMs.put(kind, (System.nanoTime() - t0) / 1e6);
         Runnable run = batch == 1 ? () -> s.segment(image, size, size)

@@ -48,14 +48,20 @@ final class CalibrationOptions {
    * tensorflow), with calibration progress shown if the int8 model is not cached yet.
    */
   Segmenter build(Segmenter.Builder builder, Engine engine) throws IOException {
-    try (Listener listener = new Listener()) {
-      if (int8()) {
-        if (engine == Engine.TENSORFLOW) {
-          throw new UsageError("--precision int8 runs on --engine onnxruntime, not tensorflow");
-        }
-        builder.int8(calibration, listener);
-      }
+    if (!int8()) {
       return builder.build();
+    }
+    if (engine == Engine.TENSORFLOW) {
+      throw new UsageError("--precision int8 runs on --engine onnxruntime, not tensorflow");
+    }
+    return buildInt8(builder, calibration);
+  }
+
+  /** Builds {@code builder} in int8 calibrated on {@code calibration}, showing progress. */
+  static Segmenter buildInt8(Segmenter.Builder builder, List<Path> calibration)
+      throws IOException {
+    try (Listener listener = new Listener()) {
+      return builder.int8(calibration, listener).build();
     }
   }
 
