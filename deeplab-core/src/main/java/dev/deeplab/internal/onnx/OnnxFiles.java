@@ -29,7 +29,7 @@ import java.util.stream.Stream;
  */
 public final class OnnxFiles {
   /** Changes whenever the ONNX written for the same model changes, invalidating cached files. */
-  static final String FORMAT = "deeplab-onnx-5";
+  static final String FORMAT = "deeplab-onnx-6";
   /** The metadata key describing an int8 model's quantisation (absent in fp32 models). */
   public static final String QUANTIZATION_KEY = "deeplab_quantization";
 

@@ -59,6 +59,15 @@ public final class OnnxModelWriter {
    */
   public static Written build(ModelInfo info, Map<String, FloatTensor> weights,
       boolean probabilities, String producerVersion) throws CheckpointException {
+    return build(info, weights, probabilities, producerVersion, MAX_MATMUL_LOGITS);
+  }
+
+  /**
+   * {@link #build} upsampling the logits by matrix products only when they have at most {@code
+   * maxMatMulLogits} rows and columns (tests use 0 for the {@code Resize} forms).
+   */
+  static Written build(ModelInfo info, Map<String, FloatTensor> weights, boolean probabilities,
+      String producerVersion, long maxMatMulLogits) throws CheckpointException {
     ModelConfig config = info.config();
     try (ModelGraph net = ModelGraph.build(config, AtrousMode.NATIVE_DILATION);
         Session session = new Session(net.graph())) {
@@ -75,32 +84,36 @@ public final class OnnxModelWriter {
       constants.putAll(evaluate(session, converter.constantsNeeded(output)));
       String logits = converter.convert(output);
       long[] logitsShape = net.logits().shape().asArray();
-      Region region = region(onnx, logits, config, f, logitsShape[1], logitsShape[2]);
+      Region region = region(onnx, logits, config, f, logitsShape[1], logitsShape[2],
+          logitsShape[3], maxMatMulLogits);
       String outSize = onnx.node("Concat", "image_size",
           new String[] {f.height, f.width}, Attr.i("axis", 0));
 
       boolean byteIds = config.numClasses() <= 256;
+      long classAxis = region.channelsLast() ? 3 : 1;
       String ids = onnx.node("Cast", "class_ids",
           new String[] {region.cut(onnx, onnx.node("ArgMax", "argmax",
-              new String[] {region.values()}, Attr.i("axis", 1), Attr.i("keepdims", 1)),
+              new String[] {region.values()}, Attr.i("axis", classAxis), Attr.i("keepdims", 1)),
               "argmax/region")},
           Attr.i("to", (byteIds ? DataType.UINT8 : DataType.INT32).getNumber()));
+      String one = onnx.longs("class_ids/one", 1);
       String fullIds = onnx.node("Resize", "class_ids/resized", new String[] {ids, "", "",
-          onnx.node("Concat", "class_ids/sizes", new String[] {f.batch,
-              onnx.longs("class_ids/one", 1), outSize}, Attr.i("axis", 0))},
+          onnx.node("Concat", "class_ids/sizes", region.channelsLast()
+              ? new String[] {f.batch, outSize, one} : new String[] {f.batch, one, outSize},
+              Attr.i("axis", 0))},
           Attr.s("mode", "nearest"), Attr.s("coordinate_transformation_mode", "align_corners"),
           Attr.s("nearest_mode", "round_prefer_ceil"));
       onnx.node("Cast", new String[] {onnx.node("Squeeze", "class_ids/squeezed",
-          new String[] {fullIds, onnx.longs("class_ids/axis", 1)})}, new String[] {SEMANTIC},
-          Attr.i("to", DataType.INT32.getNumber()));
+          new String[] {fullIds, onnx.longs("class_ids/axis", classAxis)})},
+          new String[] {SEMANTIC}, Attr.i("to", DataType.INT32.getNumber()));
       onnx.output(SEMANTIC, DataType.INT32, "batch", "height", "width");
 
       if (probabilities) {
         // Softmax over the last axis, in NHWC: ONNX Runtime's softmax over axis 1 of NCHW
         // transposes internally and took most of the run time.
-        String nhwc = onnx.node("Transpose", "region/nhwc",
-            new String[] {region.cut(onnx, region.values(), "region/cut")},
-            Attr.ints("perm", 0, 2, 3, 1));
+        String cut = region.cut(onnx, region.values(), "region/cut");
+        String nhwc = region.channelsLast() ? cut : onnx.node("Transpose", "region/nhwc",
+            new String[] {cut}, Attr.ints("perm", 0, 2, 3, 1));
         String softmax = onnx.node("Softmax", "softmax", new String[] {nhwc},
             Attr.i("axis", 3));
         onnx.node("Resize", new String[] {softmax, "", "", onnx.node("Concat",
@@ -173,16 +186,28 @@ public final class OnnxModelWriter {
    * and cut to the fitted image's region {@code [0, fitHeight) x [0, fitWidth)}, computing only
    * about the region. Crop pixel {@code y} reads the logits at {@code y * (in - 1) / (crop - 1)}.
    *
-   * <p>When {@code crop - 1} is a multiple {@code k} of {@code in - 1} on both sides (the official
-   * crops are: 513 with output stride 8 or 16, 769, 1025, 2049), that is {@code y / k}: the first
-   * {@code r = ceil((fit - 1) / k) + 1} logits rows, upsampled by align-corners to {@code (r - 1)
-   * * k + 1} rows, hold the region's first rows exactly (cut after the argmax). Otherwise
-   * one {@code Resize} in mode {@code tf_crop_and_resize} computes the region directly (output
-   * pixel {@code y} of {@code fit} maps to {@code y * end * (in - 1) / (fit - 1)}, with {@code end
-   * = (fit - 1) / (crop - 1)}), which ONNX Runtime runs about three times slower.
+   * <p>Three forms, fastest first (ONNX Runtime 1.30, 513x513, 21 classes: BENCHMARKS.md §9):
+   *
+   * <ul>
+   *   <li>Logits of at most {@code maxMatMulLogits} ({@value #MAX_MATMUL_LOGITS}) rows and
+   *       columns: two matrix products
+   *       with the interpolation matrices ({@link #byMatMul}), channels last; 2-3 times faster
+   *       than {@code Resize}.
+   *   <li>{@code crop - 1} a multiple {@code k} of {@code in - 1} on both sides (the official
+   *       crops: 513 at output stride 8 or 16, 769, 1025, 2049): that is {@code y / k}; the first
+   *       {@code r = ceil((fit - 1) / k) + 1} logits rows, upsampled by align-corners to {@code
+   *       (r - 1) * k + 1} rows, hold the region's first rows exactly (cut after the argmax).
+   *   <li>Otherwise one {@code Resize} in mode {@code tf_crop_and_resize} computes the region
+   *       directly (output pixel {@code y} of {@code fit} maps to {@code y * end * (in - 1) / (fit
+   *       - 1)}, with {@code end = (fit - 1) / (crop - 1)}), which ONNX Runtime runs about three
+   *       times slower than the second form.
+   * </ul>
    */
   private static Region region(OnnxGraph onnx, String logits, ModelConfig config, Fitted f,
-      long logitsHeight, long logitsWidth) {
+      long logitsHeight, long logitsWidth, long classes, long maxMatMulLogits) {
+    if (logitsHeight <= maxMatMulLogits && logitsWidth <= maxMatMulLogits) {
+      return byMatMul(onnx, logits, config, f, logitsHeight, logitsWidth, classes);
+    }
     long kh = logitsHeight > 1 ? (config.cropHeight() - 1) / (logitsHeight - 1) : 0;
     long kw = logitsWidth > 1 ? (config.cropWidth() - 1) / (logitsWidth - 1) : 0;
     if (kh > 0 && kw > 0 && kh * (logitsHeight - 1) == config.cropHeight() - 1
@@ -206,15 +231,79 @@ public final class OnnxModelWriter {
         f.fitHeight, f.fitWidth}, Attr.i("axis", 0));
     return new Region(onnx.node("Resize", "region", new String[] {logits, roi, "", sizes},
         Attr.s("mode", "linear"), Attr.s("coordinate_transformation_mode", "tf_crop_and_resize")),
-        null);
+        null, false);
   }
 
   /**
-   * Upsampled logits {@code [batch, classes, h, w]} holding the region at their top left:
-   * exactly ({@code fit} null) or with fewer than {@code k} extra rows and columns, cut off by
-   * {@link #cut}, best after the argmax (a slice of class ids copies 21 times fewer values).
+   * Above this many logits rows or columns, the interpolation matrices' products cost more than
+   * {@code Resize} (measured: 129 logits to 1025 pixels took 72 ms against 58 ms).
    */
-  private record Region(String values, String fit) {
+  static final long MAX_MATMUL_LOGITS = 65;
+
+  /**
+   * The region as {@code U_h[:fitHeight] . logits . U_w[:fitWidth]^T} per image and class, where
+   * {@code U[y]} holds crop pixel {@code y}'s two align-corners bilinear weights: the width product
+   * on the small logits, then the height product on all classes at once ({@code [fitHeight, in]
+   * x [in, fitWidth * classes]}), channels last so that the argmax reads contiguous classes.
+   * ONNX Runtime computes it with its GEMM instead of {@code Resize}'s per-pixel loop.
+   */
+  private static Region byMatMul(OnnxGraph onnx, String logits, ModelConfig config, Fitted f,
+      long logitsHeight, long logitsWidth, long classes) {
+    String zero = onnx.longs("region/zero", 0);
+    String rows = onnx.node("Slice", "region/rows", new String[] {
+        onnx.floats("region/row_weights", interpolation(config.cropHeight(), logitsHeight),
+            config.cropHeight(), logitsHeight),
+        zero, f.fitHeight, onnx.longs("region/row_axis", 0)});
+    String columns = onnx.node("Slice", "region/columns", new String[] {
+        onnx.floats("region/column_weights", transpose(interpolation(config.cropWidth(),
+            logitsWidth), config.cropWidth(), logitsWidth), logitsWidth, config.cropWidth()),
+        zero, f.fitWidth, onnx.longs("region/column_axis", 1)});
+    String wide = onnx.node("MatMul", "region/wide", new String[] {logits, columns});
+    String flat = onnx.node("Reshape", "region/flat", new String[] {
+        onnx.node("Transpose", "region/wide_nhwc", new String[] {wide},
+            Attr.ints("perm", 0, 2, 3, 1)),
+        onnx.longs("region/flat_shape", 0, logitsHeight, -1)});
+    String tall = onnx.node("MatMul", "region/tall", new String[] {rows, flat});
+    return new Region(onnx.node("Reshape", "region", new String[] {tall,
+        onnx.longs("region/shape", 0, 0, -1, classes)}), null, true);
+  }
+
+  /**
+   * The {@code [out, in]} matrix of align-corners bilinear upsampling: row {@code y} has {@code 1
+   * - a} at column {@code i} and {@code a} at {@code i + 1}, where {@code y * (in - 1) / (out - 1)
+   * = i + a} in float, as TensorFlow's {@code resize_bilinear} computes it.
+   */
+  static float[] interpolation(long out, long in) {
+    float[] m = new float[Math.toIntExact(out * in)];
+    float scale = out > 1 ? (float) (in - 1) / (out - 1) : 0f;
+    for (int y = 0; y < out; y++) {
+      float source = y * scale;
+      int low = (int) Math.floor(source);
+      int high = (int) Math.min(low + 1, in - 1);
+      float a = source - low;
+      m[(int) (y * in + low)] += 1 - a;
+      m[(int) (y * in + high)] += a;
+    }
+    return m;
+  }
+
+  private static float[] transpose(float[] m, long rows, long columns) {
+    float[] t = new float[m.length];
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < columns; c++) {
+        t[(int) (c * rows + r)] = m[(int) (r * columns + c)];
+      }
+    }
+    return t;
+  }
+
+  /**
+   * Upsampled logits holding the region ({@code [batch, h, w, classes]} if {@code channelsLast},
+   * else {@code [batch, classes, h, w]}): exactly ({@code fit} null) or at their top left with
+   * fewer than {@code k} extra rows and columns, cut off by {@link #cut}, best after the argmax (a
+   * slice of class ids copies 21 times fewer values).
+   */
+  private record Region(String values, String fit, boolean channelsLast) {
     /** {@code t} ({@code [batch, c, h, w]} over the same pixels) cut to the region. */
     String cut(OnnxGraph onnx, String t, String name) {
       return fit == null ? t : onnx.node("Slice", name, new String[] {t,
@@ -248,7 +337,7 @@ public final class OnnxModelWriter {
         Attr.i("axis", 0));
     return new Region(onnx.node("Resize", "region", new String[] {cut, "", "", sizes},
         Attr.s("mode", "linear"), Attr.s("coordinate_transformation_mode", "align_corners")),
-        fit);
+        fit, false);
   }
 
   private static String slice(OnnxGraph onnx, String shape, long index, String name) {

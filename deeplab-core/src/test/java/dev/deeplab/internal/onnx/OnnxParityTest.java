@@ -85,22 +85,25 @@ class OnnxParityTest {
    * against TensorFlow's inference graph of the same weights (space-to-batch atrous convs, batch
    * norm unfolded), logits upsampled and softmaxed as the serving graph does; and DeepLabv2's
    * four summed 3×3 logits branches (ONNX {@code Sum}) on ResNet-v1-101 at output stride 8.
-   * (The pre- and post-processing around the network are the bundled model's test.) The 97 crop
-   * is an integer multiple of the logits less one (16 times 7x7, 8 times 13x13), so the logits
-   * are upsampled by an integer factor; the 100 crop is not, so they take the general
-   * crop-and-resize path.
+   * (The pre- and post-processing around the network are the bundled model's test.) The logits
+   * are upsampled by matrix products (DeepLabv2), or, as for logits larger than {@link
+   * OnnxModelWriter#MAX_MATMUL_LOGITS}, by {@code Resize}: the 97 crop is an integer multiple of
+   * the logits less one (16 times 7x7), so they are upsampled by an integer factor; the 100 crop
+   * is not, so they take the general crop-and-resize path.
    */
   @ParameterizedTest
-  @CsvSource({"xception65_coco_voc, 97", "resnet_v1_101_voc, 100", "deeplabv2_resnet101, 97"})
-  void otherBackbonesMatchTensorFlow(String preset, int crop) throws Exception {
-    matchesTensorFlow(ModelConfig.preset(preset), preset, crop, 1e-4);
+  @CsvSource({"xception65_coco_voc, 97, 0", "resnet_v1_101_voc, 100, 0",
+      "deeplabv2_resnet101, 97, " + OnnxModelWriter.MAX_MATMUL_LOGITS})
+  void otherBackbonesMatchTensorFlow(String preset, int crop, long maxMatMulLogits)
+      throws Exception {
+    matchesTensorFlow(ModelConfig.preset(preset), preset, crop, 1e-4, maxMatMulLogits);
   }
 
   /** A two-stage decoder (decoder_output_stride=8,4) on Xception-41 (measured 3.4e-6). */
   @Test
   void twoStageDecoderMatchesTensorFlow() throws Exception {
     matchesTensorFlow(ModelConfig.preset("xception41_voc").withDecoderOutputStrides(List.of(8, 4)),
-        "xception_41, decoder 8,4", 97, 1e-4);
+        "xception_41, decoder 8,4", 97, 1e-4, OnnxModelWriter.MAX_MATMUL_LOGITS);
   }
 
   /**
@@ -111,11 +114,12 @@ class OnnxParityTest {
   @Test
   void boundedXceptionMatchesTensorFlow() throws Exception {
     matchesTensorFlow(ModelConfig.preset("xception41_voc").withBoundedActivation(true)
-        .withDecoderOutputStrides(List.of(8, 4)), "xception_41 bounded, decoder 8,4", 97, 2e-4);
+        .withDecoderOutputStrides(List.of(8, 4)), "xception_41 bounded, decoder 8,4", 97, 2e-4,
+        OnnxModelWriter.MAX_MATMUL_LOGITS);
   }
 
-  private void matchesTensorFlow(ModelConfig preset, String what, int crop, double tolerance)
-      throws Exception {
+  private void matchesTensorFlow(ModelConfig preset, String what, int crop, double tolerance,
+      long maxMatMulLogits) throws Exception {
     ModelConfig config = preset.withCropSize(crop, crop);
     RgbImage image = TestModels.upscale(TestModels.photo("pets.jpg"), crop, crop);
     float[] logits;
@@ -166,7 +170,8 @@ class OnnxParityTest {
       }
     }
     OnnxModelWriter.Written w = OnnxModelWriter.build(
-        new ModelInfo(config, LabelSet.PASCAL_VOC, "test"), weights, true, "test");
+        new ModelInfo(config, LabelSet.PASCAL_VOC, "test"), weights, true, "test",
+        maxMatMulLogits);
     Path file = tmp.resolve("m.onnx");
     AtomicFiles.write(file, out -> w.model().writeTo(out));
     try (OnnxRuntimeNetwork ort = new OnnxRuntimeNetwork(file, 2)) {
