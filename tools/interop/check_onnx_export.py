@@ -7,7 +7,8 @@ For the pretrained MobileNetV2 model and, with deterministic random LeCun weight
   1. `tools/deeplab export --format onnx --probabilities` and without --probabilities write files
      that ONNX's checker accepts with full shape inference (onnx.checker.check_model(...,
      full_check=True)), opset 17, inputs/outputs as documented (images uint8 [batch, height,
-     width, 3] -> semantic int32 [batch, height, width], probabilities float32 [..., classes]);
+     width, 3] -> semantic int32 [batch, height, width], probabilities float32 [..., classes],
+     logits float32 [batch, logits height, logits width, classes]);
   2. Python onnxruntime (CPU provider, the one users would pick) runs them on real photos at their
      own sizes (examples/photos, PNG-decoded here), on an odd-sized crop and on an image larger
      than the model's crop, and on a batch of 3 same-size images; the SavedModel's
@@ -112,10 +113,11 @@ def check_file(path, classes, probabilities):
     opset = [o.version for o in m.opset_import if o.domain in ("", "ai.onnx")]
     ins = {i.name: i for i in m.graph.input}
     outs = {o.name: o for o in m.graph.output}
-    want_outs = {"semantic", "probabilities"} if probabilities else {"semantic"}
+    want_outs = {"semantic", "logits"} | ({"probabilities"} if probabilities else set())
     ok = (opset == [17] and set(ins) == {"images"} and set(outs) == want_outs
           and ins["images"].type.tensor_type.elem_type == onnx.TensorProto.UINT8
           and outs["semantic"].type.tensor_type.elem_type == onnx.TensorProto.INT32)
+    ok = ok and outs["logits"].type.tensor_type.shape.dim[3].dim_value == classes
     if probabilities:
         dims = outs["probabilities"].type.tensor_type.shape.dim
         ok = ok and dims[3].dim_value == classes

@@ -1,6 +1,7 @@
 package dev.deeplab.export;
 
 import dev.deeplab.internal.onnx.OnnxFiles;
+import dev.deeplab.internal.onnx.OnnxModelWriter.Outputs;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -36,7 +37,7 @@ public final class OnnxExporter {
    *     (a wrapped frozen graph has none), or the file cannot be written
    */
   public static int export(Path model, Path target, boolean probabilities) throws IOException {
-    return OnnxFiles.write(model, target, probabilities);
+    return OnnxFiles.write(model, target, outputs(probabilities));
   }
 
   /**
@@ -72,7 +73,11 @@ public final class OnnxExporter {
   public static Int8Export exportInt8(Path model, Path target, List<Path> calibrationImages,
       boolean probabilities, CalibrationListener listener) throws IOException {
     OnnxFiles.Int8Written w = OnnxFiles.writeInt8(model, target, calibrationImages,
-        probabilities, listener);
+        outputs(probabilities), listener);
     return new Int8Export(w.convolutions(), w.activations(), w.images());
+  }
+
+  private static Outputs outputs(boolean probabilities) {
+    return probabilities ? Outputs.PROBABILITIES : Outputs.CLASS_IDS;
   }
 }

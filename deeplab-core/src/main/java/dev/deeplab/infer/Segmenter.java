@@ -10,6 +10,7 @@ import dev.deeplab.internal.infer.Network;
 import dev.deeplab.internal.infer.Resampling;
 import dev.deeplab.internal.infer.TensorFlowNetwork;
 import dev.deeplab.internal.onnx.OnnxFiles;
+import dev.deeplab.internal.onnx.OnnxModelWriter.Outputs;
 import dev.deeplab.internal.onnx.OnnxRuntimeNetwork;
 import dev.deeplab.internal.serving.ModelOps;
 import dev.deeplab.internal.serving.SavedModels;
@@ -252,14 +253,16 @@ public final class Segmenter implements AutoCloseable {
       if (calibrationImages != null) {
         Path cache = PretrainedModel.cacheRoot();
         OnnxRuntimeNetwork net = onnxRuntime(
-            OnnxFiles.cachedInt8(dir, cache, calibrationImages, false, calibrationListener),
-            () -> OnnxFiles.cachedInt8(dir, cache, calibrationImages, true, calibrationListener));
+            OnnxFiles.cachedInt8(dir, cache, calibrationImages, Outputs.LOGITS,
+                calibrationListener),
+            () -> OnnxFiles.cachedInt8(dir, cache, calibrationImages, Outputs.PROBABILITIES,
+                calibrationListener));
         return new Segmenter(net, Engine.ONNX_RUNTIME, info, dir, this);
       }
       if (engine == Engine.ONNX_RUNTIME) {
         Path cache = PretrainedModel.cacheRoot();
-        OnnxRuntimeNetwork net = onnxRuntime(OnnxFiles.cached(dir, cache, false),
-            () -> OnnxFiles.cached(dir, cache, true));
+        OnnxRuntimeNetwork net = onnxRuntime(OnnxFiles.cached(dir, cache, Outputs.LOGITS),
+            () -> OnnxFiles.cached(dir, cache, Outputs.PROBABILITIES));
         return new Segmenter(net, Engine.ONNX_RUNTIME, info, dir, this);
       }
       return new Segmenter(new TensorFlowNetwork(dir, threads), Engine.TENSORFLOW, info, dir,

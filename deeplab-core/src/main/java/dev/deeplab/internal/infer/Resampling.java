@@ -136,10 +136,13 @@ public final class Resampling {
     return index;
   }
 
-  /** TF's {@code compute_interpolation_weights} with the legacy scaler. */
-  private static void weights(int in, int out, int[] lower, int[] upper, float[] lerp) {
+  /**
+   * TF's {@code compute_interpolation_weights} with the legacy scaler, for the first {@code
+   * lower.length} of {@code out} pixels.
+   */
+  static void weights(int in, int out, int[] lower, int[] upper, float[] lerp) {
     float scale = alignCornersScale(in, out);
-    for (int i = 0; i < out; i++) {
+    for (int i = 0; i < lower.length; i++) {
       float v = i * scale;
       float f = (float) Math.floor(v);
       lower[i] = Math.max((int) f, 0);
@@ -149,7 +152,7 @@ public final class Resampling {
   }
 
   /** TF's {@code compute_lerp}. */
-  private static float lerp(float topLeft, float topRight, float bottomLeft, float bottomRight,
+  static float lerp(float topLeft, float topRight, float bottomLeft, float bottomRight,
       float xLerp, float yLerp) {
     float top = topLeft + (topRight - topLeft) * xLerp;
     float bottom = bottomLeft + (bottomRight - bottomLeft) * xLerp;

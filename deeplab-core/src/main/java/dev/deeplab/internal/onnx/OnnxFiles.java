@@ -5,6 +5,7 @@ import dev.deeplab.image.ImageReader;
 import dev.deeplab.internal.checkpoint.CheckpointException;
 import dev.deeplab.internal.checkpoint.Checkpoints;
 import dev.deeplab.internal.io.AtomicFiles;
+import dev.deeplab.internal.onnx.OnnxModelWriter.Outputs;
 import dev.deeplab.internal.onnx.proto.Onnx.ModelProto;
 import dev.deeplab.internal.onnx.proto.Onnx.StringStringEntryProto;
 import dev.deeplab.internal.serving.FrozenGraphWrapper;
@@ -29,16 +30,16 @@ import java.util.stream.Stream;
  */
 public final class OnnxFiles {
   /** Changes whenever the ONNX written for the same model changes, invalidating cached files. */
-  static final String FORMAT = "deeplab-onnx-6";
+  static final String FORMAT = "deeplab-onnx-7";
   /** The metadata key describing an int8 model's quantisation (absent in fp32 models). */
   public static final String QUANTIZATION_KEY = "deeplab_quantization";
 
   private OnnxFiles() {}
 
   /** Writes {@code model}'s ONNX form to {@code target}; returns the batch norms folded. */
-  public static int write(Path model, Path target, boolean probabilities) throws IOException {
+  public static int write(Path model, Path target, Outputs outputs) throws IOException {
     Path dir = SavedModels.resolve(model);
-    OnnxModelWriter.Written w = build(dir, checkedInfo(dir), probabilities);
+    OnnxModelWriter.Written w = build(dir, checkedInfo(dir), outputs);
     AtomicFiles.write(target, out -> w.model().writeTo(out));
     return w.foldedBatchNorms();
   }
@@ -58,11 +59,11 @@ public final class OnnxFiles {
     return info;
   }
 
-  private static OnnxModelWriter.Written build(Path dir, ModelInfo info, boolean probabilities)
+  private static OnnxModelWriter.Written build(Path dir, ModelInfo info, Outputs outputs)
       throws IOException {
     Path prefix = dir.resolve("variables").resolve("variables");
     try {
-      return OnnxModelWriter.build(info, Checkpoints.modelWeights(prefix), probabilities,
+      return OnnxModelWriter.build(info, Checkpoints.modelWeights(prefix), outputs,
           libraryVersion());
     } catch (CheckpointException e) {
       throw new IOException(dir + ": " + e.getMessage(), e);
@@ -80,11 +81,11 @@ public final class OnnxFiles {
    * @throws IOException as {@link #write}, if there is no calibration image, or one cannot be read
    */
   public static Int8Written writeInt8(Path model, Path target, List<Path> images,
-      boolean probabilities, CalibrationListener listener) throws IOException {
+      Outputs outputs, CalibrationListener listener) throws IOException {
     List<Path> files = CalibrationImages.files(images);
     Path dir = SavedModels.resolve(model);
     ModelInfo info = checkedInfo(dir);
-    OnnxModelWriter.Written w = build(dir, info, probabilities);
+    OnnxModelWriter.Written w = build(dir, info, outputs);
     ImageReader reader = new ImageReader();
     int[] done = {0};
     Int8Quantizer.Quantized q = Int8Quantizer.quantize(w.model(), Calibration.statistics(
@@ -104,7 +105,7 @@ public final class OnnxFiles {
    * it is not.
    */
   public static Path cachedInt8(Path dir, Path cacheRoot, List<Path> images,
-      boolean probabilities, CalibrationListener listener) throws IOException {
+      Outputs outputs, CalibrationListener listener) throws IOException {
     List<Path> files = CalibrationImages.files(images);
     MessageDigest sha = sha256();
     sha.update(hash(dir).getBytes(StandardCharsets.UTF_8));
@@ -112,27 +113,30 @@ public final class OnnxFiles {
       update(sha, f);
     }
     Path file = cacheRoot.resolve("onnx").resolve(HexFormat.of().formatHex(sha.digest())
-        .substring(0, 32) + "-int8" + (probabilities ? "-probabilities" : "") + ".onnx");
+        .substring(0, 32) + "-int8" + suffix(outputs) + ".onnx");
     if (!Files.isRegularFile(file)) {
       Files.createDirectories(file.getParent());
-      writeInt8(dir, file, files, probabilities, listener);
+      writeInt8(dir, file, files, outputs, listener);
     }
     return file;
   }
 
   /**
-   * The ONNX form of the SavedModel version directory {@code dir} (class ids only, or also
-   * probabilities: ONNX Runtime computes every output of a model, so the two are separate
-   * files), in {@code cacheRoot/onnx/}, written there first if it is not.
+   * The ONNX form of the SavedModel version directory {@code dir} with {@code outputs} (ONNX
+   * Runtime computes every output of a model, so each set is a separate file), in {@code
+   * cacheRoot/onnx/}, written there first if it is not.
    */
-  public static Path cached(Path dir, Path cacheRoot, boolean probabilities) throws IOException {
-    Path file = cacheRoot.resolve("onnx")
-        .resolve(hash(dir) + (probabilities ? "-probabilities" : "") + ".onnx");
+  public static Path cached(Path dir, Path cacheRoot, Outputs outputs) throws IOException {
+    Path file = cacheRoot.resolve("onnx").resolve(hash(dir) + suffix(outputs) + ".onnx");
     if (!Files.isRegularFile(file)) {
       Files.createDirectories(file.getParent());
-      write(dir, file, probabilities);
+      write(dir, file, outputs);
     }
     return file;
+  }
+
+  private static String suffix(Outputs outputs) {
+    return "-" + outputs.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
   }
 
   /** SHA-256 of {@link #FORMAT} and of every file of the SavedModel, in path order. */

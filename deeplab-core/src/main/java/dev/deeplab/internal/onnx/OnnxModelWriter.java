@@ -37,17 +37,37 @@ import org.tensorflow.types.TInt64;
  *   <li>output {@value #SEMANTIC}: int32 {@code [batch, height, width]}, the argmax mapped back to
  *       the image size by align-corners nearest neighbour; with probabilities, also {@value
  *       #PROBABILITIES}: float32 {@code [batch, height, width, classes]}, the softmax resized
- *       there by align-corners bilinear.
+ *       there by align-corners bilinear;
+ *   <li>output {@value #LOGITS}: float32 {@code [batch, logits height, logits width, classes]},
+ *       the network's logits over the whole crop (ONNX Runtime computes only what is fetched:
+ *       {@code OnnxRuntimeNetwork} fetches these and finishes in Java).
  * </ul>
  */
 public final class OnnxModelWriter {
   public static final String IMAGES = "images";
   public static final String SEMANTIC = "semantic";
   public static final String PROBABILITIES = "probabilities";
+  public static final String LOGITS = "logits";
   /** The metadata key under which the model info ({@code ModelInfo} JSON) is stored. */
   public static final String INFO_KEY = "deeplab_model.json";
 
   private OnnxModelWriter() {}
+
+  /**
+   * Which outputs a model has. ONNX Runtime computes every output of a model whichever are
+   * fetched, so each use gets a model with only what it needs.
+   */
+  public enum Outputs {
+    /** {@value #SEMANTIC} and {@value #LOGITS}: an exported file. */
+    CLASS_IDS,
+    /** {@value #SEMANTIC}, {@value #PROBABILITIES} and {@value #LOGITS}: an exported file. */
+    PROBABILITIES,
+    /**
+     * {@value #LOGITS} alone: the ONNX Runtime engine's model for class ids, which it finishes in
+     * Java ({@code UpsampledArgmax}).
+     */
+    LOGITS
+  }
 
   /** What was written: the model and how many batch norms were folded into convolutions. */
   public record Written(ModelProto model, int foldedBatchNorms) {}
@@ -57,16 +77,16 @@ public final class OnnxModelWriter {
    *
    * @throws CheckpointException if a variable is missing or has another shape
    */
-  public static Written build(ModelInfo info, Map<String, FloatTensor> weights,
-      boolean probabilities, String producerVersion) throws CheckpointException {
-    return build(info, weights, probabilities, producerVersion, MAX_MATMUL_LOGITS);
+  public static Written build(ModelInfo info, Map<String, FloatTensor> weights, Outputs outputs,
+      String producerVersion) throws CheckpointException {
+    return build(info, weights, outputs, producerVersion, MAX_MATMUL_LOGITS);
   }
 
   /**
    * {@link #build} upsampling the logits by matrix products only when they have at most {@code
    * maxMatMulLogits} rows and columns (tests use 0 for the {@code Resize} forms).
    */
-  static Written build(ModelInfo info, Map<String, FloatTensor> weights, boolean probabilities,
+  static Written build(ModelInfo info, Map<String, FloatTensor> weights, Outputs outputs,
       String producerVersion, long maxMatMulLogits) throws CheckpointException {
     ModelConfig config = info.config();
     try (ModelGraph net = ModelGraph.build(config, AtrousMode.NATIVE_DILATION);
@@ -84,52 +104,70 @@ public final class OnnxModelWriter {
       constants.putAll(evaluate(session, converter.constantsNeeded(output)));
       String logits = converter.convert(output);
       long[] logitsShape = net.logits().shape().asArray();
-      Region region = region(onnx, logits, config, f, logitsShape[1], logitsShape[2],
-          logitsShape[3], maxMatMulLogits);
-      String outSize = onnx.node("Concat", "image_size",
-          new String[] {f.height, f.width}, Attr.i("axis", 0));
-
-      boolean byteIds = config.numClasses() <= 256;
-      long classAxis = region.channelsLast() ? 3 : 1;
-      String ids = onnx.node("Cast", "class_ids",
-          new String[] {region.cut(onnx, onnx.node("ArgMax", "argmax",
-              new String[] {region.values()}, Attr.i("axis", classAxis), Attr.i("keepdims", 1)),
-              "argmax/region")},
-          Attr.i("to", (byteIds ? DataType.UINT8 : DataType.INT32).getNumber()));
-      String one = onnx.longs("class_ids/one", 1);
-      String fullIds = onnx.node("Resize", "class_ids/resized", new String[] {ids, "", "",
-          onnx.node("Concat", "class_ids/sizes", region.channelsLast()
-              ? new String[] {f.batch, outSize, one} : new String[] {f.batch, one, outSize},
-              Attr.i("axis", 0))},
-          Attr.s("mode", "nearest"), Attr.s("coordinate_transformation_mode", "align_corners"),
-          Attr.s("nearest_mode", "round_prefer_ceil"));
-      onnx.node("Cast", new String[] {onnx.node("Squeeze", "class_ids/squeezed",
-          new String[] {fullIds, onnx.longs("class_ids/axis", classAxis)})},
-          new String[] {SEMANTIC}, Attr.i("to", DataType.INT32.getNumber()));
-      onnx.output(SEMANTIC, DataType.INT32, "batch", "height", "width");
-
-      if (probabilities) {
-        // Softmax over the last axis, in NHWC: ONNX Runtime's softmax over axis 1 of NCHW
-        // transposes internally and took most of the run time.
-        String cut = region.cut(onnx, region.values(), "region/cut");
-        String nhwc = region.channelsLast() ? cut : onnx.node("Transpose", "region/nhwc",
-            new String[] {cut}, Attr.ints("perm", 0, 2, 3, 1));
-        String softmax = onnx.node("Softmax", "softmax", new String[] {nhwc},
-            Attr.i("axis", 3));
-        onnx.node("Resize", new String[] {softmax, "", "", onnx.node("Concat",
-            "probabilities/sizes", new String[] {f.batch, outSize,
-                onnx.longs("probabilities/classes", config.numClasses())}, Attr.i("axis", 0))},
-            new String[] {PROBABILITIES},
-            Attr.s("mode", "linear"), Attr.s("coordinate_transformation_mode", "align_corners"));
-        onnx.output(PROBABILITIES, DataType.FLOAT, "batch", "height", "width",
-            (long) config.numClasses());
+      onnx.node("Transpose", new String[] {logits}, new String[] {LOGITS},
+          Attr.ints("perm", 0, 2, 3, 1));
+      if (outputs != Outputs.LOGITS) {
+        Region region = region(onnx, logits, config, f, logitsShape[1], logitsShape[2],
+            logitsShape[3], maxMatMulLogits);
+        String outSize = onnx.node("Concat", "image_size",
+            new String[] {f.height, f.width}, Attr.i("axis", 0));
+        classIds(onnx, region, f, outSize, config.numClasses() <= 256);
+        if (outputs == Outputs.PROBABILITIES) {
+          probabilities(onnx, region, f, outSize, config.numClasses());
+        }
       }
+      onnx.output(LOGITS, DataType.FLOAT, "batch", logitsShape[1], logitsShape[2],
+          logitsShape[3]);
       ModelProto model = onnx.model("deeplab-tensorflow-java", producerVersion,
           "DeepLab " + config.variant().officialName() + ", " + info.source())
           .toBuilder().addMetadataProps(StringStringEntryProto.newBuilder()
               .setKey(INFO_KEY).setValue(info.toJson())).build();
       return new Written(model, converter.foldedBatchNorms());
     }
+  }
+
+  /**
+   * Output {@value #SEMANTIC}: the argmax of the region, mapped to the image size {@code outSize}
+   * by align-corners nearest neighbour (in uint8 when {@code byteIds}: a quarter of the memory).
+   */
+  private static void classIds(OnnxGraph onnx, Region region, Fitted f, String outSize,
+      boolean byteIds) {
+    long classAxis = region.channelsLast() ? 3 : 1;
+    String ids = onnx.node("Cast", "class_ids",
+        new String[] {region.cut(onnx, onnx.node("ArgMax", "argmax",
+            new String[] {region.values()}, Attr.i("axis", classAxis), Attr.i("keepdims", 1)),
+            "argmax/region")},
+        Attr.i("to", (byteIds ? DataType.UINT8 : DataType.INT32).getNumber()));
+    String one = onnx.longs("class_ids/one", 1);
+    String fullIds = onnx.node("Resize", "class_ids/resized", new String[] {ids, "", "",
+        onnx.node("Concat", "class_ids/sizes", region.channelsLast()
+            ? new String[] {f.batch, outSize, one} : new String[] {f.batch, one, outSize},
+            Attr.i("axis", 0))},
+        Attr.s("mode", "nearest"), Attr.s("coordinate_transformation_mode", "align_corners"),
+        Attr.s("nearest_mode", "round_prefer_ceil"));
+    onnx.node("Cast", new String[] {onnx.node("Squeeze", "class_ids/squeezed",
+        new String[] {fullIds, onnx.longs("class_ids/axis", classAxis)})},
+        new String[] {SEMANTIC}, Attr.i("to", DataType.INT32.getNumber()));
+    onnx.output(SEMANTIC, DataType.INT32, "batch", "height", "width");
+  }
+
+  /**
+   * Output {@value #PROBABILITIES}: the softmax of the region over the last axis, in NHWC (ONNX
+   * Runtime's softmax over axis 1 of NCHW transposes internally and took most of the run time),
+   * resized to the image size by align-corners bilinear.
+   */
+  private static void probabilities(OnnxGraph onnx, Region region, Fitted f, String outSize,
+      int classes) {
+    String cut = region.cut(onnx, region.values(), "region/cut");
+    String nhwc = region.channelsLast() ? cut : onnx.node("Transpose", "region/nhwc",
+        new String[] {cut}, Attr.ints("perm", 0, 2, 3, 1));
+    String softmax = onnx.node("Softmax", "softmax", new String[] {nhwc}, Attr.i("axis", 3));
+    onnx.node("Resize", new String[] {softmax, "", "", onnx.node("Concat",
+        "probabilities/sizes", new String[] {f.batch, outSize,
+            onnx.longs("probabilities/classes", classes)}, Attr.i("axis", 0))},
+        new String[] {PROBABILITIES},
+        Attr.s("mode", "linear"), Attr.s("coordinate_transformation_mode", "align_corners"));
+    onnx.output(PROBABILITIES, DataType.FLOAT, "batch", "height", "width", (long) classes);
   }
 
   /** Names of the fitted-image values: the padded crop and the 1-D int64 sizes. */

@@ -7,6 +7,8 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.deeplab.infer.SegmentationException;
 import dev.deeplab.internal.infer.Network;
+import dev.deeplab.internal.infer.Resampling;
+import dev.deeplab.internal.infer.UpsampledArgmax;
 import dev.deeplab.model.ModelInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -19,6 +21,10 @@ import java.util.Set;
 /**
  * One of our ONNX models ({@link OnnxModelWriter}) in ONNX Runtime's CPU provider with all graph
  * optimisations. Thread-safe ({@code OrtSession.run} is); closing it frees the native session.
+ *
+ * <p>Class ids alone come from a logits-only model's ({@link OnnxModelWriter.Outputs#LOGITS})
+ * output, finished in Java by {@link UpsampledArgmax}, which skips most of the upsampling;
+ * otherwise, and with probabilities, from the model's own outputs.
  */
 public final class OnnxRuntimeNetwork implements Network {
   /** Where a model with the probabilities output comes from, loaded when first needed. */
@@ -33,6 +39,8 @@ public final class OnnxRuntimeNetwork implements Network {
   private final int threads;
   private final ModelSource probabilitiesSource;
   private OrtSession probabilitiesSession;
+  /** {@code {cropHeight, cropWidth}} when class ids are finished in Java, else null. */
+  private final int[] logitsCrop;
   private boolean closed;
 
   /**
@@ -58,6 +66,27 @@ public final class OnnxRuntimeNetwork implements Network {
     boolean own = session.getOutputNames().contains(OnnxModelWriter.PROBABILITIES);
     this.probabilities = own || probabilities != null;
     this.probabilitiesSource = own ? null : probabilities;
+    this.logitsCrop = logitsCrop(session);
+  }
+
+  /**
+   * The crop size of a model with the logits output but no class ids ({@link
+   * OnnxModelWriter.Outputs#LOGITS}) and our metadata, else null (the model's own class ids are
+   * used then).
+   */
+  private static int[] logitsCrop(OrtSession session) {
+    try {
+      String json = session.getMetadata().getCustomMetadata().get(OnnxModelWriter.INFO_KEY);
+      Set<String> outputs = session.getOutputNames();
+      if (json == null || !outputs.contains(OnnxModelWriter.LOGITS)
+          || outputs.contains(OnnxModelWriter.SEMANTIC)) {
+        return null;
+      }
+      ModelInfo info = ModelInfo.fromJson(json);
+      return new int[] {info.config().cropHeight(), info.config().cropWidth()};
+    } catch (OrtException | IOException | IllegalArgumentException e) {
+      return null;
+    }
   }
 
   private OrtSession load(Path model) throws IOException {
@@ -122,12 +151,17 @@ public final class OnnxRuntimeNetwork implements Network {
     OrtSession use = withProbabilities ? probabilitiesSession() : session;
     ByteBuffer buffer = ByteBuffer.allocateDirect(rgb.length);
     buffer.put(rgb).flip();
+    boolean finishInJava = !withProbabilities && logitsCrop != null;
     Set<String> wanted = withProbabilities
         ? Set.of(OnnxModelWriter.SEMANTIC, OnnxModelWriter.PROBABILITIES)
-        : Set.of(OnnxModelWriter.SEMANTIC);
+        : Set.of(finishInJava ? OnnxModelWriter.LOGITS : OnnxModelWriter.SEMANTIC);
     try (OnnxTensor images = OnnxTensor.createTensor(env, buffer,
             new long[] {n, height, width, 3}, OnnxJavaType.UINT8);
         OrtSession.Result r = use.run(Map.of(OnnxModelWriter.IMAGES, images), wanted)) {
+      if (finishInJava) {
+        return new Output(classIds((OnnxTensor) r.get(OnnxModelWriter.LOGITS).orElseThrow(),
+            n, height, width), null);
+      }
       IntBuffer idBuffer = ((OnnxTensor) r.get(OnnxModelWriter.SEMANTIC).orElseThrow())
           .getIntBuffer();
       int[] ids = new int[idBuffer.remaining()];
@@ -144,6 +178,23 @@ public final class OnnxRuntimeNetwork implements Network {
       throw new SegmentationException("ONNX Runtime failed to segment " + n + " " + width + "x"
           + height + " image(s): " + firstLine(e), e);
     }
+  }
+
+  /** Class ids {@code [n * height * width]} from the logits {@code [n, h, w, classes]}. */
+  private int[] classIds(OnnxTensor logits, int n, int height, int width) {
+    long[] shape = logits.getInfo().getShape();
+    FloatBuffer buffer = logits.getFloatBuffer();
+    float[] values = new float[buffer.remaining()];
+    buffer.get(values);
+    int[] fit = Resampling.fittedSize(height, width, logitsCrop[0], logitsCrop[1]);
+    int perImage = (int) (shape[1] * shape[2] * shape[3]);
+    int[] ids = new int[Math.multiplyExact(n, height * width)];
+    for (int i = 0; i < n; i++) {
+      int[] one = UpsampledArgmax.classIds(values, i * perImage, (int) shape[1], (int) shape[2],
+          (int) shape[3], logitsCrop, fit, height, width);
+      System.arraycopy(one, 0, ids, i * height * width, one.length);
+    }
+    return ids;
   }
 
   /** Frees the sessions; later calls do nothing. */

@@ -84,10 +84,10 @@ class Int8QuantizationTest {
   void bundledModelInInt8KeepsItsAccuracyAndRunsOnIntegerKernels() throws Exception {
     Path fp32 = tmp.resolve("fp32.onnx");
     Path int8 = tmp.resolve("int8.onnx");
-    OnnxFiles.write(TestModels.BUNDLED, fp32, false);
+    OnnxFiles.write(TestModels.BUNDLED, fp32, OnnxModelWriter.Outputs.CLASS_IDS);
     int[] steps = {0};
     OnnxFiles.Int8Written w = OnnxFiles.writeInt8(TestModels.BUNDLED, int8, List.of(PHOTOS),
-        false, (done, total) -> steps[0] = done * 10 + total);
+        OnnxModelWriter.Outputs.CLASS_IDS, (done, total) -> steps[0] = done * 10 + total);
     assertEquals(6, w.images());
     assertEquals(66, steps[0], "told 6 of 6 images last");
     // every convolution of MobileNetV2 DeepLabv3: 52 in the backbone, image pooling, aspp0,

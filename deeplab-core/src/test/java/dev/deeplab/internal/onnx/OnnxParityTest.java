@@ -67,6 +67,10 @@ class OnnxParityTest {
         String size = image.width() + "x" + image.height();
         compare(expected, ort.segmentWithProbabilities(image), "cached " + size);
         compare(expected, fromFile.segmentWithProbabilities(image), "file " + size);
+        // class ids alone: the cache's logits-only model finished in Java (UpsampledArgmax),
+        // the file's own class ids
+        compareIds(expected, ort.segment(image), "cached " + size + ", ids from the logits");
+        compareIds(expected, fromFile.segment(image), "file " + size + ", class ids only");
       }
       List<RgbImage> batch = List.of(images.get(1), TestModels.crop(pets, 0, 0, 201, 157),
           images.get(1));
@@ -170,7 +174,8 @@ class OnnxParityTest {
       }
     }
     OnnxModelWriter.Written w = OnnxModelWriter.build(
-        new ModelInfo(config, LabelSet.PASCAL_VOC, "test"), weights, true, "test",
+        new ModelInfo(config, LabelSet.PASCAL_VOC, "test"), weights,
+        OnnxModelWriter.Outputs.PROBABILITIES, "test",
         maxMatMulLogits);
     Path file = tmp.resolve("m.onnx");
     AtomicFiles.write(file, out -> w.model().writeTo(out));
@@ -197,6 +202,17 @@ class OnnxParityTest {
         new Network.Output(got.classIds(), got.probabilities()), what, 1e-4);
   }
 
+  /** Class ids of {@code got} against {@code expected}'s, allowing near-ties only. */
+  static void compareIds(Segmentation expected, Segmentation got, String what) {
+    int[] ids = expected.classIds();
+    assertEquals(ids.length, got.classIds().length, what + ": pixel count");
+    int[] counts = differingIds(expected.probabilities(), ids, expected.numClasses(),
+        got.classIds());
+    System.out.printf("%s: class ids differing %d (near-ties %d) of %d%n", what, counts[0],
+        counts[1], ids.length);
+    assertEquals(counts[1], counts[0], what + ": class ids differ outside near-ties");
+  }
+
   static void compare(float[] p, int[] ids, int c, Network.Output got, String what,
       double tolerance) {
     float[] q = got.probabilities();
@@ -205,21 +221,30 @@ class OnnxParityTest {
     for (int i = 0; i < p.length; i++) {
       worst = Math.max(worst, Math.abs(p[i] - q[i]));
     }
+    int[] counts = differingIds(p, ids, c, got.classIds());
+    System.out.printf("%s: max |dp| %.2e, class ids differing %d (near-ties %d) of %d%n",
+        what, worst, counts[0], counts[1], ids.length);
+    assertTrue(worst <= tolerance, what + ": probabilities differ by " + worst);
+    assertEquals(counts[1], counts[0], what + ": class ids differ outside near-ties");
+  }
+
+  /**
+   * {@code {differing, near-ties}}: pixels where {@code got} differs from {@code ids}, and those
+   * of them whose two classes' probabilities {@code p} are within 1e-3.
+   */
+  private static int[] differingIds(float[] p, int[] ids, int c, int[] got) {
     int differ = 0;
     int nearTies = 0;
     for (int i = 0; i < ids.length; i++) {
-      if (ids[i] != got.classIds()[i]) {
+      if (ids[i] != got[i]) {
         differ++;
         float a = p[i * c + ids[i]];
-        float b = p[i * c + got.classIds()[i]];
+        float b = p[i * c + got[i]];
         if (Math.abs(a - b) < 1e-3) {
           nearTies++;
         }
       }
     }
-    System.out.printf("%s: max |dp| %.2e, class ids differing %d (near-ties %d) of %d%n",
-        what, worst, differ, nearTies, ids.length);
-    assertTrue(worst <= tolerance, what + ": probabilities differ by " + worst);
-    assertEquals(nearTies, differ, what + ": class ids differ outside near-ties");
+    return new int[] {differ, nearTies};
   }
 }
