@@ -7,6 +7,7 @@ import dev.deeplab.internal.nn.NetScope;
 import dev.deeplab.internal.nn.Padding;
 import dev.deeplab.internal.nn.Role;
 import dev.deeplab.model.ModelConfig;
+import dev.deeplab.model.ModelVariant;
 import java.util.ArrayList;
 import java.util.List;
 import org.tensorflow.Operand;
@@ -27,7 +28,7 @@ import org.tensorflow.types.TFloat32;
  * drop_path_keep_prob} to 1 outside training, and training uses it only with batch norm
  * fine-tuning and a keep probability below the flag's default of 1.
  */
-final class NasCell {
+public final class NasCell {
 
   /** An operation of the genotype, by its official name ({@code separable_5x5_2}, ...). */
   record Operation(Kind kind, int kernel, int layers) {
@@ -82,10 +83,15 @@ final class NasCell {
   private final BatchNormSpec bn;
   private final Initializer init;
 
-  NasCell(Genotype genotype, BatchNormSpec bn, Initializer init) {
+  private NasCell(Genotype genotype, BatchNormSpec bn, Initializer init) {
     this.genotype = genotype;
     this.bn = bn;
     this.init = init;
+  }
+
+  /** The cell of {@code variant} ({@code nas_pnasnet} or {@code nas_hnasnet}). */
+  public static NasCell of(ModelVariant variant, BatchNormSpec bn, Initializer init) {
+    return new NasCell(variant == ModelVariant.NAS_HNASNET ? HNASNET : PNASNET, bn, init);
   }
 
   /**
@@ -96,7 +102,7 @@ final class NasCell {
    * @param filters the filters of every operation
    * @param stride 2 for a reduction cell
    */
-  Operand<TFloat32> build(NetScope cell, Operand<TFloat32> x, Operand<TFloat32> previous,
+  public Operand<TFloat32> build(NetScope cell, Operand<TFloat32> x, Operand<TFloat32> previous,
       int filters, int stride) {
     Ops tf = cell.tf();
     if (previous.shape().size(2) != x.shape().size(2)) {
@@ -182,7 +188,7 @@ final class NasCell {
   }
 
   /** {@code utils.resize_bilinear}: align-corners bilinear to {@code h × w}. */
-  static Operand<TFloat32> resize(Ops tf, Operand<TFloat32> x, long h, long w) {
+  public static Operand<TFloat32> resize(Ops tf, Operand<TFloat32> x, long h, long w) {
     return tf.image.resizeBilinear(x, tf.constant(new int[] {(int) h, (int) w}),
         ResizeBilinear.alignCorners(true));
   }

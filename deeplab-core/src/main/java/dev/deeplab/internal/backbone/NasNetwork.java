@@ -150,8 +150,7 @@ public final class NasNetwork implements Backbone {
     Map<String, Operand<TFloat32>> endpoints = new HashMap<>();
     endpoints.put("Stem", x);
 
-    NasCell cell = new NasCell(
-        variant == ModelVariant.NAS_HNASNET ? NasCell.HNASNET : NasCell.PNASNET, bn, init);
+    NasCell cell = NasCell.of(variant, bn, init);
     boolean remove = config.nasRemoveOs32Stride();
     int[] path = path(variant, config.outputStride());
     double filterScaling = 1.0;
