@@ -66,7 +66,7 @@ def formula_values(name, shape):
     n = int(np.prod(shape, dtype=np.int64)) if shape else 1
     s = 2.0 * formula_uniform(name, n) - 1.0
     kind = name.rsplit('/', 1)[-1]
-    if kind == 'weights':
+    if kind in ('weights', 'pointwise_weights'):
         fan_in = int(np.prod(shape[:-1], dtype=np.int64))
         v = s * math.sqrt(6.0 / fan_in)
     elif kind == 'depthwise_weights':
@@ -164,12 +164,12 @@ def bilinear_matrix(n_in, n_out):
 
 
 BN_EPS_HEAD = 1e-5
-BN_EPS = {'xception': 1e-3, 'resnet': 1e-5, 'mobilenet': 1e-3}
+BN_EPS = {'xception': 1e-3, 'resnet': 1e-5, 'mobilenet': 1e-3, 'nas': 1e-3}
 MEAN_RGB = (123.15, 115.90, 103.06)
 
 
 def backbone_family(variant):
-    for fam in ('xception', 'resnet', 'mobilenet'):
+    for fam in ('xception', 'resnet', 'mobilenet', 'nas'):
         if variant.startswith(fam):
             return fam
     raise ValueError('unknown variant %r' % variant)
@@ -260,6 +260,16 @@ class Builder(object):
         beta = self.var(scope + '/BatchNorm/beta', [c])
         mean = self.var(scope + '/BatchNorm/moving_mean', [c])
         var = self.var(scope + '/BatchNorm/moving_variance', [c])
+        return tf.nn.batch_normalization(x, mean, var, beta, gamma, eps)
+
+    def batch_norm_at(self, x, scope, eps):
+        """slim.batch_norm(net, scope=scope) called on its own: the variables directly in
+        `scope` (the NAS networks' conv0_bn, bn_sep_3x3_1, ...)."""
+        c = int(x.shape[-1])
+        gamma = self.var(scope + '/gamma', [c])
+        beta = self.var(scope + '/beta', [c])
+        mean = self.var(scope + '/moving_mean', [c])
+        var = self.var(scope + '/moving_variance', [c])
         return tf.nn.batch_normalization(x, mean, var, beta, gamma, eps)
 
     def activate(self, x, act):
@@ -403,6 +413,8 @@ def decoder_end_point(variant, os_):
         return '%s/%s/bottleneck_v1/conv3' % (scope, _DECODER_END_POINTS[scope][os_])
     if variant.startswith('mobilenet'):
         return '%s/depthwise_output' % _MOBILENET_END_POINTS[variant][os_]
+    if variant.startswith('nas'):
+        return '%s/%s' % (_NAS_SCOPE[variant], _NAS_END_POINTS[variant][os_])
     raise ValueError(variant)
 
 
@@ -752,6 +764,164 @@ def mobilenet_v3(b, x, variant, output_stride, depth_multiplier=1.0):
     return x
 
 
+# NAS backbones (core/nas_network.py, core/nas_cell.py, core/nas_genotypes.py).
+_NAS_SCOPE = {'nas_pnasnet': 'pnasnet', 'nas_hnasnet': 'hnasnet'}
+# feature_extractor.networks_to_feature_maps: end points of _build_nas_base, keyed by OS.
+_NAS_END_POINTS = {'nas_pnasnet': {4: 'Stem', 8: 'Cell_3', 16: 'Cell_7'},
+                   'nas_hnasnet': {4: 'Cell_2', 8: 'Cell_5', 16: 'Cell_7'}}
+# (operations, hiddenstate_indices); used_hiddenstates is [1, 1, 0, 0, 0, 0, 0] for both.
+_NAS_CELLS = {
+    'nas_pnasnet': (['separable_5x5_2', 'max_pool_3x3', 'separable_7x7_2', 'max_pool_3x3',
+                     'separable_5x5_2', 'separable_3x3_2', 'separable_3x3_2', 'max_pool_3x3',
+                     'separable_3x3_2', 'none'],
+                    [1, 1, 0, 0, 0, 0, 4, 0, 1, 0]),
+    'nas_hnasnet': (['atrous_5x5', 'separable_3x3_2', 'separable_3x3_2', 'atrous_3x3',
+                     'separable_3x3_2', 'separable_3x3_2', 'separable_5x5_2',
+                     'separable_5x5_2', 'separable_5x5_2', 'atrous_5x5'],
+                    [1, 0, 1, 0, 3, 1, 4, 2, 3, 5]),
+}
+_NAS_USED_HIDDENSTATES = [1, 1, 0, 0, 0, 0, 0]
+
+
+def nas_backbone_path(variant, output_stride):
+    """nas_network.pnasnet / hnasnet `backbone`: the level (0..3 = OS 4..32) of each cell."""
+    if variant == 'nas_hnasnet':
+        return [0, 0, 0, 1, 2, 1, 2, 2, 3, 3, 2, 1]
+    paths = {8: [1] * 12, 16: [1] * 4 + [2] * 8, 32: [1] * 4 + [2] * 4 + [3] * 4}
+    if output_stride not in paths:
+        raise ValueError('Unsupported output_stride %r' % output_stride)
+    return paths[output_stride]
+
+
+def nas_network(b, x, variant, output_stride, stem_filters, classification_head,
+                remove_os32_stride):
+    """nas_network._build_nas_base in inference (drop_path_keep_prob set to 1.0, so drop path
+    is the identity): the stem, twelve cells along the path, ReLU, and optionally the
+    classification head. Returns the features; end points in b.endpoints under '<scope>/<name>'."""
+    eps = BN_EPS['nas']
+    sc = _NAS_SCOPE[variant]
+    # _nas_stem: resnet_utils.conv2d_same (fixed padding when strided), each conv followed by its
+    # own slim.batch_norm scope.
+    net = b.conv(x, sc + '/conv0', 64, 3, stride=2, padding='EXPLICIT')
+    net = b.batch_norm_at(net, sc + '/conv0_bn', eps)
+    net = tf.nn.relu(net)
+    net = b.conv(net, sc + '/conv1', 64, 3, stride=1, padding='SAME')
+    net = b.batch_norm_at(net, sc + '/conv1_bn', eps)
+    cell_outputs = [net]
+    net = tf.nn.relu(net)
+    net = b.conv(net, sc + '/conv2', 128, 3, stride=2, padding='EXPLICIT')
+    net = b.batch_norm_at(net, sc + '/conv2_bn', eps)
+    cell_outputs.append(net)
+    b.endpoints[sc + '/Stem'] = net
+    backbone = nas_backbone_path(variant, output_stride)
+    operations, indices = _NAS_CELLS[variant]
+    filter_scaling = 1.0
+    for cell_num in range(len(backbone)):
+        stride = 1
+        if cell_num == 0:
+            if backbone[0] == 1:
+                stride = 2
+                filter_scaling *= 2.0
+        elif backbone[cell_num] == backbone[cell_num - 1] + 1:
+            stride = 2
+            if backbone[cell_num] == 3 and remove_os32_stride:
+                stride = 1
+            filter_scaling *= 2.0
+        elif backbone[cell_num] == backbone[cell_num - 1] - 1:
+            if not (backbone[cell_num - 1] == 3 and remove_os32_stride):
+                h, w = b._hw(net)
+                net = b.resize_bilinear(net, [scale_dimension(h, 2), scale_dimension(w, 2)])
+            filter_scaling /= 2.0
+        net = nas_cell(b, net, '%s/cell_%d' % (sc, cell_num), int(stem_filters * filter_scaling),
+                       stride, cell_outputs[-2], operations, indices, eps)
+        b.endpoints['%s/Cell_%d' % (sc, cell_num)] = net
+        cell_outputs.append(net)
+    net = tf.nn.relu(net)
+    if classification_head:
+        expanded = {8: 256, 16: 512, 32: 1024}
+        scale = 2 + backbone[-1]
+        current = 2 ** scale
+        if output_stride % current:
+            raise ValueError('output_stride must be a multiple of backbone output stride.')
+        remaining = output_stride // current
+        rate = 1
+        if current != 32:
+            for i in range(5 - scale):
+                target = 2 ** (scale + 1 + i)
+                if remaining != 1:
+                    stride, remaining = 2, remaining // 2
+                else:
+                    stride, rate = 1, rate * 2
+                name = '%s/downsample_os%d' % (sc, target)
+                net = b.conv(net, name + '_conv', expanded[target], 3, stride=stride, rate=rate,
+                             padding='EXPLICIT' if stride > 1 else 'SAME')
+                net = tf.nn.relu(b.batch_norm_at(net, name + '_bn', eps))
+        net = b.conv(net, sc + '/classification_head_conv', 2048, 1)
+        net = tf.nn.relu(b.batch_norm_at(net, sc + '/classification_head_bn', eps))
+    return net
+
+
+def nas_cell(b, net, scope, filters, stride, prev_layer, operations, indices, eps):
+    """nas_cell.NASBaseCell.__call__."""
+    # _cell_base
+    if int(net.shape[2]) != int(prev_layer.shape[2]):
+        prev_layer = b.resize_bilinear(prev_layer, list(b._hw(net)))
+    if filters != int(prev_layer.shape[3]):
+        prev_layer = b.conv(tf.nn.relu(prev_layer), scope + '/prev_1x1', filters, 1)
+        prev_layer = b.batch_norm_at(prev_layer, scope + '/prev_bn', eps)
+    net = b.conv(tf.nn.relu(net), scope + '/1x1', filters, 1)
+    states = [b.batch_norm_at(net, scope + '/beginning_bn', eps), prev_layer]
+    for i in range(len(operations) // 2):
+        comb = '%s/comb_iter_%d' % (scope, i)
+        h1 = nas_operation(b, states[indices[2 * i]], comb + '/left', operations[2 * i],
+                           stride, indices[2 * i] < 2, filters, eps)
+        h2 = nas_operation(b, states[indices[2 * i + 1]], comb + '/right',
+                           operations[2 * i + 1], stride, indices[2 * i + 1] < 2, filters, eps)
+        states.append(h1 + h2)
+    # _combine_unused_states
+    return tf.concat([h for h, used in zip(states, _NAS_USED_HIDDENSTATES) if not used], 3)
+
+
+def nas_operation(b, net, scope, operation, stride, from_input, filters, eps):
+    """nas_cell._apply_conv_operation; drop path is the identity at inference."""
+    if stride > 1 and not from_input:
+        stride = 1
+    input_filters = int(net.shape[3])
+    if 'separable' in operation:
+        layers = int(operation.split('_')[-1])
+        k = int(operation.split('x')[0][-1])
+        for layer in range(1, layers + 1):
+            name = '%s/separable_%dx%d_%d' % (scope, k, k, layer)
+            # separable_conv2d_same: fixed padding when strided; the pointwise conv after it.
+            net = b.depthwise(tf.nn.relu(net), name, k, stride=stride,
+                              padding='EXPLICIT' if stride > 1 else 'SAME')
+            pw = b.var(name + '/pointwise_weights', [1, 1, int(net.shape[3]), filters])
+            net = tf.nn.conv2d(net, pw, strides=1, padding='VALID')
+            net = b.batch_norm_at(net, '%s/bn_sep_%dx%d_%d' % (scope, k, k, layer), eps)
+            stride = 1
+    elif 'atrous' in operation:
+        k = int(operation.split('x')[0][-1])
+        net = tf.nn.relu(net)
+        if stride == 2:
+            h, w = b._hw(net)
+            net = b.resize_bilinear(net, [scale_dimension(h, 0.5), scale_dimension(w, 0.5)])
+            net = b.conv(net, '%s/atrous_%dx%d' % (scope, k, k), filters, k, rate=1)
+        else:
+            net = b.conv(net, '%s/atrous_%dx%d' % (scope, k, k), filters, k, rate=2)
+        net = b.batch_norm_at(net, '%s/bn_atr_%dx%d' % (scope, k, k), eps)
+    elif operation == 'none':
+        if stride > 1 or input_filters != filters:
+            net = b.conv(tf.nn.relu(net), scope + '/1x1', filters, 1, stride=stride)
+            net = b.batch_norm_at(net, scope + '/bn_1', eps)
+    elif operation == 'max_pool_3x3':
+        net = b.max_pool_same(net, 3, stride)
+        if input_filters != filters:
+            net = b.batch_norm_at(b.conv(net, scope + '/1x1', filters, 1), scope + '/bn_1', eps)
+    else:
+        raise ValueError(operation)
+    return net
+
+
 # ---------------------------------------------------------------------------
 # DeepLab head + full network.
 # ---------------------------------------------------------------------------
@@ -789,6 +959,10 @@ def deeplab_logits(b, images, cfg):
                          cfg.get('use_bounded_activation', False))
     elif fam == 'resnet':
         feats = resnet(b, x, variant, os_, cfg.get('multi_grid'))
+    elif fam == 'nas':
+        feats = nas_network(b, x, variant, os_, cfg.get('nas_stem_output_num_conv_filters', 20),
+                            cfg.get('nas_use_classification_head', False),
+                            cfg.get('nas_remove_os32_stride', False))
     elif variant.startswith('mobilenet_v3') or variant == 'mobilenet_edgetpu':
         feats = mobilenet_v3(b, x, variant, os_, cfg.get('depth_multiplier', 1.0))
     else:

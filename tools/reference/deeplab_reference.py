@@ -175,6 +175,32 @@ CASES = {
                                                  decoder_output_stride=4, depth_multiplier=0.5,
                                                  decoder_use_separable_conv=False,
                                                  use_bounded_activation=True),
+    # NAS backbones (core/nas_network.py), 8 stem filters unless said (the default is 20).
+    # PNASNet at OS 16 on an even input (strided separable convs with fixed padding, SAME
+    # max-pools) with a two-stage decoder (Cell_3, Stem); at OS 8 with the decoder on the stem;
+    # at OS 32 with the classification head (2048 channels into the ASPP).
+    'nas_pnasnet_f8_os16_dec84_64': _cfg('nas_pnasnet', 16, [6, 12, 18], 5, 64,
+                                         decoder_output_stride=[8, 4],
+                                         nas_stem_output_num_conv_filters=8),
+    'nas_pnasnet_f8_os8_dec4_65': _cfg('nas_pnasnet', 8, [12, 24, 36], 4, 65,
+                                       decoder_output_stride=4,
+                                       nas_stem_output_num_conv_filters=8),
+    'nas_pnasnet_f8_os32_head_65': _cfg('nas_pnasnet', 32, [3, 6, 9], 3, 65,
+                                        nas_stem_output_num_conv_filters=8,
+                                        nas_use_classification_head=True),
+    # hnasnet (Auto-DeepLab): its up-steps resize d to 2d-1, so the head's sizes hold only for
+    # crops of the form 32k+1 (even inputs fail in the official network too). OS 8 at the default
+    # 20 filters with the decoder on Cell_2; OS 16 through the classification head (one strided
+    # downsample conv, one atrous) with the decoder on Cell_5; nas_remove_os32_stride.
+    'nas_hnasnet_os8_dec4_65': _cfg('nas_hnasnet', 8, [12, 24, 36], 4, 65,
+                                    decoder_output_stride=4),
+    'nas_hnasnet_f8_os16_head_dec8_97': _cfg('nas_hnasnet', 16, [6, 12, 18], 5, 97,
+                                             decoder_output_stride=8,
+                                             nas_stem_output_num_conv_filters=8,
+                                             nas_use_classification_head=True),
+    'nas_hnasnet_f8_os8_remove32_65': _cfg('nas_hnasnet', 8, [12, 24, 36], 3, 65,
+                                           nas_stem_output_num_conv_filters=8,
+                                           nas_remove_os32_stride=True),
 }
 
 
@@ -531,7 +557,8 @@ def self_check(frozen_cases, tmp_dir):
     for name, swap in (('xception_65_os16_dec_64', {'EXPLICIT': 'SAME'}),
                        ('resnet_v1_50_beta_os16_dec_64', {'EXPLICIT': 'SAME'}),
                        ('mobilenet_v2_os32_64', {'SAME': 'EXPLICIT'}),
-                       ('xception_41_os8_65', {'EXPLICIT': 'SAME'})):
+                       ('xception_41_os8_65', {'EXPLICIT': 'SAME'}),
+                       ('nas_pnasnet_f8_os16_dec84_64', {'EXPLICIT': 'SAME'})):
         cfg = CASES[name]
         l0, _, a0, _ = run_case(cfg, params)
         l1, _, a1, _ = run_case(cfg, params, padding_override=swap)

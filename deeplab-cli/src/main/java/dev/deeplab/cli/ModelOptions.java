@@ -15,7 +15,7 @@ final class ModelOptions {
   @Option(names = "--variant", description = "Backbone: mobilenet_v2, resnet_v1_50, resnet_v1_101, "
       + "resnet_v1_50_beta, resnet_v1_101_beta, xception_41, xception_65, xception_71, "
       + "mobilenet_v3_large_seg, mobilenet_v3_small_seg, mobilenet_edgetpu, resnet_v1_18, "
-      + "resnet_v1_18_beta.")
+      + "resnet_v1_18_beta, nas_pnasnet, nas_hnasnet.")
   String variant;
 
   @Option(names = "--preset", description = "A model-zoo configuration, e.g. xception65_coco_voc "
@@ -69,6 +69,22 @@ final class ModelOptions {
           + "use_bounded_activation; default: off).")
   Boolean boundedActivation;
 
+  @Option(names = "--nas-stem-output-num-conv-filters", paramLabel = "N",
+      description = "NAS backbones: the cells' filters at stride 4, doubled per level (the "
+          + "official nas_stem_output_num_conv_filters; default 20).")
+  Integer nasStemFilters;
+
+  @Option(names = "--nas-classification-head", negatable = true,
+      description = "NAS backbones: convs down to stride 32 and a 2048-channel 1x1 conv after "
+          + "the cells (the official nas_use_classification_head; default: off, except "
+          + "nas_hnasnet at output stride 16 or 32).")
+  Boolean nasClassificationHead;
+
+  @Option(names = "--nas-remove-os32-stride", negatable = true,
+      description = "NAS backbones: the stride-32 cells run at stride 16 (the official "
+          + "nas_remove_os32_stride; default: off).")
+  Boolean nasRemoveOs32Stride;
+
   /** True when the user named an architecture. */
   boolean given() {
     return variant != null || preset != null;
@@ -80,7 +96,8 @@ final class ModelOptions {
         || numClasses != null || atrousRates != null
         || multiGrid != null || separableAspp != null || separableDecoder != null
         || depthMultiplier != null || cropSize != null || boundedActivation != null
-        || densePredictionCellJson != null;
+        || densePredictionCellJson != null || nasStemFilters != null
+        || nasClassificationHead != null || nasRemoveOs32Stride != null;
   }
 
   /** The configuration the options describe. */
@@ -147,6 +164,11 @@ final class ModelOptions {
     }
     if (boundedActivation != null) {
       c = c.withBoundedActivation(boundedActivation);
+    }
+    if (nasStemFilters != null || nasClassificationHead != null || nasRemoveOs32Stride != null) {
+      c = c.withNasOptions(nasStemFilters != null ? nasStemFilters : c.nasStemOutputNumConvFilters(),
+          nasClassificationHead != null ? nasClassificationHead : c.nasUseClassificationHead(),
+          nasRemoveOs32Stride != null ? nasRemoveOs32Stride : c.nasRemoveOs32Stride());
     }
     if (densePredictionCellJson != null) {
       c = c.withDensePredictionCell(readCell(densePredictionCellJson));

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.JsonSerializer;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
+import dev.deeplab.internal.backbone.NasNetwork;
 import dev.deeplab.internal.model.DeepLab;
 import java.util.List;
 import java.util.Map;
@@ -69,6 +70,13 @@ import java.util.TreeMap;
  *     decoder, and Xception's bounded form (ReLU6, values clipped to [-6, 6] around its sums, TF
  *     "SAME" padding in its strided separable convs); other backbones are unchanged, as in the
  *     official code ({@code use_bounded_activation}); absent: false
+ * @param nasStemOutputNumConvFilters the NAS cells' filters at stride 4 (doubled at each lower
+ *     resolution; {@code nas_stem_output_num_conv_filters}); absent: 20
+ * @param nasUseClassificationHead the NAS backbones end with convs down to stride 32 (strided
+ *     until the output stride, then atrous) and a 2048-channel 1×1 conv ({@code
+ *     nas_use_classification_head}); absent: false
+ * @param nasRemoveOs32Stride the NAS cells of the stride-32 level run at stride 16 ({@code
+ *     nas_remove_os32_stride}); absent: false
  */
 public record ModelConfig(
     @JsonProperty("variant") ModelVariant variant,
@@ -110,7 +118,13 @@ public record ModelConfig(
     @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = One.class)
     @JsonProperty("logits_kernel_size") Integer logitsKernelSize,
     @JsonInclude(JsonInclude.Include.NON_DEFAULT)
-    @JsonProperty("use_bounded_activation") boolean useBoundedActivation) {
+    @JsonProperty("use_bounded_activation") boolean useBoundedActivation,
+    @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = Depth20.class)
+    @JsonProperty("nas_stem_output_num_conv_filters") Integer nasStemOutputNumConvFilters,
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
+    @JsonProperty("nas_use_classification_head") boolean nasUseClassificationHead,
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT)
+    @JsonProperty("nas_remove_os32_stride") boolean nasRemoveOs32Stride) {
 
   /**
    * Validates the combination; messages name the offending flag. A null (absent from a model.json
@@ -206,6 +220,19 @@ public record ModelConfig(
     if (!asppWithBatchNorm && !densePredictionCell.isEmpty()) {
       throw new IllegalArgumentException("the dense prediction cell needs aspp_with_batch_norm");
     }
+    nasStemOutputNumConvFilters = nasStemOutputNumConvFilters == null ? 20
+        : nasStemOutputNumConvFilters;
+    if (nasStemOutputNumConvFilters < 1) {
+      throw new IllegalArgumentException("nas_stem_output_num_conv_filters must be positive, got "
+          + nasStemOutputNumConvFilters);
+    }
+    if (variant.family() == ModelVariant.Family.NAS) {
+      String problem = NasNetwork.incompatibility(variant, outputStride, nasUseClassificationHead,
+          nasRemoveOs32Stride, cropHeight, cropWidth);
+      if (problem != null) {
+        throw new IllegalArgumentException(problem);
+      }
+    }
     if (decoderOutputIsLogits && decoderFilters != numClasses) {
       throw new IllegalArgumentException("decoder_output_is_logits needs decoder_filters ("
           + decoderFilters + ") equal to the number of classes (" + numClasses + ")");
@@ -227,7 +254,9 @@ public record ModelConfig(
    * decoder at stride 4) for ResNet and Xception; DeepLabv3 without atrous branches for the
    * MobileNets, as in the model zoo (whose MobileNetV3 head is in the presets). 21 classes,
    * 513×513 crop. Beta ResNets get multi-grid [1,2,4] as {@code common.py} recommends for their
-   * checkpoints; ResNet-18 (two rates) [1,1].
+   * checkpoints; ResNet-18 (two rates) [1,1]. The NAS backbones take the DeepLabv3+ settings
+   * with 20 stem filters; hnasnet, whose cells end at stride 8, gets {@code
+   * nas_use_classification_head} at output strides 16 and 32, the official way to reach them.
    */
   public static ModelConfig defaults(ModelVariant variant, int outputStride) {
     boolean mobile = variant.family() == ModelVariant.Family.MOBILENET_V2
@@ -257,6 +286,9 @@ public record ModelConfig(
         List.of(),
         true,
         1,
+        false,
+        20,
+        variant == ModelVariant.NAS_HNASNET && outputStride != 8,
         false);
   }
 
@@ -428,6 +460,19 @@ public record ModelConfig(
     return copy(f -> f.useBoundedActivation = bounded);
   }
 
+  /**
+   * The NAS backbones' options ({@code nas_architecture_options}): stem output filters,
+   * classification head, no stride at the stride-32 level.
+   */
+  public ModelConfig withNasOptions(int stemFilters, boolean classificationHead,
+      boolean removeOs32Stride) {
+    return copy(f -> {
+      f.nasStemOutputNumConvFilters = stemFilters;
+      f.nasUseClassificationHead = classificationHead;
+      f.nasRemoveOs32Stride = removeOs32Stride;
+    });
+  }
+
   /** A dense prediction cell in place of ASPP (empty for ASPP). */
   public ModelConfig withDensePredictionCell(List<DenseCellBranch> cell) {
     return copy(f -> f.densePredictionCell = cell);
@@ -492,6 +537,18 @@ public record ModelConfig(
     @Override
     public boolean equals(Object o) {
       return Integer.valueOf(256).equals(o);
+    }
+
+    @Override
+    public int hashCode() {
+      return 0;
+    }
+  }
+
+  private static final class Depth20 {
+    @Override
+    public boolean equals(Object o) {
+      return Integer.valueOf(20).equals(o);
     }
 
     @Override
@@ -598,6 +655,9 @@ public record ModelConfig(
     boolean asppWithBatchNorm;
     int logitsKernelSize;
     boolean useBoundedActivation;
+    int nasStemOutputNumConvFilters;
+    boolean nasUseClassificationHead;
+    boolean nasRemoveOs32Stride;
 
     Fields(ModelConfig c) {
       variant = c.variant;
@@ -625,6 +685,9 @@ public record ModelConfig(
       asppWithBatchNorm = c.asppWithBatchNorm;
       logitsKernelSize = c.logitsKernelSize;
       useBoundedActivation = c.useBoundedActivation;
+      nasStemOutputNumConvFilters = c.nasStemOutputNumConvFilters;
+      nasUseClassificationHead = c.nasUseClassificationHead;
+      nasRemoveOs32Stride = c.nasRemoveOs32Stride;
     }
 
     ModelConfig build() {
@@ -633,7 +696,8 @@ public record ModelConfig(
           depthMultiplier, imagePooling, imagePoolingCropSize, imagePoolingStride,
           asppConvsFilters, decoderFilters, asppWithSqueezeAndExcitation, imageSeUsesQsigmoid,
           asppWithConcatProjection, decoderUseSumMerge, decoderOutputIsLogits,
-          densePredictionCell, asppWithBatchNorm, logitsKernelSize, useBoundedActivation);
+          densePredictionCell, asppWithBatchNorm, logitsKernelSize, useBoundedActivation,
+          nasStemOutputNumConvFilters, nasUseClassificationHead, nasRemoveOs32Stride);
     }
   }
 }

@@ -35,6 +35,17 @@ public enum ModelVariant {
   MOBILENET_EDGETPU("mobilenet_edgetpu", Family.MOBILENET_V3, "MobilenetEdgeTPU", 0, 0.997f,
       1e-3f),
   /**
+   * PNASNet-5 cells as a DeepLab backbone ({@code core/nas_network.pnasnet}; Liu et al.,
+   * "Progressive Neural Architecture Search", ECCV 2018).
+   */
+  NAS_PNASNET("nas_pnasnet", Family.NAS, "pnasnet", 0, 0.9997f, 1e-3f),
+  /**
+   * Auto-DeepLab's searched cell and network path ({@code core/nas_network.hnasnet}; Liu et al.,
+   * "Auto-DeepLab: Hierarchical Neural Architecture Search for Semantic Image Segmentation",
+   * CVPR 2019).
+   */
+  NAS_HNASNET("nas_hnasnet", Family.NAS, "hnasnet", 0, 0.9997f, 1e-3f),
+  /**
    * torchvision's {@code deeplabv3_resnet50}: its ResNet-50 (stride on the 3×3 conv, dilation for
    * output stride 8), {@code DeepLabHead}; variables named as its state dict.
    */
@@ -80,6 +91,11 @@ public enum ModelVariant {
      */
     MOBILENET_V3,
     /**
+     * The NAS backbones of {@code core/nas_network.py}: a three-conv stem and twelve cells
+     * ({@code core/nas_cell.py}) at the strides of a fixed network path.
+     */
+    NAS,
+    /**
      * Networks of PyTorch code (torchvision, VainF's DeepLabV3Plus-Pytorch), built as it computes
      * them ({@code dev.deeplab.internal.torch}); inputs normalised with the ImageNet mean and std.
      */
@@ -124,7 +140,7 @@ public enum ModelVariant {
 
   /**
    * Units in ResNet block3 (torchvision's {@code layer3}), or in the Xception middle flow; 0 for
-   * the MobileNets.
+   * the MobileNets and NAS.
    */
   public int repeatedUnits() {
     return repeatedUnits;

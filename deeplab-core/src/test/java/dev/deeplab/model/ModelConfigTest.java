@@ -60,7 +60,7 @@ class ModelConfigTest {
         "aspp_convs_filters", "decoder_filters", "aspp_with_squeeze_and_excitation",
         "image_se_uses_qsigmoid", "aspp_with_concat_projection", "decoder_use_sum_merge",
         "decoder_output_is_logits", "dense_prediction_cell_json", "aspp_with_batch_norm",
-        "logits_kernel_size", "use_bounded_activation")) {
+        "logits_kernel_size", "use_bounded_activation", "nas_")) {
       assertTrue(!text.contains(flag), flag + " in " + text);
     }
     String mnv3 = new ObjectMapper().writeValueAsString(
@@ -87,6 +87,8 @@ class ModelConfigTest {
     assertEquals(1, c.logitsKernelSize());
     assertEquals(List.of(), c.densePredictionCell());
     assertTrue(!c.useBoundedActivation());
+    assertEquals(20, c.nasStemOutputNumConvFilters());
+    assertTrue(!c.nasUseClassificationHead() && !c.nasRemoveOs32Stride());
   }
 
   /**
@@ -119,6 +121,24 @@ class ModelConfigTest {
     String text = new ObjectMapper().writeValueAsString(c);
     assertTrue(text.contains("\"use_bounded_activation\":true"), text);
     assertEquals(c, new ObjectMapper().readValue(text, ModelConfig.class));
+  }
+
+  /**
+   * The nas_* options are written when they differ from the official defaults and read back;
+   * hnasnet's defaults reach output stride 16 through the classification head.
+   */
+  @Test
+  void nasOptionsRoundTrip() throws Exception {
+    ObjectMapper json = new ObjectMapper();
+    ModelConfig c = ModelConfig.defaults(ModelVariant.NAS_PNASNET, 8)
+        .withNasOptions(8, true, false);
+    String text = json.writeValueAsString(c);
+    assertTrue(text.contains("\"nas_stem_output_num_conv_filters\":8")
+        && text.contains("\"nas_use_classification_head\":true")
+        && !text.contains("nas_remove_os32_stride"), text);
+    assertEquals(c, json.readValue(text, ModelConfig.class));
+    assertTrue(ModelConfig.defaults(ModelVariant.NAS_HNASNET, 16).nasUseClassificationHead());
+    assertTrue(!ModelConfig.defaults(ModelVariant.NAS_HNASNET, 8).nasUseClassificationHead());
   }
 
   /** The flags of g3doc/model_zoo.md for the MobileNetV3 Cityscapes checkpoints. */

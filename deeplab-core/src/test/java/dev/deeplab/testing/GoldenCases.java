@@ -66,7 +66,10 @@ public final class GoldenCases {
         cell(j.get("dense_prediction_cell_json")),
         j.path("aspp_with_batch_norm").asBoolean(true),
         j.path("logits_kernel_size").asInt(1),
-        j.path("use_bounded_activation").asBoolean(false));
+        j.path("use_bounded_activation").asBoolean(false),
+        j.path("nas_stem_output_num_conv_filters").asInt(20),
+        j.path("nas_use_classification_head").asBoolean(false),
+        j.path("nas_remove_os32_stride").asBoolean(false));
   }
 
   /** The dense prediction cell of a case, empty for none. */

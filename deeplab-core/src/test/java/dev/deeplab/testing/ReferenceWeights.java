@@ -54,7 +54,7 @@ public final class ReferenceWeights {
     float[] data = new float[n];
     for (int i = 0; i < n; i++) {
       data[i] = (float) switch (leaf) {
-        case "weights" -> s[i] * Math.sqrt(6.0 / fanIn(shape, shape.length - 1));
+        case "weights", "pointwise_weights" -> s[i] * Math.sqrt(6.0 / fanIn(shape, shape.length - 1));
         case "depthwise_weights" -> s[i] * Math.sqrt(6.0 / fanIn(shape, 2));
         case "biases", "beta", "moving_mean" -> 0.1 * s[i];
         case "gamma", "moving_variance" -> 1.0 + 0.25 * s[i];

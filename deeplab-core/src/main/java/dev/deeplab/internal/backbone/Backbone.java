@@ -26,6 +26,7 @@ public interface Backbone {
       case RESNET_V1 -> new ResNetV1(variant);
       case XCEPTION -> new Xception(variant);
       case MOBILENET_V3 -> new MobileNetV3(variant);
+      case NAS -> new NasNetwork(variant);
       case PYTORCH -> throw new IllegalArgumentException(
           variant + " is built by dev.deeplab.internal.torch, not as an official backbone");
     };

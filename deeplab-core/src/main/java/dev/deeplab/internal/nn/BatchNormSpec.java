@@ -47,7 +47,10 @@ public record BatchNormSpec(float decay, float epsilon) {
       Variable<TFloat32> mean, Variable<TFloat32> variance) {}
 
   private static Variables variables(NetScope layer, long channels) {
-    NetScope s = layer.child("BatchNorm");
+    return variablesIn(layer.child("BatchNorm"), channels);
+  }
+
+  private static Variables variablesIn(NetScope s, long channels) {
     long[] shape = {channels};
     return new Variables(s,
         s.variable("beta", shape, Initializer.constant(0f), Role.BN_BETA),
@@ -58,13 +61,21 @@ public record BatchNormSpec(float decay, float epsilon) {
 
   /** Normalises {@code x} ([N,H,W,C]) in a {@code BatchNorm} sub-scope of {@code layer}. */
   public Operand<TFloat32> apply(NetScope layer, Operand<TFloat32> x) {
-    Variables v = variables(layer, x.shape().size(3));
+    return applyIn(layer.child("BatchNorm"), x);
+  }
+
+  /**
+   * Normalises {@code x} with the four variables directly in {@code scope}, as {@code
+   * slim.batch_norm(net, scope='conv0_bn')} names them when called on its own (the NAS networks).
+   */
+  public Operand<TFloat32> applyIn(NetScope scope, Operand<TFloat32> x) {
+    NetState state = scope.state();
+    Variables v = variablesIn(scope, x.shape().size(3));
     Variable<TFloat32> beta = v.beta;
     Variable<TFloat32> gamma = v.gamma;
     Variable<TFloat32> mean = v.mean;
     Variable<TFloat32> variance = v.variance;
     Ops tf = v.scope.tf();
-    NetState state = layer.state();
     if (!state.trainBatchNorm()) {
       return tf.nn
           .fusedBatchNorm(

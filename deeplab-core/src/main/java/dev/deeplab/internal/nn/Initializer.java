@@ -44,6 +44,24 @@ public interface Initializer {
         truncatedNormal(Math.sqrt(1.3 * 2.0 / fanIn(shape))).create(init, shape, seed);
   }
 
+  /**
+   * {@code variance_scaling_initializer(factor, mode='FAN_IN', uniform=True)}: U(±sqrt(3 · factor
+   * / fan_in)); the NAS networks use factor 1/3 ({@code nas_network.nas_arg_scope}).
+   */
+  static Initializer varianceScalingUniform(double factor) {
+    return (init, shape, seed) -> {
+      double limit = Math.sqrt(3.0 * factor / fanIn(shape));
+      Operand<TFloat32> u =
+          init.random.randomUniform(
+              init.constant(shape.asArray()),
+              TFloat32.class,
+              RandomUniform.seed(seed[0]),
+              RandomUniform.seed2(seed[1]));
+      return init.math.mul(
+          init.math.sub(u, init.constant(0.5f)), init.constant((float) (2 * limit)));
+    };
+  }
+
   /** slim's default {@code xavier_initializer()}: U(±sqrt(6 / (fan_in + fan_out))). */
   static Initializer xavierUniform() {
     return (init, shape, seed) -> {

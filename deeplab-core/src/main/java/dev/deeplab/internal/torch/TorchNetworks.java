@@ -129,7 +129,7 @@ public final class TorchNetworks {
         variant != ModelVariant.TORCHVISION_LRASPP_MOBILENET_V3_LARGE,
         // the official head options at their defaults (ModelConfig.defaults): unused here
         List.of(), List.of(1, 1), 256, 256, false, false, true, false, false, List.of(), true, 1,
-        false);
+        false, 20, false, false);
   }
 
   /**

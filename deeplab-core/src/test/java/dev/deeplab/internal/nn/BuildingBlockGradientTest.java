@@ -3,6 +3,7 @@ package dev.deeplab.internal.nn;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.deeplab.internal.backbone.FeatureMaps;
+import dev.deeplab.internal.backbone.NasCell;
 import dev.deeplab.internal.head.Aspp;
 import dev.deeplab.internal.head.Decoder;
 import dev.deeplab.model.ModelConfig;
@@ -95,6 +96,43 @@ class BuildingBlockGradientTest {
       return Conv.conv(4, 3).withBias().activation(Activation.RELU6).apply(s, "relu6",
           s.tf().math.mul(y, s.tf().constant(2f)));
     }, "clip/weights", "relu6/weights") < TOLERANCE);
+  }
+
+  /**
+   * A PNASNet reduction cell ({@code core/nas_cell.py}) on an even input: the two inputs brought
+   * to the cell's filters (the previous one through {@code prev_1x1}), strided separable convs
+   * with a separate pointwise kernel and their own batch norm scopes, SAME max-pools, the strided
+   * 1×1 of {@code none}, the sums and the concatenation.
+   */
+  @Test
+  void pnasnetReductionCell() {
+    BatchNormSpec bn = new BatchNormSpec(0.9997f, 1e-3f);
+    NasCell cell = NasCell.of(ModelVariant.NAS_PNASNET, bn, Initializer.varianceScalingUniform(1));
+    // Step 1e-3: batch norm on 2×4×4 batch statistics bends the loss enough that the
+    // central difference's truncation error at 1e-2 is 5.6e-2 (1.8e-2 at 3e-3, 3.6e-3 at 1e-3).
+    assertTrue(check(2, 1e-3f, 8, 8, 3, (s, x) -> cell.build(s.child("cell"), x, x, 4, 2),
+        "cell/prev_1x1/weights", "cell/beginning_bn/gamma",
+        "cell/comb_iter_0/left/separable_5x5_1/depthwise_weights",
+        "cell/comb_iter_0/left/separable_5x5_1/pointwise_weights",
+        "cell/comb_iter_0/left/bn_sep_5x5_2/beta",
+        "cell/comb_iter_4/right/1x1/weights") < TOLERANCE);
+  }
+
+  /**
+   * An Auto-DeepLab (hnasnet) reduction cell whose previous input has another size (resized to
+   * the cell input): the atrous ops, strided (a resize to {@code scale_dimension(d, 0.5)}, then
+   * rate 1) and not (rate 2).
+   */
+  @Test
+  void hnasnetReductionCellWithResizedPrevious() {
+    BatchNormSpec bn = new BatchNormSpec(0.9997f, 1e-3f);
+    NasCell cell = NasCell.of(ModelVariant.NAS_HNASNET, bn, Initializer.varianceScalingUniform(1));
+    assertTrue(check(2, 1e-3f, 7, 7, 3, (s, x) -> cell.build(s.child("cell"), x,
+            NasCell.resize(s.tf(), x, 13, 13), 4, 2),
+        "cell/1x1/weights", "cell/comb_iter_0/left/atrous_5x5/weights",
+        "cell/comb_iter_1/right/atrous_3x3/weights", "cell/comb_iter_1/right/bn_atr_3x3/beta",
+        "cell/comb_iter_4/right/atrous_5x5/weights",
+        "cell/comb_iter_3/left/separable_5x5_2/pointwise_weights") < TOLERANCE);
   }
 
   @Test

@@ -26,6 +26,7 @@ import org.tensorflow.types.TFloat32;
 import dev.deeplab.internal.weights.FloatTensor;
 import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelConfig;
+import dev.deeplab.model.ModelVariant;
 import dev.deeplab.testing.ReferenceWeights;
 import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -120,6 +121,18 @@ class OnnxParityTest {
     matchesTensorFlow(ModelConfig.preset("xception41_voc").withBoundedActivation(true)
         .withDecoderOutputStrides(List.of(8, 4)), "xception_41 bounded, decoder 8,4", 97, 2e-4,
         OnnxModelWriter.MAX_MATMUL_LOGITS);
+  }
+
+  /**
+   * The NAS backbones (8 stem filters): PNASNet at output stride 16 with its strided separable
+   * convs, SAME max-pools and the decoder on the stem; hnasnet at 8 with the resizes of its
+   * level path and of its atrous reduction ops (align-corners bilinear inside the network).
+   */
+  @ParameterizedTest
+  @CsvSource({"nas_pnasnet, 16", "nas_hnasnet, 8"})
+  void nasBackbonesMatchTensorFlow(String variant, int outputStride) throws Exception {
+    matchesTensorFlow(ModelConfig.defaults(ModelVariant.fromName(variant), outputStride)
+        .withNasOptions(8, false, false), variant, 65, 1e-4, OnnxModelWriter.MAX_MATMUL_LOGITS);
   }
 
   private void matchesTensorFlow(ModelConfig preset, String what, int crop, double tolerance,
