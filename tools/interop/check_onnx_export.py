@@ -15,12 +15,14 @@ For the pretrained MobileNetV2 model and, with deterministic random LeCun weight
      predict_probabilities signature, under each TensorFlow setting (Python TF's defaults: oneDNN
      on; and TF_ENABLE_ONEDNN_OPTS=0, in a fresh subprocess per setting for the three models,
      tf_settings.py), runs the same inputs. Probabilities agree within 1e-4, class ids are identical except at near-ties (top-2
-     probability gap below 1e-3 in TF's output), the class-ids-only file gives exactly the ids
+     probability gap below 1e-3 in TF's output, or at the
+     region pixel an id comes from, recomputed in numpy from the file's logits), the class-ids-only file gives exactly the ids
      of the file with probabilities, and each batch entry equals its batch-1 result.
 
 Exit status 1 on any failure. Run by tools/python/run_checks.sh with cwd = repository root.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -88,12 +90,47 @@ def evaluate(job):
     return result
 
 
+def interpolation(out, n):
+    """[out, n] align-corners bilinear weights in float64 (source y * (n - 1) / (out - 1))."""
+    m = np.zeros((out, n))
+    s = np.arange(out) * (n - 1) / max(out - 1, 1)
+    lo = np.minimum(np.floor(s).astype(int), n - 1)
+    hi = np.minimum(lo + 1, n - 1)
+    a = s - lo
+    np.add.at(m, (np.arange(out), lo), 1 - a)
+    np.add.at(m, (np.arange(out), hi), a)
+    return m
+
+
+def region_ties(logits, crop, height, width):
+    """Near-ties at the image size [height, width] of an image's class ids, found where the ids
+    are decided: the official post-processing redone in numpy from the file's `logits` [lh, lw,
+    C] (upsampled to the crop, cut to the fitted region, softmax; top-2 gap below TIE), mapped to
+    the image by align-corners nearest neighbour as the ids are. For an image larger than the
+    crop, one region pixel becomes several image pixels whose interpolated probabilities need
+    not show its tie."""
+    scale = np.float32(min(1.0, np.float32(crop[0]) / np.float32(height),
+                           np.float32(crop[1]) / np.float32(width)))
+    fit = [int(np.clip(np.round(np.float32(side) * scale), 1, c))
+           for side, c in ((height, crop[0]), (width, crop[1]))]
+    up = np.einsum("yi,ijc,xj->yxc", interpolation(crop[0], logits.shape[0])[:fit[0]],
+                   logits.astype(np.float64), interpolation(crop[1], logits.shape[1])[:fit[1]])
+    p = np.exp(up - up.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    top2 = np.sort(p, axis=-1)[..., -2:]
+    tie = (top2[..., 1] - top2[..., 0]) < TIE
+    rows = np.minimum(np.floor(np.arange(height) * (fit[0] - 1) / max(height - 1, 1) + 0.5),
+                      fit[0] - 1).astype(int)
+    cols = np.minimum(np.floor(np.arange(width) * (fit[1] - 1) / max(width - 1, 1) + 0.5),
+                      fit[1] - 1).astype(int)
+    return tie[rows][:, cols]
+
+
 def compare(label, ids_tf, p_tf, ids_ort, p_ort, unstable):
     """(ok, text): probabilities within PROB_TOL, ids equal outside near-ties: pixels whose top-2
-    probability gap is below TIE, or whose class differs between TF's own two kernel settings
-    (ids are the argmax at the fitted size, mapped by nearest neighbour, while probabilities are
-    interpolated, so the gap at full size does not show every tie of an image larger than the
-    crop; TF disagreeing with itself there does)."""
+    probability gap is below TIE, at the image size or at the region pixel the id comes from
+    (`unstable` holds those, region_ties), or whose class differs between TF's own two kernel
+    settings."""
     if p_tf.shape != p_ort.shape:
         return False, "shapes %s vs %s" % (p_tf.shape, p_ort.shape)
     dp = float(np.abs(p_tf - p_ort).max())
@@ -162,7 +199,6 @@ def check(work):
                 print("FAIL %s: export --format onnx: %s" % (label, (p.stderr + p.stdout)[-400:]))
                 failures += 1
                 continue
-            import json
             classes = json.load(open(os.path.join(savedmodel, "assets", "deeplab_model.json")))[
                 "config"]["num_classes"]
             ok, text = check_file(f, classes, probs)
@@ -174,11 +210,17 @@ def check(work):
             continue
         sess_p = ort.InferenceSession(files[True], providers=["CPUExecutionProvider"])
         sess_i = ort.InferenceSession(files[False], providers=["CPUExecutionProvider"])
-        ort_out = {}
+        config = json.load(open(os.path.join(savedmodel, "assets", "deeplab_model.json")))[
+            "config"]
+        crop = (config["crop_height"], config["crop_width"])
+        ort_out, ties = {}, {}
         for name, x in inputs.items():
-            ids, probs = sess_p.run(["semantic", "probabilities"], {"images": x})
+            ids, probs, logits = sess_p.run(["semantic", "probabilities", "logits"],
+                                            {"images": x})
             (ids_only,) = sess_i.run(["semantic"], {"images": x})
             ort_out[name] = (ids, probs)
+            ties[name] = np.stack([region_ties(lg, crop, x.shape[1], x.shape[2])
+                                   for lg in logits])
             if not np.array_equal(ids, ids_only):
                 print("FAIL %s %s: class-ids-only file differs from the file with probabilities"
                       % (label, name))
@@ -191,7 +233,7 @@ def check(work):
                         print("FAIL %s %s: batch entry %d differs from its batch-1 run"
                               % (label, name, b))
                         failures += 1
-        jobs.append({"label": label, "savedmodel": savedmodel, "ort": ort_out})
+        jobs.append({"label": label, "savedmodel": savedmodel, "ort": ort_out, "ties": ties})
     # Every SavedModel in one subprocess per TensorFlow setting (one TF start per setting).
     tf_out = {job["label"]: {} for job in jobs}
     for setting, value in tf_settings.SETTINGS:
@@ -213,17 +255,17 @@ def check(work):
             continue
         for name in inputs:
             runs = [model_tf[setting][name]["semantic"] for setting, _ in tf_settings.SETTINGS]
-            unstable = np.zeros(runs[0].shape, bool)
+            tf_disagrees = np.zeros(runs[0].shape, bool)
             for other in runs[1:]:
-                unstable |= other != runs[0]
+                tf_disagrees |= other != runs[0]
             for setting, _ in tf_settings.SETTINGS:
                 t = model_tf[setting][name]
                 ok, text = compare(label, t["semantic"], t["probabilities"], *ort_out[name],
-                                   unstable)
+                                   tf_disagrees | job["ties"][name])
                 print("%s %s %s %s: onnxruntime vs TF predict_probabilities: %s%s" % (
                     tf_settings.status(ok), tf_settings.tag(setting), label, name, text,
-                    "; TF's settings disagree at %d px" % unstable.sum() if unstable.any()
-                    else ""), flush=True)
+                    "; TF's settings disagree at %d px" % tf_disagrees.sum()
+                    if tf_disagrees.any() else ""), flush=True)
                 failures += not ok
     print("check_onnx_export: %s" % ("ok" if failures == 0 else "%d failure(s)" % failures))
     return 1 if failures else 0

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.deeplab.data.CityscapesDataset;
+import dev.deeplab.export.OnnxExporter;
 import dev.deeplab.image.ImageReader;
 import dev.deeplab.image.LabelMap;
 import dev.deeplab.image.MaskWriter;
@@ -66,8 +67,9 @@ final class SegmentCommand implements Callable<Integer> {
 
   @Option(names = "--engine", paramLabel = "ENGINE", converter = EngineConverter.class,
       description = "Runtime of the network: " + EngineConverter.DESCRIPTION + " (default: "
-          + "tensorflow for SavedModels, onnxruntime for an .onnx --model; onnxruntime writes a "
-          + "SavedModel as ONNX into the cache on first use).")
+          + "onnxruntime, the faster (BENCHMARKS.md §9), writing a SavedModel as ONNX into the "
+          + "cache on first use; tensorflow with --crf or --save-probabilities, and for models "
+          + "ONNX Runtime cannot run: multi-scale, wrapped frozen graphs, PyTorch networks).")
   Engine engine;
 
   @Option(names = "--alpha", defaultValue = "0.5", description = "Overlay opacity (0..1).")
@@ -117,10 +119,13 @@ final class SegmentCommand implements Callable<Integer> {
     List<String> stems = OutputNames.stems(images);
     ArrayNode report = JSON.createArrayNode();
     int failed = 0;
-    Segmenter.Builder builder = Segmenter.builder().model(ModelLocation.orDefault(model))
-        .threads(threads);
+    Path modelPath = ModelLocation.orDefault(model);
+    Segmenter.Builder builder = Segmenter.builder().model(modelPath).threads(threads);
     if (engine != null) {
       builder.engine(engine);
+    } else if (!saveProbabilities && crf == null && OnnxExporter.supports(modelPath)) {
+      // class ids of one of our single-scale SavedModels: the faster engine
+      builder.engine(Engine.ONNX_RUNTIME);
     }
     if (allowForeignModel) {
       builder.allowForeignModel();
@@ -176,6 +181,7 @@ final class SegmentCommand implements Callable<Integer> {
       if (json) {
         ObjectNode root = JSON.createObjectNode();
         root.put("model", segmenter.directory().toString());
+        root.put("engine", EngineConverter.name(segmenter.engine()));
         root.set("images", report);
         out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
       }

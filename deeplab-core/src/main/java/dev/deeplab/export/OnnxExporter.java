@@ -41,6 +41,15 @@ public final class OnnxExporter {
   }
 
   /**
+   * Whether {@link #export} can write {@code model}: a single-scale SavedModel of ours with
+   * weights (not a wrapped frozen graph, nor a PyTorch network), as the ONNX Runtime engine
+   * needs too.
+   */
+  public static boolean supports(Path model) {
+    return OnnxFiles.supports(model);
+  }
+
+  /**
    * What {@link #exportInt8} wrote.
    *
    * @param convolutions convolutions given int8 weights

@@ -11,6 +11,7 @@ import dev.deeplab.internal.onnx.proto.Onnx.StringStringEntryProto;
 import dev.deeplab.internal.serving.FrozenGraphWrapper;
 import dev.deeplab.internal.serving.SavedModels;
 import dev.deeplab.model.ModelInfo;
+import dev.deeplab.model.ModelVariant;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -47,16 +48,40 @@ public final class OnnxFiles {
   /** The model info of {@code dir}, if it is a single-scale SavedModel of ours with weights. */
   private static ModelInfo checkedInfo(Path dir) throws IOException {
     ModelInfo info = SavedModels.readInfo(dir);
-    if (FrozenGraphWrapper.isWrapped(info)) {
-      throw new IOException(dir + " wraps a frozen graph: it has no weights of ours to write as "
-          + "ONNX (import the checkpoint instead)");
-    }
-    if (!info.serving().singleScale()) {
-      throw new IOException(dir + " runs multi-scale inference, which the ONNX export does not "
-          + "write: re-export it with one scale first (deeplab export --model ... "
-          + "--inference-scales 1.0)");
+    String unsupported = unsupported(info);
+    if (unsupported != null) {
+      throw new IOException(dir + " " + unsupported);
     }
     return info;
+  }
+
+  /** Why the model of {@code info} cannot be written as ONNX, or null if it can. */
+  private static String unsupported(ModelInfo info) {
+    if (FrozenGraphWrapper.isWrapped(info)) {
+      return "wraps a frozen graph: it has no weights of ours to write as ONNX (import the "
+          + "checkpoint instead)";
+    }
+    if (info.config().variant().family() == ModelVariant.Family.PYTORCH) {
+      return "holds a PyTorch network, which the ONNX export does not write (export the "
+          + "PyTorch model with torch.onnx.export instead)";
+    }
+    if (!info.serving().singleScale()) {
+      return "runs multi-scale inference, which the ONNX export does not write: re-export it "
+          + "with one scale first (deeplab export --model ... --inference-scales 1.0)";
+    }
+    return null;
+  }
+
+  /**
+   * Whether {@code model} (a SavedModel directory of ours, version or base) can be written as
+   * ONNX; false also when it cannot be read (loading it reports why).
+   */
+  public static boolean supports(Path model) {
+    try {
+      return unsupported(SavedModels.readInfo(SavedModels.resolve(model))) == null;
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
   }
 
   private static OnnxModelWriter.Written build(Path dir, ModelInfo info, Outputs outputs)
