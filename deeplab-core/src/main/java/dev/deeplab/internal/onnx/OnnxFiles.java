@@ -22,6 +22,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
+import org.slf4j.LoggerFactory;
 
 /**
  * ONNX files of our SavedModels: writing one ({@link #write}), and the cached conversion the ONNX
@@ -154,6 +155,8 @@ public final class OnnxFiles {
   public static Path cached(Path dir, Path cacheRoot, Outputs outputs) throws IOException {
     Path file = cacheRoot.resolve("onnx").resolve(hash(dir) + suffix(outputs) + ".onnx");
     if (!Files.isRegularFile(file)) {
+      LoggerFactory.getLogger(OnnxFiles.class).info("writing {} as ONNX for ONNX Runtime into {} "
+          + "(once)", dir, file.getParent());
       Files.createDirectories(file.getParent());
       write(dir, file, outputs);
     }
