@@ -265,15 +265,19 @@ public final class FrozenGraphWrapper {
       filters[i] = (int) w[3];
     }
     boolean head = nodes.containsKey(v.scope() + "/classification_head_conv/weights");
-    if (v == ModelVariant.NAS_HNASNET) {
-      return Optional.of(new Detected.NasOptions(filters[0], head,
+    boolean pnasnet = v == ModelVariant.NAS_PNASNET;
+    int stem = pnasnet ? filters[0] / 2 : filters[0];
+    if (stem < 1) {
+      return Optional.empty();
+    }
+    if (!pnasnet) {
+      return Optional.of(new Detected.NasOptions(stem, head,
           head ? OptionalInt.empty() : OptionalInt.of(8)));
     }
     // PNASNet's path: all twelve cells at stride 8, or the last eight at 16, or the last four at
     // 32 (nas_network.pnasnet); each step down doubles the filters.
     int outputStride = filters[4] == filters[0] ? 8 : filters[8] == filters[4] ? 16 : 32;
-    return Optional.of(new Detected.NasOptions(filters[0] / 2, head,
-        OptionalInt.of(outputStride)));
+    return Optional.of(new Detected.NasOptions(stem, head, OptionalInt.of(outputStride)));
   }
 
   /** True when {@code info} describes a wrapped frozen graph (no weights of ours inside). */
