@@ -24,6 +24,7 @@ import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Ops;
 import org.tensorflow.types.TFloat32;
 import dev.deeplab.internal.weights.FloatTensor;
+import dev.deeplab.model.DenseCellBranch;
 import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant;
@@ -127,6 +128,21 @@ class OnnxParityTest {
   void boundedXceptionMatchesTensorFlow() throws Exception {
     matchesTensorFlow(ModelConfig.preset("xception41_voc").withBoundedActivation(true)
         .withDecoderOutputStrides(List.of(8, 4)), "xception_41 bounded, decoder 8,4", 97, 2e-4,
+        OnnxModelWriter.MAX_MATMUL_LOGITS);
+  }
+
+  /**
+   * A dense prediction cell with non-square kernels (JSON {@code [1, 3]} and {@code [3, 1]}:
+   * depthwise convs at unequal rates, whose SAME pads differ per axis) on MobileNetV2 0.5.
+   */
+  @Test
+  void nonSquareDenseCellKernelsMatchTensorFlow() throws Exception {
+    List<DenseCellBranch> cell = List.of(
+        new DenseCellBranch("conv", List.of(1, 3), List.of(1, 2), -1, List.of()),
+        new DenseCellBranch("conv", List.of(3, 1), List.of(3, 1), 0, List.of()),
+        DenseCellBranch.conv(1, 1, 1, -1));
+    matchesTensorFlow(ModelConfig.defaults(ModelVariant.MOBILENET_V2, 16).withDepthMultiplier(0.5)
+        .withDensePredictionCell(cell), "mobilenet_v2 0.5, cell [1,3] [3,1]", 65, 1e-4,
         OnnxModelWriter.MAX_MATMUL_LOGITS);
   }
 
