@@ -235,7 +235,8 @@ class Builder(object):
 
     def _pad_for(self, x, k, stride, rate, padding):
         rh, rw = rate if isinstance(rate, (list, tuple)) else (rate, rate)
-        kh, kw = k + (k - 1) * (rh - 1), k + (k - 1) * (rw - 1)
+        k0, k1 = k if isinstance(k, (list, tuple)) else (k, k)
+        kh, kw = k0 + (k0 - 1) * (rh - 1), k1 + (k1 - 1) * (rw - 1)
         h, w = self._hw(x)
         padding = self.padding_override.get(padding, padding)
         if padding == 'SAME':          # TF semantics (depends on input size)
@@ -312,9 +313,11 @@ class Builder(object):
 
     def depthwise(self, x, scope, k, stride=1, rate=1, padding='SAME',
                   bn_eps=None, act=None):
-        """slim.separable_conv2d(num_outputs=None): depthwise -> BN -> act."""
+        """slim.separable_conv2d(num_outputs=None): depthwise -> BN -> act.  `k` is a size or
+        slim's kernel_size=[kh, kw] (the dense prediction cell's JSON may give either)."""
         cin = int(x.shape[-1])
-        w = self.var(scope + '/depthwise_weights', [k, k, cin, 1])
+        kh, kw = k if isinstance(k, (list, tuple)) else (k, k)
+        w = self.var(scope + '/depthwise_weights', [kh, kw, cin, 1])
         ph, pw = self._pad_for(x, k, stride, rate, padding)
         x = self.pad(x, ph, pw)
         # A pair of rates is the dense prediction cell's asymmetric [rate_h, rate_w].
@@ -322,8 +325,8 @@ class Builder(object):
         if stride > 1 and max(rh, rw) > 1:
             raise ValueError('stride and rate both > 1')
         if self.dilate_kernels and max(rh, rw) > 1:
-            if rh != rw:
-                raise ValueError('asymmetric rates have no dilated-kernel form here')
+            if rh != rw or kh != kw:
+                raise ValueError('asymmetric rates or kernels have no dilated-kernel form here')
             y = tf.nn.depthwise_conv2d(x, dilate_kernel(w, rh), strides=[1, stride, stride, 1],
                                        padding='VALID')
         else:

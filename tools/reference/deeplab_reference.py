@@ -153,6 +153,13 @@ CASES = {
             {'kernel': 1, 'op': 'conv', 'input': -1},
             {'op': 'pyramid_pooling', 'grid_size': [2, 1], 'input': -1},
             {'kernel': 3, 'rate': [2, 1], 'op': 'conv', 'input': 0}]),
+    # Kernels as slim's [kh, kw] lists (1x3 and 3x1 depthwise at unequal rates; [1, 1] is the
+    # 1x1 conv) on a small backbone at OS 16, odd input (5x5 features).
+    'mobilenet_v2_dpc_kernels_dm05_os16_65': _cfg(
+        'mobilenet_v2', 16, [], 3, 65, depth_multiplier=0.5, dense_prediction_cell_json=[
+            {'kernel': [1, 3], 'rate': [1, 2], 'op': 'conv', 'input': -1},
+            {'kernel': [3, 1], 'rate': [3, 1], 'op': 'conv', 'input': 0},
+            {'kernel': [1, 1], 'op': 'conv', 'input': -1}]),
     # use_bounded_activation: Xception's bounded form (ReLU6, clipped sums, TF SAME padding in
     # its strided separable convs: an even input shows it) with a ReLU6 head and decoder.
     'xception_41_bounded_os16_dec_64': _cfg('xception_41', 16, [6, 12, 18], 4, 64,

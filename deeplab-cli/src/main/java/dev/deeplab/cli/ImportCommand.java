@@ -222,7 +222,11 @@ final class ImportCommand implements Callable<Integer> {
     out.printf("frozen graph %s: %d nodes, %s%s, %d classes%s%n", source.frozenGraph,
         found.nodes(), found.variant().map(x -> x.officialName()).orElse("backbone not recognised"),
         (found.decoder() ? " with decoder" : "")
-            + (config.densePredictionCell().isEmpty() ? "" : " (dense prediction cell)"),
+            + (config.densePredictionCell().isEmpty() ? "" : " (dense prediction cell)")
+            + (config.variant().family() == ModelVariant.Family.NAS ? " (output stride "
+                + config.outputStride() + ", " + config.nasStemOutputNumConvFilters()
+                + " stem filters" + (config.nasUseClassificationHead()
+                    ? ", classification head" : "") + ")" : ""),
         config.numClasses(),
         found.hasProbabilities() ? ", SemanticProbabilities" : "");
     out.printf("wrote %s (batch 1); images larger than %dx%d are scaled down to fit%n", dir,

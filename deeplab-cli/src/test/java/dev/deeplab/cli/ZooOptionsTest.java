@@ -103,6 +103,8 @@ class ZooOptionsTest {
         {"[{\"kernel\": 3, \"rate\": [1, 6], \"op\": \"conv\", \"input\": -1, \"foo\": 1}]",
             "unknown key \"foo\""},
         {"[{\"kernel\": 2, \"rate\": [1, 6], \"op\": \"conv\", \"input\": -1}]", "odd"},
+        {"[{\"kernel\": [3], \"rate\": [1, 6], \"op\": \"conv\", \"input\": -1}]",
+            "kernel must be a size or [height, width], got [3] (line 1, column"},
         {"[{\"op\": \"max_pool\", \"input\": -1}]", "conv or pyramid_pooling"},
         {"[{\"kernel\": 3, \"rate\": [1, 6], \"op\": \"conv\", \"input\": 2}]", "reads branch 2"},
         {"{\"kernel\": 3}", "expected a JSON array of branches"},

@@ -11,7 +11,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.deeplab.infer.Segmenter;
 import dev.deeplab.internal.serving.FrozenGraphWrapper;
 import dev.deeplab.internal.serving.SavedModels;
+import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelInfo;
+import dev.deeplab.model.ModelVariant;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
@@ -269,5 +271,73 @@ class FrozenGraphTest {
     assertFalse(d.decoder());
     assertNull(d.variant().orElse(null));
     assertNotNull(d.config());
+  }
+
+  /**
+   * NAS frozen graphs: the tiny graph with Const weights named and shaped as {@code
+   * core/nas_network.py} writes them (cell {@code i}'s {@code 1x1/weights} to the stem filters
+   * times the filter scaling, which doubles at each step down the official network path; the
+   * classification head's conv), imported without architecture options: the recorded config has
+   * the backbone, its stem filters, head and output stride.
+   */
+  @Test
+  void nasOptionsFromTheCellWeights() throws Exception {
+    int[] pnas8 = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    int[] pnas16 = {1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2};
+    int[] pnas32 = {1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3};
+    int[] hnas = {0, 0, 0, 1, 2, 1, 2, 2, 3, 3, 2, 1};
+    Object[][] cases = {
+        // scope, path levels, stem filters, head, expected output stride
+        {"pnasnet", pnas16, 8, false, 16},
+        {"pnasnet", pnas8, 20, false, 8},
+        {"pnasnet", pnas32, 12, true, 32},
+        {"hnasnet", hnas, 8, false, 8},
+        {"hnasnet", hnas, 20, true, 16}};
+    int i = 0;
+    for (Object[] c : cases) {
+      String scope = (String) c[0];
+      int stem = (Integer) c[2];
+      boolean head = (Boolean) c[3];
+      Path pb = nasFrozenGraph(tmp.resolve("nas" + i + ".pb"), scope, (int[]) c[1], stem, head);
+      Path out = tmp.resolve("nas" + i++);
+      Cli.Run r = Cli.run("import", "--frozen-graph", pb.toString(), "--crop-size", "65",
+          "--output", out.toString());
+      assertEquals(0, r.exit(), r.err());
+      String what = "nas_" + scope + " with decoder (output stride " + c[4] + ", " + stem
+          + " stem filters" + (head ? ", classification head" : "") + "), 4 classes";
+      assertTrue(r.out().contains(what), what + " in: " + r.out());
+      ModelConfig config = SavedModels.readInfo(out.resolve("1")).config();
+      assertEquals(ModelVariant.fromName("nas_" + scope), config.variant());
+      assertEquals(stem, config.nasStemOutputNumConvFilters());
+      assertEquals(head, config.nasUseClassificationHead());
+      assertEquals((int) (Integer) c[4], config.outputStride());
+      assertEquals(List.of(4), config.decoderOutputStrides());
+      assertFalse(config.nasRemoveOs32Stride());
+    }
+  }
+
+  /** The tiny frozen graph with NAS weights (input depth 1, only their shapes matter here). */
+  private static Path nasFrozenGraph(Path file, String scope, int[] levels, int stem,
+      boolean head) throws Exception {
+    Path tiny = frozenGraph(file, "ImageTensor", "SemanticPredictions", false, false, true);
+    try (Graph g = new Graph()) {
+      g.importGraphDef(org.tensorflow.proto.GraphDef.parseFrom(Files.readAllBytes(tiny)));
+      Ops tf = Ops.create(g).withSubScope(scope);
+      tf.withSubScope("conv0").withName("weights").constant(new float[3][3][3][64]);
+      for (int i = 0; i < levels.length; i++) {
+        // filter_scaling: 1 at level 0, doubled at each level below
+        int filters = stem << levels[i];
+        tf.withSubScope("cell_" + i).withSubScope("1x1").withName("weights")
+            .constant(new float[1][1][1][filters]);
+      }
+      if (head) {
+        tf.withSubScope("classification_head_conv").withName("weights")
+            .constant(new float[1][1][1][2048]);
+      }
+      Ops.create(g).withSubScope("decoder").withSubScope("feature_projection0")
+          .withName("weights").constant(new float[1][1][1][48]);
+      Files.write(file, g.toGraphDef().toByteArray());
+    }
+    return file;
   }
 }

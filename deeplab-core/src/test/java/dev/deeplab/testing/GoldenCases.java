@@ -81,8 +81,11 @@ public final class GoldenCases {
         b.path("rate").forEach(n -> rate.add(n.asInt()));
         List<Integer> grid = new ArrayList<>();
         b.path("grid_size").forEach(n -> grid.add(n.asInt()));
-        cell.add(new DenseCellBranch(b.get("op").asText(), b.path("kernel").asInt(0), rate,
-            b.get("input").asInt(), grid));
+        JsonNode k = b.path("kernel");
+        List<Integer> kernel = k.isArray() ? List.of(k.get(0).asInt(), k.get(1).asInt())
+            : k.isInt() ? List.of(k.asInt(), k.asInt()) : List.of();
+        cell.add(new DenseCellBranch(b.get("op").asText(), kernel, rate, b.get("input").asInt(),
+            grid));
       }
     }
     return cell;

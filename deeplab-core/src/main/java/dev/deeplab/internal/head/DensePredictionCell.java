@@ -20,7 +20,8 @@ import org.tensorflow.types.TFloat32;
  * Architectures for Dense Image Prediction", NeurIPS 2018; {@code core/dense_prediction_cell.py
  * build_cell}): under scope {@code meta_architecture}, branch {@code i} reads the features or an
  * earlier branch and is a 1×1 conv {@code branch<i>}, a split separable conv {@code
- * branch<i>_depthwise}/{@code _pointwise} at its (possibly unequal) rates times {@code 16 /
+ * branch<i>_depthwise}/{@code _pointwise} of its (possibly non-square) kernel at its (possibly
+ * unequal) rates times {@code 16 /
  * output_stride}, or a pyramid pooling; the concatenation, dropout (keep 0.9) in training, goes
  * through {@code concat_projection}. 256 channels, batch norm (decay 0.9997, epsilon 1e-5), ReLU
  * (also with {@code use_bounded_activation}: the cell's arg scope names {@code tf.nn.relu}).
@@ -42,10 +43,10 @@ public final class DensePredictionCell {
       Operand<TFloat32> x = b.input() < 0 ? features : branches.get(b.input());
       if (b.op().equals("pyramid_pooling")) {
         branches.add(pyramidPooling(cell.child(name), x, b, c));
-      } else if (b.kernel() == 1) {
+      } else if (b.isPointwise()) {
         branches.add(HeadLayers.conv(DEPTH, 1).apply(cell, name, x));
       } else {
-        Operand<TFloat32> y = Conv.depthwise(b.kernel())
+        Operand<TFloat32> y = Conv.depthwise(b.kernel().get(0), b.kernel().get(1))
             .rate(b.rate().get(0) * multiplier, b.rate().get(1) * multiplier)
             .batchNorm(HeadLayers.BN).activation(Activation.RELU)
             .init(Initializer.truncatedNormal(0.33)).apply(cell, name + "_depthwise", x);

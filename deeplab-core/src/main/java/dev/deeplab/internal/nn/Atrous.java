@@ -35,14 +35,16 @@ final class Atrous {
    * the same way).
    */
   static Operand<TFloat32> sameConv(
-      NetScope scope, Operand<TFloat32> x, int kernel, int rateH, int rateW, PhaseConv conv) {
+      NetScope scope, Operand<TFloat32> x, int kernelH, int kernelW, int rateH, int rateW,
+      PhaseConv conv) {
     Ops tf = scope.tf();
     if (scope.state().atrousMode() == AtrousMode.NATIVE_DILATION) {
       return conv.apply(tf, x, "SAME", List.of(1L, (long) rateH, (long) rateW, 1L));
     }
-    if (kernel % 2 == 0) {
+    if (kernelH % 2 == 0 || kernelW % 2 == 0) {
       // An even kernel's SAME border is asymmetric and does not scale with the rate.
-      throw new IllegalArgumentException("atrous convs need an odd kernel size, got " + kernel);
+      throw new IllegalArgumentException("atrous convs need an odd kernel size, got " + kernelH
+          + "x" + kernelW);
     }
     long h = x.shape().size(1);
     long w = x.shape().size(2);

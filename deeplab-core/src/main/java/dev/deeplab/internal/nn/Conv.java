@@ -19,7 +19,9 @@ import org.tensorflow.types.TInt64;
  */
 public final class Conv {
   private final int outChannels;
+  /** The kernel's height, and its width. */
   private final int kernel;
+  private final int kernelW;
   private final boolean depthwise;
   private final int stride;
   private final int rate;
@@ -33,6 +35,7 @@ public final class Conv {
   private Conv(
       int outChannels,
       int kernel,
+      int kernelW,
       boolean depthwise,
       int stride,
       int rate,
@@ -44,6 +47,7 @@ public final class Conv {
       Initializer init) {
     this.outChannels = outChannels;
     this.kernel = kernel;
+    this.kernelW = kernelW;
     this.depthwise = depthwise;
     this.stride = stride;
     this.rate = rate;
@@ -57,22 +61,30 @@ public final class Conv {
 
   /** A {@code kernel}×{@code kernel} conv to {@code outChannels}; stride 1, SAME, no BN, no bias. */
   public static Conv conv(int outChannels, int kernel) {
-    return new Conv(outChannels, kernel, false, 1, 1, 1, Padding.SAME, null, false, Activation.NONE,
-        Initializer.xavierUniform());
+    return new Conv(outChannels, kernel, kernel, false, 1, 1, 1, Padding.SAME, null, false,
+        Activation.NONE, Initializer.xavierUniform());
   }
 
   /** A depthwise conv (depth multiplier 1), as {@code slim.separable_conv2d(num_outputs=None)}. */
   public static Conv depthwise(int kernel) {
-    return new Conv(-1, kernel, true, 1, 1, 1, Padding.SAME, null, false, Activation.NONE,
-        Initializer.xavierUniform());
+    return depthwise(kernel, kernel);
+  }
+
+  /**
+   * A depthwise conv of a {@code kernelH}×{@code kernelW} kernel (slim's {@code kernel_size=[kh,
+   * kw]}, as the dense prediction cell's JSON may give it).
+   */
+  public static Conv depthwise(int kernelH, int kernelW) {
+    return new Conv(-1, kernelH, kernelW, true, 1, 1, 1, Padding.SAME, null, false,
+        Activation.NONE, Initializer.xavierUniform());
   }
 
   public Conv stride(int s) {
-    return new Conv(outChannels, kernel, depthwise, s, rate, rateW, padding, batchNorm, bias, activation, init);
+    return new Conv(outChannels, kernel, kernelW, depthwise, s, rate, rateW, padding, batchNorm, bias, activation, init);
   }
 
   public Conv rate(int r) {
-    return new Conv(outChannels, kernel, depthwise, stride, r, r, padding, batchNorm, bias, activation, init);
+    return new Conv(outChannels, kernel, kernelW, depthwise, stride, r, r, padding, batchNorm, bias, activation, init);
   }
 
   /**
@@ -80,30 +92,30 @@ public final class Conv {
    * ({@code slim.separable_conv2d(rate=[rh, rw])}).
    */
   public Conv rate(int heightRate, int widthRate) {
-    return new Conv(outChannels, kernel, depthwise, stride, heightRate, widthRate, padding,
+    return new Conv(outChannels, kernel, kernelW, depthwise, stride, heightRate, widthRate, padding,
         batchNorm, bias, activation, init);
   }
 
   public Conv padding(Padding p) {
-    return new Conv(outChannels, kernel, depthwise, stride, rate, rateW, p, batchNorm, bias, activation, init);
+    return new Conv(outChannels, kernel, kernelW, depthwise, stride, rate, rateW, p, batchNorm, bias, activation, init);
   }
 
   /** Adds batch norm (and no bias), as slim's {@code normalizer_fn=batch_norm}. */
   public Conv batchNorm(BatchNormSpec bn) {
-    return new Conv(outChannels, kernel, depthwise, stride, rate, rateW, padding, bn, false, activation, init);
+    return new Conv(outChannels, kernel, kernelW, depthwise, stride, rate, rateW, padding, bn, false, activation, init);
   }
 
   /** Adds a {@code biases} variable instead of batch norm. */
   public Conv withBias() {
-    return new Conv(outChannels, kernel, depthwise, stride, rate, rateW, padding, null, true, activation, init);
+    return new Conv(outChannels, kernel, kernelW, depthwise, stride, rate, rateW, padding, null, true, activation, init);
   }
 
   public Conv activation(Activation a) {
-    return new Conv(outChannels, kernel, depthwise, stride, rate, rateW, padding, batchNorm, bias, a, init);
+    return new Conv(outChannels, kernel, kernelW, depthwise, stride, rate, rateW, padding, batchNorm, bias, a, init);
   }
 
   public Conv init(Initializer i) {
-    return new Conv(outChannels, kernel, depthwise, stride, rate, rateW, padding, batchNorm, bias, activation, i);
+    return new Conv(outChannels, kernel, kernelW, depthwise, stride, rate, rateW, padding, batchNorm, bias, activation, i);
   }
 
   /** Builds the layer in a new scope {@code name} under {@code parent}. */
@@ -119,8 +131,8 @@ public final class Conv {
     long inChannels = x.shape().size(3);
     long[] shape =
         depthwise
-            ? new long[] {kernel, kernel, inChannels, 1}
-            : new long[] {kernel, kernel, inChannels, outChannels};
+            ? new long[] {kernel, kernelW, inChannels, 1}
+            : new long[] {kernel, kernelW, inChannels, outChannels};
     Variable<TFloat32> filter =
         scope.variable(
             depthwise ? "depthwise_weights" : "weights",
@@ -148,13 +160,15 @@ public final class Conv {
                 : ops.nn.conv2d(in, kernelValue, strides(), pad, Conv2d.dilations(dilations));
     Operand<TFloat32> y;
     if (Math.max(rate, rateW) > 1) {
-      y = Atrous.sameConv(scope, x, kernel, rate, rateW, op);
+      y = Atrous.sameConv(scope, x, kernel, kernelW, rate, rateW, op);
     } else if (stride > 1 && padding == Padding.EXPLICIT) {
       int total = kernel - 1;
       int before = total / 2;
+      int totalW = kernelW - 1;
+      int beforeW = totalW / 2;
       Operand<TFloat32> padded =
           tf.pad(x, tf.constant(new int[][] {{0, 0}, {before, total - before},
-              {before, total - before}, {0, 0}}), tf.constant(0f));
+              {beforeW, totalW - beforeW}, {0, 0}}), tf.constant(0f));
       y = op.apply(tf, padded, "VALID", List.of(1L, 1L, 1L, 1L));
     } else {
       y = op.apply(tf, x, "SAME", List.of(1L, 1L, 1L, 1L));
@@ -181,7 +195,7 @@ public final class Conv {
    * not. We build these convs as {@link #pointwiseMatMul}.
    */
   private boolean crashesOneDnn37(long inChannels) {
-    if (depthwise || kernel != 1 || stride != 1 || Math.max(rate, rateW) != 1) {
+    if (depthwise || kernel != 1 || kernelW != 1 || stride != 1 || Math.max(rate, rateW) != 1) {
       return false;
     }
     long in = inChannels;

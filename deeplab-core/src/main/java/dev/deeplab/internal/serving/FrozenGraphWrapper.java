@@ -98,20 +98,44 @@ public final class FrozenGraphWrapper {
    * @param densePredictionCell whether there are {@code meta_architecture/} nodes (a DPC)
    * @param hasProbabilities whether {@code SemanticProbabilities} exists
    * @param nodes the number of nodes
+   * @param nas what the weights' shapes tell of a NAS backbone, when one is recognised
    */
   public record Detected(Optional<ModelVariant> variant, OptionalInt numClasses,
       OptionalDouble depthMultiplier, boolean decoder, boolean densePredictionCell,
-      boolean hasProbabilities, int nodes) {
+      boolean hasProbabilities, int nodes, Optional<NasOptions> nas) {
+
+    /**
+     * A NAS backbone's options as its weights show them ({@code core/nas_network.py}): cell
+     * {@code i}'s filters ({@code <scope>/cell_<i>/1x1/weights}) are the stem filters times the
+     * filter scaling, which doubles at each step down the network path.
+     *
+     * @param stemFilters {@code nas_stem_output_num_conv_filters}: cell 0's filters, halved for
+     *     PNASNet, whose first cell already steps down
+     * @param classificationHead {@code nas_use_classification_head}: whether {@code
+     *     <scope>/classification_head_conv} exists
+     * @param outputStride PNASNet's path (8, 16, 32: where its filters double); hnasnet's is
+     *     fixed and ends at 8, which only its head's convs can change, by strides or rates the
+     *     weights do not show (empty then: 16, the official default). {@code
+     *     nas_remove_os32_stride} changes no weight and is left false.
+     */
+    public record NasOptions(int stemFilters, boolean classificationHead,
+        OptionalInt outputStride) {}
 
     /**
      * A descriptive configuration: the detected backbone (MobileNetV2 when none is recognised),
-     * its official defaults at output stride 16, the detected decoder, depth multiplier and class
-     * count; a MobileNetV3 with a decoder has the zoo's head (its preset), a graph with a dense
-     * prediction cell the zoo's cell.
+     * its official defaults at output stride 16 (a NAS backbone's at its detected stride, with
+     * its detected options), the detected decoder, depth multiplier and class count; a
+     * MobileNetV3 with a decoder has the zoo's head (its preset), a graph with a dense prediction
+     * cell the zoo's cell.
      */
     public ModelConfig config() {
       ModelVariant v = variant.orElse(ModelVariant.MOBILENET_V2);
-      ModelConfig c = ModelConfig.defaults(v, 16).withDecoderOutputStride(decoder ? 4 : 0);
+      int outputStride = nas.map(n -> n.outputStride().orElse(16)).orElse(16);
+      ModelConfig c = ModelConfig.defaults(v, outputStride)
+          .withDecoderOutputStride(decoder ? 4 : 0);
+      if (nas.isPresent()) {
+        c = c.withNasOptions(nas.get().stemFilters(), nas.get().classificationHead(), false);
+      }
       if (decoder && v == ModelVariant.MOBILENET_V3_LARGE_SEG) {
         c = ModelConfig.preset("mobilenetv3_large_cityscapes").withCropSize(513, 513);
       } else if (decoder && v == ModelVariant.MOBILENET_V3_SMALL_SEG) {
@@ -223,7 +247,37 @@ public final class FrozenGraphWrapper {
     boolean decoder = roots.containsKey("decoder");
     boolean dpc = roots.containsKey("meta_architecture");
     return new Detected(variant, classes, dm, decoder, dpc, nodes.containsKey(PROBABILITIES),
-        gd.getNodeCount());
+        gd.getNodeCount(), variant.flatMap(v -> nasOptions(v, nodes)));
+  }
+
+  /** {@link Detected.NasOptions} of a NAS backbone {@code v}; empty for others or no cells. */
+  private static Optional<Detected.NasOptions> nasOptions(ModelVariant v,
+      Map<String, NodeDef> nodes) {
+    if (v.family() != ModelVariant.Family.NAS) {
+      return Optional.empty();
+    }
+    int[] filters = new int[12];
+    for (int i = 0; i < filters.length; i++) {
+      long[] w = constShape(nodes.get(v.scope() + "/cell_" + i + "/1x1/weights"));
+      if (w == null || w.length != 4) {
+        return Optional.empty();
+      }
+      filters[i] = (int) w[3];
+    }
+    boolean head = nodes.containsKey(v.scope() + "/classification_head_conv/weights");
+    boolean pnasnet = v == ModelVariant.NAS_PNASNET;
+    int stem = pnasnet ? filters[0] / 2 : filters[0];
+    if (stem < 1) {
+      return Optional.empty();
+    }
+    if (!pnasnet) {
+      return Optional.of(new Detected.NasOptions(stem, head,
+          head ? OptionalInt.empty() : OptionalInt.of(8)));
+    }
+    // PNASNet's path: all twelve cells at stride 8, or the last eight at 16, or the last four at
+    // 32 (nas_network.pnasnet); each step down doubles the filters.
+    int outputStride = filters[4] == filters[0] ? 8 : filters[8] == filters[4] ? 16 : 32;
+    return Optional.of(new Detected.NasOptions(stem, head, OptionalInt.of(outputStride)));
   }
 
   /** True when {@code info} describes a wrapped frozen graph (no weights of ours inside). */
