@@ -49,32 +49,27 @@ public interface Initializer {
    * / fan_in)); the NAS networks use factor 1/3 ({@code nas_network.nas_arg_scope}).
    */
   static Initializer varianceScalingUniform(double factor) {
-    return (init, shape, seed) -> {
-      double limit = Math.sqrt(3.0 * factor / fanIn(shape));
-      Operand<TFloat32> u =
-          init.random.randomUniform(
-              init.constant(shape.asArray()),
-              TFloat32.class,
-              RandomUniform.seed(seed[0]),
-              RandomUniform.seed2(seed[1]));
-      return init.math.mul(
-          init.math.sub(u, init.constant(0.5f)), init.constant((float) (2 * limit)));
-    };
+    return (init, shape, seed) ->
+        symmetricUniform(init, shape, seed, Math.sqrt(3.0 * factor / fanIn(shape)));
   }
 
   /** slim's default {@code xavier_initializer()}: U(±sqrt(6 / (fan_in + fan_out))). */
   static Initializer xavierUniform() {
-    return (init, shape, seed) -> {
-      double limit = Math.sqrt(6.0 / (fanIn(shape) + fanOut(shape)));
-      Operand<TFloat32> u =
-          init.random.randomUniform(
-              init.constant(shape.asArray()),
-              TFloat32.class,
-              RandomUniform.seed(seed[0]),
-              RandomUniform.seed2(seed[1]));
-      return init.math.mul(
-          init.math.sub(u, init.constant(0.5f)), init.constant((float) (2 * limit)));
-    };
+    return (init, shape, seed) ->
+        symmetricUniform(init, shape, seed, Math.sqrt(6.0 / (fanIn(shape) + fanOut(shape))));
+  }
+
+  /** U(±limit) of {@code shape}, from TF's seeded uniform on [0, 1). */
+  private static Operand<TFloat32> symmetricUniform(Ops init, Shape shape, long[] seed,
+      double limit) {
+    Operand<TFloat32> u =
+        init.random.randomUniform(
+            init.constant(shape.asArray()),
+            TFloat32.class,
+            RandomUniform.seed(seed[0]),
+            RandomUniform.seed2(seed[1]));
+    return init.math.mul(
+        init.math.sub(u, init.constant(0.5f)), init.constant((float) (2 * limit)));
   }
 
   /** All elements equal {@code value}. */
