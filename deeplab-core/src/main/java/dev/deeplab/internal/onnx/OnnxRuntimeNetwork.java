@@ -97,6 +97,10 @@ public final class OnnxRuntimeNetwork implements Network {
         options.setIntraOpNumThreads(threads);
       }
       options.setInterOpNumThreads(1);
+      // Idle worker threads sleep instead of spinning: spinning took cores from everything else
+      // (segment's reading and PNG writing, other processes) and doubled the median under load
+      // (BENCHMARKS.md §9).
+      options.addConfigEntry("session.intra_op.allow_spinning", "0");
       return env.createSession(model.toString(), options);
     } catch (OrtException e) {
       throw new IOException("ONNX Runtime cannot load " + model + ": " + firstLine(e), e);
