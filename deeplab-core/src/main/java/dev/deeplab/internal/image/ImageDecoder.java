@@ -39,10 +39,10 @@ public final class ImageDecoder implements AutoCloseable {
   private ImageDecoder(String name, ImageInputStream in, long size, long maxPixels)
       throws ImageFormatException {
     this.name = name;
-    this.in = in;
     byte[] head = new byte[Math.max(ImageFormat.SIGNATURE_BYTES, EncodedSizeBound.HEAD_BYTES)];
     int headLength = readHead(name, in, head);
     this.format = sniff(name, head, headLength);
+    this.in = format == ImageFormat.JPEG ? withoutIccProfile(name, in) : in;
     Iterator<javax.imageio.ImageReader> readers =
         ImageIO.getImageReadersByFormatName(format.imageIoName());
     if (!readers.hasNext()) {
@@ -50,7 +50,7 @@ public final class ImageDecoder implements AutoCloseable {
           "no ImageIO decoder for " + format.displayName() + " in this JVM");
     }
     this.reader = readers.next();
-    reader.setInput(in, true, true);
+    reader.setInput(this.in, true, true);
     reader.addIIOReadWarningListener((source, message) -> warnings.add(message));
     try {
       this.width = reader.getWidth(0);
@@ -129,6 +129,17 @@ public final class ImageDecoder implements AutoCloseable {
     } catch (ImageFormatException | RuntimeException e) {
       closeQuietly(in);
       throw e;
+    }
+  }
+
+  /** A JPEG stream without the ICC profile that ImageIO would apply ({@link JpegIccSegments}). */
+  private static ImageInputStream withoutIccProfile(String name, ImageInputStream in)
+      throws ImageFormatException {
+    try {
+      long[][] profile = JpegIccSegments.find(in);
+      return profile.length == 0 ? in : new ExcisedImageInputStream(in, profile);
+    } catch (IOException e) {
+      throw new ImageFormatException(name, "cannot read file (" + describe(e) + ")", e);
     }
   }
 
