@@ -87,19 +87,35 @@ public final class MaskWriter {
     byte[] src = photo.rgb();
     byte[] dst = src.clone();
     byte[] ids = mask.ids();
+    // per class present: the blended value of each channel for each photo value, made once
+    byte[][] blends = new byte[256][];
     for (int i = 0; i < ids.length; i++) {
       int id = ids[i] & 0xFF;
       if (id == BACKGROUND_CLASS) {
         continue;
       }
-      int color = id < palette.length ? palette[id] : 0;
-      for (int c = 0; c < 3; c++) {
-        int p = src[i * 3 + c] & 0xFF;
-        int k = (color >> (16 - 8 * c)) & 0xFF;
-        dst[i * 3 + c] = (byte) Math.round((1 - alpha) * p + alpha * k);
+      byte[] blend = blends[id];
+      if (blend == null) {
+        blend = blends[id] = blendTable(id < palette.length ? palette[id] : 0, alpha);
       }
+      int at = i * 3;
+      dst[at] = blend[src[at] & 0xFF];
+      dst[at + 1] = blend[256 + (src[at + 1] & 0xFF)];
+      dst[at + 2] = blend[512 + (src[at + 2] & 0xFF)];
     }
     return new RgbImage(photo.width(), photo.height(), dst);
+  }
+
+  /** {@code round((1 - alpha) * p + alpha * k)} for channel c's k, at {@code 256 * c + p}. */
+  private static byte[] blendTable(int color, double alpha) {
+    byte[] table = new byte[3 * 256];
+    for (int c = 0; c < 3; c++) {
+      int k = (color >> (16 - 8 * c)) & 0xFF;
+      for (int p = 0; p < 256; p++) {
+        table[256 * c + p] = (byte) Math.round((1 - alpha) * p + alpha * k);
+      }
+    }
+    return table;
   }
 
   /**
