@@ -58,7 +58,7 @@ public final class ImageReader {
    */
   public RgbImage read(Path file) throws ImageFormatException {
     try (ImageDecoder decoder = ImageDecoder.open(file, maxPixels)) {
-      return RgbImage.of(decoder.decode());
+      return decoder.decodeRgb();
     }
   }
 
@@ -71,7 +71,7 @@ public final class ImageReader {
    */
   public RgbImage read(byte[] data, String name) throws ImageFormatException {
     try (ImageDecoder decoder = ImageDecoder.open(data, name, maxPixels)) {
-      return RgbImage.of(decoder.decode());
+      return decoder.decodeRgb();
     }
   }
 }
