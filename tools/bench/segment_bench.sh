@@ -8,6 +8,8 @@
 # runs' times over N - SMALL photos is the steady state per photo, without the JVM's start and the
 # model's load.
 #
+# The network's median is measured anew in each round, before its runs.
+#
 # Usage: tools/bench/segment_bench.sh         (N=100 ROUNDS=2 SMALL=10 BASELINE=<rev> to change)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -39,10 +41,12 @@ fi
 
 export TF_CPP_MIN_LOG_LEVEL=2
 echo "cores: $(nproc), load $(cut -d' ' -f1 /proc/loadavg), $N photos, $ROUNDS rounds"
-network=$("$current" bench --model savedmodels/deeplabv3_mnv2_pascal --size 513 --runs 30 \
-  --warmup 5 --json 2>/dev/null | tail -1 \
-  | python3 -c 'import json, sys; print("%.1f" % json.load(sys.stdin)["results"][0]["median_ms"])')
-echo "network alone (deeplab bench, 513x513, batch 1): median ${network} ms"
+# the network alone, measured again in each round (the machine's load moves)
+network() {
+  "$current" bench --model savedmodels/deeplabv3_mnv2_pascal --size 513 --runs 30 \
+    --warmup 5 --json 2>/dev/null | tail -1 \
+    | python3 -c 'import json, sys; print("%.1f" % json.load(sys.stdin)["results"][0]["median_ms"])'
+}
 # run LAUNCHER COUNT: seconds of wall time for `segment` of the first COUNT photos
 run() {
   rm -rf "$work/out"
@@ -53,6 +57,9 @@ run() {
   python3 -c "print($end - $start)"
 }
 for round in $(seq 1 "$ROUNDS"); do
+  network=$(network)
+  echo "round $round: load $(cut -d' ' -f1 /proc/loadavg); network alone (deeplab bench, 513x513," \
+    "batch 1): median ${network} ms"
   for entry in "${launchers[@]}"; do
     name=${entry%%:*}
     launcher=${entry#*:}
