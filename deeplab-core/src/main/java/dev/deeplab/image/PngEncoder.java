@@ -126,8 +126,8 @@ final class PngEncoder {
    * One row with its filter-type byte: Sub, {@code x - left}, or Up, {@code x - above}, modulo
    * 256 (the first row's Up is the row itself, the row above being zeros).
    */
-  private static void filterRow(byte[] pixels, int start, int stride, int bpp, int filter, byte[] out,
-      int at) {
+  private static void filterRow(byte[] pixels, int start, int stride, int bpp, int filter,
+      byte[] out, int at) {
     out[at++] = (byte) filter;
     if (filter == FILTER_UP && start >= stride) {
       for (int i = 0; i < stride; i++) {

@@ -26,10 +26,10 @@ import java.util.zip.CRC32;
  * <p>TensorFlow loads SavedModels from directories, so {@link #directory()} copies the model once
  * into a per-user cache: {@code $DEEPLAB_CACHE} if set, else {@code $XDG_CACHE_HOME/deeplab}, else
  * {@code ~/.cache/deeplab}; the directory name carries a hash of the files' sizes and CRC-32s, so
- * an upgrade with a different model never reuses an old copy. The copy is written under a temporary name and renamed
- * into place, so processes starting at once never see a half-written model: each either finds the
- * complete copy or writes its own and keeps whichever rename won. A copy whose files no longer
- * match (size or CRC-32; e.g. truncated by hand) is replaced.
+ * an upgrade with a different model never reuses an old copy. The copy is written under a
+ * temporary name and renamed into place, so processes starting at once never see a half-written
+ * model: each either finds the complete copy or writes its own and keeps whichever rename won. A
+ * copy whose files no longer match (size or CRC-32; e.g. truncated by hand) is replaced.
  *
  * <p>Thread-safe.
  */
