@@ -4,12 +4,18 @@
 # median latency from `deeplab bench` at 513x513 (the photos are fitted to that), and the ratio.
 # With BASELINE=<git revision>, the same runs of that revision's distribution interleave with the
 # current one (current, baseline, current, ...) so that the two are compared side by side.
+# Each round also runs the first SMALL photos (default 10; 0: not): the difference of the two
+# runs' times over N - SMALL photos is the steady state per photo, without the JVM's start and the
+# model's load.
 #
-# Usage: tools/bench/segment_bench.sh                 (N=100 ROUNDS=2 BASELINE=<rev> to change)
+# The network's median is measured anew in each round, before its runs.
+#
+# Usage: tools/bench/segment_bench.sh         (N=100 ROUNDS=2 SMALL=10 BASELINE=<rev> to change)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${N:-100}
 ROUNDS=${ROUNDS:-2}
+SMALL=${SMALL:-10}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -35,23 +41,46 @@ fi
 
 export TF_CPP_MIN_LOG_LEVEL=2
 echo "cores: $(nproc), load $(cut -d' ' -f1 /proc/loadavg), $N photos, $ROUNDS rounds"
-network=$("$current" bench --model savedmodels/deeplabv3_mnv2_pascal --size 513 --runs 30 \
-  --warmup 5 --json 2>/dev/null | tail -1 \
-  | python3 -c 'import json, sys; print("%.1f" % json.load(sys.stdin)["results"][0]["median_ms"])')
-echo "network alone (deeplab bench, 513x513, batch 1): median ${network} ms"
+# the network alone, measured again in each round (the machine's load moves)
+network() {
+  "$current" bench --model savedmodels/deeplabv3_mnv2_pascal --size 513 --runs 30 \
+    --warmup 5 --json 2>/dev/null | tail -1 \
+    | python3 -c 'import json, sys; print("%.1f" % json.load(sys.stdin)["results"][0]["median_ms"])'
+}
+# run LAUNCHER COUNT: seconds of wall time for `segment` of the first COUNT photos
+run() {
+  rm -rf "$work/out"
+  local start end
+  start=$(date +%s.%N)
+  "$1" segment -o "$work/out" $(ls "$work"/in/* | head -"$2") >/dev/null 2>&1
+  end=$(date +%s.%N)
+  python3 -c "print($end - $start)"
+}
 for round in $(seq 1 "$ROUNDS"); do
+  network=$(network)
+  echo "round $round: load $(cut -d' ' -f1 /proc/loadavg); network alone (deeplab bench, 513x513," \
+    "batch 1): median ${network} ms"
   for entry in "${launchers[@]}"; do
     name=${entry%%:*}
     launcher=${entry#*:}
-    rm -rf "$work/out"
-    start=$(date +%s.%N)
-    "$launcher" segment -o "$work/out" "$work"/in/* >/dev/null 2>&1
-    end=$(date +%s.%N)
-    python3 - "$name" "$round" "$start" "$end" "$N" "$network" <<'PY'
+    total=$(run "$launcher" "$N")
+    small=0
+    if [[ "$SMALL" -gt 0 && "$SMALL" -lt "$N" ]]; then
+      small=$(run "$launcher" "$SMALL")
+    fi
+    python3 - "$name" "$round" "$total" "$small" "$N" "$SMALL" "$network" <<'PY'
 import sys
-name, rnd, start, end, n, net = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
-per = (end - start) * 1000 / n
-print(f"round {rnd} {name}: {end - start:.1f} s for {n} photos, {per:.1f} ms per photo = {per / net:.2f} x the network")
+name, rnd = sys.argv[1], sys.argv[2]
+total, small, n, k, net = (float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]),
+                           int(sys.argv[6]), float(sys.argv[7]))
+per = total * 1000 / n
+line = (f"round {rnd} {name}: {total:.1f} s for {n} photos, {per:.1f} ms per photo = "
+        f"{per / net:.2f} x the network")
+if small > 0:
+    steady = (total - small) * 1000 / (n - k)
+    line += f"; {small:.1f} s for {k}: steady state {steady:.1f} ms = {steady / net:.2f} x"
+print(line)
 PY
   done
 done
+echo "load at the end: $(cut -d' ' -f1 /proc/loadavg)"

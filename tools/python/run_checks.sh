@@ -18,7 +18,7 @@ venv="$root/.venv"
 py="$venv/bin/python"
 tf_version="2.21"
 # 1 stand-in test + 1 reference self-check + 10 interop checks; raise it when adding a check.
-EXPECTED_CHECKS=12
+EXPECTED_CHECKS=13
 timeout_s="${CHECK_TIMEOUT:-1800}"
 
 skip() {

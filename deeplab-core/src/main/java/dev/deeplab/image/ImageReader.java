@@ -13,8 +13,10 @@ import java.nio.file.Path;
  * tf.image.decode_image(..., channels=3)} used by the official DeepLab input pipeline ({@code
  * research/deeplab/datasets/data_generator.py} in tensorflow/models): greyscale is replicated,
  * palettes are expanded, <b>alpha is dropped</b> (not composited), 16-bit samples keep their high
- * byte, ICC profiles and EXIF orientation are ignored. CMYK JPEGs are converted by ImageIO's CMYK
- * colour model.
+ * byte, ICC profiles and EXIF orientation are ignored (a JPEG's profile is not handed to ImageIO,
+ * which would convert the pixels through it). CMYK JPEGs are converted by ImageIO's CMYK colour
+ * model. Common PNGs (8-bit RGB or RGBA, not interlaced) are decoded by our own code, the rest by
+ * ImageIO.
  *
  * <p>Every failure is an {@link ImageFormatException} with a one-line message naming the file:
  * missing or empty file, not an image, unsupported format (TIFF, WebP, HEIF, ...), corrupt or
@@ -58,7 +60,7 @@ public final class ImageReader {
    */
   public RgbImage read(Path file) throws ImageFormatException {
     try (ImageDecoder decoder = ImageDecoder.open(file, maxPixels)) {
-      return RgbImage.of(decoder.decode());
+      return decoder.decodeRgb();
     }
   }
 
@@ -71,7 +73,7 @@ public final class ImageReader {
    */
   public RgbImage read(byte[] data, String name) throws ImageFormatException {
     try (ImageDecoder decoder = ImageDecoder.open(data, name, maxPixels)) {
-      return RgbImage.of(decoder.decode());
+      return decoder.decodeRgb();
     }
   }
 }

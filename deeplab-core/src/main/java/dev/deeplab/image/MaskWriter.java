@@ -5,17 +5,9 @@ import dev.deeplab.internal.io.AtomicFiles;
 import java.awt.image.BufferedImage;
 import java.awt.image.DataBufferByte;
 import java.awt.image.IndexColorModel;
-import java.awt.image.RenderedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Path;
-import java.util.Iterator;
-import javax.imageio.IIOImage;
-import javax.imageio.ImageIO;
-import javax.imageio.ImageWriter;
-import javax.imageio.stream.ImageOutputStream;
-import javax.imageio.stream.MemoryCacheImageOutputStream;
 
 /**
  * Writes segmentation results as PNG files:
@@ -47,14 +39,16 @@ public final class MaskWriter {
 
   /** Writes {@code mask} as a palette-indexed 8-bit PNG (pixel value = class id). */
   public static void writeMask(Path out, LabelMap mask, int[] palette) throws IOException {
-    BufferedImage image = toIndexedImage(mask, palette);
-    AtomicFiles.write(out, stream -> encodePng(image, stream));
+    checkPalette(palette);
+    AtomicFiles.write(out, stream -> PngEncoder.writeIndexed(stream, mask.width(), mask.height(),
+        mask.ids(), palette));
   }
 
   /** The PNG bytes {@link #writeMask} would write. */
   public static byte[] encodeMask(LabelMap mask, int[] palette) throws IOException {
+    checkPalette(palette);
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    encodePng(toIndexedImage(mask, palette), bytes);
+    PngEncoder.writeIndexed(bytes, mask.width(), mask.height(), mask.ids(), palette);
     return bytes.toByteArray();
   }
 
@@ -71,8 +65,8 @@ public final class MaskWriter {
 
   /** Writes an RGB image as an 8-bit RGB PNG. */
   public static void writePng(Path out, RgbImage image) throws IOException {
-    BufferedImage buffered = image.toBufferedImage();
-    AtomicFiles.write(out, stream -> encodePng(buffered, stream));
+    AtomicFiles.write(out, stream -> PngEncoder.writeRgb(stream, image.width(), image.height(),
+        image.rgb()));
   }
 
   /**
@@ -93,19 +87,35 @@ public final class MaskWriter {
     byte[] src = photo.rgb();
     byte[] dst = src.clone();
     byte[] ids = mask.ids();
+    // per class present: the blended value of each channel for each photo value, made once
+    byte[][] blends = new byte[256][];
     for (int i = 0; i < ids.length; i++) {
       int id = ids[i] & 0xFF;
       if (id == BACKGROUND_CLASS) {
         continue;
       }
-      int color = id < palette.length ? palette[id] : 0;
-      for (int c = 0; c < 3; c++) {
-        int p = src[i * 3 + c] & 0xFF;
-        int k = (color >> (16 - 8 * c)) & 0xFF;
-        dst[i * 3 + c] = (byte) Math.round((1 - alpha) * p + alpha * k);
+      byte[] blend = blends[id];
+      if (blend == null) {
+        blend = blends[id] = blendTable(id < palette.length ? palette[id] : 0, alpha);
       }
+      int at = i * 3;
+      dst[at] = blend[src[at] & 0xFF];
+      dst[at + 1] = blend[256 + (src[at + 1] & 0xFF)];
+      dst[at + 2] = blend[512 + (src[at + 2] & 0xFF)];
     }
     return new RgbImage(photo.width(), photo.height(), dst);
+  }
+
+  /** {@code round((1 - alpha) * p + alpha * k)} for channel c's k, at {@code 256 * c + p}. */
+  private static byte[] blendTable(int color, double alpha) {
+    byte[] table = new byte[3 * 256];
+    for (int c = 0; c < 3; c++) {
+      int k = (color >> (16 - 8 * c)) & 0xFF;
+      for (int p = 0; p < 256; p++) {
+        table[256 * c + p] = (byte) Math.round((1 - alpha) * p + alpha * k);
+      }
+    }
+    return table;
   }
 
   /**
@@ -114,9 +124,7 @@ public final class MaskWriter {
    * @param palette colours {@code 0xRRGGBB} by id; at most 256, missing entries black
    */
   public static BufferedImage toIndexedImage(LabelMap mask, int[] palette) {
-    if (palette.length > 256) {
-      throw new IllegalArgumentException("an 8-bit palette has at most 256 colours, got " + palette.length);
-    }
+    checkPalette(palette);
     byte[] r = new byte[256];
     byte[] g = new byte[256];
     byte[] b = new byte[256];
@@ -132,26 +140,10 @@ public final class MaskWriter {
     return image;
   }
 
-  /** Encodes any image as PNG onto {@code out} (not closed). */
-  static void encodePng(RenderedImage image, OutputStream out) throws IOException {
-    Iterator<ImageWriter> writers = ImageIO.getImageWritersByFormatName("png");
-    if (!writers.hasNext()) {
-      throw new IOException("no PNG encoder in this JVM");
-    }
-    ImageWriter writer = writers.next();
-    try (ImageOutputStream ios = new MemoryCacheImageOutputStream(out)) {
-      writer.setOutput(ios);
-      writer.write(new IIOImage(image, null, null));
-      ios.flush();
-    } catch (javax.imageio.IIOException e) {
-      // ImageIO's PNG writer hides a failing stream (a full disk) behind "I/O error writing PNG
-      // file!": report the stream's own error
-      if (e.getCause() instanceof IOException cause) {
-        throw cause;
-      }
-      throw e;
-    } finally {
-      writer.dispose();
+  private static void checkPalette(int[] palette) {
+    if (palette.length > 256) {
+      throw new IllegalArgumentException(
+          "an 8-bit palette has at most 256 colours, got " + palette.length);
     }
   }
 }

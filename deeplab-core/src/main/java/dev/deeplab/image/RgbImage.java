@@ -5,6 +5,7 @@ import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.DataBufferByte;
 import java.awt.image.IndexColorModel;
+import java.awt.image.PixelInterleavedSampleModel;
 import java.awt.image.Raster;
 
 /**
@@ -127,6 +128,9 @@ public final class RgbImage {
 
   /** Copies bands {@code bands[0..2]} into R, G, B, scaled to 8 bits. */
   private static void fromSamples(Raster raster, int[] bands, byte[] out) {
+    if (fromInterleavedBytes(raster, bands, out)) {
+      return;
+    }
     int w = raster.getWidth();
     int numBands = raster.getNumBands();
     int[] bits = new int[3];
@@ -144,6 +148,42 @@ public final class RgbImage {
         }
       }
     }
+  }
+
+  /**
+   * The common case of {@link #fromSamples} straight from the bytes: 8-bit samples interleaved in
+   * one byte array, as ImageIO decodes JPEGs and 8-bit PNGs. False if the raster is not like that.
+   */
+  private static boolean fromInterleavedBytes(Raster raster, int[] bands, byte[] out) {
+    if (!(raster.getSampleModel() instanceof PixelInterleavedSampleModel sm)
+        || !(raster.getDataBuffer() instanceof DataBufferByte buffer)
+        || buffer.getNumBanks() != 1 || buffer.getOffset() != 0
+        || raster.getSampleModelTranslateX() != 0 || raster.getSampleModelTranslateY() != 0) {
+      return false;
+    }
+    for (int bits : sm.getSampleSize()) {
+      if (bits != 8) {
+        return false;
+      }
+    }
+    byte[] data = buffer.getData();
+    int w = raster.getWidth();
+    int pixelStride = sm.getPixelStride();
+    int scanlineStride = sm.getScanlineStride();
+    int[] offsets = sm.getBandOffsets();
+    int r = offsets[bands[0]];
+    int g = offsets[bands[1]];
+    int b = offsets[bands[2]];
+    int o = 0;
+    for (int y = 0; y < raster.getHeight(); y++) {
+      int end = y * scanlineStride + w * pixelStride;
+      for (int i = y * scanlineStride; i < end; i += pixelStride) {
+        out[o++] = data[i + r];
+        out[o++] = data[i + g];
+        out[o++] = data[i + b];
+      }
+    }
+    return true;
   }
 
   static int to8Bits(int value, int bits) {

@@ -3,15 +3,19 @@ package dev.deeplab.infer;
 import dev.deeplab.internal.io.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.JarURLConnection;
+import java.net.URL;
+import java.net.URLConnection;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.jar.JarEntry;
+import java.util.zip.CRC32;
 
 /**
  * The pretrained model inside this library's jar: the official DeepLabv3 + MobileNetV2 trained on
@@ -21,11 +25,11 @@ import java.util.List;
  *
  * <p>TensorFlow loads SavedModels from directories, so {@link #directory()} copies the model once
  * into a per-user cache: {@code $DEEPLAB_CACHE} if set, else {@code $XDG_CACHE_HOME/deeplab}, else
- * {@code ~/.cache/deeplab}; the directory name carries a hash of the content, so an upgrade with a
- * different model never reuses an old copy. The copy is written under a temporary name and renamed
- * into place, so processes starting at once never see a half-written model: each either finds the
- * complete copy or writes its own and keeps whichever rename won. A copy whose files no longer
- * match (e.g. truncated by hand) is replaced.
+ * {@code ~/.cache/deeplab}; the directory name carries a hash of the files' sizes and CRC-32s, so
+ * an upgrade with a different model never reuses an old copy. The copy is written under a
+ * temporary name and renamed into place, so processes starting at once never see a half-written
+ * model: each either finds the complete copy or writes its own and keeps whichever rename won. A
+ * copy whose files no longer match (size or CRC-32; e.g. truncated by hand) is replaced.
  *
  * <p>Thread-safe.
  */
@@ -77,15 +81,22 @@ public final class PretrainedModel {
     return Path.of(System.getProperty("user.home"), ".cache", "deeplab");
   }
 
-  /** Copies the model under {@code root} unless a complete copy is there; returns its version. */
+  /** A file of the packaged model: its path under the version directory, size and CRC-32. */
+  private record Packaged(String file, long size, long crc) {}
+
+  /**
+   * Copies the model under {@code root} unless a complete copy is there; returns its version.
+   * The files are identified by their sizes and CRC-32s as the jar's directory lists them, so a
+   * start with the copy in place reads nothing from the jar but that directory.
+   */
   static Path materialize(Path root) throws IOException {
-    List<byte[]> contents = new ArrayList<>();
+    List<Packaged> packaged = new ArrayList<>();
     for (String f : FILES) {
-      contents.add(read(f));
+      packaged.add(describe(f));
     }
-    Path base = root.resolve(NAME + "-" + contentHash(contents));
+    Path base = root.resolve(NAME + "-" + contentHash(packaged));
     Path version = base.resolve("1");
-    if (matches(version, contents)) {
+    if (matches(version, packaged)) {
       return version;
     }
     Files.createDirectories(root);
@@ -102,17 +113,21 @@ public final class PretrainedModel {
     }
     Path tmp = Files.createTempDirectory(root, "." + NAME + "-");
     try {
-      for (int i = 0; i < FILES.size(); i++) {
-        Path target = tmp.resolve("1").resolve(FILES.get(i));
+      for (String f : FILES) {
+        Path target = tmp.resolve("1").resolve(f);
         Files.createDirectories(target.getParent());
-        Files.write(target, contents.get(i));
+        Files.write(target, read(f));
+      }
+      if (!matches(tmp.resolve("1"), packaged)) {
+        throw new IOException("the pretrained model in deeplab-core's jar does not match the "
+            + "jar's own directory (a damaged jar?)");
       }
       try {
         Files.move(tmp, base, StandardCopyOption.ATOMIC_MOVE);
       } catch (IOException e) {
         // Another process renamed its complete copy into place first (Linux reports a non-empty
         // target as a plain FileSystemException): use that one.
-        if (!matches(version, contents)) {
+        if (!matches(version, packaged)) {
           throw new IOException("cannot write the pretrained model to " + base + ": "
               + e.getMessage(), e);
         }
@@ -123,24 +138,43 @@ public final class PretrainedModel {
     return version;
   }
 
-  private static byte[] read(String file) throws IOException {
-    try (InputStream in = PretrainedModel.class.getResourceAsStream(RESOURCE_DIR + file)) {
-      if (in == null) {
-        throw new IOException("the pretrained model is missing from the classpath: "
-            + RESOURCE_DIR + file + " (is deeplab-core's jar complete?)");
+  private static URL resource(String file) throws IOException {
+    URL url = PretrainedModel.class.getResource(RESOURCE_DIR + file);
+    if (url == null) {
+      throw new IOException("the pretrained model is missing from the classpath: "
+          + RESOURCE_DIR + file + " (is deeplab-core's jar complete?)");
+    }
+    return url;
+  }
+
+  /** Size and CRC-32 from the jar's directory, or from the content (classes directories). */
+  private static Packaged describe(String file) throws IOException {
+    URLConnection connection = resource(file).openConnection();
+    if (connection instanceof JarURLConnection jar) {
+      JarEntry entry = jar.getJarEntry();
+      if (entry.getSize() >= 0 && entry.getCrc() >= 0) {
+        return new Packaged(file, entry.getSize(), entry.getCrc());
       }
+    }
+    byte[] content = read(file);
+    CRC32 crc = new CRC32();
+    crc.update(content);
+    return new Packaged(file, content.length, crc.getValue());
+  }
+
+  private static byte[] read(String file) throws IOException {
+    try (InputStream in = resource(file).openStream()) {
       return in.readAllBytes();
     }
   }
 
-  /** SHA-256 over the file names and contents, first 16 hex digits. */
-  static String contentHash(List<byte[]> contents) {
+  /** SHA-256 over the file names, sizes and CRC-32s, first 16 hex digits. */
+  private static String contentHash(List<Packaged> packaged) {
     try {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      for (int i = 0; i < FILES.size(); i++) {
-        sha.update(FILES.get(i).getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        sha.update((byte) 0);
-        sha.update(contents.get(i));
+      for (Packaged p : packaged) {
+        sha.update((p.file() + "\0" + p.size() + "\0" + p.crc() + "\0")
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8));
       }
       return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
     } catch (NoSuchAlgorithmException e) {
@@ -148,12 +182,21 @@ public final class PretrainedModel {
     }
   }
 
-  /** True when {@code version} holds every file with exactly the expected content. */
-  private static boolean matches(Path version, List<byte[]> contents) throws IOException {
-    for (int i = 0; i < FILES.size(); i++) {
-      Path f = version.resolve(FILES.get(i));
-      if (!Files.isRegularFile(f) || Files.size(f) != contents.get(i).length
-          || !Arrays.equals(Files.readAllBytes(f), contents.get(i))) {
+  /** True when {@code version} holds every file with the expected size and CRC-32. */
+  private static boolean matches(Path version, List<Packaged> packaged) throws IOException {
+    byte[] buffer = new byte[1 << 16];
+    for (Packaged p : packaged) {
+      Path f = version.resolve(p.file());
+      if (!Files.isRegularFile(f) || Files.size(f) != p.size()) {
+        return false;
+      }
+      CRC32 crc = new CRC32();
+      try (InputStream in = Files.newInputStream(f)) {
+        for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
+          crc.update(buffer, 0, n);
+        }
+      }
+      if (crc.getValue() != p.crc()) {
         return false;
       }
     }

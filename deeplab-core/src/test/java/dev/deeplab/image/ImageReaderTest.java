@@ -107,6 +107,39 @@ public class ImageReaderTest {
   }
 
   @Test
+  void jpegIccProfileIsIgnoredLikeTensorFlowsDecodeJpeg() throws IOException {
+    byte[] plain = encode(TestImages.rgbGradient(40, 30), "jpeg");
+    // the linear-RGB profile after SOI and the JFIF APP0 (2 + 2 + 16 bytes), in two segments
+    byte[] profile = java.awt.color.ICC_Profile.getInstance(
+        java.awt.color.ColorSpace.CS_LINEAR_RGB).getData();
+    int half = profile.length / 2;
+    java.io.ByteArrayOutputStream tagged = new java.io.ByteArrayOutputStream();
+    tagged.write(plain, 0, 20);
+    tagged.write(iccSegment(profile, 0, half, 1, 2));
+    tagged.write(iccSegment(profile, half, profile.length, 2, 2));
+    tagged.write(plain, 20, plain.length - 20);
+    byte[] withProfile = tagged.toByteArray();
+    // ImageIO alone converts through the profile (linear to sRGB brightens the mid-tones) ...
+    java.awt.image.BufferedImage converted =
+        javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(withProfile));
+    assertFalse(Arrays.equals(RgbImage.of(converted).rgb(), reader.read(plain, "plain").rgb()));
+    // ... ours reads the samples as stored, from memory and from a file
+    byte[] expected = reader.read(plain, "plain").rgb();
+    assertTrue(Arrays.equals(expected, reader.read(withProfile, "tagged").rgb()));
+    assertTrue(Arrays.equals(expected, reader.read(write(dir, "tagged.jpg", withProfile)).rgb()));
+  }
+
+  /** An APP2 segment with part {@code seq} of {@code count} of an ICC profile (ICC.1, B.4). */
+  private static byte[] iccSegment(byte[] profile, int from, int to, int seq, int count) {
+    byte[] id = "ICC_PROFILE\0".getBytes(StandardCharsets.US_ASCII);
+    int length = 2 + id.length + 2 + (to - from);
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(2 + length);
+    b.put((byte) 0xFF).put((byte) 0xE2).putShort((short) length).put(id)
+        .put((byte) seq).put((byte) count).put(profile, from, to - from);
+    return b.array();
+  }
+
+  @Test
   void cmykJpegIsConvertedByImageIo() throws IOException {
     RgbImage img = reader.read(write(dir, "cmyk.jpg", TestImages.cmykJpeg(16, 8, 0)));
     assertEquals(16, img.width());

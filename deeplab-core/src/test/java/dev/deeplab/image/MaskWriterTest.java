@@ -71,6 +71,33 @@ class MaskWriterTest {
   }
 
   @Test
+  void overlayOfEveryClassAndPhotoValueFollowsTheFormula() {
+    // ids 0..255 (past the 21-colour palette: black) over random photo values, alpha 0.3
+    int w = 256;
+    int h = 40;
+    byte[] rgb = new byte[w * h * 3];
+    new java.util.Random(5).nextBytes(rgb);
+    byte[] ids = new byte[w * h];
+    for (int i = 0; i < ids.length; i++) {
+      ids[i] = (byte) (i % w);
+    }
+    int[] palette = LabelSet.PASCAL_VOC.palette();
+    int[] colours = java.util.Arrays.copyOf(palette, 21);
+    RgbImage out = MaskWriter.overlay(new RgbImage(w, h, rgb), new LabelMap(w, h, ids),
+        colours, 0.3);
+    for (int i = 0; i < ids.length; i++) {
+      int id = ids[i] & 0xFF;
+      int colour = id < 21 ? palette[id] : 0;
+      for (int c = 0; c < 3; c++) {
+        int p = rgb[3 * i + c] & 0xFF;
+        int k = colour >> (16 - 8 * c) & 0xFF;
+        int expected = id == 0 ? p : (int) Math.floor(0.7 * p + 0.3 * k + 0.5);
+        assertEquals(expected, out.rgb()[3 * i + c] & 0xFF, "pixel " + i + " channel " + c);
+      }
+    }
+  }
+
+  @Test
   void overlaySizeMismatch() {
     RgbImage photo = new RgbImage(2, 2, new byte[12]);
     assertThrows(IllegalArgumentException.class,

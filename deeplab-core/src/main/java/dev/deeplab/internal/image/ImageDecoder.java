@@ -2,6 +2,7 @@ package dev.deeplab.internal.image;
 
 import dev.deeplab.image.ImageFormatException;
 import dev.deeplab.image.ImageReader;
+import dev.deeplab.image.RgbImage;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.EOFException;
@@ -35,14 +36,17 @@ public final class ImageDecoder implements AutoCloseable {
   private final List<String> warnings = new ArrayList<>();
   private final int width;
   private final int height;
+  /** The file's first bytes (signature, and a PNG's IHDR). */
+  private final byte[] head;
+  private final int headLength;
 
   private ImageDecoder(String name, ImageInputStream in, long size, long maxPixels)
       throws ImageFormatException {
     this.name = name;
-    this.in = in;
-    byte[] head = new byte[Math.max(ImageFormat.SIGNATURE_BYTES, EncodedSizeBound.HEAD_BYTES)];
-    int headLength = readHead(name, in, head);
+    this.head = new byte[Math.max(ImageFormat.SIGNATURE_BYTES, EncodedSizeBound.HEAD_BYTES)];
+    this.headLength = readHead(name, in, head);
     this.format = sniff(name, head, headLength);
+    this.in = format == ImageFormat.JPEG ? withoutIccProfile(name, in) : in;
     Iterator<javax.imageio.ImageReader> readers =
         ImageIO.getImageReadersByFormatName(format.imageIoName());
     if (!readers.hasNext()) {
@@ -50,7 +54,7 @@ public final class ImageDecoder implements AutoCloseable {
           "no ImageIO decoder for " + format.displayName() + " in this JVM");
     }
     this.reader = readers.next();
-    reader.setInput(in, true, true);
+    reader.setInput(this.in, true, true);
     reader.addIIOReadWarningListener((source, message) -> warnings.add(message));
     try {
       this.width = reader.getWidth(0);
@@ -132,6 +136,17 @@ public final class ImageDecoder implements AutoCloseable {
     }
   }
 
+  /** A JPEG stream without the ICC profile that ImageIO would apply ({@link JpegIccSegments}). */
+  private static ImageInputStream withoutIccProfile(String name, ImageInputStream in)
+      throws ImageFormatException {
+    try {
+      long[][] profile = JpegIccSegments.find(in);
+      return profile.length == 0 ? in : new ExcisedImageInputStream(in, profile);
+    } catch (IOException e) {
+      throw new ImageFormatException(name, "cannot read file (" + describe(e) + ")", e);
+    }
+  }
+
   /** Reads the first bytes into {@code head} and rewinds; returns how many there were. */
   private static int readHead(String name, ImageInputStream in, byte[] head)
       throws ImageFormatException {
@@ -183,6 +198,25 @@ public final class ImageDecoder implements AutoCloseable {
 
   public ImageHeader header() {
     return new ImageHeader(format, width, height);
+  }
+
+  /**
+   * Decodes the first image to RGB as {@link RgbImage#of} converts it: 8-bit RGB and RGBA PNGs
+   * without interlacing by {@link PngRgbDecoder}, everything else by ImageIO ({@link #decode}).
+   */
+  public RgbImage decodeRgb() throws ImageFormatException {
+    if (format == ImageFormat.PNG) {
+      byte[] rgb;
+      try {
+        rgb = PngRgbDecoder.decode(in, head, headLength, width, height);
+      } catch (IOException e) {
+        rgb = null; // ImageIO reads it again and reports what is wrong
+      }
+      if (rgb != null) {
+        return new RgbImage(width, height, rgb);
+      }
+    }
+    return RgbImage.of(decode());
   }
 
   /** Decodes the first image, failing on errors and on warnings that mean lost data. */
