@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `segment` throughput against the network alone: N photos (the bundled ones, cycled, default 100)
 # through `deeplab segment` with the pretrained model, per-photo wall time against the network's
-# median latency from `deeplab bench` at 513x513 (the photos are fitted to that), and the ratio.
+# median latency from `deeplab bench` at 513x513 on segment's default engine (ONNX Runtime; the
+# photos are fitted to that), and the ratio.
 # With BASELINE=<git revision>, the same runs of that revision's distribution interleave with the
 # current one (current, baseline, current, ...) so that the two are compared side by side.
 # Each round also runs the first SMALL photos (default 10; 0: not): the difference of the two
@@ -43,7 +44,7 @@ export TF_CPP_MIN_LOG_LEVEL=2
 echo "cores: $(nproc), load $(cut -d' ' -f1 /proc/loadavg), $N photos, $ROUNDS rounds"
 # the network alone, measured again in each round (the machine's load moves)
 network() {
-  "$current" bench --model savedmodels/deeplabv3_mnv2_pascal --size 513 --runs 30 \
+  "$current" bench --model savedmodels/deeplabv3_mnv2_pascal --engine onnxruntime --size 513 --runs 30 \
     --warmup 5 --json 2>/dev/null | tail -1 \
     | python3 -c 'import json, sys; print("%.1f" % json.load(sys.stdin)["results"][0]["median_ms"])'
 }
