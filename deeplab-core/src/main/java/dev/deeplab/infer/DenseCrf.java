@@ -162,11 +162,22 @@ public final class DenseCrf {
     float wa = (float) settings.appearanceWeight();
     float ws = (float) settings.smoothnessWeight();
     int[] active = new int[classes];
+    int rows = lattice == null ? 0 : lattice.vertices() + 1;
+    // The arrays of an update, reused by the next while the number of classes filtered does not
+    // grow (fresh ones, zeroed by the JVM, would add tens of megabytes of writes per update).
+    float[][] buffers = new float[4][0];
     for (int it = 0; it < settings.iterations(); it++) {
       // Only the classes that are not negligible anywhere are filtered, gathered into [n, k].
       int k = activeClasses(reached, active);
-      float[] qa = new float[n * k];
-      float[] message = new float[n * k];
+      if (buffers[0].length < n * k) {
+        buffers = new float[][] {new float[n * k], new float[n * k],
+            new float[Math.max(n, rows) * k], new float[rows * k]};
+      } else {
+        float[] m = buffers[1];
+        blocks(n, (p0, p1) -> java.util.Arrays.fill(m, p0 * k, p1 * k, 0f));
+      }
+      float[] qa = buffers[0];
+      float[] message = buffers[1];
       blocks(n, (p0, p1) -> {
         for (int p = p0; p < p1; p++) {
           for (int c = 0; c < k; c++) {
@@ -175,14 +186,14 @@ public final class DenseCrf {
         }
       });
       if (lattice != null) {
-        float[] a = new float[(lattice.vertices() + 1) * k];
-        lattice.filterAdd(qa, message, k, latticeNorm, wa, a, new float[a.length]);
+        lattice.filterAdd(qa, message, k, latticeNorm, wa, buffers[2], buffers[3]);
       }
       if (grid != null) {
-        grid.filterAdd(qa, message, k, ws, new float[qa.length]);
+        grid.filterAdd(qa, message, k, ws, buffers[2]);
       }
       java.util.Arrays.fill(reached, false);
-      blocks(n, (p0, p1) -> update(probabilities, message, active, k, q, classes, p0, p1, reached));
+      blocks(n, (p0, p1) -> update(probabilities, message, active, k, q, classes, p0, p1,
+          reached));
     }
     return q;
   }
