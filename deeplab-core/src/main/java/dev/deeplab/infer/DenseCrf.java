@@ -220,16 +220,17 @@ public final class DenseCrf {
         max = Math.max(max, message[m0 + c]);
       }
       float rest = exp(-max);
+      float sum = 0;
       for (int c = 0; c < classes; c++) {
-        q[base + c] = Math.max(probabilities[base + c], MIN_PROBABILITY) * rest;
+        float v = Math.max(probabilities[base + c], MIN_PROBABILITY) * rest;
+        q[base + c] = v;
+        sum += v;
       }
       for (int c = 0; c < k; c++) {
         int i = base + active[c];
-        q[i] = Math.max(probabilities[i], MIN_PROBABILITY) * exp(message[m0 + c] - max);
-      }
-      float sum = 0;
-      for (int c = 0; c < classes; c++) {
-        sum += q[base + c];
+        float v = Math.max(probabilities[i], MIN_PROBABILITY) * exp(message[m0 + c] - max);
+        sum += v - q[i];
+        q[i] = v;
       }
       float inv = 1f / sum;
       for (int c = 0; c < classes; c++) {
