@@ -460,8 +460,7 @@ final class BenchCommand implements Callable<Integer> {
     h.put("inter_threads", interThreads);
     h.put("onednn", SessionSettings.onednnEnabled() ? "on" : "off");
     h.put("huge_pages", dev.deeplab.internal.infer.HugePages.describe());
-    h.put("jvm_options", String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean()
-        .getInputArguments().stream().filter(a -> a.startsWith("-X")).toList()));
+    h.put("jvm_options", jvmOptions());
     String xlaFlags = System.getenv("TF_XLA_FLAGS");
     h.put("tf_xla_flags", xlaFlags == null ? "" : xlaFlags);
     h.put("warmup", warmup);
@@ -752,6 +751,7 @@ final class BenchCommand implements Callable<Integer> {
       h.put("classes", classes);
       h.put("settings", c.toString());
       h.put("cores", Runtime.getRuntime().availableProcessors());
+      h.put("jvm_options", jvmOptions());
       h.put("median_ms", stats.medianMs());
       h.put("best_ms", stats.bestMs());
       h.put("cpu_ms_per_run", cpuMs);
@@ -767,9 +767,15 @@ final class BenchCommand implements Callable<Integer> {
     out.printf(Locale.ROOT, "median %.1f ms, best %.1f ms over %d runs (%d warm-up); process CPU "
         + "time %.1f ms per run; labels changed by the CRF: %.2f%%%n", stats.medianMs(),
         stats.bestMs(), stats.count(), warmup, cpuMs, 100.0 * changed / before.length);
-    out.printf(Locale.ROOT, "load average (1 min): %.2f at start, %.2f at end%n",
-        stats.loadStart(), stats.loadEnd());
+    out.printf(Locale.ROOT, "load average (1 min): %.2f at start, %.2f at end; jvm options: %s%n",
+        stats.loadStart(), stats.loadEnd(), jvmOptions());
     return 0;
+  }
+
+  /** The JVM's -X options (the launcher's JIT and GC choices among them). */
+  private static String jvmOptions() {
+    return String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean()
+        .getInputArguments().stream().filter(a -> a.startsWith("-X")).toList());
   }
 
   private int checkAtrous(PrintWriter out) throws Exception {

@@ -98,10 +98,10 @@ public final class DenseCrf {
 
   /**
    * An estimate of the memory {@link #marginals} takes for an image of {@code pixels} pixels and
-   * {@code classes} classes, in bytes: its arrays take about 650 bytes per pixel for a 513×513
-   * photo and 21 classes (counted: marginals and log-probabilities, 4 bytes per class each; the
-   * lattice, about 1.4 vertices per pixel); this allows for lattices of up to about 2 vertices
-   * per pixel.
+   * {@code classes} classes, in bytes: its arrays take about 550 bytes per pixel for a 513×513
+   * photo and 21 classes (from the arrays' sizes: the marginals, 4 bytes per class; the lattice,
+   * about 1.4 vertices per pixel, and its construction's vertex tables); this allows for
+   * lattices of up to about 2 vertices per pixel.
    */
   public static long estimatedBytes(long pixels, int classes) {
     return pixels * 4 * (5L * classes + 150);
@@ -144,15 +144,9 @@ public final class DenseCrf {
           + image.width() + "x" + image.height() + " pixels and " + classes + " classes, got "
           + probabilities.length);
     }
-    float[] logP = new float[probabilities.length];
     float[] q = new float[probabilities.length];
     boolean[] reached = new boolean[classes];
-    blocks(n, (p0, p1) -> {
-      for (int i = p0 * classes; i < p1 * classes; i++) {
-        logP[i] = (float) Math.log(Math.max(probabilities[i], MIN_PROBABILITY));
-      }
-      update(logP, null, null, 0, q, classes, p0, p1, reached);
-    });
+    blocks(n, (p0, p1) -> update(probabilities, null, null, 0, q, classes, p0, p1, reached));
     if (settings.iterations() == 0
         || settings.appearanceWeight() == 0 && settings.smoothnessWeight() == 0) {
       return q;
@@ -168,11 +162,22 @@ public final class DenseCrf {
     float wa = (float) settings.appearanceWeight();
     float ws = (float) settings.smoothnessWeight();
     int[] active = new int[classes];
+    int rows = lattice == null ? 0 : lattice.vertices() + 1;
+    // The arrays of an update, reused by the next while the number of classes filtered does not
+    // grow (fresh ones, zeroed by the JVM, would add tens of megabytes of writes per update).
+    float[][] buffers = new float[4][0];
     for (int it = 0; it < settings.iterations(); it++) {
       // Only the classes that are not negligible anywhere are filtered, gathered into [n, k].
       int k = activeClasses(reached, active);
-      float[] qa = new float[n * k];
-      float[] message = new float[n * k];
+      if (buffers[0].length < n * k) {
+        buffers = new float[][] {new float[n * k], new float[n * k],
+            new float[Math.max(n, rows) * k], new float[rows * k]};
+      } else {
+        float[] m = buffers[1];
+        blocks(n, (p0, p1) -> java.util.Arrays.fill(m, p0 * k, p1 * k, 0f));
+      }
+      float[] qa = buffers[0];
+      float[] message = buffers[1];
       blocks(n, (p0, p1) -> {
         for (int p = p0; p < p1; p++) {
           for (int c = 0; c < k; c++) {
@@ -181,43 +186,51 @@ public final class DenseCrf {
         }
       });
       if (lattice != null) {
-        float[] a = new float[(lattice.vertices() + 1) * k];
-        lattice.filterAdd(qa, message, k, latticeNorm, wa, a, new float[a.length]);
+        lattice.filterAdd(qa, message, k, latticeNorm, wa, buffers[2], buffers[3]);
       }
       if (grid != null) {
-        grid.filterAdd(qa, message, k, ws, new float[qa.length]);
+        grid.filterAdd(qa, message, k, ws, buffers[2]);
       }
       java.util.Arrays.fill(reached, false);
-      blocks(n, (p0, p1) -> update(logP, message, active, k, q, classes, p0, p1, reached));
+      blocks(n, (p0, p1) -> update(probabilities, message, active, k, q, classes, p0, p1,
+          reached));
     }
     return q;
   }
 
   /**
-   * The mean-field update of pixels {@code [p0, p1)}: {@code q = softmax(logP + message)}, the
-   * message of class {@code active[c]} at {@code message[p * k + c]} (none when {@code k} is 0).
-   * Sets {@code reached[c]} for the classes whose new marginal reaches {@link #NEGLIGIBLE} at one
-   * of these pixels (the scan for the next update's active classes, done while {@code q} is in
-   * cache).
+   * The mean-field update of pixels {@code [p0, p1)}: {@code q = softmax(log p + message)} with
+   * {@code p} the probabilities raised to {@link #MIN_PROBABILITY}, the message of class {@code
+   * active[c]} at {@code message[p * k + c]} (none when {@code k} is 0). Computed as {@code p
+   * exp(message - m) / sum}, {@code m} the largest message of the pixel (the messages are
+   * weighted means times the kernel weights, in {@code [0, w_a + w_s]}): a class left out of the
+   * filtering has no message and keeps {@code p exp(-m)}, so that only the filtered classes take
+   * an exponential. Sets {@code reached[c]} for the classes whose new marginal reaches {@link
+   * #NEGLIGIBLE} at one of these pixels (the scan for the next update's active classes, done
+   * while {@code q} is in cache).
    */
-  private static void update(float[] logP, float[] message, int[] active, int k, float[] q,
-      int classes, int p0, int p1, boolean[] reached) {
+  private static void update(float[] probabilities, float[] message, int[] active, int k,
+      float[] q, int classes, int p0, int p1, boolean[] reached) {
     boolean[] seen = new boolean[classes];
     for (int p = p0; p < p1; p++) {
       int base = p * classes;
-      System.arraycopy(logP, base, q, base, classes);
+      int m0 = p * k;
+      float max = 0;
       for (int c = 0; c < k; c++) {
-        q[base + active[c]] += message[p * k + c];
+        max = Math.max(max, message[m0 + c]);
       }
-      float max = Float.NEGATIVE_INFINITY;
-      for (int c = 0; c < classes; c++) {
-        max = Math.max(max, q[base + c]);
-      }
+      float rest = exp(-max);
       float sum = 0;
       for (int c = 0; c < classes; c++) {
-        float e = exp(q[base + c] - max);
-        q[base + c] = e;
-        sum += e;
+        float v = Math.max(probabilities[base + c], MIN_PROBABILITY) * rest;
+        q[base + c] = v;
+        sum += v;
+      }
+      for (int c = 0; c < k; c++) {
+        int i = base + active[c];
+        float v = Math.max(probabilities[i], MIN_PROBABILITY) * exp(message[m0 + c] - max);
+        sum += v - q[i];
+        q[i] = v;
       }
       float inv = 1f / sum;
       for (int c = 0; c < classes; c++) {

@@ -52,7 +52,7 @@ public final class GaussianGrid {
    * Adds {@code factor} times the normalised filtering of {@code in} (row-major {@code [height,
    * width, channels]}) to {@code out}.
    *
-   * @param tmp scratch of {@code in.length} floats
+   * @param tmp scratch of at least {@code width * height * channels} floats
    */
   public void filterAdd(float[] in, float[] out, int channels, float factor, float[] tmp) {
     int row = width * channels;

@@ -1,6 +1,7 @@
 package dev.deeplab.internal.crf;
 
 import java.util.Arrays;
+import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
 
 /**
@@ -37,14 +38,6 @@ public final class PermutohedralLattice {
    * 0) where the lattice has none.
    */
   private final int[] neighbour;
-  /**
-   * The splat as a gather: vertex {@code v} receives from the points {@code splatPoint[e]} with
-   * weights {@code splatWeight[e]} for {@code e} in {@code [splatStart[v], splatStart[v+1])}, so
-   * that vertices can be splatted in parallel.
-   */
-  private final int[] splatStart;
-  private final int[] splatPoint;
-  private final float[] splatWeight;
 
   private PermutohedralLattice(int dims, int points, int vertices, int[] corner, float[] weight,
       int[] neighbour) {
@@ -54,22 +47,6 @@ public final class PermutohedralLattice {
     this.corner = corner;
     this.weight = weight;
     this.neighbour = neighbour;
-    int d1 = dims + 1;
-    splatStart = new int[vertices + 1];
-    for (int e = 0; e < corner.length; e++) {
-      splatStart[corner[e] + 1]++;
-    }
-    for (int v = 0; v < vertices; v++) {
-      splatStart[v + 1] += splatStart[v];
-    }
-    int[] fill = Arrays.copyOf(splatStart, vertices);
-    splatPoint = new int[corner.length];
-    splatWeight = new float[corner.length];
-    for (int e = 0; e < corner.length; e++) {
-      int slot = fill[corner[e]]++;
-      splatPoint[slot] = e / d1;
-      splatWeight[slot] = weight[e];
-    }
   }
 
   /**
@@ -77,10 +54,122 @@ public final class PermutohedralLattice {
    * {@code features} (already divided by their standard deviations).
    */
   public static PermutohedralLattice build(float[] features, int points, int dims) {
+    return build(features, points, dims,
+        Math.max(1, Math.min(ForkJoinPool.getCommonPoolParallelism(), points / 16384)));
+  }
+
+  /** {@link #build(float[], int, int)} with the points split into {@code parts} (at least 1). */
+  static PermutohedralLattice build(float[] features, int points, int dims, int parts) {
     if (dims < 1 || features.length != (long) points * dims) {
       throw new IllegalArgumentException("expected " + points + " x " + dims + " features, got "
           + features.length);
     }
+    int d1 = dims + 1;
+    int[] corner = new int[Math.multiplyExact(points, d1)];
+    float[] weight = new float[corner.length];
+    int[] keys = vertices(features, dims, corner, weight, 0, points, parts);
+    int vertices = keys.length / dims;
+    // Neighbours along each lattice direction j: +/- ((d+1) e_j - (1, ..., 1)); for j = d only
+    // the implied last coordinate moves by d+1. An absent neighbour is the extra vertex
+    // {@code vertices}, whose value stays 0. Translating every key by the same vector keeps
+    // their order, so the lower neighbours of the vertices in order are found in order, by one
+    // merge over the sorted keys per direction (a hash lookup per vertex is a cache miss each).
+    int[] neighbour = new int[Math.multiplyExact(2 * d1, vertices)];
+    Arrays.fill(neighbour, vertices);
+    IntStream.range(0, d1).parallel().forEach(j -> {
+      int[] down = new int[dims];
+      int u = 0;
+      for (int v = 0; v < vertices; v++) {
+        int base = v * dims;
+        for (int i = 0; i < dims; i++) {
+          down[i] = keys[base + i] - 1;
+        }
+        if (j < dims) {
+          down[j] = keys[base + j] + dims;
+        }
+        int c = -1;
+        while (u < vertices && (c = compare(keys, u * dims, down, 0, dims)) < 0) {
+          u++;
+        }
+        if (u < vertices && c == 0) {
+          // The relation is symmetric: v is u's neighbour on the other side.
+          neighbour[2 * (j * vertices + v)] = u;
+          neighbour[2 * (j * vertices + u) + 1] = v;
+        }
+      }
+    });
+    return new PermutohedralLattice(dims, points, vertices, corner, weight, neighbour);
+  }
+
+  /**
+   * The lattice vertices of the simplices enclosing points {@code [p0, p1)}: their keys ({@code
+   * dims} ints each) without repeats, in lexicographic order. Sets those points' corners to
+   * indices into this list and their barycentric weights. Numbered in key order, a vertex's
+   * neighbours, whose first coordinate differs from its own by at most d+1, are a few hundred
+   * vertices away rather than anywhere, so that the blur reads them from cache. Splits the
+   * points into {@code parts} ranges built in parallel, each with its own hash table, and merges
+   * their sorted lists; the result does not depend on {@code parts}.
+   */
+  private static int[] vertices(float[] features, int dims, int[] corner, float[] weight,
+      int p0, int p1, int parts) {
+    int d1 = dims + 1;
+    if (parts <= 1) {
+      VertexTable table = simplices(features, dims, corner, weight, p0, p1);
+      int count = table.size();
+      int[] order = lexicographicOrder(table.keys, count, dims);
+      int[] keys = new int[count * dims];
+      int[] renumber = new int[count];
+      for (int v = 0; v < count; v++) {
+        System.arraycopy(table.keys, order[v] * dims, keys, v * dims, dims);
+        renumber[order[v]] = v;
+      }
+      for (int e = p0 * d1; e < p1 * d1; e++) {
+        corner[e] = renumber[corner[e]];
+      }
+      return keys;
+    }
+    int left = parts / 2;
+    int mid = (int) (p0 + (long) (p1 - p0) * left / parts);
+    int[][] halves = new int[2][];
+    IntStream.range(0, 2).parallel().forEach(h -> halves[h] = h == 0
+        ? vertices(features, dims, corner, weight, p0, mid, left)
+        : vertices(features, dims, corner, weight, mid, p1, parts - left));
+    int[] a = halves[0];
+    int[] b = halves[1];
+    int na = a.length / dims;
+    int nb = b.length / dims;
+    int[] mapA = new int[na];
+    int[] mapB = new int[nb];
+    int[] merged = new int[a.length + b.length];
+    int count = 0;
+    for (int i = 0, j = 0; i < na || j < nb; count++) {
+      int c = i == na ? 1 : j == nb ? -1 : compare(a, i * dims, b, j * dims, dims);
+      if (c <= 0) {
+        System.arraycopy(a, i * dims, merged, count * dims, dims);
+        mapA[i++] = count;
+        if (c == 0) {
+          mapB[j++] = count;
+        }
+      } else {
+        System.arraycopy(b, j * dims, merged, count * dims, dims);
+        mapB[j++] = count;
+      }
+    }
+    IntStream.range(0, 2).parallel().forEach(h -> {
+      int[] map = h == 0 ? mapA : mapB;
+      for (int e = (h == 0 ? p0 : mid) * d1; e < (h == 0 ? mid : p1) * d1; e++) {
+        corner[e] = map[corner[e]];
+      }
+    });
+    return Arrays.copyOf(merged, count * dims);
+  }
+
+  /**
+   * Finds the simplex enclosing each of the points {@code [p0, p1)}: sets their corners to
+   * vertex numbers in the table returned and their barycentric weights.
+   */
+  private static VertexTable simplices(float[] features, int dims, int[] corner, float[] weight,
+      int p0, int p1) {
     int d1 = dims + 1;
     double[] scale = new double[dims];
     for (int i = 0; i < dims; i++) {
@@ -94,10 +183,8 @@ public final class PermutohedralLattice {
     int[] lastKey = new int[d1 * dims];
     int[] lastVertex = new int[d1];
     Arrays.fill(lastVertex, -1);
-    VertexTable table = new VertexTable(dims, Math.max(16, points));
-    int[] corner = new int[Math.multiplyExact(points, d1)];
-    float[] weight = new float[corner.length];
-    for (int p = 0; p < points; p++) {
+    VertexTable table = new VertexTable(dims, Math.max(16, p1 - p0));
+    for (int p = p0; p < p1; p++) {
       // Elevate onto the plane x_0 + ... + x_d = 0 (the basis of the paper's Section 3.1).
       double sum = 0;
       for (int j = dims; j > 0; j--) {
@@ -173,32 +260,7 @@ public final class PermutohedralLattice {
         weight[p * d1 + k] = (float) barycentric[k];
       }
     }
-    int vertices = table.size();
-    // Neighbours along each lattice direction j: +/- ((d+1) e_j - (1, ..., 1)); for j = d only
-    // the implied last coordinate moves by d+1. An absent neighbour is the extra vertex
-    // {@code vertices}, whose value stays 0. Lookups only: the directions run in parallel.
-    int[] neighbour = new int[Math.multiplyExact(2 * d1, vertices)];
-    Arrays.fill(neighbour, vertices);
-    int[] keys = table.keys;
-    IntStream.range(0, d1).parallel().forEach(j -> {
-      int[] down = new int[dims];
-      for (int v = 0; v < vertices; v++) {
-        int base = v * dims;
-        for (int i = 0; i < dims; i++) {
-          down[i] = keys[base + i] - 1;
-        }
-        if (j < dims) {
-          down[j] = keys[base + j] + dims;
-        }
-        int u = table.find(down);
-        if (u >= 0) {
-          // The relation is symmetric: v is u's neighbour on the other side.
-          neighbour[2 * (j * vertices + v)] = u;
-          neighbour[2 * (j * vertices + u) + 1] = v;
-        }
-      }
-    });
-    return new PermutohedralLattice(dims, points, vertices, corner, weight, neighbour);
+    return table;
   }
 
   /** The number of points filtered. */
@@ -213,8 +275,8 @@ public final class PermutohedralLattice {
 
   /**
    * Filters {@code in} ({@code [points, channels]} row-major) and adds {@code scale[p] * factor}
-   * times the result to {@code out} (same layout). Splat, each blur direction and slice run in
-   * parallel over vertices or points.
+   * times the result to {@code out} (same layout). The splat runs in two halves of the points in
+   * parallel, each blur direction and the slice in parallel over vertices or points.
    *
    * @param a scratch of at least {@code (vertices() + 1) * channels} floats
    * @param b scratch of the same size
@@ -226,20 +288,30 @@ public final class PermutohedralLattice {
       throw new IllegalArgumentException("scratch too small: " + a.length + " and " + b.length);
     }
     int d1 = dims + 1;
-    blocks(vertices, (v0, v1) -> {
-      for (int v = v0; v < v1; v++) {
-        int dst = v * channels;
-        Arrays.fill(a, dst, dst + channels, 0f);
-        for (int e = splatStart[v]; e < splatStart[v + 1]; e++) {
-          int src = splatPoint[e] * channels;
-          float w = splatWeight[e];
+    // Splat in point order, where neighbouring points share vertices and the writes hit cache:
+    // the first half of the points into a, the second into b, in parallel; then a += b.
+    blocks(rows * channels, (i0, i1) -> {
+      Arrays.fill(a, i0, i1, 0f);
+      Arrays.fill(b, i0, i1, 0f);
+    });
+    IntStream.range(0, 2).parallel().forEach(h -> {
+      float[] dst = h == 0 ? a : b;
+      for (int p = h == 0 ? 0 : points / 2; p < (h == 0 ? points / 2 : points); p++) {
+        int src = p * channels;
+        for (int k = 0; k < d1; k++) {
+          int v = corner[p * d1 + k] * channels;
+          float w = weight[p * d1 + k];
           for (int c = 0; c < channels; c++) {
-            a[dst + c] += w * in[src + c];
+            dst[v + c] += w * in[src + c];
           }
         }
       }
     });
-    Arrays.fill(a, vertices * channels, rows * channels, 0f);
+    blocks(vertices * channels, (i0, i1) -> {
+      for (int i = i0; i < i1; i++) {
+        a[i] += b[i];
+      }
+    });
     Arrays.fill(b, vertices * channels, rows * channels, 0f);
     float[][] buffers = {a, b};
     for (int j = 0; j < d1; j++) {
@@ -271,6 +343,61 @@ public final class PermutohedralLattice {
         }
       }
     });
+  }
+
+  /** Compares the keys at {@code a[i ..]} and {@code b[j ..]} lexicographically. */
+  private static int compare(int[] a, int i, int[] b, int j, int dims) {
+    for (int k = 0; k < dims; k++) {
+      int c = Integer.compare(a[i + k], b[j + k]);
+      if (c != 0) {
+        return c;
+      }
+    }
+    return 0;
+  }
+
+  /**
+   * The numbers {@code 0 .. count-1} of the keys ({@code dims} ints each) in lexicographic order
+   * of the keys: a least-significant-digit radix sort, one stable counting pass per 16 bits of
+   * each coordinate's range, last coordinate first.
+   */
+  private static int[] lexicographicOrder(int[] keys, int count, int dims) {
+    int[] order = new int[count];
+    for (int v = 0; v < count; v++) {
+      order[v] = v;
+    }
+    int[] next = new int[count];
+    int[] start = new int[(1 << 16) + 1];
+    for (int i = dims - 1; i >= 0; i--) {
+      int min = Integer.MAX_VALUE;
+      int max = Integer.MIN_VALUE;
+      for (int v = 0; v < count; v++) {
+        min = Math.min(min, keys[v * dims + i]);
+        max = Math.max(max, keys[v * dims + i]);
+      }
+      long range = (long) max - min;
+      for (int shift = 0; shift < 64 && range >>> shift != 0; shift += 16) {
+        Arrays.fill(start, 0);
+        for (int v = 0; v < count; v++) {
+          start[digit(keys[v * dims + i], min, shift) + 1]++;
+        }
+        for (int b = 0; b < 1 << 16; b++) {
+          start[b + 1] += start[b];
+        }
+        for (int v : order) {
+          next[start[digit(keys[v * dims + i], min, shift)]++] = v;
+        }
+        int[] t = order;
+        order = next;
+        next = t;
+      }
+    }
+    return order;
+  }
+
+  /** The 16 bits at {@code shift} of {@code value - min}. */
+  private static int digit(int value, int min, int shift) {
+    return (int) (((long) value - min) >>> shift) & 0xFFFF;
   }
 
   /** A loop body over {@code [from, to)}. */
@@ -329,17 +456,6 @@ public final class PermutohedralLattice {
         }
       }
       return true;
-    }
-
-    /** The number of {@code key}, -1 if absent. */
-    int find(int[] key) {
-      int mask = capacity - 1;
-      for (int s = hash(key, 0, dims) & mask; ; s = (s + 1) & mask) {
-        int e = slots[s * slotInts + dims];
-        if (e == 0 || matches(s, key)) {
-          return e - 1;
-        }
-      }
     }
 
     /** The number of {@code key}, added if absent. */
