@@ -16,7 +16,9 @@
   4. under each TensorFlow setting, in one fresh subprocess per setting for all the cases
      (tf_settings.py): Python TF's defaults (TF_ENABLE_ONEDNN_OPTS unset: oneDNN on) and
      TF_ENABLE_ONEDNN_OPTS=0, Python runs the frozen graph directly (tf.compat.v1.import_graph_def + Session, feeding
-     ImageTensor:0): class ids must be identical to Java's. For the photo larger than the crop,
+     ImageTensor:0): class ids must be identical to Java's except at near-ties (the two largest
+     upsampled logits, the graph's argmax input, within 1e-4 relative: oneDNN's convolutions
+     round differently from the Eigen kernels Java runs). For the photo larger than the crop,
      which the bare official graph refuses, Python scales it down as the wrapper documents
      (align-corners bilinear to round(side * crop / longest-fitting side), rounded to uint8), runs
      the frozen graph and maps the ids back by align-corners nearest neighbour: identical too;
@@ -81,8 +83,26 @@ def frozen_session(path):
     return tf.compat.v1.Session(graph=g)
 
 
+# Near-ties: pixels whose two largest upsampled logits (the input of the graph's argmax) are
+# within this fraction of the largest's magnitude (plus one). Java runs TF's Eigen kernels,
+# Python's default oneDNN, whose convolutions round differently: a class may flip there.
+TIE = 1e-4
+
+
+def frozen_ids(sess, images):
+    """SemanticPredictions [1,h,w] and its near-ties [1,h,w] (bool) for uint8 images [1,h,w,3]
+    (the official graph takes the argmax at the crop size and then slices the image's region at
+    the top left)."""
+    argmax = [op for op in sess.graph.get_operations() if op.type == "ArgMax"][-1]
+    ids, logits = sess.run(["SemanticPredictions:0", argmax.inputs[0]], {"ImageTensor:0": images})
+    top2 = np.sort(logits, axis=-1)[..., -2:]
+    ties = (top2[..., 1] - top2[..., 0]) <= TIE * (1 + np.abs(top2[..., 1]))
+    return ids, ties[:, :ids.shape[1], :ids.shape[2]]
+
+
 def fitted_python(sess, rgb, crop_h, crop_w):
-    """The wrapper's documented behaviour for an image larger than the crop, in Python TF."""
+    """The wrapper's documented behaviour for an image larger than the crop, in Python TF:
+    ids [h,w], their near-ties [h,w] and the fitted size."""
     import tensorflow as tf
     h, w = rgb.shape[:2]
     scale = min(1.0, crop_h / h, crop_w / w)
@@ -90,9 +110,10 @@ def fitted_python(sess, rgb, crop_h, crop_w):
     nw = int(min(max(np.round(np.float32(w) * np.float32(scale)), 1), crop_w))
     small = tf.compat.v1.image.resize_bilinear(rgb[None], [nh, nw], align_corners=True)
     small = tf.cast(tf.clip_by_value(tf.round(small), 0, 255), tf.uint8).numpy()
-    ids = sess.run("SemanticPredictions:0", {"ImageTensor:0": small})
-    back = tf.compat.v1.image.resize_nearest_neighbor(ids[..., None], [h, w], align_corners=True)
-    return back.numpy()[0, :, :, 0], (nh, nw)
+    ids, ties = frozen_ids(sess, small)
+    back = [tf.compat.v1.image.resize_nearest_neighbor(m[..., None], [h, w], align_corners=True)
+            .numpy()[0, :, :, 0] for m in (ids, ties.astype(np.int32))]
+    return back[0], back[1].astype(bool), (nh, nw)
 
 
 def decode_mask(png):
@@ -131,23 +152,27 @@ def evaluate(job):
         h, w = rgb.shape[:2]
         tf_settings.step(name + ": frozen graph")
         if h <= crop_h and w <= crop_w:
-            py = sess.run("SemanticPredictions:0", {"ImageTensor:0": rgb[None]})[0]
+            py, ties = frozen_ids(sess, rgb[None])
+            py, ties = py[0], ties[0]
             how = "frozen graph run directly"
         else:
-            py, (nh, nw) = fitted_python(sess, rgb, crop_h, crop_w)
+            py, ties, (nh, nw) = fitted_python(sess, rgb, crop_h, crop_w)
             how = "scaled to %dx%d, frozen graph, ids scaled back" % (nw, nh)
-        diff = int((java != py).sum()) if java.shape == py.shape else -1
+        differ = java != py if java.shape == py.shape else None
+        diff = int(differ.sum()) if differ is not None else -1
+        outside_ties = int((differ & ~ties).sum()) if differ is not None else -1
         tf_settings.step(name + ": wrapped SavedModel")
         sm = by_images(images=tf.constant(rgb[None]))["semantic"].numpy()[0]
         with open(png, "rb") as f:
             pngs = by_bytes(image_bytes=tf.constant([f.read()]))["semantic_png_bytes"].numpy()
         sb = decode_mask(pngs[0]) if len(pngs) == 1 else None
         same_sm = np.array_equal(sm, py) and sb is not None and np.array_equal(sb, py)
-        good = diff == 0 and same_sm
+        good = outside_ties == 0 and same_sm
         lines.append([good, "%-18s %dx%d: Java segment vs Python (%s): class ids differ at %d of "
-                      "%d pixels (%d classes present); tf.saved_model.load predict_images and "
-                      "serving_default (PNG bytes -> palette PNG) identical: %s"
-                      % (name, w, h, how, diff, h * w, len(np.unique(py)), same_sm)])
+                      "%d pixels (%d outside near-ties; %d classes present); tf.saved_model.load "
+                      "predict_images and serving_default (PNG bytes -> palette PNG) identical: %s"
+                      % (name, w, h, how, diff, h * w, outside_ties, len(np.unique(py)),
+                         same_sm)])
     sess.close()
     return {"lines": lines}
 
