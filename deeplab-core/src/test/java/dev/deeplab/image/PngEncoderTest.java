@@ -5,18 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.deeplab.image.PngChunks.Chunk;
 import java.awt.image.BufferedImage;
 import java.awt.image.IndexColorModel;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import java.util.zip.CRC32;
 import java.util.zip.DataFormatException;
 import java.util.zip.Inflater;
 import javax.imageio.ImageIO;
@@ -29,7 +26,6 @@ import org.junit.jupiter.api.Test;
  */
 class PngEncoderTest {
 
-  private record Chunk(String type, byte[] data) {}
 
   @Test
   void rgbDecodesToTheSamePixelsWithImageIo() throws IOException {
@@ -83,7 +79,7 @@ class PngEncoderTest {
   void chunksFollowTheSpecificationWithValidCrcs() throws IOException {
     byte[] rgb = new byte[400 * 300 * 3];
     new Random(1).nextBytes(rgb);
-    List<Chunk> chunks = chunks(encodeRgb(400, 300, rgb));
+    List<Chunk> chunks = PngChunks.read(encodeRgb(400, 300, rgb));
     assertEquals("IHDR", chunks.get(0).type());
     // width 400, height 300, bit depth 8, colour type 2, compression 0, filter 0, interlace 0
     assertArrayEquals(new byte[] {0, 0, 1, (byte) 144, 0, 0, 1, 44, 8, 2, 0, 0, 0},
@@ -96,7 +92,7 @@ class PngEncoderTest {
       assertEquals("IDAT", c.type());
       assertTrue(c.data().length <= 1 << 16);
     }
-    List<Chunk> indexed = chunks(encodeIndexed(2, 1, new byte[] {1, 0}, new int[] {0, 0xFF0000}));
+    List<Chunk> indexed = PngChunks.read(encodeIndexed(2, 1, new byte[] {1, 0}, new int[] {0, 0xFF0000}));
     assertEquals(List.of("IHDR", "PLTE", "IDAT", "IEND"),
         indexed.stream().map(Chunk::type).toList());
     assertEquals(3, indexed.get(0).data()[9], "colour type 3: palette");
@@ -136,29 +132,10 @@ class PngEncoderTest {
     return out.toByteArray();
   }
 
-  /** The chunks after the signature, each CRC checked. */
-  private static List<Chunk> chunks(byte[] png) throws IOException {
-    assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'},
-        Arrays.copyOf(png, 8));
-    DataInputStream in = new DataInputStream(new ByteArrayInputStream(png, 8, png.length - 8));
-    List<Chunk> chunks = new ArrayList<>();
-    while (in.available() > 0) {
-      int length = in.readInt();
-      byte[] typeAndData = new byte[4 + length];
-      in.readFully(typeAndData);
-      CRC32 crc = new CRC32();
-      crc.update(typeAndData);
-      String type = new String(typeAndData, 0, 4, StandardCharsets.US_ASCII);
-      assertEquals((int) crc.getValue(), in.readInt(), "CRC of " + type);
-      chunks.add(new Chunk(type, Arrays.copyOfRange(typeAndData, 4, typeAndData.length)));
-    }
-    return chunks;
-  }
-
   /** The IDAT chunks' zlib stream, inflated: the filtered scanlines. */
   private static byte[] scanlines(byte[] png) throws IOException, DataFormatException {
     ByteArrayOutputStream zlib = new ByteArrayOutputStream();
-    for (Chunk c : chunks(png)) {
+    for (Chunk c : PngChunks.read(png)) {
       if (c.type().equals("IDAT")) {
         zlib.write(c.data());
       }
