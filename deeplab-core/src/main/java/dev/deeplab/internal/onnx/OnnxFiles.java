@@ -14,6 +14,7 @@ import dev.deeplab.model.ModelInfo;
 import dev.deeplab.model.ModelVariant;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,11 +23,13 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
+import java.util.zip.CRC32;
+import java.util.zip.CRC32C;
 import org.slf4j.LoggerFactory;
 
 /**
  * ONNX files of our SavedModels: writing one ({@link #write}), and the cached conversion the ONNX
- * Runtime engine loads ({@link #cached}), named after the SHA-256 of the model's files and of
+ * Runtime engine loads ({@link #cached}), named after the checksums of the model's files and of
  * {@link #FORMAT}, written under a temporary name and renamed (processes starting together are
  * safe).
  */
@@ -167,8 +170,11 @@ public final class OnnxFiles {
     return "-" + outputs.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
   }
 
-  /** SHA-256 of {@link #FORMAT} and of every file of the SavedModel, in path order. */
-  private static String hash(Path dir) throws IOException {
+  /**
+   * SHA-256 of {@link #FORMAT} and of every file of the SavedModel (its path, size and checksums),
+   * in path order.
+   */
+  static String hash(Path dir) throws IOException {
     MessageDigest sha = sha256();
     sha.update(FORMAT.getBytes(StandardCharsets.UTF_8));
     List<Path> files;
@@ -182,13 +188,25 @@ public final class OnnxFiles {
     return HexFormat.of().formatHex(sha.digest()).substring(0, 32);
   }
 
+  /**
+   * Adds {@code file}'s size and its CRC-32 and CRC-32C to {@code sha}: a 64-bit content check per
+   * file from two intrinsic checksums, about 100 times faster than hashing the bytes with SHA-256
+   * under the launcher's C1 compiler (70-100 ms for the pretrained model at every start).
+   */
   private static void update(MessageDigest sha, Path file) throws IOException {
+    CRC32 crc = new CRC32();
+    CRC32C crcc = new CRC32C();
     byte[] buffer = new byte[1 << 16];
+    long size = 0;
     try (InputStream in = Files.newInputStream(file)) {
       for (int n; (n = in.read(buffer)) > 0; ) {
-        sha.update(buffer, 0, n);
+        crc.update(buffer, 0, n);
+        crcc.update(buffer, 0, n);
+        size += n;
       }
     }
+    sha.update(ByteBuffer.allocate(24).putLong(size).putLong(crc.getValue())
+        .putLong(crcc.getValue()).array());
   }
 
   private static MessageDigest sha256() {
