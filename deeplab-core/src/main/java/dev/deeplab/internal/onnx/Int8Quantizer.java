@@ -40,10 +40,15 @@ import java.util.Set;
  * <p>Which tensors: every float activation read by a {@code Conv}, {@code Add} or {@code Concat}
  * of the network (the nodes from the first convolution on; the pre-processing before it stays
  * float). The logits stay float (no quantised operator reads them), so the upsampling, argmax and
- * softmax after the network are unchanged.
+ * softmax after the network are unchanged. A dense convolution over fewer than {@value
+ * #MIN_QUANTIZED_INPUT_CHANNELS} input channels (the stem over the RGB image) stays float with its
+ * input: its integer GEMM has too short a dot product (27 for a 3x3 kernel) for the integer
+ * kernels, and ONNX Runtime ran MobileNetV2's stem at 513x513 in 2.06 ms as {@code QLinearConv}
+ * against 0.64 ms in float (BENCHMARKS.md §9b).
  */
 public final class Int8Quantizer {
   private static final Set<String> QUANTIZED_CONSUMERS = Set.of("Conv", "Add", "Concat");
+  static final int MIN_QUANTIZED_INPUT_CHANNELS = 8;
   private static final String MIN_SUFFIX = "/calibration_min";
   private static final String MAX_SUFFIX = "/calibration_max";
   private static final String MEAN_SUFFIX = "/calibration_channel_mean";
@@ -108,6 +113,8 @@ public final class Int8Quantizer {
    */
   public static List<String> activations(GraphProto graph) {
     Map<String, Integer> types = elementTypes(graph);
+    Map<String, TensorProto> initializers = new HashMap<>();
+    graph.getInitializerList().forEach(t -> initializers.put(t.getName(), t));
     Set<String> outputs = new HashSet<>();
     graph.getOutputList().forEach(o -> outputs.add(o.getName()));
     Set<String> network = new HashSet<>();
@@ -122,7 +129,7 @@ public final class Int8Quantizer {
       if (computed) {
         network.addAll(n.getOutputList());
       }
-      if (!QUANTIZED_CONSUMERS.contains(n.getOpType())) {
+      if (!QUANTIZED_CONSUMERS.contains(n.getOpType()) || conv && staysFloat(n, initializers)) {
         continue;
       }
       List<String> inputs = conv ? n.getInputList().subList(0, 1) : n.getInputList();
@@ -134,6 +141,18 @@ public final class Int8Quantizer {
       }
     }
     return new ArrayList<>(found);
+  }
+
+  /**
+   * Whether convolution {@code n} stays float: dense (one group) over fewer than {@value
+   * #MIN_QUANTIZED_INPUT_CHANNELS} input channels (see the class comment).
+   */
+  private static boolean staysFloat(NodeProto n, Map<String, TensorProto> initializers) {
+    TensorProto w = initializers.get(n.getInput(1));
+    long groups = n.getAttributeList().stream().filter(a -> a.getName().equals("group"))
+        .mapToLong(AttributeProto::getI).findFirst().orElse(1);
+    return w != null && w.getDimsCount() == 4 && groups == 1
+        && w.getDims(1) < MIN_QUANTIZED_INPUT_CHANNELS;
   }
 
   /** The inputs of the graph's convolutions, whose per-channel means {@link #quantize} uses. */

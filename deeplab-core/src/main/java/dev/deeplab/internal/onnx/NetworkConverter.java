@@ -490,6 +490,13 @@ final class NetworkConverter {
     boolean halfPixel = n.containsAttr("half_pixel_centers")
         && n.getAttrOrThrow("half_pixel_centers").getB();
     String name = n.getName();
+    Shape in = shape(n.getInput(0));
+    if (in.numDimensions() == 4 && in.size(1) == 1 && in.size(2) == 1) {
+      // image pooling's 1x1 map: every coordinate mode gives each output pixel the one input
+      // pixel, so a broadcast does it (ONNX Runtime's Resize took 0.35 ms here, 33x33x256)
+      return new Value(onnx.node("Expand", name, new String[] {x.name(),
+          sizes(onnx, name, x.name(), size[0], size[1])}), true);
+    }
     return new Value(resize(onnx, name, x.name(), size[0], size[1], "linear",
         alignCorners ? "align_corners" : halfPixel ? "half_pixel" : "asymmetric"), true);
   }
@@ -500,13 +507,17 @@ final class NetworkConverter {
    */
   static String resize(OnnxGraph onnx, String name, String x, long height, long width,
       String mode, String coordinates) {
-    String sizes = onnx.node("Concat", name + "/sizes", new String[] {
+    return onnx.node("Resize", name, new String[] {x, "", "", sizes(onnx, name, x, height, width)},
+        Attr.s("mode", mode), Attr.s("coordinate_transformation_mode", coordinates));
+  }
+
+  /** {@code [N, C, height, width]} with N and C read from NCHW {@code x} at run time. */
+  private static String sizes(OnnxGraph onnx, String name, String x, long height, long width) {
+    return onnx.node("Concat", name + "/sizes", new String[] {
         onnx.node("Slice", name + "/nc", new String[] {
             onnx.node("Shape", name + "/shape", new String[] {x}),
             onnx.longs(name + "/start", 0), onnx.longs(name + "/end", 2)}),
         onnx.longs(name + "/hw", height, width)}, Attr.i("axis", 0));
-    return onnx.node("Resize", name, new String[] {x, "", "", sizes},
-        Attr.s("mode", mode), Attr.s("coordinate_transformation_mode", coordinates));
   }
 
   /** {@code AddN} (DeepLabv2's summed logits branches): ONNX {@code Sum} of same-shape inputs. */
