@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class OnnxFiles {
   /** Changes whenever the ONNX written for the same model changes, invalidating cached files. */
-  static final String FORMAT = "deeplab-onnx-7";
+  static final String FORMAT = "deeplab-onnx-8";
   /** The metadata key describing an int8 model's quantisation (absent in fp32 models). */
   public static final String QUANTIZATION_KEY = "deeplab_quantization";
 
