@@ -82,6 +82,8 @@ import zlib
 import numpy as np
 from PIL import Image
 
+import tf_settings
+
 DEEPLAB = os.path.join("tools", "deeplab")
 PHOTOS = "examples/photos"
 PRETRAINED = "savedmodels/deeplabv3_mnv2_pascal"
@@ -108,7 +110,6 @@ MODELS = [
                       "DIR"], BASIC_IMAGES, True),
     ("deeplabv3_mnv2_pascal", ["export", "--model", PRETRAINED, "-o", "DIR"], None, True),
 ]
-SETTINGS = [("oneDNN default", None), ("TF_ENABLE_ONEDNN_OPTS=0", "0")]
 
 # Roles of the test images (names of the PNGs made by make_images).
 SINGLES = ["wide", "small"]            # a. one image per request; c. batched together
@@ -199,16 +200,10 @@ def latest_version(base):
     return os.path.join(base, str(max(versions))) if versions else None
 
 
-def java_env():
-    env = dict(os.environ)
-    env.pop("TF_ENABLE_ONEDNN_OPTS", None)
-    return env
-
-
 def export(label, args, base):
     cmd = [DEEPLAB] + [base if a == "DIR" else a for a in args]
     t = time.monotonic()
-    p = subprocess.run(cmd, capture_output=True, text=True, env=java_env())
+    p = subprocess.run(cmd, capture_output=True, text=True, env=tf_settings.java_env())
     dt = time.monotonic() - t
     version = latest_version(base) if os.path.isdir(base) else None
     ok = p.returncode == 0 and version is not None
@@ -223,7 +218,7 @@ def java_segment(label, version, names, images, out):
     paths = [images[n]["path"] for n in names]
     cmd = [DEEPLAB, "segment", "--model", version, "--json", "--save-probabilities", "-o", out]
     t = time.monotonic()
-    p = subprocess.run(cmd + paths, capture_output=True, text=True, env=java_env())
+    p = subprocess.run(cmd + paths, capture_output=True, text=True, env=tf_settings.java_env())
     dt = time.monotonic() - t
     masks, problems = {}, []
     try:
@@ -257,11 +252,7 @@ def java_segment(label, version, names, images, out):
 
 
 def run_worker(job_path, label, setting, value):
-    env = dict(os.environ)
-    env.pop("TF_ENABLE_ONEDNN_OPTS", None)
-    if value is not None:
-        env["TF_ENABLE_ONEDNN_OPTS"] = value
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env = tf_settings.env_for(value)
     err_path, step_path = job_path + ".stderr", job_path + ".step"
     t = time.monotonic()
     timed_out = []
@@ -331,7 +322,7 @@ def main():
             jobs.append({"label": label, "version": version, "images": images,
                          "java": masks, "hostile": hostile, "formats": formats})
         for job in jobs:
-            for setting, value in SETTINGS:
+            for setting, value in tf_settings.SETTINGS:
                 job_path = os.path.join(work, "job_%s_%s.json" % (job["label"], value or "default"))
                 with open(job_path, "w") as f:
                     json.dump(dict(job, setting=setting, step_file=job_path + ".step"), f)
