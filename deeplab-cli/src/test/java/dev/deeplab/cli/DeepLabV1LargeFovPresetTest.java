@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * terms) wrote: {@code inspect} lists the preset's variables as its manifest does; a checkpoint
  * of the reference's formula weights, exported at the 97×97 crop of the golden case {@code
  * deeplab_largefov_vgg_16_97} and run by {@code segment} on the reference's input image, gives
- * the reference's class ids; {@code train --variant vgg_16} runs two steps from scratch.
+ * the reference's class ids; {@code train --variant vgg_16} runs a step from scratch.
  */
 class DeepLabV1LargeFovPresetTest {
   private static final String PRESET = "deeplabv1_largefov_vgg16";
@@ -120,19 +120,21 @@ class DeepLabV1LargeFovPresetTest {
   }
 
   /**
-   * {@code train --variant vgg_16} (output stride 8 without being told) from scratch: two steps
-   * of batch 2 on voc-mini at 33×33 write a checkpoint; {@code --output-stride 16} is one line.
+   * {@code train --variant vgg_16} (output stride 8 without being told) from scratch: one step
+   * of batch 1 on voc-mini at 33×33 writes a checkpoint; {@code --output-stride 16} is one line.
+   * (One step, as small crops are dear here: fc6's rate-12 conv runs on its 144 phases whatever
+   * the map's size, 144 outputs per image where the 5×5 map has 25.)
    */
   @Test
-  void trainsTwoStepsFromScratch(@TempDir Path dir) throws Exception {
+  void trainsAStepFromScratch(@TempDir Path dir) throws Exception {
     Path data = VocMini.downscaled(dir.resolve("voc33"), 33);
     Path run = dir.resolve("run");
     CliReliabilityTest.Run r = CliReliabilityTest.run("train", "--variant", "vgg_16",
-        "--data", data.toString(), "--crop-size", "33", "--batch-size", "2", "--steps", "2",
+        "--data", data.toString(), "--crop-size", "33", "--batch-size", "1", "--steps", "1",
         "--checkpoint-dir", run.toString());
     System.out.print("train --variant vgg_16: " + r.out());
     assertEquals(0, r.code(), r.err());
-    assertTrue(r.out().contains("trained steps 0..2"), r.out());
+    assertTrue(r.out().contains("trained steps 0..1"), r.out());
     assertTrue(Files.exists(run.resolve("checkpoint")), "no checkpoint written");
 
     CliReliabilityTest.Run refused = CliReliabilityTest.run("train", "--variant", "vgg_16",
