@@ -1096,6 +1096,8 @@ def deeplab_largefov(b, images, cfg):
     vgg_16 names (conv1/conv1_1, ..., fc6, fc7) and fc8 as logits/semantic."""
     if cfg['output_stride'] != 8:
         raise ValueError('DeepLab-LargeFOV has output stride 8')
+    if not tf.executing_eagerly():
+        raise ValueError('deeplab_largefov computes in numpy: eager mode only (no frozen graph)')
     x = np.asarray(images.numpy() if hasattr(images, 'numpy') else images, dtype=np.float64)
     x = x - np.array(LARGEFOV_MEAN_RGB).reshape(1, 1, 1, 3)
 
