@@ -19,8 +19,8 @@ import org.tensorflow.types.TFloat32;
  * convs with biases and ReLU; pool1–pool3 are 3×3 max pools at stride 2, pool4 and pool5 3×3 max
  * pools at stride 1; conv5 runs at rate 2; pool5a is a 3×3 stride-1 average pool; fc6 is a 3×3
  * conv to 1024 channels at rate 12, fc7 a 1×1 conv to 1024, both with ReLU and dropout (keep 0.5)
- * when training. Output stride 8; the classifier ({@code fc8}) is DeepLab's {@code
- * logits/semantic}.
+ * when training. Output stride 8 ({@link ModelConfig} refuses another); the classifier ({@code
+ * fc8}) is DeepLab's {@code logits/semantic}.
  *
  * <p>Variables follow slim's {@code nets/vgg.py}: {@code vgg_16/conv1/conv1_1/weights} and
  * {@code biases} ... {@code vgg_16/conv5/conv5_3}, {@code vgg_16/fc6}, {@code vgg_16/fc7}. A
@@ -38,20 +38,16 @@ public final class Vgg16 implements Backbone {
   private static final int[][] BLOCKS = {{64, 2}, {128, 2}, {256, 3}, {512, 3}, {512, 3}};
 
   /** Channels of fc6 and fc7 in DeepLab-LargeFOV (VGG-16's 4096, subsampled). */
-  static final int FC_CHANNELS = 1024;
+  private static final int FC_CHANNELS = 1024;
 
   /** The atrous rate of fc6 in DeepLab-LargeFOV (its field of view 224 at output stride 8). */
-  static final int FC6_RATE = 12;
+  private static final int FC6_RATE = 12;
 
   /** The keep probability of drop6 and drop7 ({@code dropout_ratio: 0.5}). */
   private static final float KEEP = 0.5f;
 
   @Override
   public FeatureMaps build(NetScope root, Operand<TFloat32> images, ModelConfig config) {
-    if (config.outputStride() != 8) {
-      throw new IllegalArgumentException(
-          "vgg_16 (DeepLab-LargeFOV) runs at output stride 8, got " + config.outputStride());
-    }
     NetScope net = root.child(config.variant().scope());
     Operand<TFloat32> x = images;
     for (int b = 0; b < BLOCKS.length; b++) {
