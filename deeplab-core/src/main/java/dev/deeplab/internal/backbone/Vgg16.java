@@ -18,9 +18,9 @@ import org.tensorflow.types.TFloat32;
  * 2015, Section 3.1 and Table 2; the released DeepLab-LargeFOV prototxt): conv1–conv5 are 3×3
  * convs with biases and ReLU; pool1–pool3 are 3×3 max pools at stride 2, pool4 and pool5 3×3 max
  * pools at stride 1; conv5 runs at rate 2; pool5a is a 3×3 stride-1 average pool; fc6 is a 3×3
- * conv to 1024 channels at rate 12, fc7 a 1×1 conv to 1024, both with ReLU and dropout (keep 0.5)
- * when training. Output stride 8 ({@link ModelConfig} refuses another); the classifier ({@code
- * fc8}) is DeepLab's {@code logits/semantic}.
+ * conv to 1024 channels at rate 12, fc7 a 1×1 conv to 1024, both with ReLU and dropout (keep
+ * 0.5) when training. Output stride 8 ({@link ModelConfig} refuses another); the classifier
+ * ({@code fc8}) is DeepLab's {@code logits/semantic}.
  *
  * <p>Variables follow slim's {@code nets/vgg.py}: {@code vgg_16/conv1/conv1_1/weights} and
  * {@code biases} ... {@code vgg_16/conv5/conv5_3}, {@code vgg_16/fc6}, {@code vgg_16/fc7}. A
