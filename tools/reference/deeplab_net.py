@@ -166,10 +166,12 @@ def bilinear_matrix(n_in, n_out):
 BN_EPS_HEAD = 1e-5
 BN_EPS = {'xception': 1e-3, 'resnet': 1e-5, 'mobilenet': 1e-3, 'nas': 1e-3}
 MEAN_RGB = (123.15, 115.90, 103.06)
+# DeepLab-LargeFOV's data layer: mean_value 104.008, 116.669, 122.675 (B, G, R), here as R, G, B.
+LARGEFOV_MEAN_RGB = (122.675, 116.669, 104.008)
 
 
 def backbone_family(variant):
-    for fam in ('xception', 'resnet', 'mobilenet', 'nas'):
+    for fam in ('xception', 'resnet', 'mobilenet', 'nas', 'vgg'):
         if variant.startswith(fam):
             return fam
     raise ValueError('unknown variant %r' % variant)
@@ -182,7 +184,10 @@ def uses_mean_subtraction(variant):
 
 def mean_pixel(variant):
     """feature_extractor.mean_pixel: the ImageNet mean for resnet_v1_50/101 only (resnet_v1_18,
-    which subtracts it too, gets 127.5 there)."""
+    which subtracts it too, gets 127.5 there). vgg_16 pads with the mean its Caffe data layer
+    subtracts."""
+    if variant == 'vgg_16':
+        return list(LARGEFOV_MEAN_RGB)
     return list(MEAN_RGB) if variant in ('resnet_v1_50', 'resnet_v1_101') else [127.5] * 3
 
 
@@ -957,6 +962,8 @@ def deeplab_logits(b, images, cfg):
     os_ = cfg['output_stride']
     x = preprocess(b, images, variant)
     fam = backbone_family(variant)
+    if fam == 'vgg':
+        return deeplab_largefov(b, images, cfg)
     if fam == 'xception':
         feats = xception(b, x, variant, os_, cfg.get('multi_grid'),
                          cfg.get('use_bounded_activation', False))
@@ -1025,6 +1032,92 @@ def deeplabv2_aspp_sum(b, feats, cfg):
                 out += np.einsum('nhwc,ck->nhwk', patch, weights[ky, kx])
         total += out
     return tf.constant(total, dtype=b.dtype)
+
+
+# DeepLab-LargeFOV in Caffe's terms (numpy, float64). Written from the paper (Chen et al., ICLR
+# 2015, Section 3.1, Table 2) and the released DeepLab-LargeFOV prototxt, layer by layer; Caffe's
+# own definitions of its Convolution and Pooling layers (conv_layer.cpp, pooling_layer.cpp).
+
+def caffe_conv(x, w, bias, pad, dilation):
+    """Convolution: x [1,H,W,C], w [k,k,C,O]; zero padding `pad` on every side, kernel taps
+    `dilation` apart, stride 1: out[y,x] = bias + sum_{i,j} in[y + i*d, x + j*d] . w[i,j]."""
+    k = w.shape[0]
+    _, h, wd, c = x.shape
+    padded = np.zeros((1, h + 2 * pad, wd + 2 * pad, c))
+    padded[:, pad:pad + h, pad:pad + wd, :] = x
+    oh = h + 2 * pad - (dilation * (k - 1) + 1) + 1
+    ow = wd + 2 * pad - (dilation * (k - 1) + 1) + 1
+    out = np.zeros((1, oh, ow, w.shape[3])) + bias
+    for i in range(k):
+        for j in range(k):
+            patch = padded[:, i * dilation:i * dilation + oh, j * dilation:j * dilation + ow, :]
+            out += np.tensordot(patch, w[i, j], axes=([3], [0]))
+    return out
+
+
+def caffe_pool(x, kernel, stride, pad, mode):
+    """Pooling: the output size rounds up, ceil((H + 2p - k) / s) + 1, less one when the last
+    window would start in the padding; MAX over a window's pixels inside the image; AVE sums them
+    and divides by the window's size clipped to the padded image (padding counted)."""
+    _, h, w, c = x.shape
+
+    def pooled(n):
+        m = int(math.ceil((n + 2 * pad - kernel) / float(stride))) + 1
+        return m - 1 if pad and (m - 1) * stride >= n + pad else m
+
+    oh, ow = pooled(h), pooled(w)
+    out = np.zeros((1, oh, ow, c))
+    for py in range(oh):
+        y0 = py * stride - pad
+        y1 = min(y0 + kernel, h + pad)
+        for px in range(ow):
+            x0 = px * stride - pad
+            x1 = min(x0 + kernel, w + pad)
+            size = (y1 - y0) * (x1 - x0)
+            window = x[0, max(y0, 0):min(y1, h), max(x0, 0):min(x1, w), :]
+            if mode == 'MAX':
+                out[0, py, px] = window.max(axis=(0, 1))
+            else:
+                out[0, py, px] = window.sum(axis=(0, 1)) / size
+    return out
+
+
+# conv1..conv5: (channels, convs, dilation, pool kernel/stride/pad).
+_LARGEFOV_BLOCKS = [(64, 2, 1, 2), (128, 2, 1, 2), (256, 3, 1, 2), (512, 3, 1, 1), (512, 3, 2, 1)]
+
+
+def deeplab_largefov(b, images, cfg):
+    """DeepLab-LargeFOV's train/test prototxt up to fc8: the data layer's mean subtraction;
+    conv1_1..conv5_3 (3x3, pad = dilation, ReLU; conv5 at dilation 2); pool1..pool3 MAX 3x3
+    stride 2 pad 1, pool4 and pool5 MAX 3x3 stride 1 pad 1; pool5a AVE 3x3 stride 1 pad 1; fc6
+    3x3 to 1024 at dilation 12, pad 12, ReLU; fc7 1x1 to 1024, ReLU (drop6/drop7 pass test-time
+    activations unchanged); fc8 1x1 to the classes. Caffe's data is BGR and its blobs
+    [out, in, kh, kw]: the variables are read in the RGB, [kh, kw, in, out] layout under slim's
+    vgg_16 names (conv1/conv1_1, ..., fc6, fc7) and fc8 as logits/semantic."""
+    if cfg['output_stride'] != 8:
+        raise ValueError('DeepLab-LargeFOV has output stride 8')
+    if not tf.executing_eagerly():
+        raise ValueError('deeplab_largefov computes in numpy: eager mode only (no frozen graph)')
+    x = np.asarray(images.numpy() if hasattr(images, 'numpy') else images, dtype=np.float64)
+    x = x - np.array(LARGEFOV_MEAN_RGB).reshape(1, 1, 1, 3)
+
+    def conv(x, scope, out, k, dilation):
+        cin = x.shape[3]
+        w = np.asarray(b.var(scope + '/weights', [k, k, cin, out]), dtype=np.float64)
+        bias = np.asarray(b.var(scope + '/biases', [out]), dtype=np.float64)
+        return np.maximum(caffe_conv(x, w, bias, dilation * (k // 2), dilation), 0.0)
+
+    for n, (channels, convs, dilation, pool_stride) in enumerate(_LARGEFOV_BLOCKS, 1):
+        for i in range(1, convs + 1):
+            x = conv(x, 'vgg_16/conv%d/conv%d_%d' % (n, n, i), channels, 3, dilation)
+        x = caffe_pool(x, 3, pool_stride, 1, 'MAX')
+    x = caffe_pool(x, 3, 1, 1, 'AVE')
+    x = conv(x, 'vgg_16/fc6', 1024, 3, 12)
+    x = conv(x, 'vgg_16/fc7', 1024, 1, 1)
+    classes = cfg['num_classes']
+    w = np.asarray(b.var('logits/semantic/weights', [1, 1, 1024, classes]), dtype=np.float64)
+    bias = np.asarray(b.var('logits/semantic/biases', [classes]), dtype=np.float64)
+    return tf.constant(caffe_conv(x, w, bias, 0, 1), dtype=b.dtype)
 
 
 def dense_prediction_cell(b, feats, cfg):

@@ -142,6 +142,14 @@ CASES = {
     'deeplabv2_resnet_v1_101_os8_129': _cfg(
         'resnet_v1_101', 8, [6, 12, 18, 24], 5, 129, head='deeplabv2',
         aspp_with_batch_norm=False, logits_kernel_size=3),
+    # DeepLab-LargeFOV (ICLR 2015): VGG-16 with atrous fc6, as its prototxt writes it in Caffe's
+    # terms (deeplab_net.deeplab_largefov, numpy). Sides of 8k+1, where Caffe's rounded-up
+    # pooling sizes are TF's SAME ones: 13x13 features (fc6's rate-12 taps reach from border to
+    # border) and 9x11 features (they fall beyond it).
+    'deeplab_largefov_vgg_16_97': _cfg('vgg_16', 8, [], 21, 97, aspp_with_batch_norm=False),
+    'deeplab_largefov_vgg_16_65x81': dict(
+        _cfg('vgg_16', 8, [], 21, 65, aspp_with_batch_norm=False),
+        crop_size=[65, 81], input_size=[65, 81]),
     # The zoo cell on a small backbone, with the decoder (the frozen-graph interop check's DPC).
     'mobilenet_v2_dpc_dm05_os16_dec_65': _cfg(
         'mobilenet_v2', 16, [], 6, 65, decoder_output_stride=4, depth_multiplier=0.5,
@@ -243,6 +251,7 @@ PRESETS = {
                                             depth_multiplier=0.75, aspp_convs_filters=128),
     'deeplabv2_resnet101': _cfg('resnet_v1_101', 8, [6, 12, 18, 24], 21, 65, head='deeplabv2',
                                 aspp_with_batch_norm=False, logits_kernel_size=3),
+    'deeplabv1_largefov_vgg16': _cfg('vgg_16', 8, [], 21, 65, aspp_with_batch_norm=False),
     'xception71_dpc_cityscapes': _cfg('xception_71', 16, [], 19, 65, decoder_output_stride=4,
                                       dense_prediction_cell_json=DPC_BRANCH5_TOP1_CITYSCAPES),
 }
@@ -530,6 +539,42 @@ def self_check(frozen_cases, tmp_dir):
            np.allclose(proto, official, rtol=1e-12, atol=1e-12),
            'max |d| %.3g' % np.abs(proto - official).max())
 
+    # 3c. DeepLab-LargeFOV's Caffe layers (numpy) against PyTorch's definitions of the same
+    # layers: MaxPool2d / AvgPool2d with ceil_mode (and count_include_pad) and a dilated Conv2d,
+    # on odd and even sizes (even ones show the rounded-up pooling size).
+    try:
+        import torch
+    except ImportError:
+        torch = None
+        print('[skip] Caffe pooling and dilated conv against PyTorch: no torch here')
+    worst = 0.0
+    shapes_ok = True
+    for h, w in (((9, 9), (10, 7), (12, 12)) if torch is not None else ()):
+        x = rng.randn(1, h, w, 4)
+        xt = torch.from_numpy(x.transpose(0, 3, 1, 2))
+        for k, stride, mode in ((3, 2, 'MAX'), (3, 1, 'MAX'), (3, 1, 'AVE'), (3, 2, 'AVE')):
+            ours = net.caffe_pool(x, k, stride, 1, mode)
+            pool = (torch.nn.MaxPool2d(k, stride, 1, ceil_mode=True) if mode == 'MAX' else
+                    torch.nn.AvgPool2d(k, stride, 1, ceil_mode=True, count_include_pad=True))
+            theirs = pool(xt).numpy().transpose(0, 2, 3, 1)
+            shapes_ok &= ours.shape == theirs.shape
+            if ours.shape == theirs.shape:
+                worst = max(worst, np.abs(ours - theirs).max())
+        for k, dilation in ((3, 1), (3, 2), (3, 12), (1, 1)):
+            wk = rng.randn(k, k, 4, 5)
+            bias = rng.randn(5)
+            ours = net.caffe_conv(x, wk, bias, dilation * (k // 2), dilation)
+            conv = torch.nn.functional.conv2d(
+                xt, torch.from_numpy(wk.transpose(3, 2, 0, 1)), torch.from_numpy(bias),
+                padding=dilation * (k // 2), dilation=dilation)
+            theirs = conv.numpy().transpose(0, 2, 3, 1)
+            shapes_ok &= ours.shape == theirs.shape
+            if ours.shape == theirs.shape:
+                worst = max(worst, np.abs(ours - theirs).max())
+    if torch is not None:
+        report('Caffe pooling (ceil, AVE counts padding) and dilated conv (numpy) == PyTorch\'s',
+               shapes_ok and worst < 1e-12, 'max |d| %.3g' % worst)
+
     # 4. Own align_corners bilinear (matrices) vs tf.compat.v1 resize_bilinear.
     worst = 0.0
     for (hi, wi), (ho, wo) in (((5, 5), (65, 65)), ((4, 4), (64, 64)), ((16, 16), (16, 16)),
@@ -551,8 +596,8 @@ def self_check(frozen_cases, tmp_dir):
         agree = (a32 == a64).mean()
         margin = top2_margin(u64)
         low = int((margin < 1e-4 * scale).sum())
-        # mobilenet_edgetpu has no decoder end points in the official map.
-        end_point = (None if cfg['variant'] == 'mobilenet_edgetpu'
+        # mobilenet_edgetpu has no decoder end points in the official map, vgg_16 none at all.
+        end_point = (None if cfg['variant'] in ('mobilenet_edgetpu', 'vgg_16')
                      else net.decoder_end_point(cfg['variant'], 4))
         feats = {k: list(v.shape) for k, v in b64.endpoints.items() if k == end_point}
         report('%-32s f32 vs f64: max|d|/max|logit| %.2g, argmax agree %.4f, '

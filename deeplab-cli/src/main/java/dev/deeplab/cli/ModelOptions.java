@@ -15,14 +15,14 @@ final class ModelOptions {
   @Option(names = "--variant", description = "Backbone: mobilenet_v2, resnet_v1_50, resnet_v1_101, "
       + "resnet_v1_50_beta, resnet_v1_101_beta, xception_41, xception_65, xception_71, "
       + "mobilenet_v3_large_seg, mobilenet_v3_small_seg, mobilenet_edgetpu, resnet_v1_18, "
-      + "resnet_v1_18_beta, nas_pnasnet, nas_hnasnet.")
+      + "resnet_v1_18_beta, nas_pnasnet, nas_hnasnet, vgg_16 (DeepLab-LargeFOV).")
   String variant;
 
   @Option(names = "--preset", description = "A model-zoo configuration, e.g. xception65_coco_voc "
       + "or mobilenetv3_large_cityscapes (the README's model-zoo table lists them).")
   String preset;
 
-  @Option(names = "--output-stride", description = "8, 16 or 32 (default 16).")
+  @Option(names = "--output-stride", description = "8, 16 or 32 (default 16; vgg_16: 8 only).")
   Integer outputStride;
 
   @Option(names = "--decoder", negatable = true,
@@ -109,9 +109,10 @@ final class ModelOptions {
       throw new UsageError("--variant (or --preset) is required");
     }
     try {
+      ModelVariant v = preset != null ? null : ModelVariant.fromName(variant);
       ModelConfig base = preset != null ? ModelConfig.preset(preset)
-          : ModelConfig.defaults(ModelVariant.fromName(variant),
-              outputStride == null ? 16 : outputStride);
+          : ModelConfig.defaults(v, outputStride != null ? outputStride
+              : v.family() == ModelVariant.Family.VGG ? 8 : 16);
       return applyTo(base);
     } catch (UsageError e) {
       throw e;

@@ -233,6 +233,12 @@ public record ModelConfig(
         throw new IllegalArgumentException(problem);
       }
     }
+    if (variant.family() == ModelVariant.Family.VGG
+        && (outputStride != 8 || !decoderOutputStrides.isEmpty())) {
+      throw new IllegalArgumentException("vgg_16 (DeepLab-LargeFOV) runs at output stride 8 "
+          + "without a decoder, got output stride " + outputStride
+          + (decoderOutputStrides.isEmpty() ? "" : " and decoder " + decoderOutputStrides));
+    }
     if (decoderOutputIsLogits && decoderFilters != numClasses) {
       throw new IllegalArgumentException("decoder_output_is_logits needs decoder_filters ("
           + decoderFilters + ") equal to the number of classes (" + numClasses + ")");
@@ -259,6 +265,9 @@ public record ModelConfig(
    * nas_use_classification_head} at output strides 16 and 32, the official way to reach them.
    */
   public static ModelConfig defaults(ModelVariant variant, int outputStride) {
+    if (variant.family() == ModelVariant.Family.VGG) {
+      return largeFov(outputStride);
+    }
     boolean mobile = variant.family() == ModelVariant.Family.MOBILENET_V2
         || variant.family() == ModelVariant.Family.MOBILENET_V3;
     return new ModelConfig(
@@ -327,6 +336,7 @@ public record ModelConfig(
         .withCropSize(1025, 2049).withAtrousRates(List.of())
         .withDensePredictionCell(DenseCellBranch.BRANCH5_TOP1_CITYSCAPES));
     p.put("deeplabv2_resnet101", deepLabV2(ModelVariant.RESNET_V1_101));
+    p.put("deeplabv1_largefov_vgg16", largeFov(8));
     return p;
   }
 
@@ -492,6 +502,20 @@ public record ModelConfig(
     return defaults(backbone, 8).withAtrousRates(List.of(6, 12, 18, 24))
         .withDecoderOutputStride(0).withLogitsBranches(false, 3)
         .copy(f -> f.imagePooling = false);
+  }
+
+  /**
+   * DeepLab-LargeFOV (Chen et al., "Semantic Image Segmentation with Deep Convolutional Nets and
+   * Fully Connected CRFs", ICLR 2015; its released prototxt): VGG-16 with atrous fc6 and fc7
+   * ({@link ModelVariant#VGG_16}) at output stride 8, and {@code fc8}, a 1×1 conv with biases to
+   * the classes, as {@code logits/semantic}; no ASPP, image pooling or decoder. In the official TF
+   * code's terms {@code aspp_with_batch_norm=false} without atrous rates. 21 classes, a 513×513
+   * crop (DeepLab tests at 513; it trains at 321).
+   */
+  private static ModelConfig largeFov(int outputStride) {
+    return new ModelConfig(ModelVariant.VGG_16, outputStride, List.of(), List.of(1, 1, 1),
+        List.of(), false, false, 21, 513, 513, 1.0, false, List.of(), List.of(1, 1), 256, 256,
+        false, false, true, false, false, List.of(), false, 1, false, 20, false, false);
   }
 
   /**

@@ -46,6 +46,14 @@ public enum ModelVariant {
    */
   NAS_HNASNET("nas_hnasnet", Family.NAS, "hnasnet", 0, 0.9997f, 1e-3f),
   /**
+   * VGG-16 as DeepLab-LargeFOV reshapes it (Chen et al., "Semantic Image Segmentation with Deep
+   * Convolutional Nets and Fully Connected CRFs", ICLR 2015): 3×3 max pools, the last two at
+   * stride 1, conv5 at rate 2, a 3×3 average pool, fc6 a 3×3 conv of 1024 channels at rate 12,
+   * fc7 1×1; output stride 8. Variables under slim's {@code vgg_16} names; no batch norm (the
+   * batch-norm constants are the head's, unused by the backbone).
+   */
+  VGG_16("vgg_16", Family.VGG, "vgg_16", 0, 0.9997f, 1e-5f),
+  /**
    * torchvision's {@code deeplabv3_resnet50}: its ResNet-50 (stride on the 3×3 conv, dilation for
    * output stride 8), {@code DeepLabHead}; variables named as its state dict.
    */
@@ -76,6 +84,12 @@ public enum ModelVariant {
   /** ImageNet mean RGB in [0, 255] that PyTorch models subtract (torchvision's transforms). */
   static final float[] IMAGENET_MEAN_RGB = {0.485f * 255f, 0.456f * 255f, 0.406f * 255f};
 
+  /**
+   * The mean pixel DeepLab-LargeFOV's Caffe data layer subtracts ({@code mean_value} 104.008,
+   * 116.669, 122.675 in its BGR order), here in RGB order.
+   */
+  static final float[] VGG_MEAN_RGB = {122.675f, 116.669f, 104.008f};
+
   /** Mean RGB pixel subtracted by the non-beta ResNets ({@code feature_extractor._MEAN_RGB}). */
   static final float[] RESNET_MEAN_RGB = {123.15f, 115.90f, 103.06f};
 
@@ -95,6 +109,11 @@ public enum ModelVariant {
      * ({@code core/nas_cell.py}) at the strides of a fixed network path.
      */
     NAS,
+    /**
+     * VGG-16 with DeepLab-LargeFOV's atrous fc6 ({@code dev.deeplab.internal.backbone.Vgg16}):
+     * features at output stride 8 after fc7, no batch norm, no decoder endpoints.
+     */
+    VGG,
     /**
      * Networks of PyTorch code (torchvision, VainF's DeepLabV3Plus-Pytorch), built as it computes
      * them ({@code dev.deeplab.internal.torch}); inputs normalised with the ImageNet mean and std.
@@ -179,17 +198,22 @@ public enum ModelVariant {
    * subtracted (non-beta ResNets).
    */
   public boolean scalesToUnitRange() {
-    return family != Family.RESNET_V1 && family != Family.PYTORCH || isBeta();
+    return family != Family.RESNET_V1 && family != Family.PYTORCH && family != Family.VGG
+        || isBeta();
   }
 
   /**
    * The official {@code feature_extractor.mean_pixel}, which padding uses: the ImageNet mean for
    * resnet_v1_50/101, else 127.5 (which becomes 0 after scaling to [-1, 1]). The official code
-   * gives resnet_v1_18 127.5 as well although it subtracts the ImageNet mean.
+   * gives resnet_v1_18 127.5 as well although it subtracts the ImageNet mean. VGG-16 pads with
+   * the mean it subtracts, as DeepLab-LargeFOV's Caffe data layer pads its crops.
    */
   public float[] meanPixel() {
     if (family == Family.PYTORCH) {
       return IMAGENET_MEAN_RGB.clone();
+    }
+    if (family == Family.VGG) {
+      return VGG_MEAN_RGB.clone();
     }
     return scalesToUnitRange() || isLite() ? new float[] {127.5f, 127.5f, 127.5f}
         : RESNET_MEAN_RGB.clone();
@@ -197,7 +221,7 @@ public enum ModelVariant {
 
   /** The RGB mean that preprocessing subtracts when it does not scale to [-1, 1]. */
   public float[] imageNetMean() {
-    return RESNET_MEAN_RGB.clone();
+    return family == Family.VGG ? VGG_MEAN_RGB.clone() : RESNET_MEAN_RGB.clone();
   }
 
   /** Looks a variant up by its official name, case-insensitively; a clear message otherwise. */

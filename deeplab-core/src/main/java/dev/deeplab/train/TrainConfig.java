@@ -132,10 +132,15 @@ public record TrainConfig(
 
   /**
    * The weight decay the official code recommends for a backbone: 1e-4 for ResNet, 4e-5 for
-   * MobileNetV2 and Xception ({@code train.py} flag comment).
+   * MobileNetV2 and Xception ({@code train.py} flag comment); 5e-4 for VGG-16, DeepLab-LargeFOV's
+   * solver {@code weight_decay}.
    */
   public static double defaultWeightDecay(ModelConfig model) {
-    return model.variant().family() == Family.RESNET_V1 ? 1e-4 : 4e-5;
+    return switch (model.variant().family()) {
+      case RESNET_V1 -> 1e-4;
+      case VGG -> 5e-4;
+      default -> 4e-5;
+    };
   }
 
   /**

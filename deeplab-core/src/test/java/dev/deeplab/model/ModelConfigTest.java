@@ -187,6 +187,27 @@ class ModelConfigTest {
   }
 
   /**
+   * DeepLab-LargeFOV: {@code --variant vgg_16} is the preset; output stride 8 without a decoder
+   * only; Caffe's BGR mean (104.008, 116.669, 122.675) subtracted and padded with, in RGB order.
+   */
+  @Test
+  void largeFovIsVgg16AtOutputStride8WithCaffesMean() {
+    ModelConfig lfov = ModelConfig.preset("deeplabv1_largefov_vgg16");
+    assertEquals(lfov, ModelConfig.defaults(ModelVariant.VGG_16, 8));
+    assertEquals(List.of(), lfov.atrousRates());
+    assertTrue(!lfov.asppWithBatchNorm() && !lfov.imagePooling() && !lfov.hasDecoder());
+    assertEquals(1, lfov.logitsKernelSize());
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> lfov.withOutputStride(16)).getMessage().contains("output stride 8"));
+    assertTrue(assertThrows(IllegalArgumentException.class,
+        () -> lfov.withDecoderOutputStride(4)).getMessage().contains("without a decoder"));
+    float[] rgb = {122.675f, 116.669f, 104.008f};
+    assertTrue(java.util.Arrays.equals(rgb, ModelVariant.VGG_16.meanPixel()));
+    assertTrue(java.util.Arrays.equals(rgb, ModelVariant.VGG_16.imageNetMean()));
+    assertTrue(!ModelVariant.VGG_16.scalesToUnitRange());
+  }
+
+  /**
    * feature_extractor.mean_pixel gives the ImageNet mean to resnet_v1_50/101 only: resnet_v1_18
    * pads with 127.5 although its preprocessing subtracts the ImageNet mean.
    */

@@ -154,6 +154,21 @@ class GradientCheckTest {
             "logits/semantic_3/weights", "logits/semantic_3/biases"}, "logits/");
   }
 
+  /**
+   * DeepLab-LargeFOV ({@code deeplabv1_largefov_vgg16}) at 17×17 (3×3 features) in training
+   * mode, dropout on fc6 and fc7 (one fixed mask): convs with biases and no batch norm, 3×3 max
+   * pools at strides 2 and 1, pool5a's padded average pool, conv5 at rate 2 and fc6 at rate 12
+   * through SpaceToBatchND, fc8 as {@code logits/semantic}. Four variables: each network run
+   * costs fc6 on its 144 rate-12 phases whatever the crop (about 25 s under a load of 12).
+   */
+  @Test
+  void largeFovGradientMatchesFiniteDifferences() {
+    check(ModelConfig.preset("deeplabv1_largefov_vgg16").withCropSize(17, 17),
+        LossConfig.defaults(), 3e-4, new String[] {"vgg_16/conv1/conv1_1/weights",
+            "vgg_16/conv5/conv5_3/weights", "vgg_16/fc6/weights", "logits/semantic/weights"},
+        "logits/");
+  }
+
   @Test
   void weightedHardPixelLossGradientMatchesFiniteDifferences() {
     List<Double> weights = new java.util.ArrayList<>();
@@ -181,8 +196,10 @@ class GradientCheckTest {
     Batch b = realBatch(config);
     int n = config.batchSize();
     try (Harness h = new Harness(config);
-        TFloat32 px = TFloat32.tensorOf(Shape.of(n, 33, 33, 3), DataBuffers.of(b.pixels(), true, false));
-        TUint8 lb = TUint8.tensorOf(Shape.of(n, 33, 33), DataBuffers.of(b.labels(), true, false))) {
+        TFloat32 px = TFloat32.tensorOf(Shape.of(n, model.cropHeight(), model.cropWidth(), 3),
+            DataBuffers.of(b.pixels(), true, false));
+        TUint8 lb = TUint8.tensorOf(Shape.of(n, model.cropHeight(), model.cropWidth()),
+            DataBuffers.of(b.labels(), true, false))) {
       List<String> trainable = h.replica.trainable();
       String sumName = h.merged.rename(0, h.replica.lossSum());
       String countName = h.merged.rename(0, h.replica.normalizer());

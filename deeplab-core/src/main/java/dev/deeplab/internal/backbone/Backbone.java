@@ -27,6 +27,7 @@ public interface Backbone {
       case XCEPTION -> new Xception(variant);
       case MOBILENET_V3 -> new MobileNetV3(variant);
       case NAS -> new NasNetwork(variant);
+      case VGG -> new Vgg16();
       case PYTORCH -> throw new IllegalArgumentException(
           variant + " is built by dev.deeplab.internal.torch, not as an official backbone");
     };

@@ -90,7 +90,9 @@ class OnnxParityTest {
    * decoder) and ResNet-v1-101 DeepLabv3+ (with the 1×1 convs TF builds as matrix products),
    * against TensorFlow's inference graph of the same weights (space-to-batch atrous convs, batch
    * norm unfolded), logits upsampled and softmaxed as the serving graph does; and DeepLabv2's
-   * four summed 3×3 logits branches (ONNX {@code Sum}) on ResNet-v1-101 at output stride 8.
+   * four summed 3×3 logits branches (ONNX {@code Sum}) on ResNet-v1-101 at output stride 8; and
+   * DeepLab-LargeFOV (VGG-16's max pools, pool5a as {@code Pad} and a VALID {@code
+   * AveragePool}, fc6 at rate 12, no batch norm).
    * (The pre- and post-processing around the network are the bundled model's test.) The logits
    * are upsampled by matrix products (DeepLabv2), or, as for logits larger than {@link
    * OnnxModelWriter#MAX_MATMUL_LOGITS}, by {@code Resize}: the 97 crop is an integer multiple of
@@ -99,7 +101,8 @@ class OnnxParityTest {
    */
   @ParameterizedTest
   @CsvSource({"xception65_coco_voc, 97, 0", "resnet_v1_101_voc, 100, 0",
-      "deeplabv2_resnet101, 97, " + OnnxModelWriter.MAX_MATMUL_LOGITS})
+      "deeplabv2_resnet101, 97, " + OnnxModelWriter.MAX_MATMUL_LOGITS,
+      "deeplabv1_largefov_vgg16, 97, " + OnnxModelWriter.MAX_MATMUL_LOGITS})
   void otherBackbonesMatchTensorFlow(String preset, int crop, long maxMatMulLogits)
       throws Exception {
     matchesTensorFlow(ModelConfig.preset(preset), preset, crop, 1e-4, maxMatMulLogits);
