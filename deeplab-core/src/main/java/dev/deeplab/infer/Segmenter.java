@@ -253,7 +253,12 @@ public final class Segmenter implements AutoCloseable {
         }
       }
       ModelInfo info = SavedModels.readInfo(dir);
-      ModelOps.check(dir, allowForeignModel);
+      if (engine == Engine.ONNX_RUNTIME || calibrationImages != null) {
+        // TensorFlow never reads this graph: a check passed once is remembered in the cache
+        ModelOps.check(dir, allowForeignModel, PretrainedModel.cacheRoot());
+      } else {
+        ModelOps.check(dir, allowForeignModel);
+      }
       try {
         Checkpoints.checkIndex(dir.resolve("variables").resolve("variables").toString());
       } catch (CheckpointException e) {
