@@ -244,7 +244,8 @@ public final class Segmenter implements AutoCloseable {
         }
       }
       Path dir = SavedModels.resolve(path);
-      if (engine == Engine.ONNX_RUNTIME || calibrationImages != null) {
+      boolean onOnnxRuntime = engine == Engine.ONNX_RUNTIME || calibrationImages != null;
+      if (onOnnxRuntime) {
         // ONNX Runtime's native load overlaps the checks below (BENCHMARKS.md §9b)
         try {
           OnnxRuntimeLibraries.preload();
@@ -253,7 +254,7 @@ public final class Segmenter implements AutoCloseable {
         }
       }
       ModelInfo info = SavedModels.readInfo(dir);
-      if (engine == Engine.ONNX_RUNTIME || calibrationImages != null) {
+      if (onOnnxRuntime) {
         // TensorFlow never reads this graph: a check passed once is remembered in the cache
         ModelOps.check(dir, allowForeignModel, PretrainedModel.cacheRoot());
       } else {

@@ -21,8 +21,8 @@ import java.util.zip.CRC32;
 /**
  * ONNX Runtime's native libraries unpacked once into our cache, so that ONNX Runtime loads them
  * from there ({@code onnxruntime.native.path}) instead of inflating them from its jar into a new
- * temporary directory at every start: 22 MB, 0.35 s of a 0.5 s load under load 10 here
- * (BENCHMARKS.md §9b), most of {@code deeplab segment}'s start on ONNX Runtime.
+ * temporary directory at every start: 22 MB, which made the load take 465-600 ms instead of
+ * 120-210 ms under load 10 here (BENCHMARKS.md §9b), at every {@code deeplab segment}.
  *
  * <p>The directory is named after the libraries' sizes and CRC-32s as the jar's directory lists
  * them (nothing is inflated to name it), written under a temporary name and renamed into place,
