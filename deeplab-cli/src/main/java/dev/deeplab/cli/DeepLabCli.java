@@ -16,7 +16,6 @@ import picocli.CommandLine;
 @Command(
     name = "deeplab",
     mixinStandardHelpOptions = true,
-    versionProvider = Version.class,
     scope = CommandLine.ScopeType.INHERIT,
     description = "DeepLab v3/v3+ semantic segmentation on TensorFlow Java.",
     subcommands = {
@@ -50,9 +49,18 @@ public final class DeepLabCli {
   /** The command line with our error handling, writing to stdout and stderr (tests redirect). */
   public static CommandLine commandLine() {
     CommandLine cli = new CommandLine(new DeepLabCli());
+    // Set after the subcommands are built: picocli asks an annotated provider for the version
+    // while it builds each subcommand, and ours loads TensorFlow's native library (0.3 s), which
+    // segment on ONNX Runtime never needs. Set here, it is asked only for --version.
+    versionProvider(cli, new Version());
     cli.setExecutionExceptionHandler(new ErrorHandler());
     cli.setParameterExceptionHandler(DeepLabCli::usageError);
     return cli;
+  }
+
+  private static void versionProvider(CommandLine cmd, Version version) {
+    cmd.getCommandSpec().versionProvider(version);
+    cmd.getSubcommands().values().forEach(sub -> versionProvider(sub, version));
   }
 
   /** One line naming the mistake, the command's synopsis, and where to read more. */

@@ -24,6 +24,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -113,12 +115,17 @@ final class SegmentCommand implements Callable<Integer> {
     DenseCrf crf = crfOptions.crf();
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    // Decoding, the mask and the overlay take about 15 bytes per pixel of Java heap, for each of
-    // the (at most) five images in the pipeline: refuse images that would not fit, with a
-    // message, rather than fail with OutOfMemoryError.
     List<String> stems = OutputNames.stems(images);
     ArrayNode report = JSON.createArrayNode();
     int failed = 0;
+    // Decoding, the mask and the overlay take about 15 bytes per pixel of Java heap, for each of
+    // the (at most) five images in the pipeline: refuse images that would not fit, with a
+    // message, rather than fail with OutOfMemoryError.
+    long heapPixels = Runtime.getRuntime().maxMemory() / 16 / OrderedPipeline.inFlight(1);
+    // Without the CRF, whose memory depends on the model, the first image is read while the
+    // model loads (BENCHMARKS.md §9b); it is the pipeline's first item, alone until then.
+    ReadAhead readAhead = crf == null ? new ReadAhead(new ImageReader(
+        Math.min(ImageReader.DEFAULT_MAX_PIXELS, heapPixels)), images.get(0)) : null;
     Path modelPath = ModelLocation.orDefault(model);
     Segmenter.Builder builder = Segmenter.builder().model(modelPath).threads(threads);
     if (engine != null) {
@@ -135,13 +142,14 @@ final class SegmentCommand implements Callable<Integer> {
         throw new UserError((crf != null ? "--crf" : "--save-probabilities") + ": model "
             + segmenter.directory() + " has no probabilities output");
       }
-      long heapPixels = Runtime.getRuntime().maxMemory() / 16 / OrderedPipeline.inFlight(1);
-      if (crf != null) {
+      if (readAhead == null) {
         // The CRF's arrays for one image at a time: keep them within half the heap.
         heapPixels = Math.min(heapPixels, Runtime.getRuntime().maxMemory() / 2
             / DenseCrf.estimatedBytes(1, segmenter.info().config().numClasses()));
+        readAhead = new ReadAhead(
+            new ImageReader(Math.min(ImageReader.DEFAULT_MAX_PIXELS, heapPixels)), null);
       }
-      ImageReader reader = new ImageReader(Math.min(ImageReader.DEFAULT_MAX_PIXELS, heapPixels));
+      ReadAhead reader = readAhead;
       Files.createDirectories(output);
       ModelInfo info = segmenter.info();
       LabelSet labels = labels(info);
@@ -190,6 +198,39 @@ final class SegmentCommand implements Callable<Integer> {
   }
 
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  /**
+   * Reads images; the first one, when given, on a thread of its own from construction on, so
+   * that it is decoded (and the JDK's image codecs initialised) while the model loads.
+   */
+  private static final class ReadAhead {
+    private final ImageReader reader;
+    private FutureTask<RgbImage> first;
+
+    ReadAhead(ImageReader reader, Path firstImage) {
+      this.reader = reader;
+      if (firstImage != null) {
+        first = new FutureTask<>(() -> reader.read(firstImage));
+        Thread t = new Thread(first, "deeplab-read-ahead");
+        t.setDaemon(true);
+        t.start();
+      }
+    }
+
+    /** The image at {@code path}; the first call answers the image read ahead, if any. */
+    RgbImage read(Path path) throws Exception {
+      FutureTask<RgbImage> ahead = first;
+      if (ahead == null) {
+        return reader.read(path);
+      }
+      first = null;
+      try {
+        return ahead.get();
+      } catch (ExecutionException e) {
+        throw e.getCause() instanceof Exception cause ? cause : e;
+      }
+    }
+  }
 
   private static List<String> outputs(ObjectNode files) {
     List<String> paths = new java.util.ArrayList<>();

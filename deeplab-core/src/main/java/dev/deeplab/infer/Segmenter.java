@@ -11,6 +11,7 @@ import dev.deeplab.internal.infer.Resampling;
 import dev.deeplab.internal.infer.TensorFlowNetwork;
 import dev.deeplab.internal.onnx.OnnxFiles;
 import dev.deeplab.internal.onnx.OnnxModelWriter.Outputs;
+import dev.deeplab.internal.onnx.OnnxRuntimeLibraries;
 import dev.deeplab.internal.onnx.OnnxRuntimeNetwork;
 import dev.deeplab.internal.serving.ModelOps;
 import dev.deeplab.internal.serving.SavedModels;
@@ -243,8 +244,22 @@ public final class Segmenter implements AutoCloseable {
         }
       }
       Path dir = SavedModels.resolve(path);
+      boolean onOnnxRuntime = engine == Engine.ONNX_RUNTIME || calibrationImages != null;
+      if (onOnnxRuntime) {
+        // ONNX Runtime's native load overlaps the checks below (BENCHMARKS.md §9b)
+        try {
+          OnnxRuntimeLibraries.preload();
+        } catch (LinkageError e) {
+          // no ONNX Runtime on the classpath: onnxRuntime() says so
+        }
+      }
       ModelInfo info = SavedModels.readInfo(dir);
-      ModelOps.check(dir, allowForeignModel);
+      if (onOnnxRuntime) {
+        // TensorFlow never reads this graph: a check passed once is remembered in the cache
+        ModelOps.check(dir, allowForeignModel, PretrainedModel.cacheRoot());
+      } else {
+        ModelOps.check(dir, allowForeignModel);
+      }
       try {
         Checkpoints.checkIndex(dir.resolve("variables").resolve("variables").toString());
       } catch (CheckpointException e) {

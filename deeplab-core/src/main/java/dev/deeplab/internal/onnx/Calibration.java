@@ -61,7 +61,7 @@ public final class Calibration {
     }
     Map<String, Range> ranges = new LinkedHashMap<>();
     Map<String, double[]> sums = new HashMap<>();
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    OrtEnvironment env = OnnxRuntimeLibraries.environment();
     try (OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         OrtSession session = env.createSession(calibration.toByteArray(), options)) {
       for (int i = 0; i < count; i++) {

@@ -60,7 +60,7 @@ public final class OnnxRuntimeNetwork implements Network {
    */
   public OnnxRuntimeNetwork(Path model, int threads, ModelSource probabilities)
       throws IOException {
-    this.env = OrtEnvironment.getEnvironment();
+    this.env = OnnxRuntimeLibraries.environment();
     this.threads = threads;
     this.session = load(model);
     boolean own = session.getOutputNames().contains(OnnxModelWriter.PROBABILITIES);

@@ -2,13 +2,20 @@ package dev.deeplab.internal.serving;
 
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.deeplab.internal.io.AtomicFiles;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.zip.CRC32;
+import java.util.zip.CRC32C;
 import org.tensorflow.proto.FunctionDef;
 import org.tensorflow.proto.GraphDef;
 import org.tensorflow.proto.MetaGraphDef;
@@ -50,6 +57,65 @@ public final class ModelOps {
    * @throws IOException with a one-line message naming the operations
    */
   public static void check(Path dir, boolean allowForeign) throws IOException {
+    refuse(dir, foreign(dir), allowForeign);
+  }
+
+  /**
+   * As {@link #check(Path, boolean)}, remembering under {@code cacheRoot/checked/} each {@code
+   * saved_model.pb} (by its size, CRC-32 and CRC-32C, with the allowed operations) found to hold
+   * only allowed operations, so that it is not parsed again at the next start: 0.13-0.34 s of
+   * {@code deeplab segment}'s start on ONNX Runtime, which never has TensorFlow read the graph
+   * (BENCHMARKS.md §9b). A model with foreign operations is parsed every time.
+   */
+  public static void check(Path dir, boolean allowForeign, Path cacheRoot) throws IOException {
+    Path verdict;
+    try {
+      verdict = cacheRoot.resolve("checked").resolve(fingerprint(dir.resolve("saved_model.pb")));
+    } catch (IOException e) {
+      check(dir, allowForeign); // says why the file cannot be read
+      return;
+    }
+    if (Files.isRegularFile(verdict)) {
+      return;
+    }
+    Set<String> foreign = foreign(dir);
+    if (foreign.isEmpty()) {
+      try {
+        Files.createDirectories(verdict.getParent());
+        AtomicFiles.write(verdict, new byte[0]);
+      } catch (IOException e) {
+        // checked again at the next start
+      }
+    }
+    refuse(dir, foreign, allowForeign);
+  }
+
+  /** SHA-256 of the file's size, CRC-32 and CRC-32C, and of the allowed operations, in hex. */
+  static String fingerprint(Path file) throws IOException {
+    CRC32 crc = new CRC32();
+    CRC32C crcc = new CRC32C();
+    byte[] buffer = new byte[1 << 16];
+    long size = 0;
+    try (InputStream in = Files.newInputStream(file)) {
+      for (int n; (n = in.read(buffer)) > 0; ) {
+        crc.update(buffer, 0, n);
+        crcc.update(buffer, 0, n);
+        size += n;
+      }
+    }
+    try {
+      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      sha.update(ByteBuffer.allocate(24).putLong(size).putLong(crc.getValue())
+          .putLong(crcc.getValue()).array());
+      sha.update(String.join("\n", new TreeSet<>(ALLOWED)).getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(sha.digest()).substring(0, 32);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every Java platform", e);
+    }
+  }
+
+  /** The operations of the model in {@code dir} outside {@link #allowed()}. */
+  private static Set<String> foreign(Path dir) throws IOException {
     Set<String> foreign;
     try {
       foreign = new TreeSet<>(ops(dir.resolve("saved_model.pb")));
@@ -57,6 +123,11 @@ public final class ModelOps {
       throw new IOException("cannot load model " + dir + ": " + e.getMessage(), e);
     }
     foreign.removeAll(ALLOWED);
+    return foreign;
+  }
+
+  private static void refuse(Path dir, Set<String> foreign, boolean allowForeign)
+      throws IOException {
     if (!foreign.isEmpty() && !allowForeign) {
       throw new IOException("model " + dir + " holds operations our graphs never use ("
           + String.join(", ", foreign) + "): a model is a program, and this one is not one we"
