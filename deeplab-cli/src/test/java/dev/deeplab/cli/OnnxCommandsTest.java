@@ -129,7 +129,7 @@ class OnnxCommandsTest {
         "--model", model, "--precision", "int8", "--calibration", photos.toString(), "-o",
         int8.toString());
     assertEquals(0, export.code(), export.err());
-    assertTrue(export.out().contains("int8: 55 convolutions") && export.out().contains(
+    assertTrue(export.out().contains("int8: 54 convolutions") && export.out().contains(
         "calibrated on 3 images"), export.out());
     assertTrue(Files.size(int8) < Files.size(fp32) / 3, "int8 weights: "
         + Files.size(int8) + " bytes against " + Files.size(fp32));
