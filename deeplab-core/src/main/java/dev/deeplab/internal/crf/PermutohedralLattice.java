@@ -38,6 +38,16 @@ public final class PermutohedralLattice {
    * 0) where the lattice has none.
    */
   private final int[] neighbour;
+  /**
+   * The splat's work in parts of the vertices, one per core: part {@code s} owns the vertices
+   * from {@code vertices * s / parts} and its corners are {@code splatStart[s]} to {@code
+   * splatStart[s + 1]} of {@code splatPoint}, {@code splatVertex} and {@code splatWeight}, in
+   * point order (so that each vertex sums its points in the same order whatever the parts).
+   */
+  private final int[] splatStart;
+  private final int[] splatPoint;
+  private final int[] splatVertex;
+  private final float[] splatWeight;
 
   private PermutohedralLattice(int dims, int points, int vertices, int[] corner, float[] weight,
       int[] neighbour) {
@@ -47,6 +57,43 @@ public final class PermutohedralLattice {
     this.corner = corner;
     this.weight = weight;
     this.neighbour = neighbour;
+    int n = corner.length;
+    int parts = Math.max(1, Math.min(ForkJoinPool.getCommonPoolParallelism() + 1,
+        vertices / 4096));
+    this.splatStart = new int[parts + 1];
+    this.splatPoint = new int[n];
+    this.splatVertex = new int[n];
+    this.splatWeight = new float[n];
+    int[] count = new int[parts];
+    IntStream.range(0, parts).parallel().forEach(s -> {
+      int v0 = (int) ((long) vertices * s / parts);
+      int v1 = (int) ((long) vertices * (s + 1) / parts);
+      int c = 0;
+      for (int e = 0; e < n; e++) {
+        if (corner[e] >= v0 && corner[e] < v1) {
+          c++;
+        }
+      }
+      count[s] = c;
+    });
+    for (int s = 0; s < parts; s++) {
+      splatStart[s + 1] = splatStart[s] + count[s];
+    }
+    int d1 = dims + 1;
+    IntStream.range(0, parts).parallel().forEach(s -> {
+      int v0 = (int) ((long) vertices * s / parts);
+      int v1 = (int) ((long) vertices * (s + 1) / parts);
+      int i = splatStart[s];
+      for (int e = 0; e < n; e++) {
+        int v = corner[e];
+        if (v >= v0 && v < v1) {
+          splatPoint[i] = e / d1;
+          splatVertex[i] = v;
+          splatWeight[i] = weight[e];
+          i++;
+        }
+      }
+    });
   }
 
   /**
@@ -54,8 +101,10 @@ public final class PermutohedralLattice {
    * {@code features} (already divided by their standard deviations).
    */
   public static PermutohedralLattice build(float[] features, int points, int dims) {
-    return build(features, points, dims,
-        Math.max(1, Math.min(ForkJoinPool.getCommonPoolParallelism(), points / 16384)));
+    // A parallel stream runs on the calling thread and the common pool's workers: one part more
+    // than the pool's parallelism (which is the number of cores less one).
+    return build(features, points, dims, Math.max(1,
+        Math.min(ForkJoinPool.getCommonPoolParallelism() + 1, points / 16384)));
   }
 
   /** {@link #build(float[], int, int)} with the points split into {@code parts} (at least 1). */
@@ -288,30 +337,23 @@ public final class PermutohedralLattice {
       throw new IllegalArgumentException("scratch too small: " + a.length + " and " + b.length);
     }
     int d1 = dims + 1;
-    // Splat in point order, where neighbouring points share vertices and the writes hit cache:
-    // the first half of the points into a, the second into b, in parallel; then a += b.
-    blocks(rows * channels, (i0, i1) -> {
-      Arrays.fill(a, i0, i1, 0f);
-      Arrays.fill(b, i0, i1, 0f);
-    });
-    IntStream.range(0, 2).parallel().forEach(h -> {
-      float[] dst = h == 0 ? a : b;
-      for (int p = h == 0 ? 0 : points / 2; p < (h == 0 ? points / 2 : points); p++) {
-        int src = p * channels;
-        for (int k = 0; k < d1; k++) {
-          int v = corner[p * d1 + k] * channels;
-          float w = weight[p * d1 + k];
-          for (int c = 0; c < channels; c++) {
-            dst[v + c] += w * in[src + c];
-          }
+    // Splat: each part of the vertices, in parallel, zeroes its rows and adds its corners in
+    // point order, where neighbouring points share vertices and the writes hit cache.
+    int parts = splatStart.length - 1;
+    IntStream.range(0, parts).parallel().forEach(s -> {
+      int v0 = (int) ((long) vertices * s / parts);
+      int v1 = (int) ((long) vertices * (s + 1) / parts);
+      Arrays.fill(a, v0 * channels, v1 * channels, 0f);
+      for (int i = splatStart[s]; i < splatStart[s + 1]; i++) {
+        int src = splatPoint[i] * channels;
+        int v = splatVertex[i] * channels;
+        float w = splatWeight[i];
+        for (int c = 0; c < channels; c++) {
+          a[v + c] += w * in[src + c];
         }
       }
     });
-    blocks(vertices * channels, (i0, i1) -> {
-      for (int i = i0; i < i1; i++) {
-        a[i] += b[i];
-      }
-    });
+    Arrays.fill(a, vertices * channels, rows * channels, 0f);
     Arrays.fill(b, vertices * channels, rows * channels, 0f);
     float[][] buffers = {a, b};
     for (int j = 0; j < d1; j++) {
