@@ -98,10 +98,11 @@ public final class DenseCrf {
 
   /**
    * An estimate of the memory {@link #marginals} takes for an image of {@code pixels} pixels and
-   * {@code classes} classes, in bytes: its arrays take about 550 bytes per pixel for a 513×513
-   * photo and 21 classes (from the arrays' sizes: the marginals, 4 bytes per class; the lattice,
-   * about 1.4 vertices per pixel, and its construction's vertex tables); this allows for
-   * lattices of up to about 2 vertices per pixel.
+   * {@code classes} classes, in bytes: its arrays take at most about 860 bytes per pixel for a
+   * 513×513 photo and 21 classes, all of them filtered (about 500 with the few a photo usually
+   * has; from the arrays' sizes: the marginals and the filters' buffers, 4 bytes per class each;
+   * the lattice, about 1.4 vertices and 6 simplex corners per pixel, and its construction's sort
+   * buffers); this allows for lattices of up to about 2 vertices per pixel.
    */
   public static long estimatedBytes(long pixels, int classes) {
     return pixels * 4 * (5L * classes + 150);
@@ -168,13 +169,12 @@ public final class DenseCrf {
       if (buffers[0].length < n * k) {
         buffers = new float[][] {new float[n * k], new float[Math.max(n, rows) * k],
             new float[rows * k]};
-      } else {
-        float[] m = buffers[0];
-        blocks(n, (p0, p1) -> java.util.Arrays.fill(m, p0 * k, p1 * k, 0f));
       }
       float[] message = buffers[0];
       if (lattice != null) {
-        lattice.filterAdd(state.qa, message, k, latticeNorm, wa, buffers[1], buffers[2]);
+        lattice.filter(state.qa, message, k, latticeNorm, wa, buffers[1], buffers[2]);
+      } else {
+        blocks(n, (p0, p1) -> java.util.Arrays.fill(message, p0 * k, p1 * k, 0f));
       }
       if (grid != null) {
         grid.filterAdd(state.qa, message, k, ws, buffers[1]);
@@ -409,7 +409,7 @@ public final class DenseCrf {
     java.util.Arrays.fill(ones, 1f);
     float[] norm = new float[n];
     float[] a = new float[lattice.vertices() + 1];
-    lattice.filterAdd(ones, norm, 1, ones, 1f, a, new float[a.length]);
+    lattice.filter(ones, norm, 1, ones, 1f, a, new float[a.length]);
     for (int i = 0; i < n; i++) {
       norm[i] = 1f / norm[i];
     }

@@ -21,7 +21,7 @@ import java.util.stream.IntStream;
  * factor of the approximation cancels when the result is divided by the filtered ones, which is
  * how the CRF uses it.
  *
- * <p>Built once per image ({@link #build}); {@link #filterAdd} runs on the common fork-join
+ * <p>Built once per image ({@link #build}); {@link #filter} runs on the common fork-join
  * pool and allocates nothing but its tasks.
  */
 public final class PermutohedralLattice {
@@ -471,14 +471,14 @@ public final class PermutohedralLattice {
   }
 
   /**
-   * Filters {@code in} ({@code [points, channels]} row-major) and adds {@code scale[p] * factor}
-   * times the result to {@code out} (same layout). The splat runs in two halves of the points in
+   * Filters {@code in} ({@code [points, channels]} row-major) and sets {@code out} (same layout)
+   * to {@code scale[p] * factor} times the result. The splat runs in parts of the vertices in
    * parallel, each blur direction and the slice in parallel over vertices or points.
    *
    * @param a scratch of at least {@code (vertices() + 1) * channels} floats
    * @param b scratch of the same size
    */
-  public void filterAdd(float[] in, float[] out, int channels, float[] scale, float factor,
+  public void filter(float[] in, float[] out, int channels, float[] scale, float factor,
       float[] a, float[] b) {
     int rows = vertices + 1;
     if (a.length < rows * channels || b.length < rows * channels) {
@@ -524,7 +524,12 @@ public final class PermutohedralLattice {
       for (int p = p0; p < p1; p++) {
         int dst = p * channels;
         float s = scale[p] * factor;
-        for (int k = 0; k < d1; k++) {
+        int first = corner[p * d1] * channels;
+        float w0 = weight[p * d1] * s;
+        for (int c = 0; c < channels; c++) {
+          out[dst + c] = w0 * blurred[first + c];
+        }
+        for (int k = 1; k < d1; k++) {
           int src = corner[p * d1 + k] * channels;
           float w = weight[p * d1 + k] * s;
           for (int c = 0; c < channels; c++) {

@@ -78,7 +78,7 @@ class PermutohedralLatticeTest {
       float[] scale) {
     float[] out = new float[in.length];
     float[] a = new float[(lattice.vertices() + 1) * channels];
-    lattice.filterAdd(in, out, channels, scale, 1f, a, new float[a.length]);
+    lattice.filter(in, out, channels, scale, 1f, a, new float[a.length]);
     return out;
   }
 }
