@@ -127,23 +127,39 @@ public final class PermutohedralLattice {
     // the implied last coordinate moves by d+1. An absent neighbour is the extra vertex
     // {@code vertices}, whose value stays 0. Translating every key by the same vector keeps
     // their order, so the lower neighbours of the vertices in order are found in order, by one
-    // merge over the sorted keys per direction (a hash lookup per vertex is a cache miss each).
+    // merge over the sorted keys per direction (a hash lookup per vertex is a cache miss each);
+    // with the keys packed into longs (room left for the step), a step is one addition and a
+    // comparison one instruction.
     int[] neighbour = new int[Math.multiplyExact(2 * d1, vertices)];
     Arrays.fill(neighbour, vertices);
+    KeyPacking packing = packKeys ? KeyPacking.ofVertices(keys, vertices, dims) : null;
+    long[] packed = new long[packing == null ? 0 : vertices];
+    for (int v = 0; v < packed.length; v++) {
+      packed[v] = packing.pack(keys, v * dims);
+    }
     IntStream.range(0, d1).parallel().forEach(j -> {
       int[] down = new int[dims];
+      long step = packing == null ? 0 : packing.step(j);
       int u = 0;
       for (int v = 0; v < vertices; v++) {
-        int base = v * dims;
-        for (int i = 0; i < dims; i++) {
-          down[i] = keys[base + i] - 1;
-        }
-        if (j < dims) {
-          down[j] = keys[base + j] + dims;
-        }
         int c = -1;
-        while (u < vertices && (c = compare(keys, u * dims, down, 0, dims)) < 0) {
-          u++;
+        if (packing != null) {
+          long target = packed[v] + step;
+          while (u < vertices && packed[u] < target) {
+            u++;
+          }
+          c = u < vertices && packed[u] == target ? 0 : 1;
+        } else {
+          int base = v * dims;
+          for (int i = 0; i < dims; i++) {
+            down[i] = keys[base + i] - 1;
+          }
+          if (j < dims) {
+            down[j] = keys[base + j] + dims;
+          }
+          while (u < vertices && (c = compare(keys, u * dims, down, 0, dims)) < 0) {
+            u++;
+          }
         }
         if (u < vertices && c == 0) {
           // The relation is symmetric: v is u's neighbour on the other side.
@@ -332,27 +348,76 @@ public final class PermutohedralLattice {
         }
       }
       int[] low = new int[dims];
-      int[] shift = new int[dims];
-      int bits = 0;
-      for (int i = dims - 1; i >= 0; i--) {
+      long[] range = new long[dims];
+      for (int i = 0; i < dims; i++) {
         double lo = Math.floor(min[i]) - 3 * d1;
-        double range = Math.ceil(max[i]) + 3 * d1 - lo;
-        if (!(range < 1 << 30) || !(lo > Integer.MIN_VALUE / 2)) {
+        double r = Math.ceil(max[i]) + 3 * d1 - lo;
+        if (!(r < 1 << 30) || !(lo > Integer.MIN_VALUE / 2)) {
           return null;
         }
         low[i] = (int) lo;
+        range[i] = (long) r;
+      }
+      return of(low, range);
+    }
+
+    /**
+     * The packing for {@code count} vertex keys and their lower neighbours (each coordinate
+     * less 1, one of them plus {@code d+1}); null if 63 bits do not hold it.
+     */
+    static KeyPacking ofVertices(int[] keys, int count, int dims) {
+      int[] low = new int[dims];
+      long[] range = new long[dims];
+      for (int i = 0; i < dims; i++) {
+        int min = Integer.MAX_VALUE;
+        int max = Integer.MIN_VALUE;
+        for (int v = 0; v < count; v++) {
+          min = Math.min(min, keys[v * dims + i]);
+          max = Math.max(max, keys[v * dims + i]);
+        }
+        low[i] = min - 1;
+        range[i] = (long) max + dims + 1 - low[i];
+      }
+      return of(low, range);
+    }
+
+    /** Coordinates from {@code low} over {@code range} (both per coordinate) packed. */
+    private static KeyPacking of(int[] low, long[] range) {
+      int dims = low.length;
+      int[] shift = new int[dims];
+      int bits = 0;
+      for (int i = dims - 1; i >= 0; i--) {
+        if (range[i] >= 1 << 30) {
+          return null;
+        }
         shift[i] = bits;
-        bits += 32 - Integer.numberOfLeadingZeros((int) range);
+        bits += 64 - Long.numberOfLeadingZeros(range[i]);
       }
       return bits <= 63 ? new KeyPacking(dims, low, shift, bits) : null;
     }
 
     long pack(int[] key) {
+      return pack(key, 0);
+    }
+
+    long pack(int[] keys, int at) {
       long packed = 0;
       for (int i = 0; i < dims; i++) {
-        packed |= (long) (key[i] - low[i]) << shift[i];
+        packed |= (long) (keys[at + i] - low[i]) << shift[i];
       }
       return packed;
+    }
+
+    /**
+     * What to add to a packed key for its lower neighbour along direction {@code j} (exact if
+     * no coordinate leaves its range).
+     */
+    long step(int j) {
+      long step = 0;
+      for (int i = 0; i < dims; i++) {
+        step -= 1L << shift[i];
+      }
+      return j < dims ? step + ((long) (dims + 1) << shift[j]) : step;
     }
 
     void unpack(long packed, int[] keys, int at) {
