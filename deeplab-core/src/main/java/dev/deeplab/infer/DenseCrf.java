@@ -188,8 +188,8 @@ public final class DenseCrf {
    * The marginals during mean-field inference, held for the classes filtered only: those of
    * {@link #active} ({@link #k} of them) at {@code qa[p * k + c]}; every other class's marginal
    * is its clamped probability times the pixel's {@link #factor}. The update of a pixel then
-   * takes {@code k} exponentials and {@code k} divisions, not one per class, and the filters
-   * read {@code qa} as it is.
+   * takes {@code k + 1} exponentials and touches {@code k} values, not every class's, and the
+   * filters read {@code qa} as it is.
    */
   private static final class MeanField {
     private final float[] probabilities;
