@@ -196,7 +196,8 @@ public final class DenseCrf {
     private final int n;
     private final int classes;
     private final boolean[] reached;
-    private int[] active = new int[0];
+    /** Null before the first {@link #activate}. */
+    private int[] active;
     private boolean[] isActive;
     private int k;
     /** The active classes' marginals, {@code [n, k]}. */

@@ -75,6 +75,21 @@ class DenseCrfTest {
   }
 
   @Test
+  void noClassFilteredWhenAllAreNegligible() {
+    // 1,200 classes at 1/1200 each, all below the 1e-3 under which a class is not filtered: no
+    // class has a message, and each update gives back the uniform softmax.
+    int w = 4;
+    int h = 3;
+    int classes = 1200;
+    float[] p = new float[w * h * classes];
+    java.util.Arrays.fill(p, 1f / classes);
+    float[] q = DenseCrf.deepLabV2().marginals(uniform(w, h, 0x336699), p, classes);
+    for (int i = 0; i < q.length; i++) {
+      assertEquals(1.0 / classes, q[i], 1e-9, "marginal " + i);
+    }
+  }
+
+  @Test
   void zeroWeightsOrIterationsGiveTheSoftmax() {
     int w = 9;
     int h = 7;
