@@ -165,6 +165,7 @@ public final class DenseCrf {
     // not grow (fresh ones, zeroed by the JVM, would add tens of megabytes of writes per update).
     float[][] buffers = new float[3][0];
     for (int it = 0; it < settings.iterations(); it++) {
+      state.activate();
       int k = state.k;
       if (buffers[0].length < n * k) {
         buffers = new float[][] {new float[n * k], new float[Math.max(n, rows) * k],
@@ -235,7 +236,6 @@ public final class DenseCrf {
         }
         merge(seen);
       });
-      activate();
     }
 
     private float clamped(int i) {
@@ -251,10 +251,11 @@ public final class DenseCrf {
     }
 
     /**
-     * Makes the classes marked in {@link #reached} the active ones, if they are not already, and
-     * clears the marks.
+     * Makes the classes marked in {@link #reached} (by the last update, or the start) the active
+     * ones, if they are not already, and clears the marks. Called before each update, not after:
+     * the marginals an update computed for the classes it filtered stay as they are.
      */
-    private void activate() {
+    void activate() {
       int[] next = new int[classes];
       int count = 0;
       for (int c = 0; c < classes; c++) {
@@ -317,7 +318,7 @@ public final class DenseCrf {
      * (the messages are weighted means times the kernel weights, in {@code [0, w_a + w_s]}): a
      * class left out of the filtering has no message and takes {@code p exp(-m) / sum}, which
      * {@link #factor} keeps. The classes whose new marginal reaches {@link #NEGLIGIBLE} somewhere
-     * are the next update's active classes.
+     * are marked for the next update ({@link #activate}).
      */
     void update(float[] message) {
       blocks(n, (p0, p1) -> {
@@ -352,7 +353,6 @@ public final class DenseCrf {
         }
         merge(seen);
       });
-      activate();
     }
 
     /** The marginals of all classes, {@code [n, classes]}. */
