@@ -98,10 +98,11 @@ public final class DenseCrf {
 
   /**
    * An estimate of the memory {@link #marginals} takes for an image of {@code pixels} pixels and
-   * {@code classes} classes, in bytes: its arrays take about 550 bytes per pixel for a 513×513
-   * photo and 21 classes (from the arrays' sizes: the marginals, 4 bytes per class; the lattice,
-   * about 1.4 vertices per pixel, and its construction's vertex tables); this allows for
-   * lattices of up to about 2 vertices per pixel.
+   * {@code classes} classes, in bytes: its arrays take at most about 860 bytes per pixel for a
+   * 513×513 photo and 21 classes, all of them filtered (about 500 with the few a photo usually
+   * has; from the arrays' sizes: the marginals and the filters' buffers, 4 bytes per class each;
+   * the lattice, about 1.4 vertices and 6 simplex corners per pixel, and its construction's sort
+   * buffers); this allows for lattices of up to about 2 vertices per pixel.
    */
   public static long estimatedBytes(long pixels, int classes) {
     return pixels * 4 * (5L * classes + 150);
@@ -144,12 +145,10 @@ public final class DenseCrf {
           + image.width() + "x" + image.height() + " pixels and " + classes + " classes, got "
           + probabilities.length);
     }
-    float[] q = new float[probabilities.length];
-    boolean[] reached = new boolean[classes];
-    blocks(n, (p0, p1) -> update(probabilities, null, null, 0, q, classes, p0, p1, reached));
+    MeanField state = new MeanField(probabilities, n, classes);
     if (settings.iterations() == 0
         || settings.appearanceWeight() == 0 && settings.smoothnessWeight() == 0) {
-      return q;
+      return state.marginals();
     }
     PermutohedralLattice lattice = null;
     float[] latticeNorm = null;
@@ -161,87 +160,216 @@ public final class DenseCrf {
         ? new GaussianGrid(image.width(), image.height(), settings.smoothnessXyStd()) : null;
     float wa = (float) settings.appearanceWeight();
     float ws = (float) settings.smoothnessWeight();
-    int[] active = new int[classes];
     int rows = lattice == null ? 0 : lattice.vertices() + 1;
-    // The arrays of an update, reused by the next while the number of classes filtered does not
-    // grow (fresh ones, zeroed by the JVM, would add tens of megabytes of writes per update).
-    float[][] buffers = new float[4][0];
+    // The filters' arrays, reused by the next update while the number of classes filtered does
+    // not grow (fresh ones, zeroed by the JVM, would add tens of megabytes of writes per update).
+    float[][] buffers = new float[3][0];
     for (int it = 0; it < settings.iterations(); it++) {
-      // Only the classes that are not negligible anywhere are filtered, gathered into [n, k].
-      int k = activeClasses(reached, active);
+      state.activate();
+      int k = state.k;
       if (buffers[0].length < n * k) {
-        buffers = new float[][] {new float[n * k], new float[n * k],
-            new float[Math.max(n, rows) * k], new float[rows * k]};
-      } else {
-        float[] m = buffers[1];
-        blocks(n, (p0, p1) -> java.util.Arrays.fill(m, p0 * k, p1 * k, 0f));
+        buffers = new float[][] {new float[n * k], new float[Math.max(n, rows) * k],
+            new float[rows * k]};
       }
-      float[] qa = buffers[0];
-      float[] message = buffers[1];
-      blocks(n, (p0, p1) -> {
-        for (int p = p0; p < p1; p++) {
-          for (int c = 0; c < k; c++) {
-            qa[p * k + c] = q[p * classes + active[c]];
-          }
-        }
-      });
+      float[] message = buffers[0];
       if (lattice != null) {
-        lattice.filterAdd(qa, message, k, latticeNorm, wa, buffers[2], buffers[3]);
+        lattice.filter(state.qa, message, k, latticeNorm, wa, buffers[1], buffers[2]);
+      } else {
+        blocks(n, (p0, p1) -> java.util.Arrays.fill(message, p0 * k, p1 * k, 0f));
       }
       if (grid != null) {
-        grid.filterAdd(qa, message, k, ws, buffers[2]);
+        grid.filterAdd(state.qa, message, k, ws, buffers[1]);
       }
-      java.util.Arrays.fill(reached, false);
-      blocks(n, (p0, p1) -> update(probabilities, message, active, k, q, classes, p0, p1,
-          reached));
+      state.update(message);
     }
-    return q;
+    return state.marginals();
   }
 
   /**
-   * The mean-field update of pixels {@code [p0, p1)}: {@code q = softmax(log p + message)} with
-   * {@code p} the probabilities raised to {@link #MIN_PROBABILITY}, the message of class {@code
-   * active[c]} at {@code message[p * k + c]} (none when {@code k} is 0). Computed as {@code p
-   * exp(message - m) / sum}, {@code m} the largest message of the pixel (the messages are
-   * weighted means times the kernel weights, in {@code [0, w_a + w_s]}): a class left out of the
-   * filtering has no message and keeps {@code p exp(-m)}, so that only the filtered classes take
-   * an exponential. Sets {@code reached[c]} for the classes whose new marginal reaches {@link
-   * #NEGLIGIBLE} at one of these pixels (the scan for the next update's active classes, done
-   * while {@code q} is in cache).
+   * The marginals during mean-field inference, held for the classes filtered only: those of
+   * {@link #active} ({@link #k} of them) at {@code qa[p * k + c]}; every other class's marginal
+   * is its clamped probability times the pixel's {@link #factor}. The update of a pixel then
+   * takes {@code k + 1} exponentials and touches {@code k} values, not every class's, and the
+   * filters read {@code qa} as it is.
    */
-  private static void update(float[] probabilities, float[] message, int[] active, int k,
-      float[] q, int classes, int p0, int p1, boolean[] reached) {
-    boolean[] seen = new boolean[classes];
-    for (int p = p0; p < p1; p++) {
-      int base = p * classes;
-      int m0 = p * k;
-      float max = 0;
-      for (int c = 0; c < k; c++) {
-        max = Math.max(max, message[m0 + c]);
-      }
-      float rest = exp(-max);
-      float sum = 0;
-      for (int c = 0; c < classes; c++) {
-        float v = Math.max(probabilities[base + c], MIN_PROBABILITY) * rest;
-        q[base + c] = v;
-        sum += v;
-      }
-      for (int c = 0; c < k; c++) {
-        int i = base + active[c];
-        float v = Math.max(probabilities[i], MIN_PROBABILITY) * exp(message[m0 + c] - max);
-        sum += v - q[i];
-        q[i] = v;
-      }
-      float inv = 1f / sum;
-      for (int c = 0; c < classes; c++) {
-        q[base + c] *= inv;
-        seen[c] |= q[base + c] >= NEGLIGIBLE;
+  private static final class MeanField {
+    private final float[] probabilities;
+    private final int n;
+    private final int classes;
+    private final boolean[] reached;
+    /** Null before the first {@link #activate}. */
+    private int[] active;
+    private boolean[] isActive;
+    private int k;
+    /** The active classes' marginals, {@code [n, k]}. */
+    private float[] qa = new float[0];
+    /** The active classes' probabilities raised to {@link #MIN_PROBABILITY}, {@code [n, k]}. */
+    private float[] pa = new float[0];
+    /** Per pixel: the sum and the largest of the other classes' clamped probabilities. */
+    private final float[] restSum;
+    private final float[] restMax;
+    /** Per pixel: an inactive class's marginal over its clamped probability. */
+    private final float[] factor;
+
+    /** The state {@code Q = p} (normalised after clamping). */
+    MeanField(float[] probabilities, int n, int classes) {
+      this.probabilities = probabilities;
+      this.n = n;
+      this.classes = classes;
+      this.reached = new boolean[classes];
+      this.restSum = new float[n];
+      this.restMax = new float[n];
+      this.factor = new float[n];
+      blocks(n, (p0, p1) -> {
+        boolean[] seen = new boolean[classes];
+        for (int p = p0; p < p1; p++) {
+          int base = p * classes;
+          float sum = 0;
+          for (int c = 0; c < classes; c++) {
+            sum += clamped(base + c);
+          }
+          float inv = 1f / sum;
+          factor[p] = inv;
+          for (int c = 0; c < classes; c++) {
+            seen[c] |= clamped(base + c) * inv >= NEGLIGIBLE;
+          }
+        }
+        merge(seen);
+      });
+    }
+
+    private float clamped(int i) {
+      return Math.max(probabilities[i], MIN_PROBABILITY);
+    }
+
+    private void merge(boolean[] seen) {
+      synchronized (reached) {
+        for (int c = 0; c < classes; c++) {
+          reached[c] |= seen[c];
+        }
       }
     }
-    synchronized (reached) {
+
+    /**
+     * Makes the classes marked in {@link #reached} (by the last update, or the start) the active
+     * ones, if they are not already, and clears the marks. Called before each update, not after:
+     * the marginals an update computed for the classes it filtered stay as they are.
+     */
+    void activate() {
+      int[] next = new int[classes];
+      int count = 0;
       for (int c = 0; c < classes; c++) {
-        reached[c] |= seen[c];
+        if (reached[c]) {
+          next[count++] = c;
+        }
       }
+      java.util.Arrays.fill(reached, false);
+      int[] now = java.util.Arrays.copyOf(next, count);
+      if (java.util.Arrays.equals(now, active)) {
+        return;
+      }
+      int[] before = active;
+      int kb = k;
+      float[] qb = qa;
+      int[] slot = new int[classes];
+      java.util.Arrays.fill(slot, -1);
+      for (int c = 0; c < kb; c++) {
+        slot[before[c]] = c;
+      }
+      boolean[] isActive = new boolean[classes];
+      for (int c : now) {
+        isActive[c] = true;
+      }
+      this.isActive = isActive;
+      int kn = count;
+      float[] q = new float[n * kn];
+      float[] pn = new float[n * kn];
+      blocks(n, (p0, p1) -> {
+        for (int p = p0; p < p1; p++) {
+          int base = p * classes;
+          for (int c = 0; c < kn; c++) {
+            int from = slot[now[c]];
+            pn[p * kn + c] = clamped(base + now[c]);
+            q[p * kn + c] = from >= 0 ? qb[p * kb + from] : clamped(base + now[c]) * factor[p];
+          }
+          float sum = 0;
+          float max = 0;
+          for (int c = 0; c < classes; c++) {
+            if (!isActive[c]) {
+              float v = clamped(base + c);
+              sum += v;
+              max = Math.max(max, v);
+            }
+          }
+          restSum[p] = sum;
+          restMax[p] = max;
+        }
+      });
+      active = now;
+      k = kn;
+      qa = q;
+      pa = pn;
+    }
+
+    /**
+     * One mean-field update: {@code Q = softmax(log p + message)}, {@code p} clamped to {@link
+     * #MIN_PROBABILITY}, the message of active class {@code c} at {@code message[p * k + c]}.
+     * Computed as {@code p exp(message - m) / sum}, {@code m} the largest message of the pixel
+     * (the messages are weighted means times the kernel weights, in {@code [0, w_a + w_s]}): a
+     * class left out of the filtering has no message and takes {@code p exp(-m) / sum}, which
+     * {@link #factor} keeps. The classes whose new marginal reaches {@link #NEGLIGIBLE} somewhere
+     * are marked for the next update ({@link #activate}).
+     */
+    void update(float[] message) {
+      blocks(n, (p0, p1) -> {
+        boolean[] seen = new boolean[classes];
+        float[] v = new float[k];
+        for (int p = p0; p < p1; p++) {
+          int m0 = p * k;
+          float max = 0;
+          for (int c = 0; c < k; c++) {
+            max = Math.max(max, message[m0 + c]);
+          }
+          float rest = exp(-max);
+          float sum = restSum[p] * rest;
+          for (int c = 0; c < k; c++) {
+            v[c] = pa[m0 + c] * exp(message[m0 + c] - max);
+            sum += v[c];
+          }
+          float inv = 1f / sum;
+          for (int c = 0; c < k; c++) {
+            float x = v[c] * inv;
+            qa[m0 + c] = x;
+            seen[active[c]] |= x >= NEGLIGIBLE;
+          }
+          float f = rest * inv;
+          factor[p] = f;
+          if (restMax[p] * f >= NEGLIGIBLE) {
+            int base = p * classes;
+            for (int c = 0; c < classes; c++) {
+              seen[c] |= !isActive[c] && clamped(base + c) * f >= NEGLIGIBLE;
+            }
+          }
+        }
+        merge(seen);
+      });
+    }
+
+    /** The marginals of all classes, {@code [n, classes]}. */
+    float[] marginals() {
+      float[] q = new float[n * classes];
+      blocks(n, (p0, p1) -> {
+        for (int p = p0; p < p1; p++) {
+          int base = p * classes;
+          for (int c = 0; c < classes; c++) {
+            q[base + c] = clamped(base + c) * factor[p];
+          }
+          for (int c = 0; c < k; c++) {
+            q[base + active[c]] = qa[p * k + c];
+          }
+        }
+      });
+      return q;
     }
   }
 
@@ -253,17 +381,6 @@ public final class DenseCrf {
    * typically has a few classes above it, and the filtering's work shrinks accordingly.
    */
   private static final float NEGLIGIBLE = 1e-3f;
-
-  /** Lists the classes marked in {@code reached} in {@code active}; returns how many. */
-  private static int activeClasses(boolean[] reached, int[] active) {
-    int count = 0;
-    for (int c = 0; c < reached.length; c++) {
-      if (reached[c]) {
-        active[count++] = c;
-      }
-    }
-    return count;
-  }
 
   /** The appearance kernel's lattice over position and colour, scaled by their deviations. */
   private PermutohedralLattice appearanceLattice(RgbImage image) {
@@ -293,7 +410,7 @@ public final class DenseCrf {
     java.util.Arrays.fill(ones, 1f);
     float[] norm = new float[n];
     float[] a = new float[lattice.vertices() + 1];
-    lattice.filterAdd(ones, norm, 1, ones, 1f, a, new float[a.length]);
+    lattice.filter(ones, norm, 1, ones, 1f, a, new float[a.length]);
     for (int i = 0; i < n; i++) {
       norm[i] = 1f / norm[i];
     }

@@ -75,6 +75,41 @@ class DenseCrfTest {
   }
 
   @Test
+  void aClassFallingBelowTheThresholdKeepsItsUpdatedMarginal() {
+    // p = (0.7, 0.3) at every pixel of a uniform image, smoothness only: each message is w_s
+    // times the class's marginal, so one update gives Q(1) = 0.3 e^(16 * 0.3) / (0.3 e^(16 * 0.3)
+    // + 0.7 e^(16 * 0.7)) = 7.1e-4, below the 1e-3 under which the next update would not filter
+    // class 1; the marginal returned is still this update's.
+    int w = 6;
+    int h = 5;
+    double[] p0 = new double[w * h];
+    java.util.Arrays.fill(p0, 0.7);
+    DenseCrf crf = new DenseCrf(new DenseCrf.Settings(1, 0, 1, 1, 16, 1));
+    float[] q = crf.marginals(uniform(w, h, 0x808080), twoClasses(p0), 2);
+    double a = 0.3 * Math.exp(16 * 0.3);
+    double want = a / (a + 0.7 * Math.exp(16 * 0.7));
+    for (int i = 0; i < w * h; i++) {
+      assertEquals(want, q[2 * i + 1], 1e-5 * want, "Q(1) at pixel " + i);
+      assertEquals(1 - want, q[2 * i], 1e-6, "Q(0) at pixel " + i);
+    }
+  }
+
+  @Test
+  void noClassFilteredWhenAllAreNegligible() {
+    // 1,200 classes at 1/1200 each, all below the 1e-3 under which a class is not filtered: no
+    // class has a message, and each update gives back the uniform softmax.
+    int w = 4;
+    int h = 3;
+    int classes = 1200;
+    float[] p = new float[w * h * classes];
+    java.util.Arrays.fill(p, 1f / classes);
+    float[] q = DenseCrf.deepLabV2().marginals(uniform(w, h, 0x336699), p, classes);
+    for (int i = 0; i < q.length; i++) {
+      assertEquals(1.0 / classes, q[i], 1e-9, "marginal " + i);
+    }
+  }
+
+  @Test
   void zeroWeightsOrIterationsGiveTheSoftmax() {
     int w = 9;
     int h = 7;

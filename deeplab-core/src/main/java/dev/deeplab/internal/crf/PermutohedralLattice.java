@@ -21,7 +21,7 @@ import java.util.stream.IntStream;
  * factor of the approximation cancels when the result is divided by the filtered ones, which is
  * how the CRF uses it.
  *
- * <p>Built once per image ({@link #build}); {@link #filterAdd} runs on the common fork-join
+ * <p>Built once per image ({@link #build}); {@link #filter} runs on the common fork-join
  * pool and allocates nothing but its tasks.
  */
 public final class PermutohedralLattice {
@@ -38,6 +38,16 @@ public final class PermutohedralLattice {
    * 0) where the lattice has none.
    */
   private final int[] neighbour;
+  /**
+   * The splat's work in parts of the vertices, one per core: part {@code s} owns the vertices
+   * from {@code vertices * s / parts} and its corners are {@code splatStart[s]} to {@code
+   * splatStart[s + 1]} of {@code splatPoint}, {@code splatVertex} and {@code splatWeight}, in
+   * point order (so that each vertex sums its points in the same order whatever the parts).
+   */
+  private final int[] splatStart;
+  private final int[] splatPoint;
+  private final int[] splatVertex;
+  private final float[] splatWeight;
 
   private PermutohedralLattice(int dims, int points, int vertices, int[] corner, float[] weight,
       int[] neighbour) {
@@ -47,6 +57,43 @@ public final class PermutohedralLattice {
     this.corner = corner;
     this.weight = weight;
     this.neighbour = neighbour;
+    int n = corner.length;
+    int parts = Math.max(1, Math.min(ForkJoinPool.getCommonPoolParallelism() + 1,
+        vertices / 4096));
+    this.splatStart = new int[parts + 1];
+    this.splatPoint = new int[n];
+    this.splatVertex = new int[n];
+    this.splatWeight = new float[n];
+    int[] count = new int[parts];
+    IntStream.range(0, parts).parallel().forEach(s -> {
+      int v0 = (int) ((long) vertices * s / parts);
+      int v1 = (int) ((long) vertices * (s + 1) / parts);
+      int c = 0;
+      for (int e = 0; e < n; e++) {
+        if (corner[e] >= v0 && corner[e] < v1) {
+          c++;
+        }
+      }
+      count[s] = c;
+    });
+    for (int s = 0; s < parts; s++) {
+      splatStart[s + 1] = splatStart[s] + count[s];
+    }
+    int d1 = dims + 1;
+    IntStream.range(0, parts).parallel().forEach(s -> {
+      int v0 = (int) ((long) vertices * s / parts);
+      int v1 = (int) ((long) vertices * (s + 1) / parts);
+      int i = splatStart[s];
+      for (int e = 0; e < n; e++) {
+        int v = corner[e];
+        if (v >= v0 && v < v1) {
+          splatPoint[i] = e / d1;
+          splatVertex[i] = v;
+          splatWeight[i] = weight[e];
+          i++;
+        }
+      }
+    });
   }
 
   /**
@@ -54,12 +101,19 @@ public final class PermutohedralLattice {
    * {@code features} (already divided by their standard deviations).
    */
   public static PermutohedralLattice build(float[] features, int points, int dims) {
-    return build(features, points, dims,
-        Math.max(1, Math.min(ForkJoinPool.getCommonPoolParallelism(), points / 16384)));
+    // A parallel stream runs on the calling thread and the common pool's workers: one part more
+    // than the pool's parallelism (which is the number of cores less one).
+    return build(features, points, dims, Math.max(1,
+        Math.min(ForkJoinPool.getCommonPoolParallelism() + 1, points / 16384)), true);
   }
 
-  /** {@link #build(float[], int, int)} with the points split into {@code parts} (at least 1). */
-  static PermutohedralLattice build(float[] features, int points, int dims, int parts) {
+  /**
+   * {@link #build(float[], int, int)} with the points split into {@code parts} (at least 1),
+   * their corners' keys sorted if {@code packKeys} and 63 bits hold them, else numbered by hash
+   * tables; the lattice is the same either way.
+   */
+  static PermutohedralLattice build(float[] features, int points, int dims, int parts,
+      boolean packKeys) {
     if (dims < 1 || features.length != (long) points * dims) {
       throw new IllegalArgumentException("expected " + points + " x " + dims + " features, got "
           + features.length);
@@ -67,29 +121,45 @@ public final class PermutohedralLattice {
     int d1 = dims + 1;
     int[] corner = new int[Math.multiplyExact(points, d1)];
     float[] weight = new float[corner.length];
-    int[] keys = vertices(features, dims, corner, weight, 0, points, parts);
+    int[] keys = vertices(features, dims, corner, weight, 0, points, parts, packKeys);
     int vertices = keys.length / dims;
     // Neighbours along each lattice direction j: +/- ((d+1) e_j - (1, ..., 1)); for j = d only
     // the implied last coordinate moves by d+1. An absent neighbour is the extra vertex
     // {@code vertices}, whose value stays 0. Translating every key by the same vector keeps
     // their order, so the lower neighbours of the vertices in order are found in order, by one
-    // merge over the sorted keys per direction (a hash lookup per vertex is a cache miss each).
+    // merge over the sorted keys per direction (a hash lookup per vertex is a cache miss each);
+    // with the keys packed into longs (room left for the step), a step is one addition and a
+    // comparison one instruction.
     int[] neighbour = new int[Math.multiplyExact(2 * d1, vertices)];
     Arrays.fill(neighbour, vertices);
+    KeyPacking packing = packKeys ? KeyPacking.ofVertices(keys, vertices, dims) : null;
+    long[] packed = new long[packing == null ? 0 : vertices];
+    for (int v = 0; v < packed.length; v++) {
+      packed[v] = packing.pack(keys, v * dims);
+    }
     IntStream.range(0, d1).parallel().forEach(j -> {
       int[] down = new int[dims];
+      long step = packing == null ? 0 : packing.step(j);
       int u = 0;
       for (int v = 0; v < vertices; v++) {
-        int base = v * dims;
-        for (int i = 0; i < dims; i++) {
-          down[i] = keys[base + i] - 1;
-        }
-        if (j < dims) {
-          down[j] = keys[base + j] + dims;
-        }
         int c = -1;
-        while (u < vertices && (c = compare(keys, u * dims, down, 0, dims)) < 0) {
-          u++;
+        if (packing != null) {
+          long target = packed[v] + step;
+          while (u < vertices && packed[u] < target) {
+            u++;
+          }
+          c = u < vertices && packed[u] == target ? 0 : 1;
+        } else {
+          int base = v * dims;
+          for (int i = 0; i < dims; i++) {
+            down[i] = keys[base + i] - 1;
+          }
+          if (j < dims) {
+            down[j] = keys[base + j] + dims;
+          }
+          while (u < vertices && (c = compare(keys, u * dims, down, 0, dims)) < 0) {
+            u++;
+          }
         }
         if (u < vertices && c == 0) {
           // The relation is symmetric: v is u's neighbour on the other side.
@@ -107,14 +177,22 @@ public final class PermutohedralLattice {
    * indices into this list and their barycentric weights. Numbered in key order, a vertex's
    * neighbours, whose first coordinate differs from its own by at most d+1, are a few hundred
    * vertices away rather than anywhere, so that the blur reads them from cache. Splits the
-   * points into {@code parts} ranges built in parallel, each with its own hash table, and merges
-   * their sorted lists; the result does not depend on {@code parts}.
+   * points into {@code parts} ranges built in parallel, each sorting its corners' packed keys
+   * ({@link #sortedVertices}) or, if {@code packKeys} is false or the keys do not fit in a
+   * {@code long}, numbering them in a hash table, and merges their sorted lists; the result
+   * depends neither on {@code parts} nor on the way.
    */
   private static int[] vertices(float[] features, int dims, int[] corner, float[] weight,
-      int p0, int p1, int parts) {
+      int p0, int p1, int parts, boolean packKeys) {
     int d1 = dims + 1;
     if (parts <= 1) {
-      VertexTable table = simplices(features, dims, corner, weight, p0, p1);
+      KeyPacking packing = packKeys ? KeyPacking.of(features, dims, p0, p1) : null;
+      if (packing != null) {
+        long[] packed = new long[(p1 - p0) * d1];
+        simplices(features, dims, corner, weight, p0, p1, packing, packed);
+        return sortedVertices(packed, packing, corner, p0 * d1);
+      }
+      VertexTable table = simplices(features, dims, corner, weight, p0, p1, null, null);
       int count = table.size();
       int[] order = lexicographicOrder(table.keys, count, dims);
       int[] keys = new int[count * dims];
@@ -132,8 +210,8 @@ public final class PermutohedralLattice {
     int mid = (int) (p0 + (long) (p1 - p0) * left / parts);
     int[][] halves = new int[2][];
     IntStream.range(0, 2).parallel().forEach(h -> halves[h] = h == 0
-        ? vertices(features, dims, corner, weight, p0, mid, left)
-        : vertices(features, dims, corner, weight, mid, p1, parts - left));
+        ? vertices(features, dims, corner, weight, p0, mid, left, packKeys)
+        : vertices(features, dims, corner, weight, mid, p1, parts - left, packKeys));
     int[] a = halves[0];
     int[] b = halves[1];
     int na = a.length / dims;
@@ -165,16 +243,200 @@ public final class PermutohedralLattice {
   }
 
   /**
-   * Finds the simplex enclosing each of the points {@code [p0, p1)}: sets their corners to
-   * vertex numbers in the table returned and their barycentric weights.
+   * The vertices of the corners {@code packed} (the corners of points {@code [p0, p1)}, from
+   * {@code corner[first]} on): sorts the packed keys with their corner numbers (a
+   * least-significant-digit radix sort, 11 bits a pass), numbers the runs of equal keys in that
+   * order, which is the keys' lexicographic order, and sets each corner to its run's number.
+   * Sorting the 1.6 million corners of a 513×513 photo this way takes a few sequential passes
+   * where a hash table takes a cache miss per corner. Returns the keys of the runs.
    */
-  private static VertexTable simplices(float[] features, int dims, int[] corner, float[] weight,
-      int p0, int p1) {
+  private static int[] sortedVertices(long[] packed, KeyPacking packing, int[] corner,
+      int first) {
+    int m = packed.length;
+    int[] index = new int[m];
+    for (int i = 0; i < m; i++) {
+      index[i] = i;
+    }
+    long[] packedNext = new long[m];
+    int[] indexNext = new int[m];
+    int[] start = new int[(1 << 11) + 1];
+    for (int shift = 0; shift < packing.bits; shift += 11) {
+      Arrays.fill(start, 0);
+      for (int i = 0; i < m; i++) {
+        start[(int) (packed[i] >>> shift & 0x7FF) + 1]++;
+      }
+      for (int b = 0; b < 1 << 11; b++) {
+        start[b + 1] += start[b];
+      }
+      for (int i = 0; i < m; i++) {
+        int to = start[(int) (packed[i] >>> shift & 0x7FF)]++;
+        packedNext[to] = packed[i];
+        indexNext[to] = index[i];
+      }
+      long[] t = packed;
+      packed = packedNext;
+      packedNext = t;
+      int[] u = index;
+      index = indexNext;
+      indexNext = u;
+    }
+    int count = 0;
+    for (int i = 0; i < m; i++) {
+      if (i == 0 || packed[i] != packed[i - 1]) {
+        count++;
+      }
+    }
+    int dims = packing.dims();
+    int[] keys = new int[count * dims];
+    int v = -1;
+    for (int i = 0; i < m; i++) {
+      if (i == 0 || packed[i] != packed[i - 1]) {
+        packing.unpack(packed[i], keys, ++v * dims);
+      }
+      corner[first + index[i]] = v;
+    }
+    return keys;
+  }
+
+  /** The scale of each feature before elevation (the paper's Section 4). */
+  private static double[] elevationScale(int dims) {
     int d1 = dims + 1;
     double[] scale = new double[dims];
     for (int i = 0; i < dims; i++) {
       scale[i] = d1 * Math.sqrt(2.0 / 3.0) / Math.sqrt((i + 1.0) * (i + 2.0));
     }
+    return scale;
+  }
+
+  /**
+   * Point {@code p}'s features, scaled, elevated onto the plane {@code x_0 + ... + x_d = 0} of
+   * {@code R^(d+1)} (the basis of the paper's Section 3.1), into {@code elevated}.
+   */
+  private static void elevate(float[] features, int p, int dims, double[] scale,
+      double[] elevated) {
+    double sum = 0;
+    for (int j = dims; j > 0; j--) {
+      double cf = features[p * dims + j - 1] * scale[j - 1];
+      elevated[j] = sum - j * cf;
+      sum += cf;
+    }
+    elevated[0] = sum;
+  }
+
+  /**
+   * Vertex keys packed into one {@code long} each, coordinate 0 in the highest bits, each
+   * coordinate less its smallest possible value at the width its range needs, so that the
+   * packed keys order as the keys do lexicographically. A simplex corner's coordinate lies within
+   * {@code 2 (d+1)} of the point's elevated coordinate (rounding to a multiple of {@code d+1},
+   * the move back onto the plane, the corner's offset), which bounds the ranges.
+   */
+  private record KeyPacking(int dims, int[] low, int[] shift, int bits) {
+    /** The packing for the corners of points {@code [p0, p1)}; null if 63 bits do not hold it. */
+    static KeyPacking of(float[] features, int dims, int p0, int p1) {
+      int d1 = dims + 1;
+      double[] scale = elevationScale(dims);
+      double[] elevated = new double[d1];
+      double[] min = new double[dims];
+      double[] max = new double[dims];
+      Arrays.fill(min, Double.POSITIVE_INFINITY);
+      Arrays.fill(max, Double.NEGATIVE_INFINITY);
+      for (int p = p0; p < p1; p++) {
+        elevate(features, p, dims, scale, elevated);
+        for (int i = 0; i < dims; i++) {
+          min[i] = Math.min(min[i], elevated[i]);
+          max[i] = Math.max(max[i], elevated[i]);
+        }
+      }
+      int[] low = new int[dims];
+      long[] range = new long[dims];
+      for (int i = 0; i < dims; i++) {
+        double lo = Math.floor(min[i]) - 3 * d1;
+        double r = Math.ceil(max[i]) + 3 * d1 - lo;
+        if (!(r < 1 << 30) || !(lo > Integer.MIN_VALUE / 2)) {
+          return null;
+        }
+        low[i] = (int) lo;
+        range[i] = (long) r;
+      }
+      return of(low, range);
+    }
+
+    /**
+     * The packing for {@code count} vertex keys and their lower neighbours (each coordinate
+     * less 1, one of them plus {@code d+1}); null if 63 bits do not hold it.
+     */
+    static KeyPacking ofVertices(int[] keys, int count, int dims) {
+      int[] low = new int[dims];
+      long[] range = new long[dims];
+      for (int i = 0; i < dims; i++) {
+        int min = Integer.MAX_VALUE;
+        int max = Integer.MIN_VALUE;
+        for (int v = 0; v < count; v++) {
+          min = Math.min(min, keys[v * dims + i]);
+          max = Math.max(max, keys[v * dims + i]);
+        }
+        low[i] = min - 1;
+        range[i] = (long) max + dims + 1 - low[i];
+      }
+      return of(low, range);
+    }
+
+    /** Coordinates from {@code low} over {@code range} (both per coordinate) packed. */
+    private static KeyPacking of(int[] low, long[] range) {
+      int dims = low.length;
+      int[] shift = new int[dims];
+      int bits = 0;
+      for (int i = dims - 1; i >= 0; i--) {
+        if (range[i] >= 1 << 30) {
+          return null;
+        }
+        shift[i] = bits;
+        bits += 64 - Long.numberOfLeadingZeros(range[i]);
+      }
+      return bits <= 63 ? new KeyPacking(dims, low, shift, bits) : null;
+    }
+
+    long pack(int[] key) {
+      return pack(key, 0);
+    }
+
+    long pack(int[] keys, int at) {
+      long packed = 0;
+      for (int i = 0; i < dims; i++) {
+        packed |= (long) (keys[at + i] - low[i]) << shift[i];
+      }
+      return packed;
+    }
+
+    /**
+     * What to add to a packed key for its lower neighbour along direction {@code j} (exact if
+     * no coordinate leaves its range).
+     */
+    long step(int j) {
+      long step = 0;
+      for (int i = 0; i < dims; i++) {
+        step -= 1L << shift[i];
+      }
+      return j < dims ? step + ((long) (dims + 1) << shift[j]) : step;
+    }
+
+    void unpack(long packed, int[] keys, int at) {
+      for (int i = 0; i < dims; i++) {
+        int width = (i == 0 ? bits : shift[i - 1]) - shift[i];
+        keys[at + i] = (int) (packed >>> shift[i] & ((1L << width) - 1)) + low[i];
+      }
+    }
+  }
+
+  /**
+   * Finds the simplex enclosing each of the points {@code [p0, p1)}: sets their barycentric
+   * weights, and either their corners' keys packed by {@code packing} into {@code packed} (from
+   * index 0; null table returned) or their corners to vertex numbers in the table returned.
+   */
+  private static VertexTable simplices(float[] features, int dims, int[] corner, float[] weight,
+      int p0, int p1, KeyPacking packing, long[] packed) {
+    int d1 = dims + 1;
+    double[] scale = elevationScale(dims);
     double[] elevated = new double[d1];
     int[] nearest = new int[d1];
     int[] rank = new int[d1];
@@ -183,16 +445,9 @@ public final class PermutohedralLattice {
     int[] lastKey = new int[d1 * dims];
     int[] lastVertex = new int[d1];
     Arrays.fill(lastVertex, -1);
-    VertexTable table = new VertexTable(dims, Math.max(16, p1 - p0));
+    VertexTable table = packing == null ? new VertexTable(dims, Math.max(16, p1 - p0)) : null;
     for (int p = p0; p < p1; p++) {
-      // Elevate onto the plane x_0 + ... + x_d = 0 (the basis of the paper's Section 3.1).
-      double sum = 0;
-      for (int j = dims; j > 0; j--) {
-        double cf = features[p * dims + j - 1] * scale[j - 1];
-        elevated[j] = sum - j * cf;
-        sum += cf;
-      }
-      elevated[0] = sum;
+      elevate(features, p, dims, scale, elevated);
       // The nearest remainder-0 point: each coordinate rounded to a multiple of d+1.
       int coordinateSum = 0;
       for (int i = 0; i < d1; i++) {
@@ -247,6 +502,14 @@ public final class PermutohedralLattice {
       // Neighbouring pixels mostly share their simplex: each corner's last key is remembered
       // and its number reused without a hash lookup.
       for (int k = 0; k < d1; k++) {
+        weight[p * d1 + k] = (float) barycentric[k];
+        if (packing != null) {
+          for (int i = 0; i < dims; i++) {
+            key[i] = nearest[i] + k - (rank[i] > dims - k ? d1 : 0);
+          }
+          packed[(p - p0) * d1 + k] = packing.pack(key);
+          continue;
+        }
         boolean same = lastVertex[k] >= 0;
         for (int i = 0; i < dims; i++) {
           key[i] = nearest[i] + k - (rank[i] > dims - k ? d1 : 0);
@@ -257,7 +520,6 @@ public final class PermutohedralLattice {
           System.arraycopy(key, 0, lastKey, k * dims, dims);
         }
         corner[p * d1 + k] = lastVertex[k];
-        weight[p * d1 + k] = (float) barycentric[k];
       }
     }
     return table;
@@ -274,44 +536,37 @@ public final class PermutohedralLattice {
   }
 
   /**
-   * Filters {@code in} ({@code [points, channels]} row-major) and adds {@code scale[p] * factor}
-   * times the result to {@code out} (same layout). The splat runs in two halves of the points in
+   * Filters {@code in} ({@code [points, channels]} row-major) and sets {@code out} (same layout)
+   * to {@code scale[p] * factor} times the result. The splat runs in parts of the vertices in
    * parallel, each blur direction and the slice in parallel over vertices or points.
    *
    * @param a scratch of at least {@code (vertices() + 1) * channels} floats
    * @param b scratch of the same size
    */
-  public void filterAdd(float[] in, float[] out, int channels, float[] scale, float factor,
+  public void filter(float[] in, float[] out, int channels, float[] scale, float factor,
       float[] a, float[] b) {
     int rows = vertices + 1;
     if (a.length < rows * channels || b.length < rows * channels) {
       throw new IllegalArgumentException("scratch too small: " + a.length + " and " + b.length);
     }
     int d1 = dims + 1;
-    // Splat in point order, where neighbouring points share vertices and the writes hit cache:
-    // the first half of the points into a, the second into b, in parallel; then a += b.
-    blocks(rows * channels, (i0, i1) -> {
-      Arrays.fill(a, i0, i1, 0f);
-      Arrays.fill(b, i0, i1, 0f);
-    });
-    IntStream.range(0, 2).parallel().forEach(h -> {
-      float[] dst = h == 0 ? a : b;
-      for (int p = h == 0 ? 0 : points / 2; p < (h == 0 ? points / 2 : points); p++) {
-        int src = p * channels;
-        for (int k = 0; k < d1; k++) {
-          int v = corner[p * d1 + k] * channels;
-          float w = weight[p * d1 + k];
-          for (int c = 0; c < channels; c++) {
-            dst[v + c] += w * in[src + c];
-          }
+    // Splat: each part of the vertices, in parallel, zeroes its rows and adds its corners in
+    // point order, where neighbouring points share vertices and the writes hit cache.
+    int parts = splatStart.length - 1;
+    IntStream.range(0, parts).parallel().forEach(s -> {
+      int v0 = (int) ((long) vertices * s / parts);
+      int v1 = (int) ((long) vertices * (s + 1) / parts);
+      Arrays.fill(a, v0 * channels, v1 * channels, 0f);
+      for (int i = splatStart[s]; i < splatStart[s + 1]; i++) {
+        int src = splatPoint[i] * channels;
+        int v = splatVertex[i] * channels;
+        float w = splatWeight[i];
+        for (int c = 0; c < channels; c++) {
+          a[v + c] += w * in[src + c];
         }
       }
     });
-    blocks(vertices * channels, (i0, i1) -> {
-      for (int i = i0; i < i1; i++) {
-        a[i] += b[i];
-      }
-    });
+    Arrays.fill(a, vertices * channels, rows * channels, 0f);
     Arrays.fill(b, vertices * channels, rows * channels, 0f);
     float[][] buffers = {a, b};
     for (int j = 0; j < d1; j++) {
@@ -334,7 +589,12 @@ public final class PermutohedralLattice {
       for (int p = p0; p < p1; p++) {
         int dst = p * channels;
         float s = scale[p] * factor;
-        for (int k = 0; k < d1; k++) {
+        int first = corner[p * d1] * channels;
+        float w0 = weight[p * d1] * s;
+        for (int c = 0; c < channels; c++) {
+          out[dst + c] = w0 * blurred[first + c];
+        }
+        for (int k = 1; k < d1; k++) {
           int src = corner[p * d1 + k] * channels;
           float w = weight[p * d1 + k] * s;
           for (int c = 0; c < channels; c++) {

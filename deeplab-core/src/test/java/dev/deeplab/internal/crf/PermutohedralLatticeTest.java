@@ -8,10 +8,10 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * The lattice's construction in parallel parts, each with its own vertex table, merged into one
- * list of vertices in key order: the lattice, and so the filtering, must not depend on the
- * number of parts (the filtering itself is checked against exact Gaussian sums through {@code
- * DenseCrfReferenceTest}).
+ * The lattice's construction in parallel parts, each numbering its vertices by sorting packed
+ * keys or in a hash table, merged into one list of vertices in key order: the lattice, and so the
+ * filtering, must depend neither on the number of parts nor on the way (the filtering itself is
+ * checked against exact Gaussian sums through {@code DenseCrfReferenceTest}).
  */
 class PermutohedralLatticeTest {
   @Test
@@ -40,20 +40,45 @@ class PermutohedralLatticeTest {
     }
     float[] scale = new float[n];
     Arrays.fill(scale, 1f);
-    float[] expected = filter(PermutohedralLattice.build(features, n, 5, 1), in, channels, scale);
-    int vertices = PermutohedralLattice.build(features, n, 5, 1).vertices();
-    for (int parts : new int[] {2, 3, 7}) {
-      PermutohedralLattice lattice = PermutohedralLattice.build(features, n, 5, parts);
-      assertEquals(vertices, lattice.vertices(), parts + " parts");
-      assertArrayEquals(expected, filter(lattice, in, channels, scale), parts + " parts");
+    PermutohedralLattice hashed = PermutohedralLattice.build(features, n, 5, 1, false);
+    float[] expected = filter(hashed, in, channels, scale);
+    for (boolean packKeys : new boolean[] {false, true}) {
+      for (int parts : new int[] {1, 2, 3, 7}) {
+        String how = parts + " parts, keys " + (packKeys ? "sorted" : "hashed");
+        PermutohedralLattice lattice = PermutohedralLattice.build(features, n, 5, parts, packKeys);
+        assertEquals(hashed.vertices(), lattice.vertices(), how);
+        assertArrayEquals(expected, filter(lattice, in, channels, scale), how);
+      }
     }
+  }
+
+  @Test
+  void keysTooWideToPackAreHashed() {
+    // Five features spread over +-30,000 standard deviations: about 17 bits per key coordinate,
+    // 85 in all, more than a long holds; the construction must fall back to hashing.
+    int n = 2000;
+    Random random = new Random(11);
+    float[] features = new float[n * 5];
+    for (int i = 0; i < features.length; i++) {
+      features[i] = (i / 5 % 2 == 0 ? 30000f : -30000f) + 3 * (float) random.nextGaussian();
+    }
+    float[] in = new float[n];
+    for (int i = 0; i < n; i++) {
+      in[i] = random.nextFloat();
+    }
+    float[] scale = new float[n];
+    Arrays.fill(scale, 1f);
+    PermutohedralLattice hashed = PermutohedralLattice.build(features, n, 5, 1, false);
+    PermutohedralLattice lattice = PermutohedralLattice.build(features, n, 5, 1, true);
+    assertEquals(hashed.vertices(), lattice.vertices());
+    assertArrayEquals(filter(hashed, in, 1, scale), filter(lattice, in, 1, scale));
   }
 
   private static float[] filter(PermutohedralLattice lattice, float[] in, int channels,
       float[] scale) {
     float[] out = new float[in.length];
     float[] a = new float[(lattice.vertices() + 1) * channels];
-    lattice.filterAdd(in, out, channels, scale, 1f, a, new float[a.length]);
+    lattice.filter(in, out, channels, scale, 1f, a, new float[a.length]);
     return out;
   }
 }
