@@ -3,9 +3,9 @@ package dev.deeplab.internal.serving;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.deeplab.internal.io.AtomicFiles;
+import dev.deeplab.internal.io.FileChecksum;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,8 +14,6 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.zip.CRC32;
-import java.util.zip.CRC32C;
 import org.tensorflow.proto.FunctionDef;
 import org.tensorflow.proto.GraphDef;
 import org.tensorflow.proto.MetaGraphDef;
@@ -92,21 +90,10 @@ public final class ModelOps {
 
   /** SHA-256 of the file's size, CRC-32 and CRC-32C, and of the allowed operations, in hex. */
   static String fingerprint(Path file) throws IOException {
-    CRC32 crc = new CRC32();
-    CRC32C crcc = new CRC32C();
-    byte[] buffer = new byte[1 << 16];
-    long size = 0;
-    try (InputStream in = Files.newInputStream(file)) {
-      for (int n; (n = in.read(buffer)) > 0; ) {
-        crc.update(buffer, 0, n);
-        crcc.update(buffer, 0, n);
-        size += n;
-      }
-    }
+    byte[] checksum = FileChecksum.of(file).bytes();
     try {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      sha.update(ByteBuffer.allocate(24).putLong(size).putLong(crc.getValue())
-          .putLong(crcc.getValue()).array());
+      sha.update(checksum);
       sha.update(String.join("\n", new TreeSet<>(ALLOWED)).getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(sha.digest()).substring(0, 32);
     } catch (NoSuchAlgorithmException e) {
