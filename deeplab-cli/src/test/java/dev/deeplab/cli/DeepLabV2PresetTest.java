@@ -5,20 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.deeplab.image.MaskWriter;
-import dev.deeplab.image.RgbImage;
-import dev.deeplab.internal.checkpoint.Checkpoints;
-import dev.deeplab.internal.image.LabelReader;
-import dev.deeplab.internal.model.ModelGraph;
-import dev.deeplab.internal.weights.FloatTensor;
-import dev.deeplab.model.ModelConfig;
-import dev.deeplab.testing.Npy;
-import dev.deeplab.testing.ReferenceWeights;
 import dev.deeplab.testing.TestData;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -76,48 +66,6 @@ class DeepLabV2PresetTest {
 
   @Test
   void exportedFormulaWeightsSegmentAsTheReference(@TempDir Path dir) throws Exception {
-    int crop = 96;
-    ModelConfig config = ModelConfig.preset(PRESET).withCropSize(crop, crop);
-    Path prefix = dir.resolve("formula.ckpt");
-    try (ModelGraph g = ModelGraph.build(config)) {
-      Checkpoints.writeFloats(prefix, ReferenceWeights.forVariables(g.variables().values()));
-    }
-    FloatTensor input = ReferenceWeights.input(crop, crop);
-    byte[] rgb = new byte[crop * crop * 3];
-    for (int i = 0; i < rgb.length; i++) {
-      rgb[i] = (byte) input.data()[i];
-    }
-    Path image = dir.resolve("input.png");
-    MaskWriter.writePng(image, new RgbImage(crop, crop, rgb));
-
-    Path model = dir.resolve("model");
-    CliReliabilityTest.Run export = CliReliabilityTest.run("export", "--checkpoint",
-        prefix.toString(), "--preset", PRESET, "--crop-size", String.valueOf(crop), "-o",
-        model.toString());
-    assertEquals(0, export.code(), export.err());
-    Path version;
-    try (Stream<Path> versions = Files.list(model)) {
-      version = versions.filter(Files::isDirectory).findFirst().orElseThrow();
-    }
-    Path out = dir.resolve("out");
-    CliReliabilityTest.Run segment = CliReliabilityTest.run("segment", "--model",
-        version.toString(), "--threads", "1", "-o", out.toString(), image.toString());
-    assertEquals(0, segment.code(), segment.err());
-
-    byte[] ids = new LabelReader().read(out.resolve("input_mask.png")).ids();
-    double[] expected = Npy.read(TestData.resources(GOLDEN + "logits_upsampled_argmax.npy"))
-        .data();
-    assertEquals(expected.length, ids.length);
-    int differing = 0;
-    for (int i = 0; i < ids.length; i++) {
-      if ((ids[i] & 0xff) != (int) expected[i]) {
-        differing++;
-      }
-    }
-    // As GoldenParityTest: formula weights leave a few near-ties (top-2 gap below float32
-    // noise); more than 0.5% of pixels differing is a real mismatch.
-    System.out.printf("%s exported at %dx%d: class ids differ from the reference's at %d of %d "
-        + "pixels%n", PRESET, crop, crop, differing, ids.length);
-    assertTrue(differing <= ids.length / 200, differing + " of " + ids.length + " differ");
+    PresetGolden.assertSegmentsAsReference(dir, PRESET, 96, GOLDEN);
   }
 }
