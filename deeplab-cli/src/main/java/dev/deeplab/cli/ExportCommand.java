@@ -76,6 +76,12 @@ final class ExportCommand implements Callable<Integer> {
       + "this makes class ids slower: write two files if you need both.")
   boolean probabilities;
 
+  @Option(names = "--fold-batch-norm", negatable = true, defaultValue = "false",
+      description = "With --format savedmodel: batch norm folded into constant convolution "
+          + "weights at export, so no run computes anything on the weights (the checkpoint keeps "
+          + "the official variables for every tool that reads them). Default: off.")
+  boolean foldBatchNorm;
+
   @Mixin
   VersionedOutput target = new VersionedOutput();
 
@@ -108,7 +114,7 @@ final class ExportCommand implements Callable<Integer> {
           "checkpoint:" + source.checkpoint.getFileName(),
           serving.applyTo(ServingOptions.defaults()));
       Path dir = ModelExporter.fromCheckpoint(source.checkpoint, info, target.output,
-          target.version());
+          target.version(), foldBatchNorm);
       out.printf("exported %s from %s%s%n", ImportCommand.describe(config), source.checkpoint,
           describe(info.serving()));
       out.printf("wrote %s%n", dir);
@@ -121,7 +127,8 @@ final class ExportCommand implements Callable<Integer> {
     Path from = SavedModels.resolve(source.model);
     ModelInfo info = SavedModels.readInfo(from);
     ServingOptions options = serving.applyTo(info.serving());
-    Path dir = ModelExporter.reexport(from, target.output, target.version(), options);
+    Path dir = ModelExporter.reexport(from, target.output, target.version(), options,
+        foldBatchNorm);
     out.printf("re-exported %s (%s, from %s)%s as %s%n", from,
         ImportCommand.describe(info.config()), info.source(), describe(options), dir);
     return 0;

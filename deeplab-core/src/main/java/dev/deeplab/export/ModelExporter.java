@@ -32,8 +32,17 @@ public final class ModelExporter {
    */
   public static Path fromCheckpoint(Path checkpoint, ModelInfo info, Path base,
       OptionalLong version) throws IOException {
+    return fromCheckpoint(checkpoint, info, base, version, SavedModelWriter.FOLD_BY_DEFAULT);
+  }
+
+  /**
+   * {@link #fromCheckpoint(Path, ModelInfo, Path, OptionalLong)}, choosing the inference graph as
+   * {@link #reexport(Path, Path, OptionalLong, ServingOptions, boolean)} does.
+   */
+  public static Path fromCheckpoint(Path checkpoint, ModelInfo info, Path base,
+      OptionalLong version, boolean foldBatchNorm) throws IOException {
     return ModelImporter.checkpoint(checkpoint, info.config(), java.util.List.of())
-        .write(info, base, version);
+        .write(info, base, version, foldBatchNorm);
   }
 
   /**
@@ -57,8 +66,20 @@ public final class ModelExporter {
    */
   public static Path reexport(Path model, Path base, OptionalLong version,
       ServingOptions serving) throws IOException {
+    return reexport(model, base, version, serving, SavedModelWriter.FOLD_BY_DEFAULT);
+  }
+
+  /**
+   * {@link #reexport(Path, Path, OptionalLong, ServingOptions)}, choosing the inference graph:
+   * with {@code foldBatchNorm} its convolutions compute with constant weights into which batch
+   * norm was folded at export (no work on the weights at run time); without it they read the
+   * variables, batch norm in the graph. The checkpoint holds the official variables either way,
+   * so every tool that reads weights by name reads both forms.
+   */
+  public static Path reexport(Path model, Path base, OptionalLong version,
+      ServingOptions serving, boolean foldBatchNorm) throws IOException {
     try {
-      return SavedModelWriter.reexport(model, base, version, serving);
+      return SavedModelWriter.reexport(model, base, version, serving, foldBatchNorm);
     } catch (CheckpointException e) {
       throw new IOException(e.getMessage(), e);
     }

@@ -41,6 +41,21 @@ public final class SavedModelWriter {
    */
   public static Path write(Map<String, FloatTensor> weights, ModelInfo info, Path base,
       OptionalLong version) throws IOException, CheckpointException {
+    return write(weights, info, base, version, FOLD_BY_DEFAULT);
+  }
+
+  /** Whether exports build the frozen graph ({@link ServingGraph#buildFrozen}) unless told. */
+  public static final boolean FOLD_BY_DEFAULT = false;
+
+  /**
+   * {@link #write(Map, ModelInfo, Path, OptionalLong)}, choosing the graph: with {@code frozen},
+   * the signatures compute with the weights built in as constants and batch norm folded into
+   * them at export ({@link ServingGraph#buildFrozen}), the checkpoint still holding the official
+   * variables; else they read the variables. PyTorch networks are always exported with
+   * variables.
+   */
+  public static Path write(Map<String, FloatTensor> weights, ModelInfo info, Path base,
+      OptionalLong version, boolean frozen) throws IOException, CheckpointException {
     if (info.config().variant().family() == ModelVariant.Family.PYTORCH) {
       try (TorchServingGraph graph = TorchServingGraph.build(info.config(), info.serving(),
           info.labels()); Session session = new Session(graph.graph())) {
@@ -49,7 +64,9 @@ public final class SavedModelWriter {
         return SavedModels.export(session, graph.signatures(), base, version, info);
       }
     }
-    try (ServingGraph graph = ServingGraph.build(info.config(), info.serving(), info.labels());
+    try (ServingGraph graph = frozen
+            ? ServingGraph.buildFrozen(info.config(), info.serving(), info.labels(), weights)
+            : ServingGraph.build(info.config(), info.serving(), info.labels());
         Session session = new Session(graph.graph())) {
       WeightCheck.requireComplete(graph.variables(), weights);
       Checkpoints.restore(session, weights);
@@ -59,14 +76,15 @@ public final class SavedModelWriter {
 
   /**
    * Exports {@code weights} with the variables named in {@code fresh} left at their initial values
-   * (the graph's initialisers are run and those values kept), e.g. a new {@code logits} layer for
-   * a different class count. Every other variable must be in {@code weights}; returns the version
+   * (the graph's initialisers are run and those values exported with the rest), e.g. a new {@code logits} layer for
+   * a different class count. Every other variable must be in {@code weights}; the graph is chosen
+   * as {@link #write(Map, ModelInfo, Path, OptionalLong, boolean)} chooses it. Returns the version
    * directory written.
    */
   public static Path write(Map<String, FloatTensor> weights, Set<String> fresh, ModelInfo info,
-      Path base, OptionalLong version) throws IOException, CheckpointException {
+      Path base, OptionalLong version, boolean frozen) throws IOException, CheckpointException {
     if (fresh.isEmpty()) {
-      return write(weights, info, base, version);
+      return write(weights, info, base, version, frozen);
     }
     try (ServingGraph graph = ServingGraph.build(info.config(), info.serving(), info.labels());
         Session session = new Session(graph.graph())) {
@@ -90,9 +108,9 @@ public final class SavedModelWriter {
         }
       }
       WeightCheck.requireComplete(vars, all);
-      Checkpoints.restore(session, all);
-      return SavedModels.export(session, graph, base, version, info);
+      weights = all;
     }
+    return write(weights, info, base, version, frozen);
   }
 
   /**
@@ -104,6 +122,16 @@ public final class SavedModelWriter {
    */
   public static Path reexport(Path model, Path base, OptionalLong version,
       dev.deeplab.model.ServingOptions serving) throws IOException, CheckpointException {
+    return reexport(model, base, version, serving, FOLD_BY_DEFAULT);
+  }
+
+  /**
+   * {@link #reexport(Path, Path, OptionalLong, dev.deeplab.model.ServingOptions)} with the graph
+   * chosen as {@link #write(Map, ModelInfo, Path, OptionalLong, boolean)} chooses it.
+   */
+  public static Path reexport(Path model, Path base, OptionalLong version,
+      dev.deeplab.model.ServingOptions serving, boolean frozen)
+      throws IOException, CheckpointException {
     Path dir = SavedModels.resolve(model);
     ModelInfo old = SavedModels.readInfo(dir);
     String source = old.source().startsWith(REEXPORT) ? old.source()
@@ -119,7 +147,7 @@ public final class SavedModelWriter {
     String prefix = dir.resolve("variables").resolve("variables").toString();
     List<String> names = Checkpoints.list(prefix).values().stream()
         .filter(e -> e.dtype().equals("DT_FLOAT")).map(e -> e.name()).toList();
-    return write(Checkpoints.readFloats(prefix, names), info, base, version);
+    return write(Checkpoints.readFloats(prefix, names), info, base, version, frozen);
   }
 
   private static final String REEXPORT = "re-export of ";
