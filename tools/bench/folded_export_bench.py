@@ -6,7 +6,8 @@ model, one process per runner and graph, one after another:
   py        tools/bench/tf_savedmodel_bench.py --mode session (Python TF under its defaults:
             oneDNN on, as users run it; tools/interop/tf_settings.py)
 Pools each runner's timed runs over the rounds (median, best) and prints the ratio folded /
-current, with the load average of every process.
+current, with the load average of every process; then each process's wall time (start, load,
+warm-up and timed runs) and peak RSS, medians over the rounds.
 
   ${PYTHON:-python3} tools/bench/folded_export_bench.py --rounds 2 --runs 10 --warmup 3 \\
       mobilenet_v2=CURRENT_DIR,FOLDED_DIR xception_65=...,...
@@ -20,6 +21,11 @@ import statistics
 import sys
 
 from compare import HOME, run_json, samples_of
+
+
+def peak_rss_mb(res):
+    rss = res.get('peak_rss_bytes', res.get('header', {}).get('peak_rss_bytes', -1))
+    return rss / 2 ** 20 if rss and rss > 0 else float('nan')
 
 
 def load_of(res):
@@ -82,7 +88,23 @@ def main():
             print('| %s | %s | %.1f / %.1f | %.1f / %.1f | %.3f, %.3f | %.1f–%.1f |' % (
                 name, 'TF Java (Eigen)' if runner == 'java' else 'Python TF (oneDNN)',
                 mc, bc, mf, bf, mf / mc, bf / bc, min(loads), max(loads)))
+    print()
+    print('| model | engine | process wall s, current / folded | peak RSS MB, current / folded |')
+    print('|---|---|---|---|')
+    for name in models:
+        for runner in runners:
+            cells = []
+            for key in ('_wall_s', 'rss'):
+                vals = []
+                for g in ('current', 'folded'):
+                    ok = [r for r in raw[(name, runner, g)] if r is not None]
+                    v = [r['_wall_s'] if key == '_wall_s' else peak_rss_mb(r) for r in ok]
+                    vals.append(statistics.median(v) if v else float('nan'))
+                cells.append('%.1f / %.1f' % tuple(vals) if key == '_wall_s'
+                             else '%.0f / %.0f' % tuple(vals))
+            print('| %s | %s | %s | %s |' % (name, runner, cells[0], cells[1]))
 
 
 if __name__ == '__main__':
     sys.exit(main())
+

@@ -95,15 +95,16 @@ class ExportTest {
   }
 
   /**
-   * {@code --fold-batch-norm}: a graph without batch norm ops whose probabilities equal those of
-   * the graph that reads the variables (within 1e-4; both run by TensorFlow through {@link
-   * Segmenter}), and a checkpoint holding the official variables unchanged, so that a re-export
-   * without folding (which reads them by name) is the same model again.
+   * {@code --fold-batch-norm} (and off by default): a graph without batch norm ops whose
+   * probabilities equal those of the graph that reads the variables (within 1e-4; both run by
+   * TensorFlow through {@link Segmenter}), and a checkpoint holding the official variables
+   * unchanged, so that a re-export without folding (which reads them by name) is the same model
+   * again.
    */
   @Test
   void foldedExportAgreesWithUnfoldedAndKeepsTheOfficialVariables() throws Exception {
     Path base = tmp.resolve("models/folding");
-    Cli.Run source = export(fromCheckpoint(training, base, "--no-fold-batch-norm"));
+    Cli.Run source = export(fromCheckpoint(training, base)); // not folded by default
     assertEquals(0, source.exit(), source.err());
     Cli.Run folded = export("--model", base.resolve("1").toString(), "--output", base.toString(),
         "--fold-batch-norm");
@@ -167,6 +168,10 @@ class ExportTest {
         "--output", tmp.resolve("x").toString());
     assertEquals(2, both.exit());
     assertTrue(both.errorLines().get(0).contains("mutually exclusive"), both.err());
+    Cli.Run onnx = export("--format", "onnx", "--model", tmp.toString(), "--no-fold-batch-norm",
+        "--output", tmp.resolve("x.onnx").toString());
+    assertEquals(2, onnx.exit());
+    assertTrue(onnx.errorLines().get(0).contains("its batch norm is always folded"), onnx.err());
   }
 
   @Test

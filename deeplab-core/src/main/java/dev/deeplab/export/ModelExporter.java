@@ -13,12 +13,21 @@ import java.util.OptionalLong;
  * {@code variables/}, {@code assets/}) from our training checkpoints or our own SavedModels: the
  * inference graph is built afresh (batch norm in inference mode, no loss, no optimizer) with the
  * serving signatures and the preprocessing inside, and the version directory is renamed into
- * place only when complete, so TF Serving never loads a half-written model.
+ * place only when complete, so TF Serving never loads a half-written model. Optionally the graph
+ * computes with the weights built in as constants, batch norm folded into the convolutions at
+ * export; the checkpoint keeps the official variables either way.
  *
  * <p>Stateless and thread-safe.
  */
 public final class ModelExporter {
   private ModelExporter() {}
+
+  /**
+   * Whether exports fold batch norm into constant weights unless told otherwise: no, as the
+   * numbers of BENCHMARKS.md §2j say (no speed-up beyond the machine's noise except about 12% for
+   * Xception-65 under oneDNN, for three times the peak memory when loading).
+   */
+  public static final boolean FOLD_BATCH_NORM_BY_DEFAULT = false;
 
   /**
    * Exports the model weights of a checkpoint written by {@link dev.deeplab.train.Trainer} (or
@@ -32,7 +41,7 @@ public final class ModelExporter {
    */
   public static Path fromCheckpoint(Path checkpoint, ModelInfo info, Path base,
       OptionalLong version) throws IOException {
-    return fromCheckpoint(checkpoint, info, base, version, SavedModelWriter.FOLD_BY_DEFAULT);
+    return fromCheckpoint(checkpoint, info, base, version, FOLD_BATCH_NORM_BY_DEFAULT);
   }
 
   /**
@@ -66,7 +75,7 @@ public final class ModelExporter {
    */
   public static Path reexport(Path model, Path base, OptionalLong version,
       ServingOptions serving) throws IOException {
-    return reexport(model, base, version, serving, SavedModelWriter.FOLD_BY_DEFAULT);
+    return reexport(model, base, version, serving, FOLD_BATCH_NORM_BY_DEFAULT);
   }
 
   /**

@@ -220,8 +220,7 @@ public final class ModelImporter {
      */
     public Path write(LabelSet labels, Path base, OptionalLong version) throws IOException {
       return write(new ModelInfo(plan.config(), labelsFor(labels, plan.config()),
-          "checkpoint:" + Path.of(plan.prefix()).getFileName()), base, version,
-          SavedModelWriter.FOLD_BY_DEFAULT);
+          "checkpoint:" + Path.of(plan.prefix()).getFileName()), base, version, false);
     }
 
     Path write(ModelInfo info, Path base, OptionalLong version, boolean foldBatchNorm)

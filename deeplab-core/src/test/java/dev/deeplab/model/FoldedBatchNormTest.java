@@ -27,13 +27,13 @@ import org.tensorflow.types.TFloat32;
 
 /**
  * The frozen inference network ({@code ModelGraph.buildFrozen}: weights built in as constants,
- * batch norm folded into the convolution before it at build time) against the independent
- * float64 reference of {@link GoldenParityTest} and against the network that reads its
- * variables, on the architectures whose layers fold differently: depthwise and dense convs, convs
- * with biases and no batch norm (the 1×1 convs built as a MatMul: {@code PointwiseConvTest}), squeeze-and-
- * excitation, [1,3] dense-prediction-cell kernels, NAS cells (a batch norm on its own, pointwise
- * weights). The frozen network is run with its variables never initialised: a layer that still
- * read one would fail.
+ * batch norm folded into the convolution before it at build time) against the independent float64
+ * reference of {@link GoldenParityTest} and against the network that reads its variables, on the
+ * architectures whose layers fold differently: depthwise and dense convs, convs with biases and no
+ * batch norm (the 1×1 convs built as a MatMul: {@code PointwiseConvTest}), squeeze-and-excitation,
+ * [1,3] dense-prediction-cell kernels, NAS cells (a batch norm on its own, pointwise weights). The
+ * frozen network is run with its variables never initialised: a layer that still read one would
+ * fail.
  */
 class FoldedBatchNormTest {
 

@@ -37,15 +37,13 @@ public final class SavedModelWriter {
 
   /**
    * Exports {@code weights} (which must name every variable of {@code info.config()}) under
-   * {@code base}; returns the version directory written.
+   * {@code base}, the signatures reading the variables (batch norm in the graph); returns the
+   * version directory written.
    */
   public static Path write(Map<String, FloatTensor> weights, ModelInfo info, Path base,
       OptionalLong version) throws IOException, CheckpointException {
-    return write(weights, info, base, version, FOLD_BY_DEFAULT);
+    return write(weights, info, base, version, false);
   }
-
-  /** Whether exports build the frozen graph ({@link ServingGraph#buildFrozen}) unless told. */
-  public static final boolean FOLD_BY_DEFAULT = false;
 
   /**
    * {@link #write(Map, ModelInfo, Path, OptionalLong)}, choosing the graph: with {@code frozen},
@@ -76,10 +74,10 @@ public final class SavedModelWriter {
 
   /**
    * Exports {@code weights} with the variables named in {@code fresh} left at their initial values
-   * (the graph's initialisers are run and those values exported with the rest), e.g. a new {@code logits} layer for
-   * a different class count. Every other variable must be in {@code weights}; the graph is chosen
-   * as {@link #write(Map, ModelInfo, Path, OptionalLong, boolean)} chooses it. Returns the version
-   * directory written.
+   * (the graph's initialisers are run and those values exported with the rest), e.g. a new {@code
+   * logits} layer for a different class count. Every other variable must be in {@code weights}; the
+   * graph is chosen as {@link #write(Map, ModelInfo, Path, OptionalLong, boolean)} chooses it.
+   * Returns the version directory written.
    */
   public static Path write(Map<String, FloatTensor> weights, Set<String> fresh, ModelInfo info,
       Path base, OptionalLong version, boolean frozen) throws IOException, CheckpointException {
@@ -117,12 +115,13 @@ public final class SavedModelWriter {
    * Re-exports one of our SavedModels ({@code model}: a version directory, or a base whose highest
    * version is taken) as a new version under {@code base}: the graph is rebuilt from the recorded
    * configuration and the weights are read back by name, served with {@code serving} (null keeps
-   * the recorded options). A wrapped frozen graph ({@link FrozenGraphWrapper}) has no weights of
-   * ours and is copied as it is; it runs at one scale only.
+   * the recorded options), the signatures reading the variables. A wrapped frozen graph ({@link
+   * FrozenGraphWrapper}) has no weights of ours and is copied as it is; it runs at one scale
+   * only.
    */
   public static Path reexport(Path model, Path base, OptionalLong version,
       dev.deeplab.model.ServingOptions serving) throws IOException, CheckpointException {
-    return reexport(model, base, version, serving, FOLD_BY_DEFAULT);
+    return reexport(model, base, version, serving, false);
   }
 
   /**

@@ -36,8 +36,9 @@ import org.tensorflow.types.TUint8;
 /**
  * The whole serving graph (resize-to-fit, mean-pixel padding, network, upsampling, cut and
  * resize back), reading its variables or frozen ({@link ServingGraph#buildFrozen}: batch norm
- * folded into constant weights), against an independent reference: {@code tools/reference/serving_reference.py}
- * rebuilds the official export's pre/post-processing ({@code input_preprocess.py},
+ * folded into constant weights), against an independent reference: {@code
+ * tools/reference/serving_reference.py} rebuilds the official export's pre/post-processing ({@code
+ * input_preprocess.py},
  * {@code model.predict_labels}, {@code export_model.py}) plus our documented resize-to-fit and
  * probabilities output in float64 around the float64 network of {@code deeplab_net.py}, and
  * stores inputs of sizes other than the crop with the expected {@code semantic} and
