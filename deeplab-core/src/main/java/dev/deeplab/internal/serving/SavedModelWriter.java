@@ -106,27 +106,22 @@ public final class SavedModelWriter {
         }
       }
       WeightCheck.requireComplete(vars, all);
-      weights = all;
+      if (!frozen) {
+        Checkpoints.restore(session, all);
+        return SavedModels.export(session, graph, base, version, info);
+      }
+      weights = all; // the frozen graph needs every weight when it is built
     }
-    return write(weights, info, base, version, frozen);
+    return write(weights, info, base, version, true);
   }
 
   /**
    * Re-exports one of our SavedModels ({@code model}: a version directory, or a base whose highest
    * version is taken) as a new version under {@code base}: the graph is rebuilt from the recorded
    * configuration and the weights are read back by name, served with {@code serving} (null keeps
-   * the recorded options), the signatures reading the variables. A wrapped frozen graph ({@link
-   * FrozenGraphWrapper}) has no weights of ours and is copied as it is; it runs at one scale
-   * only.
-   */
-  public static Path reexport(Path model, Path base, OptionalLong version,
-      dev.deeplab.model.ServingOptions serving) throws IOException, CheckpointException {
-    return reexport(model, base, version, serving, false);
-  }
-
-  /**
-   * {@link #reexport(Path, Path, OptionalLong, dev.deeplab.model.ServingOptions)} with the graph
-   * chosen as {@link #write(Map, ModelInfo, Path, OptionalLong, boolean)} chooses it.
+   * the recorded options), the graph chosen as {@link #write(Map, ModelInfo, Path, OptionalLong,
+   * boolean)} chooses it. A wrapped frozen graph ({@link FrozenGraphWrapper}) has no weights of
+   * ours and is copied as it is; it runs at one scale only.
    */
   public static Path reexport(Path model, Path base, OptionalLong version,
       dev.deeplab.model.ServingOptions serving, boolean frozen)
