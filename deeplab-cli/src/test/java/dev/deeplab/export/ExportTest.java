@@ -106,8 +106,7 @@ class ExportTest {
     Path base = tmp.resolve("models/folding");
     Cli.Run source = export(fromCheckpoint(training, base)); // not folded by default
     assertEquals(0, source.exit(), source.err());
-    Cli.Run folded = export("--model", base.resolve("1").toString(), "--output", base.toString(),
-        "--fold-batch-norm");
+    Cli.Run folded = export(fromCheckpoint(training, base, "--fold-batch-norm"));
     assertEquals(0, folded.exit(), folded.err());
     Cli.Run unfolded = export("--model", base.resolve("2").toString(), "--output",
         base.toString(), "--no-fold-batch-norm");
