@@ -1,11 +1,12 @@
 package dev.deeplab.internal.nn;
 
+import dev.deeplab.internal.weights.FloatTensor;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import dev.deeplab.internal.weights.FloatTensor;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Op;
 import org.tensorflow.types.TFloat32;
@@ -61,7 +62,7 @@ public final class NetState {
     this.variables = new LinkedHashMap<>();
     this.reuse = false;
     this.weights = Map.copyOf(weights);
-    this.constants = new java.util.HashMap<>();
+    this.constants = new HashMap<>();
   }
 
   private NetState(NetState owner) {
