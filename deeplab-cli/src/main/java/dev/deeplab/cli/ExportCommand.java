@@ -79,9 +79,9 @@ final class ExportCommand implements Callable<Integer> {
   @Option(names = "--fold-batch-norm", negatable = true,
       description = "With --format savedmodel: the weights built into the graph as constants, "
           + "batch norm folded into them at export, so that no run computes anything on the "
-          + "weights; the same outputs. Default: off (about 12% faster for Xception-65 under "
-          + "oneDNN, no difference beyond noise elsewhere, three times the peak memory when "
-          + "loaded and twice the size; BENCHMARKS.md 2j). The checkpoint keeps the official "
+          + "weights; the same outputs. Default: off (6-13% faster under oneDNN, 0-5% under "
+          + "TF Java's kernels, but three times the peak memory of large models when loaded and "
+          + "twice the size; BENCHMARKS.md 2j). The checkpoint keeps the official "
           + "variables either way, for every tool that reads them by name.")
   Boolean foldBatchNorm;
 

@@ -24,8 +24,8 @@ public final class ModelExporter {
 
   /**
    * Whether exports fold batch norm into constant weights unless told otherwise: no, as the
-   * numbers of BENCHMARKS.md §2j say (no speed-up beyond the machine's noise except about 12% for
-   * Xception-65 under oneDNN, for three times the peak memory when loading).
+   * numbers of BENCHMARKS.md §2j say (6-13% faster under oneDNN, 0-5% under Eigen, for three times
+   * the peak memory of the large models when they load).
    */
   public static final boolean FOLD_BATCH_NORM_BY_DEFAULT = false;
 
