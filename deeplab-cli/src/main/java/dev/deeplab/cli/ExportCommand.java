@@ -76,6 +76,15 @@ final class ExportCommand implements Callable<Integer> {
       + "this makes class ids slower: write two files if you need both.")
   boolean probabilities;
 
+  @Option(names = "--fold-batch-norm", negatable = true,
+      description = "With --format savedmodel: the weights built into the graph as constants, "
+          + "batch norm folded into them at export, so that no run computes anything on the "
+          + "weights; the same outputs. Default: off (6-13% faster under oneDNN, 0-5% under "
+          + "TF Java's kernels, but three times the peak memory of large models when loaded and "
+          + "twice the size; BENCHMARKS.md 2j). The checkpoint keeps the official "
+          + "variables either way, for every tool that reads them by name.")
+  Boolean foldBatchNorm;
+
   @Mixin
   VersionedOutput target = new VersionedOutput();
 
@@ -91,6 +100,9 @@ final class ExportCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     switch (format.trim().toLowerCase(java.util.Locale.ROOT)) {
       case "savedmodel" -> {
+        if (foldBatchNorm == null) {
+          foldBatchNorm = ModelExporter.FOLD_BATCH_NORM_BY_DEFAULT;
+        }
         if (probabilities || calibrationOptions.int8()) {
           throw new UsageError("--probabilities and --precision int8 go with --format onnx "
               + "(TF Serving SavedModels stay fp32)");
@@ -108,7 +120,7 @@ final class ExportCommand implements Callable<Integer> {
           "checkpoint:" + source.checkpoint.getFileName(),
           serving.applyTo(ServingOptions.defaults()));
       Path dir = ModelExporter.fromCheckpoint(source.checkpoint, info, target.output,
-          target.version());
+          target.version(), foldBatchNorm);
       out.printf("exported %s from %s%s%n", ImportCommand.describe(config), source.checkpoint,
           describe(info.serving()));
       out.printf("wrote %s%n", dir);
@@ -121,7 +133,8 @@ final class ExportCommand implements Callable<Integer> {
     Path from = SavedModels.resolve(source.model);
     ModelInfo info = SavedModels.readInfo(from);
     ServingOptions options = serving.applyTo(info.serving());
-    Path dir = ModelExporter.reexport(from, target.output, target.version(), options);
+    Path dir = ModelExporter.reexport(from, target.output, target.version(), options,
+        foldBatchNorm);
     out.printf("re-exported %s (%s, from %s)%s as %s%n", from,
         ImportCommand.describe(info.config()), info.source(), describe(options), dir);
     return 0;
@@ -133,9 +146,9 @@ final class ExportCommand implements Callable<Integer> {
           + "checkpoint as a SavedModel first");
     }
     if (target.version != null || architecture.given() || architecture.hasOverrides()
-        || labels != null || serving.given()) {
+        || labels != null || serving.given() || foldBatchNorm != null) {
       throw new UsageError("--format onnx takes --model, --output FILE.onnx, --probabilities, "
-          + "--precision and --calibration only");
+          + "--precision and --calibration only (its batch norm is always folded)");
     }
     Path from = SavedModels.resolve(source.model);
     if (calibrationOptions.int8()) {

@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.deeplab.image.RgbImage;
+import dev.deeplab.infer.Engine;
+import dev.deeplab.infer.Segmenter;
 import dev.deeplab.internal.checkpoint.Checkpoints;
 import dev.deeplab.internal.serving.SavedModelWriter;
 import dev.deeplab.internal.serving.SavedModels;
@@ -91,6 +94,63 @@ class ExportTest {
     assertEquals(List.of("1", "2"), Fixtures.list(base));
   }
 
+  /**
+   * {@code --fold-batch-norm} (and off by default): a graph without batch norm ops whose
+   * probabilities equal those of the graph that reads the variables (within 1e-4; both run by
+   * TensorFlow through {@link Segmenter}), and a checkpoint holding the official variables
+   * unchanged, so that a re-export without folding (which reads them by name) is the same model
+   * again.
+   */
+  @Test
+  void foldedExportAgreesWithUnfoldedAndKeepsTheOfficialVariables() throws Exception {
+    Path base = tmp.resolve("models/folding");
+    Cli.Run source = export(fromCheckpoint(training, base)); // not folded by default
+    assertEquals(0, source.exit(), source.err());
+    Cli.Run folded = export(fromCheckpoint(training, base, "--fold-batch-norm"));
+    assertEquals(0, folded.exit(), folded.err());
+    Cli.Run unfolded = export("--model", base.resolve("2").toString(), "--output",
+        base.toString(), "--no-fold-batch-norm");
+    assertEquals(0, unfolded.exit(), unfolded.err());
+    assertTrue(opCount(base.resolve("1"), "FusedBatchNormV3") > 0);
+    assertEquals(0, opCount(base.resolve("2"), "FusedBatchNormV3"), "batch norm left in the graph");
+    assertEquals(0, opCount(base.resolve("2"), "Rsqrt"), "batch norm folded at run time");
+    for (String v : List.of("2", "3")) {
+      String prefix = base.resolve(v + "/variables/variables").toString();
+      assertEquals(weights.keySet(), Checkpoints.list(prefix).keySet(), v);
+      Map<String, FloatTensor> back = Checkpoints.readFloats(prefix, List.copyOf(weights.keySet()));
+      weights.forEach((k, w) -> assertArrayEquals(w.data(), back.get(k).data(), 0f, v + " " + k));
+    }
+
+    java.util.Random rnd = new java.util.Random(5);
+    byte[] rgb = new byte[57 * 41 * 3]; // larger than the 33 crop: scaled to fit it
+    rnd.nextBytes(rgb);
+    RgbImage image = new RgbImage(57, 41, rgb);
+    try (Segmenter a = Segmenter.builder().model(base.resolve("1")).engine(Engine.TENSORFLOW)
+            .build();
+        Segmenter b = Segmenter.builder().model(base.resolve("2")).engine(Engine.TENSORFLOW)
+            .build();
+        Segmenter c = Segmenter.builder().model(base.resolve("3")).engine(Engine.TENSORFLOW)
+            .build()) {
+      float[] expected = a.segmentWithProbabilities(image).probabilities();
+      float[] got = b.segmentWithProbabilities(image).probabilities();
+      float[] again = c.segmentWithProbabilities(image).probabilities();
+      double max = 0;
+      for (int i = 0; i < expected.length; i++) {
+        max = Math.max(max, Math.abs(expected[i] - got[i]));
+      }
+      System.out.printf("folded export: max |dp| %.3g over %d probabilities%n", max,
+          expected.length);
+      assertTrue(max <= 1e-4, "folded probabilities differ by " + max);
+      assertArrayEquals(expected, again, 0f, "unfolded re-export of the folded export");
+    }
+  }
+
+  private static long opCount(Path version, String type) throws IOException {
+    return org.tensorflow.proto.SavedModel.parseFrom(Files.readAllBytes(
+            version.resolve("saved_model.pb"))).getMetaGraphs(0).getGraphDef().getNodeList()
+        .stream().filter(n -> n.getOp().equals(type)).count();
+  }
+
   @Test
   void optionsAreChecked() {
     Cli.Run none = export("--output", tmp.resolve("x").toString());
@@ -107,6 +167,10 @@ class ExportTest {
         "--output", tmp.resolve("x").toString());
     assertEquals(2, both.exit());
     assertTrue(both.errorLines().get(0).contains("mutually exclusive"), both.err());
+    Cli.Run onnx = export("--format", "onnx", "--model", tmp.toString(), "--no-fold-batch-norm",
+        "--output", tmp.resolve("x.onnx").toString());
+    assertEquals(2, onnx.exit());
+    assertTrue(onnx.errorLines().get(0).contains("its batch norm is always folded"), onnx.err());
   }
 
   @Test

@@ -220,12 +220,13 @@ public final class ModelImporter {
      */
     public Path write(LabelSet labels, Path base, OptionalLong version) throws IOException {
       return write(new ModelInfo(plan.config(), labelsFor(labels, plan.config()),
-          "checkpoint:" + Path.of(plan.prefix()).getFileName()), base, version);
+          "checkpoint:" + Path.of(plan.prefix()).getFileName()), base, version, false);
     }
 
-    Path write(ModelInfo info, Path base, OptionalLong version) throws IOException {
+    Path write(ModelInfo info, Path base, OptionalLong version, boolean foldBatchNorm)
+        throws IOException {
       try {
-        return CheckpointImporter.run(plan, info, base, version);
+        return CheckpointImporter.run(plan, info, base, version, foldBatchNorm);
       } catch (CheckpointException e) {
         throw new IOException(e.getMessage(), e);
       }

@@ -182,7 +182,7 @@ public final class NasCell {
       int stride) {
     Operand<TFloat32> d = Conv.depthwise(kernel).stride(stride).padding(Padding.EXPLICIT)
         .init(init).applyIn(s, x);
-    Operand<TFloat32> w = s.variable("pointwise_weights",
+    Operand<TFloat32> w = s.value("pointwise_weights",
         new long[] {1, 1, d.shape().size(3), filters}, init, Role.WEIGHTS);
     return s.tf().nn.conv2d(d, w, List.of(1L, 1L, 1L, 1L), "VALID");
   }

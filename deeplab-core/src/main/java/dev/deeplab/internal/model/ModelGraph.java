@@ -5,6 +5,7 @@ import dev.deeplab.internal.nn.GraphOps;
 import dev.deeplab.internal.nn.ModelVariable;
 import dev.deeplab.internal.nn.NetScope;
 import dev.deeplab.internal.nn.NetState;
+import dev.deeplab.internal.weights.FloatTensor;
 import dev.deeplab.model.ModelConfig;
 import java.util.Map;
 import org.tensorflow.Graph;
@@ -26,12 +27,13 @@ public final class ModelGraph implements AutoCloseable {
   private final Placeholder<TFloat32> pixels;
   private final Operand<TFloat32> logits;
 
-  private ModelGraph(ModelConfig config, AtrousMode atrous) {
+  private ModelGraph(ModelConfig config, AtrousMode atrous, Map<String, FloatTensor> frozen) {
     this.graph = new Graph();
     this.config = config;
     try {
       Ops tf = GraphOps.create(graph);
-      this.state = new NetState(false, false, atrous, 0);
+      this.state = frozen == null ? new NetState(false, false, atrous, 0)
+          : NetState.folded(atrous, frozen);
       this.pixels = tf.withName("pixels").placeholder(TFloat32.class,
           Placeholder.shape(Shape.of(-1, config.cropHeight(), config.cropWidth(), 3)));
       this.logits = tf.withName("logits_output").identity(
@@ -44,12 +46,20 @@ public final class ModelGraph implements AutoCloseable {
 
   /** Builds the inference network of {@code config}. */
   public static ModelGraph build(ModelConfig config) {
-    return new ModelGraph(config, AtrousMode.SPACE_TO_BATCH);
+    return new ModelGraph(config, AtrousMode.SPACE_TO_BATCH, null);
+  }
+
+  /**
+   * Builds the network with {@code weights} built in as constants and batch norm folded into
+   * them ({@link NetState#folded}); its variables exist but the logits do not read them.
+   */
+  public static ModelGraph buildFrozen(ModelConfig config, Map<String, FloatTensor> weights) {
+    return new ModelGraph(config, AtrousMode.SPACE_TO_BATCH, weights);
   }
 
   /** Builds it with a chosen atrous-conv form (for benchmarks). */
   public static ModelGraph build(ModelConfig config, AtrousMode atrous) {
-    return new ModelGraph(config, atrous);
+    return new ModelGraph(config, atrous, null);
   }
 
   public Graph graph() {

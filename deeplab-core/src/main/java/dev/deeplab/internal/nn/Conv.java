@@ -133,25 +133,30 @@ public final class Conv {
         depthwise
             ? new long[] {kernel, kernelW, inChannels, 1}
             : new long[] {kernel, kernelW, inChannels, outChannels};
-    Variable<TFloat32> filter =
-        scope.variable(
-            depthwise ? "depthwise_weights" : "weights",
-            shape,
-            init,
-            depthwise ? Role.DEPTHWISE_WEIGHTS : Role.WEIGHTS);
+    String filterName = depthwise ? "depthwise_weights" : "weights";
+    Variable<TFloat32> filter = scope.variable(filterName, shape, init,
+        depthwise ? Role.DEPTHWISE_WEIGHTS : Role.WEIGHTS);
     Ops tf = scope.tf();
+    long channels = depthwise ? inChannels : outChannels;
+    // A frozen inference graph (NetState.folded): batch norm folded into constant weights at
+    // build time, so nothing is computed on the weights when it runs.
+    BatchNormSpec.FoldedConv frozen = batchNorm != null && scope.state().foldsWeights()
+        ? batchNorm.foldedConstants(scope, filterName, shape, channels) : null;
     if (crashesOneDnn37(inChannels)) {
-      return pointwiseMatMul(scope, x, filter, inChannels);
+      return pointwiseMatMul(scope, x, frozen != null ? frozen.filter()
+          : scope.constantOr(filterName, shape, filter), frozen, inChannels);
     }
     // Inference: a depthwise conv's batch norm is folded into the filter (scale) and a bias add
     // (shift), so that depthwise + BiasAdd + Relu fuse; TF runs it as a separate
     // FusedBatchNormV3 otherwise, very slow under oneDNN (BENCHMARKS.md). Dense convs keep
     // FusedBatchNorm, which Grappler already fuses (folding them costs a filter multiply per
     // run). Same variables, same names.
-    BatchNormSpec.Folded folded = batchNorm != null && depthwise && !scope.state().trainBatchNorm()
-        ? batchNorm.fold(scope, inChannels) : null;
-    Operand<TFloat32> kernelValue = folded == null ? filter
-        : tf.math.mul(filter, tf.reshape(folded.scale(), tf.constant(new long[] {-1, 1})));
+    BatchNormSpec.Folded folded = frozen == null && batchNorm != null && depthwise
+        && !scope.state().trainBatchNorm() ? batchNorm.fold(scope, inChannels) : null;
+    Operand<TFloat32> kernelValue = frozen != null ? frozen.filter()
+        : folded != null
+            ? tf.math.mul(filter, tf.reshape(folded.scale(), tf.constant(new long[] {-1, 1})))
+            : scope.constantOr(filterName, shape, filter);
     Atrous.PhaseConv op =
         (ops, in, pad, dilations) ->
             depthwise
@@ -173,15 +178,15 @@ public final class Conv {
     } else {
       y = op.apply(tf, x, "SAME", List.of(1L, 1L, 1L, 1L));
     }
-    if (folded != null) {
+    if (frozen != null) {
+      y = tf.nn.biasAdd(y, frozen.shift());
+    } else if (folded != null) {
       y = tf.nn.biasAdd(y, folded.shift());
     } else if (batchNorm != null) {
       y = batchNorm.apply(scope, y);
     } else if (bias) {
-      long c = depthwise ? inChannels : outChannels;
-      Variable<TFloat32> b =
-          scope.variable("biases", new long[] {c}, Initializer.constant(0f), Role.BIASES);
-      y = tf.nn.biasAdd(y, b);
+      y = tf.nn.biasAdd(y, scope.value("biases", new long[] {channels},
+          Initializer.constant(0f), Role.BIASES));
     }
     return activation.apply(tf, y);
   }
@@ -209,19 +214,22 @@ public final class Conv {
    * to {@code [N, H, W, Cout]} last. In inference its batch norm is folded into the filter (scale)
    * and a bias add (shift), as for depthwise convs, so that MatMul + BiasAdd (+ Relu) fuse into one
    * kernel as Conv2D + FusedBatchNorm do: a separate batch norm made ResNet-101 up to 6% slower
-   * (output stride 8). Training keeps FusedBatchNorm, on the 4-D result. Same variables.
+   * (output stride 8). Training keeps FusedBatchNorm, on the 4-D result. Same variables. With
+   * {@code frozen}, the batch norm is already folded into {@code filter}, a constant.
    */
   private Operand<TFloat32> pointwiseMatMul(NetScope scope, Operand<TFloat32> x,
-      Variable<TFloat32> filter, long inChannels) {
+      Operand<TFloat32> filter, BatchNormSpec.FoldedConv frozen, long inChannels) {
     Ops tf = scope.tf();
     Operand<TFloat32> w = tf.reshape(filter, tf.constant(new long[] {inChannels, outChannels}));
     Operand<TFloat32> shift = null;
-    if (batchNorm != null && !scope.state().trainBatchNorm()) {
+    if (frozen != null) {
+      shift = frozen.shift();
+    } else if (batchNorm != null && !scope.state().trainBatchNorm()) {
       BatchNormSpec.Folded folded = batchNorm.fold(scope, outChannels);
       w = tf.math.mul(w, folded.scale());
       shift = folded.shift();
     } else if (bias) {
-      shift = scope.variable("biases", new long[] {outChannels}, Initializer.constant(0f),
+      shift = scope.value("biases", new long[] {outChannels}, Initializer.constant(0f),
           Role.BIASES);
     }
     Operand<TFloat32> y =

@@ -1,6 +1,9 @@
 package dev.deeplab.internal.nn;
 
+import dev.deeplab.internal.weights.FloatTensor;
+import org.tensorflow.Operand;
 import org.tensorflow.ndarray.Shape;
+import org.tensorflow.ndarray.buffer.DataBuffers;
 import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Variable;
 import org.tensorflow.types.TFloat32;
@@ -76,5 +79,41 @@ public final class NetScope {
     }
     state.register(new ModelVariable(full, v, shape.clone(), role));
     return v;
+  }
+
+  /**
+   * The value a layer computes with: variable {@code path/name} ({@link #variable}, created or
+   * reused in any case), or, when the state folds weights ({@link NetState#folded}), a constant
+   * holding its weight.
+   */
+  public Operand<TFloat32> value(String name, long[] shape, Initializer init, Role role) {
+    return constantOr(name, shape, variable(name, shape, init, role));
+  }
+
+  /**
+   * The constant of weight {@code path/name} when the state folds weights and holds it, else
+   * {@code variable} (the variable of that name, already created).
+   */
+  Operand<TFloat32> constantOr(String name, long[] shape, Operand<TFloat32> variable) {
+    FloatTensor w = weight(name, shape);
+    return w == null ? variable : constant(fullName(name), name + "_frozen", w);
+  }
+
+  /** The state's weight {@code path/name} if it folds weights and holds it, else null. */
+  FloatTensor weight(String name, long[] shape) {
+    return state.weight(fullName(name), shape);
+  }
+
+  private String fullName(String name) {
+    return path.isEmpty() ? name : path + "/" + name;
+  }
+
+  /**
+   * A constant {@code opName} in this scope holding {@code value}, made once per graph for
+   * {@code key} and shared by every copy of the network.
+   */
+  Operand<TFloat32> constant(String key, String opName, FloatTensor value) {
+    return state.constant(key, () -> tf.withName(opName).constant(Shape.of(value.shape()),
+        DataBuffers.of(value.data(), true, false)));
   }
 }

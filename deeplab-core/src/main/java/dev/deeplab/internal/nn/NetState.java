@@ -1,11 +1,15 @@
 package dev.deeplab.internal.nn;
 
+import dev.deeplab.internal.weights.FloatTensor;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.tensorflow.Operand;
 import org.tensorflow.op.Op;
+import org.tensorflow.types.TFloat32;
 
 /**
  * What every layer of one network shares while the graph is built: whether batch norm and dropout
@@ -22,6 +26,10 @@ public final class NetState {
   private final Map<String, ModelVariable> variables;
   private final boolean reuse;
   private final List<Op> updateOps = new ArrayList<>();
+  /** The weights to build in as constants, or null: layers read their variables. */
+  private final Map<String, FloatTensor> weights;
+  /** The constants made from {@link #weights} so far, by name; shared with reusing copies. */
+  private final Map<String, Operand<TFloat32>> constants;
 
   /**
    * @param training dropout active (the official {@code is_training})
@@ -42,6 +50,19 @@ public final class NetState {
     this.seed = seed;
     this.variables = new LinkedHashMap<>();
     this.reuse = false;
+    this.weights = null;
+    this.constants = null;
+  }
+
+  private NetState(AtrousMode atrousMode, Map<String, FloatTensor> weights) {
+    this.training = false;
+    this.trainBatchNorm = false;
+    this.atrousMode = atrousMode;
+    this.seed = 0;
+    this.variables = new LinkedHashMap<>();
+    this.reuse = false;
+    this.weights = Map.copyOf(weights);
+    this.constants = new HashMap<>();
   }
 
   private NetState(NetState owner) {
@@ -51,6 +72,8 @@ public final class NetState {
     this.seed = owner.seed;
     this.variables = owner.variables;
     this.reuse = true;
+    this.weights = owner.weights;
+    this.constants = owner.constants;
   }
 
   /**
@@ -80,6 +103,42 @@ public final class NetState {
   /** Inference: batch norm on moving statistics, no dropout, space-to-batch atrous convs. */
   public static NetState inference() {
     return new NetState(false, false, AtrousMode.SPACE_TO_BATCH, 0);
+  }
+
+  /**
+   * Inference with {@code weights} built into the graph as constants, batch norm folded into the
+   * convolution before it at build time ({@link BatchNormSpec#foldInto}): the inference graph of a
+   * frozen export, with no per-run work on the weights. The variables are still created under
+   * their official names (so that the weights can be saved and read back by name), but the
+   * network does not read them. A variable that {@code weights} lacks, or holds with another
+   * shape, is read as a variable (callers check the weights against {@link #variables()}).
+   */
+  public static NetState folded(AtrousMode atrousMode, Map<String, FloatTensor> weights) {
+    return new NetState(atrousMode, weights);
+  }
+
+  /** Whether layers build their weights in as constants ({@link #folded}). */
+  public boolean foldsWeights() {
+    return weights != null;
+  }
+
+  /** The weight of that name if this state folds weights and holds it with that shape. */
+  FloatTensor weight(String name, long[] shape) {
+    FloatTensor w = weights == null ? null : weights.get(name);
+    return w != null && java.util.Arrays.equals(w.shape(), shape) ? w : null;
+  }
+
+  /**
+   * The constant named {@code name} in the graph, made by {@code make} on first use (so that
+   * copies of the network share one node per weight).
+   */
+  Operand<TFloat32> constant(String name, java.util.function.Supplier<Operand<TFloat32>> make) {
+    Operand<TFloat32> c = constants.get(name);
+    if (c == null) {
+      c = make.get();
+      constants.put(name, c);
+    }
+    return c;
   }
 
   public boolean training() {

@@ -163,14 +163,15 @@ public final class CheckpointImporter {
   /**
    * Refuses an unclean plan with one line (naming the checkpoint's backbone when it is another
    * one), else reads the model variables from the checkpoint and exports a SavedModel version
-   * under {@code base}; returns its directory.
+   * under {@code base}, the graph chosen as {@link SavedModelWriter#write(Map, ModelInfo, Path,
+   * OptionalLong, boolean)} chooses it; returns its directory.
    */
-  public static Path run(Plan plan, ModelInfo info, Path base, OptionalLong version)
-      throws IOException, CheckpointException {
+  public static Path run(Plan plan, ModelInfo info, Path base, OptionalLong version,
+      boolean frozen) throws IOException, CheckpointException {
     requireClean(plan);
     Map<String, dev.deeplab.internal.weights.FloatTensor> weights =
         Checkpoints.readFloats(plan.prefix(), plan.restoredNames());
-    return SavedModelWriter.write(weights, plan.freshNames(), info, base, version);
+    return SavedModelWriter.write(weights, plan.freshNames(), info, base, version, frozen);
   }
 
   /** Throws a one-line {@link CheckpointException} unless the plan can be carried out. */

@@ -37,10 +37,23 @@ public final class SavedModelWriter {
 
   /**
    * Exports {@code weights} (which must name every variable of {@code info.config()}) under
-   * {@code base}; returns the version directory written.
+   * {@code base}, the signatures reading the variables (batch norm in the graph); returns the
+   * version directory written.
    */
   public static Path write(Map<String, FloatTensor> weights, ModelInfo info, Path base,
       OptionalLong version) throws IOException, CheckpointException {
+    return write(weights, info, base, version, false);
+  }
+
+  /**
+   * {@link #write(Map, ModelInfo, Path, OptionalLong)}, choosing the graph: with {@code frozen},
+   * the signatures compute with the weights built in as constants and batch norm folded into
+   * them at export ({@link ServingGraph#buildFrozen}), the checkpoint still holding the official
+   * variables; else they read the variables. PyTorch networks are always exported with
+   * variables.
+   */
+  public static Path write(Map<String, FloatTensor> weights, ModelInfo info, Path base,
+      OptionalLong version, boolean frozen) throws IOException, CheckpointException {
     if (info.config().variant().family() == ModelVariant.Family.PYTORCH) {
       try (TorchServingGraph graph = TorchServingGraph.build(info.config(), info.serving(),
           info.labels()); Session session = new Session(graph.graph())) {
@@ -49,7 +62,9 @@ public final class SavedModelWriter {
         return SavedModels.export(session, graph.signatures(), base, version, info);
       }
     }
-    try (ServingGraph graph = ServingGraph.build(info.config(), info.serving(), info.labels());
+    try (ServingGraph graph = frozen
+            ? ServingGraph.buildFrozen(info.config(), info.serving(), info.labels(), weights)
+            : ServingGraph.build(info.config(), info.serving(), info.labels());
         Session session = new Session(graph.graph())) {
       WeightCheck.requireComplete(graph.variables(), weights);
       Checkpoints.restore(session, weights);
@@ -59,14 +74,15 @@ public final class SavedModelWriter {
 
   /**
    * Exports {@code weights} with the variables named in {@code fresh} left at their initial values
-   * (the graph's initialisers are run and those values kept), e.g. a new {@code logits} layer for
-   * a different class count. Every other variable must be in {@code weights}; returns the version
-   * directory written.
+   * (the graph's initialisers are run and those values exported with the rest), e.g. a new {@code
+   * logits} layer for a different class count. Every other variable must be in {@code weights}; the
+   * graph is chosen as {@link #write(Map, ModelInfo, Path, OptionalLong, boolean)} chooses it.
+   * Returns the version directory written.
    */
   public static Path write(Map<String, FloatTensor> weights, Set<String> fresh, ModelInfo info,
-      Path base, OptionalLong version) throws IOException, CheckpointException {
+      Path base, OptionalLong version, boolean frozen) throws IOException, CheckpointException {
     if (fresh.isEmpty()) {
-      return write(weights, info, base, version);
+      return write(weights, info, base, version, frozen);
     }
     try (ServingGraph graph = ServingGraph.build(info.config(), info.serving(), info.labels());
         Session session = new Session(graph.graph())) {
@@ -90,20 +106,26 @@ public final class SavedModelWriter {
         }
       }
       WeightCheck.requireComplete(vars, all);
-      Checkpoints.restore(session, all);
-      return SavedModels.export(session, graph, base, version, info);
+      if (!frozen) {
+        Checkpoints.restore(session, all);
+        return SavedModels.export(session, graph, base, version, info);
+      }
+      weights = all; // the frozen graph needs every weight when it is built
     }
+    return write(weights, info, base, version, true);
   }
 
   /**
    * Re-exports one of our SavedModels ({@code model}: a version directory, or a base whose highest
    * version is taken) as a new version under {@code base}: the graph is rebuilt from the recorded
    * configuration and the weights are read back by name, served with {@code serving} (null keeps
-   * the recorded options). A wrapped frozen graph ({@link FrozenGraphWrapper}) has no weights of
+   * the recorded options), the graph chosen as {@link #write(Map, ModelInfo, Path, OptionalLong,
+   * boolean)} chooses it. A wrapped frozen graph ({@link FrozenGraphWrapper}) has no weights of
    * ours and is copied as it is; it runs at one scale only.
    */
   public static Path reexport(Path model, Path base, OptionalLong version,
-      dev.deeplab.model.ServingOptions serving) throws IOException, CheckpointException {
+      dev.deeplab.model.ServingOptions serving, boolean frozen)
+      throws IOException, CheckpointException {
     Path dir = SavedModels.resolve(model);
     ModelInfo old = SavedModels.readInfo(dir);
     String source = old.source().startsWith(REEXPORT) ? old.source()
@@ -119,7 +141,7 @@ public final class SavedModelWriter {
     String prefix = dir.resolve("variables").resolve("variables").toString();
     List<String> names = Checkpoints.list(prefix).values().stream()
         .filter(e -> e.dtype().equals("DT_FLOAT")).map(e -> e.name()).toList();
-    return write(Checkpoints.readFloats(prefix, names), info, base, version);
+    return write(Checkpoints.readFloats(prefix, names), info, base, version, frozen);
   }
 
   private static final String REEXPORT = "re-export of ";

@@ -6,6 +6,7 @@ import dev.deeplab.internal.nn.GraphOps;
 import dev.deeplab.internal.nn.ModelVariable;
 import dev.deeplab.internal.nn.NetScope;
 import dev.deeplab.internal.nn.NetState;
+import dev.deeplab.internal.weights.FloatTensor;
 import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ServingOptions;
@@ -88,13 +89,14 @@ public final class ServingGraph implements AutoCloseable {
   private int copies;
 
   private ServingGraph(ModelConfig config, ServingOptions options, AtrousMode atrous,
-      double inputScale, int[] palette) {
+      double inputScale, int[] palette, Map<String, FloatTensor> frozenWeights) {
     this.graph = new Graph();
     this.config = config;
     this.options = options;
     try {
       Ops tf = GraphOps.create(graph);
-      state = new NetState(false, false, atrous, 0);
+      state = frozenWeights == null ? new NetState(false, false, atrous, 0)
+          : NetState.folded(atrous, frozenWeights);
       List<Run> runs = new ArrayList<>();
       if (options.singleScale()) {
         // config's crop is already the one for inputScale (forScale scales it)
@@ -286,13 +288,28 @@ public final class ServingGraph implements AutoCloseable {
 
   /** Builds the serving graph with these options; masks take {@code labels}' colours. */
   public static ServingGraph build(ModelConfig config, ServingOptions options, LabelSet labels) {
-    return new ServingGraph(config, options, AtrousMode.SPACE_TO_BATCH, 1.0, labels.palette());
+    return new ServingGraph(config, options, AtrousMode.SPACE_TO_BATCH, 1.0, labels.palette(),
+        null);
+  }
+
+  /**
+   * Builds the frozen serving graph: {@code weights} (by official name) built in as constants,
+   * each batch norm folded into the convolution before it at build time ({@link
+   * NetState#folded}), so that no run computes anything on the weights. The variables are still
+   * created under their official names but the signatures do not read them: restore {@code
+   * weights} into them (as {@link SavedModelWriter} does) so that the SavedModel's checkpoint
+   * keeps the official weights for everything that reads them by name.
+   */
+  public static ServingGraph buildFrozen(ModelConfig config, ServingOptions options,
+      LabelSet labels, Map<String, FloatTensor> weights) {
+    return new ServingGraph(config, options, AtrousMode.SPACE_TO_BATCH, 1.0, labels.palette(),
+        weights);
   }
 
   /** Builds it with a chosen atrous-conv form (benchmarks). */
   public static ServingGraph build(ModelConfig config, AtrousMode atrous) {
     return new ServingGraph(config, ServingOptions.defaults(), atrous, 1.0,
-        LabelSet.unnamed(config.numClasses()).palette());
+        LabelSet.unnamed(config.numClasses()).palette(), null);
   }
 
   /**
@@ -305,7 +322,7 @@ public final class ServingGraph implements AutoCloseable {
         ModelConfig.scaleDimension(config.cropHeight(), scale),
         ModelConfig.scaleDimension(config.cropWidth(), scale));
     return new ServingGraph(scaled, ServingOptions.defaults(), AtrousMode.SPACE_TO_BATCH, scale,
-        LabelSet.unnamed(config.numClasses()).palette());
+        LabelSet.unnamed(config.numClasses()).palette(), null);
   }
 
   /** The signatures to export. */

@@ -3,7 +3,9 @@ package dev.deeplab.internal.nn;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.deeplab.internal.weights.FloatTensor;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -28,12 +30,13 @@ import org.tensorflow.types.TFloat32;
  */
 class PointwiseConvTest {
 
-  @ParameterizedTest(name = "{0}->{1}, relu {2}, static size {3}, train BN {4}")
-  @CsvSource({"256, 1024, false, true, false", "1024, 512, true, true, false",
-      "512, 2048, false, false, false", "512, 1024, true, true, true", "512, 256, true, true, false",
-      "512, 256, false, true, true"})
+  @ParameterizedTest(name = "{0}->{1}, relu {2}, static size {3}, train BN {4}, frozen {5}")
+  @CsvSource({"256, 1024, false, true, false, false", "1024, 512, true, true, false, false",
+      "512, 2048, false, false, false, false", "512, 1024, true, true, true, false",
+      "512, 256, true, true, false, false", "512, 256, false, true, true, false",
+      "256, 1024, true, false, false, true", "512, 256, true, true, false, true"})
   void matchesConv2dWithBatchNorm(int in, int out, boolean relu, boolean staticSize,
-      boolean trainBatchNorm) {
+      boolean trainBatchNorm, boolean frozen) {
     int n = 2;
     int h = 3;
     int w = 5;
@@ -49,7 +52,14 @@ class PointwiseConvTest {
     }
     try (Graph g = new Graph()) {
       Ops tf = Ops.create(g);
-      NetState state = new NetState(trainBatchNorm, trainBatchNorm, AtrousMode.SPACE_TO_BATCH, 0);
+      // frozen: the weights built in as constants, batch norm folded into them (NetState.folded)
+      NetState state = frozen ? NetState.folded(AtrousMode.SPACE_TO_BATCH, Map.of(
+              "conv/weights", new FloatTensor(new long[] {1, 1, in, out}, k),
+              "conv/BatchNorm/gamma", new FloatTensor(new long[] {out}, gamma),
+              "conv/BatchNorm/beta", new FloatTensor(new long[] {out}, beta),
+              "conv/BatchNorm/moving_mean", new FloatTensor(new long[] {out}, mean),
+              "conv/BatchNorm/moving_variance", new FloatTensor(new long[] {out}, var)))
+          : new NetState(trainBatchNorm, trainBatchNorm, AtrousMode.SPACE_TO_BATCH, 0);
       Operand<TFloat32> input = tf.withName("x").placeholder(TFloat32.class, Placeholder.shape(
           staticSize ? Shape.of(-1, h, w, in) : Shape.of(-1, -1, -1, in)));
       BatchNormSpec bn = new BatchNormSpec(0.997f, 1e-5f);
@@ -62,6 +72,7 @@ class PointwiseConvTest {
           .contains(in + "," + out);
       assertEquals(pair ? 0 : 1, count(g, "Conv2D"));
       assertEquals(pair ? 1 : 0, count(g, "MatMul"));
+      assertEquals(!frozen && (trainBatchNorm || !pair) ? 1 : 0, count(g, "FusedBatchNormV3"));
 
       Operand<TFloat32> filter = constant(tf, Shape.of(1, 1, in, out), k);
       Operand<TFloat32> empty = tf.constant(new float[0]);
@@ -75,13 +86,15 @@ class PointwiseConvTest {
         expectedOp = tf.nn.relu(expectedOp);
       }
       try (Session s = new Session(g)) {
-        s.runner()
-            .addTarget(tf.assign(state.variables().get("conv/weights").variable(), filter))
-            .addTarget(assign(tf, state, "conv/BatchNorm/gamma", gamma))
-            .addTarget(assign(tf, state, "conv/BatchNorm/beta", beta))
-            .addTarget(assign(tf, state, "conv/BatchNorm/moving_mean", mean))
-            .addTarget(assign(tf, state, "conv/BatchNorm/moving_variance", var))
-            .run();
+        if (!frozen) { // frozen: the variables are left uninitialised, so reading one would fail
+          s.runner()
+              .addTarget(tf.assign(state.variables().get("conv/weights").variable(), filter))
+              .addTarget(assign(tf, state, "conv/BatchNorm/gamma", gamma))
+              .addTarget(assign(tf, state, "conv/BatchNorm/beta", beta))
+              .addTarget(assign(tf, state, "conv/BatchNorm/moving_mean", mean))
+              .addTarget(assign(tf, state, "conv/BatchNorm/moving_variance", var))
+              .run();
+        }
         try (TFloat32 xt = TFloat32.tensorOf(Shape.of(n, h, w, in), DataBuffers.of(x, true, false));
             Result r = s.runner().feed(input, xt).fetch(y).fetch(expectedOp).run()) {
           TFloat32 actual = (TFloat32) r.get(0);

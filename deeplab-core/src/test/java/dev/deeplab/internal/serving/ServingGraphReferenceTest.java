@@ -7,7 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.deeplab.internal.checkpoint.Checkpoints;
+import dev.deeplab.internal.model.ModelGraph;
+import dev.deeplab.internal.weights.FloatTensor;
+import dev.deeplab.model.LabelSet;
 import dev.deeplab.model.ModelConfig;
+import dev.deeplab.model.ServingOptions;
 import dev.deeplab.testing.GoldenCases;
 import dev.deeplab.testing.Npy;
 import dev.deeplab.testing.ReferenceWeights;
@@ -16,8 +20,10 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
@@ -29,8 +35,10 @@ import org.tensorflow.types.TUint8;
 
 /**
  * The whole serving graph (resize-to-fit, mean-pixel padding, network, upsampling, cut and
- * resize back) against an independent reference: {@code tools/reference/serving_reference.py}
- * rebuilds the official export's pre/post-processing ({@code input_preprocess.py},
+ * resize back), reading its variables or frozen ({@link ServingGraph#buildFrozen}: batch norm
+ * folded into constant weights), against an independent reference: {@code
+ * tools/reference/serving_reference.py} rebuilds the official export's pre/post-processing ({@code
+ * input_preprocess.py},
  * {@code model.predict_labels}, {@code export_model.py}) plus our documented resize-to-fit and
  * probabilities output in float64 around the float64 network of {@code deeplab_net.py}, and
  * stores inputs of sizes other than the crop with the expected {@code semantic} and
@@ -50,13 +58,15 @@ class ServingGraphReferenceTest {
   /** Max |p - p_ref| allowed; ~2x the float32-vs-float64 spread of an independent TF run. */
   static final double PROB_TOL = 1.5e-5;
 
-  static Stream<String> cases() throws Exception {
-    return GoldenCases.names(ROOT);
+  /** Each case with the graph that reads its variables, and with the frozen graph. */
+  static Stream<Arguments> cases() throws Exception {
+    return GoldenCases.names(ROOT).flatMap(n -> Stream.of(Arguments.of(n, false),
+        Arguments.of(n, true)));
   }
 
-  @ParameterizedTest
+  @ParameterizedTest(name = "{0}, frozen {1}")
   @MethodSource("cases")
-  void servingOutputsMatchPythonReference(String name) throws Exception {
+  void servingOutputsMatchPythonReference(String name, boolean frozen) throws Exception {
     Path dir = ROOT.resolve(name);
     ObjectMapper json = new ObjectMapper();
     ModelConfig config = GoldenCases.configOf(json.readTree(dir.resolve("config.json").toFile()));
@@ -67,9 +77,16 @@ class ServingGraphReferenceTest {
     double worstProb = 0;
     int images = 0;
     long start = System.nanoTime();
-    try (ServingGraph graph = ServingGraph.build(config);
+    Map<String, FloatTensor> weights;
+    try (ModelGraph network = ModelGraph.build(config)) {
+      weights = ReferenceWeights.forVariables(network.variables().values());
+    }
+    try (ServingGraph graph = frozen ? ServingGraph.buildFrozen(config, ServingOptions.defaults(),
+            LabelSet.unnamed(classes), weights) : ServingGraph.build(config);
         Session session = new Session(graph.graph())) {
-      Checkpoints.restore(session, ReferenceWeights.forVariables(graph.variables().values()));
+      if (!frozen) { // the frozen graph's signatures must not read the variables: left unset
+        Checkpoints.restore(session, weights);
+      }
       System.out.printf("%s: crop %dx%d, %d classes, near-tie threshold %.2g, prob tolerance %.2g"
           + " (graph + weights %.1f s)%n", name, config.cropHeight(), config.cropWidth(), classes,
           nearTie, PROB_TOL, (System.nanoTime() - start) / 1e9);
