@@ -12,10 +12,12 @@ import dev.deeplab.internal.weights.FloatTensor;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.testing.CaffeModelWriter;
 import dev.deeplab.testing.ReferenceWeights;
+import dev.deeplab.testing.TestData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
@@ -67,6 +69,44 @@ class LargeFovCaffeImporterTest {
       CaffeNet kept = CaffeNet.read(file, n -> true);
       assertArrayEquals(w.data(), kept.layers().get(1).blobs().get(0).data(), "double_data");
     }
+  }
+
+  /**
+   * The files protobuf's own serializer wrote ({@code tools/reference/make_caffemodel_fixtures.py}):
+   * both layer formats, legacy dims and {@code BlobShape}, a {@code diff} skipped, {@code
+   * double_data}; the values are the shared formula's.
+   */
+  @Test
+  void readsFilesProtobufWrote() throws IOException {
+    for (String format : new String[] {"v1", "layer"}) {
+      CaffeNet net = CaffeNet.read(TestData.resources("caffe/tiny_" + format + ".caffemodel"),
+          n -> true);
+      assertEquals(format.equals("v1") ? "V1 layers" : "layer", net.format());
+      assertEquals(List.of("conv1_1", "fc8_voc12"),
+          net.layers().stream().map(CaffeNet.Layer::name).toList());
+      Map<String, long[]> shapes = Map.of("conv1_1", new long[] {4, 3, 3, 3},
+          "fc8_voc12", new long[] {2, 4, 1, 1});
+      for (CaffeNet.Layer layer : net.layers()) {
+        assertEquals("Convolution", layer.type());
+        assertEquals(2, layer.blobs().size());
+        long[] shape = shapes.get(layer.name());
+        assertArrayEquals(shape, layer.blobs().get(0).shape());
+        assertArrayEquals(formula(layer.name() + "/weights", (int) layer.blobs().get(0).count()),
+            layer.blobs().get(0).data(), layer.name());
+        assertArrayEquals(new long[] {shape[0]}, layer.blobs().get(1).squeezed());
+        assertArrayEquals(formula(layer.name() + "/biases", (int) shape[0]),
+            layer.blobs().get(1).data(), layer.name());
+      }
+    }
+  }
+
+  private static float[] formula(String name, int n) {
+    double[] s = ReferenceWeights.signedUniform(name, n);
+    float[] out = new float[n];
+    for (int i = 0; i < n; i++) {
+      out[i] = (float) s[i];
+    }
+    return out;
   }
 
   /** The kernel transpose and conv1_1's BGR→RGB, on values whose positions are their indices. */
