@@ -45,7 +45,7 @@ import picocli.CommandLine.Spec;
             + "-o savedmodels/deeplabv3_mnv2_pascal",
         "  deeplab import --pytorch deeplabv3_resnet50.pth --arch torchvision_deeplabv3_resnet50 "
             + "--labels pascal_voc -o savedmodels/tv_r50",
-        "  deeplab import --caffe train2_iter_8000.caffemodel --preset deeplabv1_largefov_vgg16 "
+        "  deeplab import --caffe deeplab_largefov.caffemodel --preset deeplabv1_largefov_vgg16 "
             + "--labels pascal_voc -o savedmodels/largefov"})
 final class ImportCommand implements Callable<Integer> {
   /** Rows per status shown in the variable table. */

@@ -36,7 +36,7 @@ class ImportCaffeTest {
     try (ModelGraph g = ModelGraph.build(config)) {
       formula = ReferenceWeights.forVariables(g.variables().values());
     }
-    Path file = tmp.resolve("train_iter_6000.caffemodel");
+    Path file = tmp.resolve("deeplab_largefov.caffemodel");
     try (CaffeModelWriter out = new CaffeModelWriter(file, true)) {
       for (Map.Entry<String, FloatTensor[]> e
           : CaffeModelWriter.largeFovBlobs(formula, "fc8_voc12").entrySet()) {

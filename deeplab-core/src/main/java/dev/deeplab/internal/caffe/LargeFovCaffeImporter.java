@@ -159,7 +159,8 @@ public final class LargeFovCaffeImporter {
     String hint = "";
     for (WeightCheck.Row r : plan.report().mismatched()) {
       if (r.name().equals("logits/semantic/weights") && r.sourceShape() != null
-          && r.sourceShape().length == 4) {
+          && r.sourceShape().length == 4
+          && r.sourceShape()[3] != plan.config().numClasses()) {
         hint = " (" + plan.classifier() + " has " + r.sourceShape()[3] + " classes, the model "
             + plan.config().numClasses() + ": drop --num-classes, or give the file's)";
       }

@@ -100,6 +100,19 @@ class LargeFovCaffeImporterTest {
     }
   }
 
+  /** A classifier of the right class count on another width: refused without a class hint. */
+  @Test
+  void namesTheClassCountOnlyWhenItDiffers() throws IOException {
+    Path tiny = TestData.resources("caffe/tiny_v1.caffemodel");
+    LargeFovCaffeImporter.Plan plan = LargeFovCaffeImporter.plan(tiny, LARGEFOV,
+        OptionalInt.empty());
+    assertEquals(2, plan.config().numClasses(), "fc8_voc12's two classes");
+    CaffeFormatException e = assertThrows(CaffeFormatException.class,
+        () -> LargeFovCaffeImporter.requireClean(plan));
+    assertEquals(tiny + " does not fit DeepLab-LargeFOV (2 classes): 28 missing, "
+        + "3 shape mismatches", e.getMessage());
+  }
+
   private static float[] formula(String name, int n) {
     double[] s = ReferenceWeights.signedUniform(name, n);
     float[] out = new float[n];
@@ -188,6 +201,7 @@ class LargeFovCaffeImporterTest {
     LargeFovCaffeImporter.Plan plan =
         LargeFovCaffeImporter.plan(partial, LARGEFOV, OptionalInt.empty());
     assertNull(plan.classifier());
+    assertTrue(plan.report().mismatched().isEmpty(), plan.report().table());
     assertEquals(21, plan.config().numClasses(), "no fc8: the default 21");
     assertEquals(30, plan.report().missing().size());
     assertEquals("caffe:fc1_voc12_c0/0", plan.report().unexpected().get(0).name());
