@@ -111,6 +111,10 @@ public final class CaffeNet {
    */
   public static CaffeNet read(Path file, Predicate<String> keep) throws IOException {
     long size = Files.size(file);
+    if (size > Integer.MAX_VALUE) {
+      throw new CaffeFormatException(file + " is " + size + " bytes: a Caffe model is a protobuf "
+          + "message, at most 2 GB");
+    }
     try (InputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
       return new Reader(file, size, CodedInputStream.newInstance(raw), keep).net();
     } catch (InvalidProtocolBufferException e) {

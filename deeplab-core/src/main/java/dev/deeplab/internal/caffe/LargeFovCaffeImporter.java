@@ -12,11 +12,13 @@ import dev.deeplab.model.ModelInfo;
 import dev.deeplab.model.ModelVariant;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
@@ -102,7 +104,12 @@ public final class LargeFovCaffeImporter {
     }
     Map<String, CheckpointEntry> entries = new LinkedHashMap<>();
     Map<String, FloatTensor> weights = new LinkedHashMap<>();
+    Set<String> seen = new HashSet<>();
     for (CaffeNet.Layer layer : net.layers()) {
+      if (!seen.add(layer.name())) {
+        throw new CaffeFormatException(file + " has two layers with weights named '"
+            + layer.name() + "'");
+      }
       String scope = scopes.get(layer.name());
       for (int i = 0; i < layer.blobs().size(); i++) {
         CaffeNet.Blob blob = layer.blobs().get(i);

@@ -229,6 +229,14 @@ class LargeFovCaffeImporterTest {
         () -> LargeFovCaffeImporter.plan(twoHeads, LARGEFOV, OptionalInt.empty()));
     assertTrue(e.getMessage().contains("has 2 classifier layers (fc8_a, fc8_b)"), e.getMessage());
 
+    Path twice = tmp.resolve("twice.caffemodel");
+    try (CaffeModelWriter out = new CaffeModelWriter(twice, true)) {
+      out.conv("conv1_1", conv11, bias64).conv("conv1_1", conv11, bias64);
+    }
+    e = assertThrows(CaffeFormatException.class,
+        () -> LargeFovCaffeImporter.plan(twice, LARGEFOV, OptionalInt.empty()));
+    assertEquals(twice + " has two layers with weights named 'conv1_1'", e.getMessage());
+
     IllegalArgumentException notVgg = assertThrows(IllegalArgumentException.class,
         () -> LargeFovCaffeImporter.plan(partial, ModelConfig.preset("mobilenetv2_coco_voc"),
             OptionalInt.empty()));
