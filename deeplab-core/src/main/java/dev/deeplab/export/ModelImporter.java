@@ -304,7 +304,7 @@ public final class ModelImporter {
     }
   }
 
-  /** A Caffe model compared with DeepLab-LargeFOV; {@link #write} imports it when {@link #clean}. */
+  /** A Caffe model compared with DeepLab-LargeFOV; {@link #write} imports it if {@link #clean}. */
   public static final class CaffeImport {
     private final LargeFovCaffeImporter.Plan plan;
 

@@ -48,7 +48,7 @@ public final class CaffeModelWriter implements Closeable {
     return layer(name, false, new FloatTensor[0], false);
   }
 
-  /** A convolution layer with these blobs, shapes as Caffe's ({@code [out,in,kh,kw]}, bias {@code [out]}). */
+  /** A convolution layer of these blobs (Caffe's shapes: {@code [out,in,kh,kw]}, {@code [out]}). */
   public CaffeModelWriter conv(String name, FloatTensor... blobs) throws IOException {
     return layer(name, true, blobs, false);
   }

@@ -173,7 +173,8 @@ public final class CaffeNet {
       int wire = WireFormat.getTagWireType(tag);
       boolean known = switch (field) {
         case 1, 3, 6, 8 -> wire == WireFormat.WIRETYPE_LENGTH_DELIMITED;
-        case 4 -> wire == WireFormat.WIRETYPE_VARINT || wire == WireFormat.WIRETYPE_LENGTH_DELIMITED;
+        case 4 -> wire == WireFormat.WIRETYPE_VARINT
+            || wire == WireFormat.WIRETYPE_LENGTH_DELIMITED;
         case 5, 7 -> wire == WireFormat.WIRETYPE_VARINT;
         default -> false;
       };
@@ -262,7 +263,8 @@ public final class CaffeNet {
               in.skipRawBytes(bytes);
             }
             count += bytes / width;
-          } else if (wire == (doubles ? WireFormat.WIRETYPE_FIXED64 : WireFormat.WIRETYPE_FIXED32)) {
+          } else if (wire
+              == (doubles ? WireFormat.WIRETYPE_FIXED64 : WireFormat.WIRETYPE_FIXED32)) {
             float v = doubles ? (float) in.readDouble() : in.readFloat();
             if (values) {
               data = append(data, new float[] {v});

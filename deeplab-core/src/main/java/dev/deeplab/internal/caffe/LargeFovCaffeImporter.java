@@ -28,10 +28,10 @@ import java.util.stream.Collectors;
  * network ({@code deeplabv1_largefov_vgg16}), layer by layer: {@code conv1_1} ... {@code conv5_3}
  * to {@code vgg_16/conv1/conv1_1} ... {@code vgg_16/conv5/conv5_3}, {@code fc6} and {@code fc7} to
  * {@code vgg_16/fc6} and {@code vgg_16/fc7}, the classifier {@code fc8_voc12} (or the one layer
- * named {@code fc8...}) to {@code logits/semantic}; each layer's blob 0 is the {@code weights}, blob
- * 1 the {@code biases}. A Caffe kernel {@code [out,in,kh,kw]} becomes TF's {@code [kh,kw,in,out]};
- * {@code conv1_1}'s input channels are reversed, as Caffe's data layer feeds BGR and our graph
- * RGB.
+ * named {@code fc8...}) to {@code logits/semantic}; each layer's blob 0 is the {@code weights},
+ * blob 1 the {@code biases}. A Caffe kernel {@code [out,in,kh,kw]} becomes TF's {@code
+ * [kh,kw,in,out]}; {@code conv1_1}'s input channels are reversed, as Caffe's data layer feeds BGR
+ * and our graph RGB.
  *
  * <p>As the PyTorch importer, strictly: every variable must be found with its shape and no layer
  * with weights may be left over. The class count is the classifier's unless given.

@@ -72,7 +72,8 @@ class LargeFovCaffeImporterTest {
   }
 
   /**
-   * The files protobuf's own serializer wrote ({@code tools/reference/make_caffemodel_fixtures.py}):
+   * The files protobuf's own serializer wrote ({@code
+   * tools/reference/make_caffemodel_fixtures.py}):
    * both layer formats, legacy dims and {@code BlobShape}, a {@code diff} skipped, {@code
    * double_data}; the values are the shared formula's.
    */
