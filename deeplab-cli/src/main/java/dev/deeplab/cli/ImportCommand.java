@@ -213,7 +213,9 @@ final class ImportCommand implements Callable<Integer> {
     if (model.outputStride != null || model.decoder != null || model.decoderOutputStrides != null
         || model.atrousRates != null || model.multiGrid != null || model.separableAspp != null
         || model.separableDecoder != null || model.depthMultiplier != null
-        || model.boundedActivation != null || model.densePredictionCellJson != null) {
+        || model.boundedActivation != null || model.densePredictionCellJson != null
+        || model.nasStemFilters != null || model.nasClassificationHead != null
+        || model.nasRemoveOs32Stride != null) {
       throw new UsageError("--caffe takes --preset, --num-classes and --crop-size only: "
           + "DeepLab-LargeFOV's prototxt defines the rest");
     }
