@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code deeplab import}: turns official weights (a TFLite file, a TF1 checkpoint, a frozen
- * graph) into one of our SavedModels.
+ * graph, a PyTorch state dict, DeepLab-LargeFOV's Caffe model) into one of our SavedModels.
  */
 @Command(name = "import", sortOptions = false,
     description = {"Import official DeepLab weights and write a SavedModel "
@@ -32,6 +32,8 @@ import picocli.CommandLine.Spec;
         "  --tflite: the official DeepLabv3 MobileNetV2 TFLite file.",
         "  --pytorch: a PyTorch state dict (.pth, .pt, .safetensors) of the network --arch, "
             + "strictly: every tensor must fit; the pickle may only rebuild tensors.",
+        "  --caffe: DeepLab-LargeFOV's released .caffemodel (conv1_1..fc7, fc8_voc12) for "
+            + "--preset deeplabv1_largefov_vgg16, strictly: every layer must fit.",
         "Examples:",
         "  deeplab import --checkpoint model.ckpt-30000 --preset mobilenetv2_coco_voc "
             + "--labels pascal_voc -o savedmodels/mnv2_voc",
@@ -42,7 +44,9 @@ import picocli.CommandLine.Spec;
         "  deeplab import --tflite deeplabv3_mnv2_pascal_quant.tflite --labels pascal_voc "
             + "-o savedmodels/deeplabv3_mnv2_pascal",
         "  deeplab import --pytorch deeplabv3_resnet50.pth --arch torchvision_deeplabv3_resnet50 "
-            + "--labels pascal_voc -o savedmodels/tv_r50"})
+            + "--labels pascal_voc -o savedmodels/tv_r50",
+        "  deeplab import --caffe deeplab_largefov.caffemodel --preset deeplabv1_largefov_vgg16 "
+            + "--labels pascal_voc -o savedmodels/largefov"})
 final class ImportCommand implements Callable<Integer> {
   /** Rows per status shown in the variable table. */
   static final int TABLE_ROWS = 40;
@@ -63,6 +67,11 @@ final class ImportCommand implements Callable<Integer> {
             + "model_state) or a .safetensors file, for the network given by --arch.")
     Path pytorch;
 
+    @Option(names = "--caffe", required = true, paramLabel = "FILE",
+        description = "DeepLab-LargeFOV's Caffe weights (.caffemodel, either layer format), for "
+            + "--preset deeplabv1_largefov_vgg16; the class count is fc8's unless --num-classes.")
+    Path caffe;
+
     @Option(names = "--tflite", required = true, paramLabel = "FILE",
         description = "An official DeepLabv3 MobileNetV2 TFLite file (quantised weights are "
             + "dequantised, folded batch norm kept).")
@@ -72,8 +81,8 @@ final class ImportCommand implements Callable<Integer> {
   @ArgGroup(exclusive = true, multiplicity = "1", heading = "Source (one of):%n")
   Source source;
 
-  @ArgGroup(exclusive = false, heading = "Architecture (for --checkpoint; --num-classes and "
-      + "--crop-size also for --frozen-graph):%n")
+  @ArgGroup(exclusive = false, heading = "Architecture (for --checkpoint and --caffe; "
+      + "--num-classes and --crop-size also for --frozen-graph):%n")
   ModelOptions model = new ModelOptions();
 
   @Option(names = "--arch", paramLabel = "ARCH",
@@ -113,6 +122,8 @@ final class ImportCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     if (source.pytorch != null) {
       importPytorch(out);
+    } else if (source.caffe != null) {
+      importCaffe(out);
     } else if (source.checkpoint != null) {
       importCheckpoint(source.checkpoint, model.toConfig(),
           reinitialize == null ? List.of() : reinitialize, labels, target, out);
@@ -193,6 +204,40 @@ final class ImportCommand implements Callable<Integer> {
     Path dir = plan.write(labels, target.output, target.version());
     out.printf("wrote %s; images with a side above %d are scaled down to fit%n", dir,
         plan.config().cropHeight());
+  }
+
+  private void importCaffe(PrintWriter out) throws Exception {
+    if (!model.given()) {
+      throw new UsageError("--caffe needs --preset deeplabv1_largefov_vgg16");
+    }
+    if (model.outputStride != null || model.decoder != null || model.decoderOutputStrides != null
+        || model.atrousRates != null || model.multiGrid != null || model.separableAspp != null
+        || model.separableDecoder != null || model.depthMultiplier != null
+        || model.boundedActivation != null || model.densePredictionCellJson != null
+        || model.nasStemFilters != null || model.nasClassificationHead != null
+        || model.nasRemoveOs32Stride != null) {
+      throw new UsageError("--caffe takes --preset, --num-classes and --crop-size only: "
+          + "DeepLab-LargeFOV's prototxt defines the rest");
+    }
+    ModelConfig config = model.toConfig();
+    if (config.variant() != ModelVariant.VGG_16) {
+      throw new UsageError("--caffe reads DeepLab-LargeFOV only: give --preset "
+          + "deeplabv1_largefov_vgg16, not " + config.variant().officialName());
+    }
+    ModelImporter.CaffeImport plan = ModelImporter.caffe(source.caffe, config,
+        model.numClasses == null ? OptionalInt.empty() : OptionalInt.of(model.numClasses));
+    out.printf("caffe %s (%s, %d layers with weights%s); model %s: %d variables%n",
+        source.caffe, plan.format(), plan.layers(),
+        plan.classifier().map(c -> ", classifier " + c).orElse(""), describe(plan.config()),
+        plan.modelVariables());
+    String table = plan.table(TABLE_ROWS);
+    if (!table.isEmpty()) {
+      out.print(table);
+    }
+    out.println(plan.summary());
+    out.flush();
+    Path dir = plan.write(labels, target.output, target.version());
+    out.printf("restored %d variables; wrote %s%n", plan.modelVariables(), dir);
   }
 
   private static String pytorchArchitectures() {

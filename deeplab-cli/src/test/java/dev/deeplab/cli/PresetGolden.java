@@ -20,7 +20,8 @@ import java.util.stream.Stream;
 /**
  * A preset's command-line path from a checkpoint to class ids against a golden case of {@code
  * tools/reference}: the reference's formula weights written as a checkpoint, {@code export
- * --checkpoint --preset}, then {@code segment} of the reference's input image.
+ * --checkpoint --preset} (or brought in by another import), then {@code segment} of the
+ * reference's input image.
  */
 final class PresetGolden {
   private PresetGolden() {}
@@ -36,6 +37,20 @@ final class PresetGolden {
     try (ModelGraph g = ModelGraph.build(config)) {
       Checkpoints.writeFloats(prefix, ReferenceWeights.forVariables(g.variables().values()));
     }
+    Path model = dir.resolve("model");
+    CliReliabilityTest.Run export = CliReliabilityTest.run("export", "--checkpoint",
+        prefix.toString(), "--preset", preset, "--crop-size", String.valueOf(crop), "-o",
+        model.toString());
+    assertEquals(0, export.code(), export.err());
+    assertModelSegmentsAsReference(dir, model, crop, golden);
+  }
+
+  /**
+   * Asserts that the one SavedModel version under {@code model}, at a square {@code crop},
+   * segments the reference's input image as the golden case {@code golden} says.
+   */
+  static void assertModelSegmentsAsReference(Path dir, Path model, int crop, String golden)
+      throws Exception {
     FloatTensor input = ReferenceWeights.input(crop, crop);
     byte[] rgb = new byte[crop * crop * 3];
     for (int i = 0; i < rgb.length; i++) {
@@ -44,11 +59,6 @@ final class PresetGolden {
     Path image = dir.resolve("input.png");
     MaskWriter.writePng(image, new RgbImage(crop, crop, rgb));
 
-    Path model = dir.resolve("model");
-    CliReliabilityTest.Run export = CliReliabilityTest.run("export", "--checkpoint",
-        prefix.toString(), "--preset", preset, "--crop-size", String.valueOf(crop), "-o",
-        model.toString());
-    assertEquals(0, export.code(), export.err());
     Path version;
     try (Stream<Path> versions = Files.list(model)) {
       version = versions.filter(Files::isDirectory).findFirst().orElseThrow();
@@ -70,8 +80,8 @@ final class PresetGolden {
     }
     // As GoldenParityTest: formula weights leave a few near-ties (top-2 gap below float32
     // noise); more than 0.5% of pixels differing is a real mismatch.
-    System.out.printf("%s exported at %dx%d: class ids differ from the reference's at %d of %d "
-        + "pixels%n", preset, crop, crop, differing, ids.length);
+    System.out.printf("%s at %dx%d: class ids differ from the reference's at %d of %d "
+        + "pixels%n", model.getFileName(), crop, crop, differing, ids.length);
     assertTrue(differing <= ids.length / 200, differing + " of " + ids.length + " differ");
   }
 }

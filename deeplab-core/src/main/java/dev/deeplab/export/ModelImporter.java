@@ -1,5 +1,6 @@
 package dev.deeplab.export;
 
+import dev.deeplab.internal.caffe.LargeFovCaffeImporter;
 import dev.deeplab.internal.checkpoint.CheckpointException;
 import dev.deeplab.internal.serving.CheckpointImporter;
 import dev.deeplab.internal.serving.FrozenGraphWrapper;
@@ -25,7 +26,8 @@ import org.tensorflow.proto.GraphDef;
  * Serving's): TFLite files, TF1 checkpoints restored by variable name (the zoo's {@code
  * model.ckpt}, ImageNet backbones, or training checkpoints of ours) and frozen inference graphs
  * ({@code frozen_inference_graph.pb}, wrapped as they are); and PyTorch-trained models
- * (torchvision's DeepLabV3, VainF's DeepLabV3+) from their state dicts. Each import is read and checked first,
+ * (torchvision's DeepLabV3, VainF's DeepLabV3+) from their state dicts; and DeepLab-LargeFOV's
+ * released Caffe weights ({@code .caffemodel}). Each import is read and checked first,
  * then written with {@code write}: a version appears only when complete.
  *
  * <p>Class names are never guessed from the class count: without a label set, classes are named
@@ -100,6 +102,20 @@ public final class ModelImporter {
   public static PyTorchImport pytorch(Path file, ModelVariant variant, OptionalInt numClasses,
       OptionalInt outputStride) throws IOException {
     return new PyTorchImport(PyTorchImporter.plan(file, variant, numClasses, outputStride));
+  }
+
+  /**
+   * Reads DeepLab-LargeFOV's Caffe weights (a {@code .caffemodel}: the released {@code
+   * DeepLab-LargeFOV} model, {@code conv1_1} ... {@code fc7} and {@code fc8_voc12}) and compares
+   * them with the {@code vgg_16} network of {@code config} ({@code deeplabv1_largefov_vgg16}).
+   *
+   * @param numClasses the class count, or empty for that of the file's {@code fc8} layer
+   * @throws IOException if the file cannot be read or is not a Caffe model (one line saying why)
+   * @throws IllegalArgumentException if {@code config} is not {@code vgg_16}
+   */
+  public static CaffeImport caffe(Path file, ModelConfig config, OptionalInt numClasses)
+      throws IOException {
+    return new CaffeImport(LargeFovCaffeImporter.plan(file, config, numClasses));
   }
 
   private static LabelSet labelsFor(LabelSet labels, ModelConfig config) {
@@ -286,6 +302,67 @@ public final class ModelImporter {
       ModelInfo info = new ModelInfo(plan.config(), labelsFor(labels, plan.config()),
           "pytorch:" + plan.stateDict().file().getFileName());
       return PyTorchImporter.run(plan, info, base, version);
+    }
+  }
+
+  /** A Caffe model compared with DeepLab-LargeFOV; {@link #write} imports it if {@link #clean}. */
+  public static final class CaffeImport {
+    private final LargeFovCaffeImporter.Plan plan;
+
+    private CaffeImport(LargeFovCaffeImporter.Plan plan) {
+      this.plan = plan;
+    }
+
+    /** Which layer list the file uses: {@code layer}, or the deprecated {@code V1 layers}. */
+    public String format() {
+      return plan.net().format();
+    }
+
+    /** Layers of the file that carry weights. */
+    public int layers() {
+      return plan.net().layers().size();
+    }
+
+    /** The Caffe layer read as the classifier ({@code fc8_voc12}), if any. */
+    public Optional<String> classifier() {
+      return Optional.ofNullable(plan.classifier());
+    }
+
+    /** The network the file is compared with. */
+    public ModelConfig config() {
+      return plan.config();
+    }
+
+    /** Variables of the network. */
+    public int modelVariables() {
+      return plan.variables();
+    }
+
+    /** True when every variable is found with its shape and no layer is left over. */
+    public boolean clean() {
+      return plan.clean();
+    }
+
+    /** The missing, unexpected and mismatched weights, at most {@code maxRows} per kind. */
+    public String table(int maxRows) {
+      return plan.report().table(maxRows);
+    }
+
+    /** One line: matches, missing, unexpected, mismatched. */
+    public String summary() {
+      return plan.summary();
+    }
+
+    /**
+     * Writes the SavedModel under {@code base}; refuses a file that is not {@link #clean} (one
+     * line).
+     *
+     * @param labels the class names, or {@code null} for {@link LabelSet#unnamed}
+     */
+    public Path write(LabelSet labels, Path base, OptionalLong version) throws IOException {
+      ModelInfo info = new ModelInfo(plan.config(), labelsFor(labels, plan.config()),
+          "caffe:" + plan.net().file().getFileName());
+      return LargeFovCaffeImporter.run(plan, info, base, version);
     }
   }
 
