@@ -152,12 +152,7 @@ final class ImportCommand implements Callable<Integer> {
     ModelImporter.CheckpointImport plan = ModelImporter.checkpoint(path, config, reinitialize);
     out.printf("checkpoint %s (%s, %d entries); model %s: %d variables%n", plan.prefix(),
         plan.format(), plan.entries(), describe(config), plan.modelVariables());
-    String table = plan.table(TABLE_ROWS);
-    if (!table.isEmpty()) {
-      out.print(table);
-    }
-    out.println(plan.summary());
-    out.flush();
+    printComparison(out, plan.table(TABLE_ROWS), plan.summary());
     Path dir = plan.write(labels, target.output, target.version());
     out.printf("restored %d variables%s; wrote %s%n", plan.restored(),
         plan.reinitialized() == 0 ? "" : ", " + plan.reinitialized() + " reinitialized ("
@@ -195,12 +190,7 @@ final class ImportCommand implements Callable<Integer> {
     }
     out.printf("pytorch %s (%s, %d tensors); model %s: %d variables%n", source.pytorch,
         plan.format(), plan.entries(), describe(plan.config()), plan.modelVariables());
-    String table = plan.table(TABLE_ROWS);
-    if (!table.isEmpty()) {
-      out.print(table);
-    }
-    out.println(plan.summary());
-    out.flush();
+    printComparison(out, plan.table(TABLE_ROWS), plan.summary());
     Path dir = plan.write(labels, target.output, target.version());
     out.printf("wrote %s; images with a side above %d are scaled down to fit%n", dir,
         plan.config().cropHeight());
@@ -230,12 +220,7 @@ final class ImportCommand implements Callable<Integer> {
         source.caffe, plan.format(), plan.layers(),
         plan.classifier().map(c -> ", classifier " + c).orElse(""), describe(plan.config()),
         plan.modelVariables());
-    String table = plan.table(TABLE_ROWS);
-    if (!table.isEmpty()) {
-      out.print(table);
-    }
-    out.println(plan.summary());
-    out.flush();
+    printComparison(out, plan.table(TABLE_ROWS), plan.summary());
     Path dir = plan.write(labels, target.output, target.version());
     out.printf("restored %d variables; wrote %s%n", plan.modelVariables(), dir);
   }
@@ -284,5 +269,14 @@ final class ImportCommand implements Callable<Integer> {
         + (c.hasDecoder() ? ", decoder" : "") + (c.atrousRates().isEmpty() ? ""
             : ", rates " + c.atrousRates().toString().replace(" ", ""))
         + ", " + c.numClasses() + " classes, crop " + c.cropHeight() + "x" + c.cropWidth() + ")";
+  }
+
+  /** The file-against-network table (missing, unexpected, mismatched), then its one-line summary. */
+  private static void printComparison(PrintWriter out, String table, String summary) {
+    if (!table.isEmpty()) {
+      out.print(table);
+    }
+    out.println(summary);
+    out.flush();
   }
 }
