@@ -23,8 +23,9 @@ import java.nio.file.Path;
  * </ul>
  *
  * <p>Palettes are {@code int[]} of {@code 0xRRGGBB} indexed by class id (e.g. {@code
- * LabelSet.palette()}); ids past the palette's end are drawn black. Files are written through
- * {@link AtomicFiles}, so a failure never leaves a half-written PNG.
+ * LabelSet.palette()}); ids past the palette's end are drawn black. Files are written under a
+ * temporary name and renamed ({@link AtomicFiles#writeUnsynced}), so a failure or a kill never
+ * leaves a half-written PNG; they are not forced to disk one by one (as image libraries do not).
  *
  * <p>Stateless and thread-safe.
  */
@@ -40,8 +41,8 @@ public final class MaskWriter {
   /** Writes {@code mask} as a palette-indexed 8-bit PNG (pixel value = class id). */
   public static void writeMask(Path out, LabelMap mask, int[] palette) throws IOException {
     checkPalette(palette);
-    AtomicFiles.write(out, stream -> PngEncoder.writeIndexed(stream, mask.width(), mask.height(),
-        mask.ids(), palette));
+    AtomicFiles.writeUnsynced(out, stream -> PngEncoder.writeIndexed(stream, mask.width(),
+        mask.height(), mask.ids(), palette));
   }
 
   /** The PNG bytes {@link #writeMask} would write. */
@@ -65,8 +66,8 @@ public final class MaskWriter {
 
   /** Writes an RGB image as an 8-bit RGB PNG. */
   public static void writePng(Path out, RgbImage image) throws IOException {
-    AtomicFiles.write(out, stream -> PngEncoder.writeRgb(stream, image.width(), image.height(),
-        image.rgb()));
+    AtomicFiles.writeUnsynced(out, stream -> PngEncoder.writeRgb(stream, image.width(),
+        image.height(), image.rgb()));
   }
 
   /**

@@ -47,6 +47,23 @@ class AtomicFilesTest {
   }
 
   @Test
+  void unsyncedWritesAreAllOrNothingToo() throws IOException {
+    Path target = dir.resolve("mask.png");
+    AtomicFiles.writeUnsynced(target, out -> out.write(new byte[] {4, 5}));
+    assertArrayEquals(new byte[] {4, 5}, Files.readAllBytes(target));
+    IOException e = assertThrows(IOException.class, () -> AtomicFiles.writeUnsynced(target,
+        out -> {
+          out.write(new byte[] {9, 9, 9});
+          throw new IOException("encoder failed");
+        }));
+    assertEquals("encoder failed", e.getMessage());
+    assertArrayEquals(new byte[] {4, 5}, Files.readAllBytes(target));
+    assertEquals(List.of("mask.png"), names());
+    assertThrows(IOException.class,
+        () -> AtomicFiles.writeUnsynced(dir.resolve("x/y.png"), out -> out.write(1)));
+  }
+
+  @Test
   void missingDirectoryIsAnError() {
     assertThrows(IOException.class, () -> AtomicFiles.write(dir.resolve("x/y.bin"), new byte[1]));
   }
