@@ -44,7 +44,7 @@ import java.util.Set;
  * #MIN_QUANTIZED_INPUT_CHANNELS} input channels (the stem over the RGB image) stays float with its
  * input: its integer GEMM has too short a dot product (27 for a 3x3 kernel) for the integer
  * kernels, and ONNX Runtime ran MobileNetV2's stem at 513x513 in 2.06 ms as {@code QLinearConv}
- * against 0.64 ms in float (BENCHMARKS.md §9b).
+ * against 0.64 ms in float (BENCHMARKS.md §9c).
  */
 public final class Int8Quantizer {
   private static final Set<String> QUANTIZED_CONSUMERS = Set.of("Conv", "Add", "Concat");
