@@ -205,10 +205,12 @@ final class SegmentCommand implements Callable<Integer> {
    */
   private static final class ReadAhead {
     private final ImageReader reader;
+    private final Path firstImage;
     private FutureTask<RgbImage> first;
 
     ReadAhead(ImageReader reader, Path firstImage) {
       this.reader = reader;
+      this.firstImage = firstImage;
       if (firstImage != null) {
         first = new FutureTask<>(() -> reader.read(firstImage));
         Thread t = new Thread(first, "deeplab-read-ahead");
@@ -217,10 +219,10 @@ final class SegmentCommand implements Callable<Integer> {
       }
     }
 
-    /** The image at {@code path}; the first call answers the image read ahead, if any. */
+    /** The image at {@code path}: the one read ahead, if that is it and not yet taken. */
     RgbImage read(Path path) throws Exception {
       FutureTask<RgbImage> ahead = first;
-      if (ahead == null) {
+      if (ahead == null || !path.equals(firstImage)) {
         return reader.read(path);
       }
       first = null;
