@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.deeplab.testing.TestData;
 import dev.deeplab.train.VocMini;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,21 +28,7 @@ class DeepLabV1LargeFovPresetTest {
 
   @Test
   void inspectListsTheManifestAndTheHead() throws Exception {
-    CliReliabilityTest.Run r = CliReliabilityTest.run("inspect", "--preset", PRESET);
-    assertEquals(0, r.code(), r.err());
-    List<String> lines = r.out().lines().toList();
-    List<String> manifest = Files.readAllLines(TestData.resources("manifests/" + PRESET + ".txt"))
-        .stream().filter(l -> !l.isBlank()).toList();
-    long total = 0;
-    for (String line : manifest) {
-      long n = 1;
-      for (String d : line.substring(line.indexOf('[') + 1, line.indexOf(']')).split(",")) {
-        n *= Long.parseLong(d);
-      }
-      total += n;
-    }
-    assertEquals(manifest, lines.subList(0, lines.size() - 1));
-    assertEquals("total parameters: " + total, lines.get(lines.size() - 1));
+    List<String> manifest = PresetGolden.assertInspectListsManifest(PRESET);
     // Thirteen 3x3 convs, fc6 (3x3 to 1024) and fc7 (1x1 to 1024) with biases, and fc8 as the
     // one 1x1 logits conv: no ASPP, image pooling, batch norm or decoder.
     assertEquals(2, manifest.stream().filter(l -> l.startsWith("logits/semantic/")).count());

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.deeplab.testing.TestData;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -31,21 +29,7 @@ class DeepLabV2PresetTest {
 
   @Test
   void inspectListsTheManifestAndTheHead() throws Exception {
-    CliReliabilityTest.Run r = CliReliabilityTest.run("inspect", "--preset", PRESET);
-    assertEquals(0, r.code(), r.err());
-    List<String> lines = r.out().lines().toList();
-    List<String> manifest = Files.readAllLines(TestData.resources("manifests/" + PRESET + ".txt"))
-        .stream().filter(l -> !l.isBlank()).toList();
-    long total = 0;
-    for (String line : manifest) {
-      long n = 1;
-      for (String d : line.substring(line.indexOf('[') + 1, line.indexOf(']')).split(",")) {
-        n *= Long.parseLong(d);
-      }
-      total += n;
-    }
-    assertEquals(manifest, lines.subList(0, lines.size() - 1));
-    assertEquals("total parameters: " + total, lines.get(lines.size() - 1));
+    List<String> manifest = PresetGolden.assertInspectListsManifest(PRESET);
     // Four 3x3 logits convolutions at rates 6, 12, 18, 24, with biases, and nothing else in the
     // head: no 1x1 ASPP branch, image pooling, batch norm or decoder.
     assertEquals(8, manifest.stream().filter(l -> l.startsWith("logits/semantic")).count());

@@ -15,16 +15,41 @@ import dev.deeplab.testing.ReferenceWeights;
 import dev.deeplab.testing.TestData;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * A preset's command-line path from a checkpoint to class ids against a golden case of {@code
- * tools/reference}: the reference's formula weights written as a checkpoint, {@code export
- * --checkpoint --preset} (or brought in by another import), then {@code segment} of the
- * reference's input image.
+ * A preset's command-line paths against what {@code tools/reference} wrote: {@code inspect}
+ * against the committed manifest, and the path from a checkpoint to class ids against a golden
+ * case (the reference's formula weights written as a checkpoint, {@code export --checkpoint
+ * --preset} or brought in by another import, then {@code segment} of the reference's input image).
  */
 final class PresetGolden {
   private PresetGolden() {}
+
+  /**
+   * Asserts that {@code inspect --preset preset} lists the committed manifest {@code
+   * manifests/<preset>.txt} (variable names and shapes from the reference) and its parameter
+   * total, and returns the manifest's lines.
+   */
+  static List<String> assertInspectListsManifest(String preset) throws Exception {
+    CliReliabilityTest.Run r = CliReliabilityTest.run("inspect", "--preset", preset);
+    assertEquals(0, r.code(), r.err());
+    List<String> lines = r.out().lines().toList();
+    List<String> manifest = Files.readAllLines(TestData.resources("manifests/" + preset + ".txt"))
+        .stream().filter(l -> !l.isBlank()).toList();
+    long total = 0;
+    for (String line : manifest) {
+      long n = 1;
+      for (String d : line.substring(line.indexOf('[') + 1, line.indexOf(']')).split(",")) {
+        n *= Long.parseLong(d);
+      }
+      total += n;
+    }
+    assertEquals(manifest, lines.subList(0, lines.size() - 1));
+    assertEquals("total parameters: " + total, lines.get(lines.size() - 1));
+    return manifest;
+  }
 
   /**
    * Asserts that {@code preset} at a square {@code crop} segments the golden case {@code golden}
