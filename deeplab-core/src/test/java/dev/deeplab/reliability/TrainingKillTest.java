@@ -26,10 +26,15 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * SIGKILLs a training child JVM (checkpointing every step) at random moments, some of them while a
  * checkpoint is being written: each time the newest complete checkpoint loads, nothing half-written
- * counts, and the next run resumes from it; a last run completes all steps.
+ * counts, and the next run resumes from it; a last run completes its steps. The killed runs are
+ * asked for more steps than they can reach before their kill ({@link #KILLED_RUN_STEPS}): with a
+ * fixed total, a fast machine finished the last killed run before its kill.
  */
 class TrainingKillTest {
-  private static final int STEPS = 150;
+  /** Steps a killed run is asked for: never reached before its kill. */
+  private static final int KILLED_RUN_STEPS = 1_000_000;
+  /** Steps the last run trains past the newest checkpoint the kills left. */
+  private static final int FINAL_STEPS = 20;
   private static final int KILLS = 5;
   private static final Pattern INDEX = Pattern.compile("model\\.ckpt-(\\d+)\\.index");
   private static final Pattern STATE = Pattern.compile("model_checkpoint_path: \"model\\.ckpt-(\\d+)\"");
@@ -42,11 +47,11 @@ class TrainingKillTest {
     final List<String> lines = Collections.synchronizedList(new ArrayList<>());
     final Thread reader;
 
-    Child(Path dir) throws Exception {
+    Child(Path dir, long steps) throws Exception {
       ProcessBuilder pb = new ProcessBuilder(
           Path.of(System.getProperty("java.home"), "bin", "java").toString(),
           "-cp", System.getProperty("java.class.path"),
-          TrainingChild.class.getName(), dir.toString(), Integer.toString(STEPS));
+          TrainingChild.class.getName(), dir.toString(), Long.toString(steps));
       pb.environment().put("TF_ENABLE_ONEDNN_OPTS", "0");
       pb.redirectErrorStream(true);
       process = pb.start();
@@ -106,7 +111,7 @@ class TrainingKillTest {
       long delayMs = 300 + random.nextInt(1200);
       long killedAtStep;
       boolean tmpSeen = false;
-      try (Child child = new Child(dir)) {
+      try (Child child = new Child(dir, KILLED_RUN_STEPS)) {
         long before = expectedResume;
         // wait for the first checkpoint of this run
         long deadline = System.nanoTime() + 40_000_000_000L;
@@ -155,7 +160,8 @@ class TrainingKillTest {
       report.add(line);
       expectedResume = latest;
     }
-    try (Child child = new Child(dir)) {
+    long steps = expectedResume + FINAL_STEPS;
+    try (Child child = new Child(dir, steps)) {
       assertTrue(child.process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "final run");
       child.reader.join(5000);
       assertEquals(0, child.process.exitValue(), child.tail());
@@ -163,11 +169,11 @@ class TrainingKillTest {
       assertEquals(expectedResume + 1, child.firstValue("STEP"), child.tail());
       String done = child.lines.stream().filter(l -> l.startsWith("DONE")).findFirst()
           .orElseThrow(() -> new AssertionError(child.tail()));
-      assertEquals("DONE " + expectedResume + " " + STEPS, done);
+      assertEquals("DONE " + expectedResume + " " + steps, done);
       System.out.println("final run resumed from step " + expectedResume + " and completed "
-          + STEPS + " steps");
+          + steps + " steps");
     }
-    assertEquals(STEPS, ckpts.latestStep().orElseThrow());
+    assertEquals(steps, ckpts.latestStep().orElseThrow());
     assertFalse(hasTemporary(dir), "temp files after a complete run: " + temporaries(dir));
     System.out.println("kills during a checkpoint write: " + duringWrite);
     assertTrue(duringWrite >= 1, "no kill landed during a checkpoint write: " + report);
