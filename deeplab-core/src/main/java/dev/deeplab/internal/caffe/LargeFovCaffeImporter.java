@@ -7,6 +7,7 @@ import dev.deeplab.internal.nn.ModelVariable;
 import dev.deeplab.internal.serving.SavedModelWriter;
 import dev.deeplab.internal.serving.WeightCheck;
 import dev.deeplab.internal.weights.FloatTensor;
+import dev.deeplab.internal.weights.Oihw;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelInfo;
 import dev.deeplab.model.ModelVariant;
@@ -194,27 +195,7 @@ public final class LargeFovCaffeImporter {
    * reversed when {@code bgr}; a blob of another rank keeps its shape (and is then reported).
    */
   static FloatTensor kernel(CaffeNet.Blob blob, boolean bgr) {
-    long[] s = blob.shape();
-    if (s.length != 4) {
-      return new FloatTensor(s, blob.data());
-    }
-    int o = (int) s[0];
-    int in = (int) s[1];
-    int kh = (int) s[2];
-    int kw = (int) s[3];
-    float[] src = blob.data();
-    float[] dst = new float[src.length];
-    for (int a = 0; a < o; a++) {
-      for (int b = 0; b < in; b++) {
-        int c = bgr ? in - 1 - b : b;
-        for (int y = 0; y < kh; y++) {
-          for (int x = 0; x < kw; x++) {
-            dst[((y * kw + x) * in + c) * o + a] = src[((a * in + b) * kh + y) * kw + x];
-          }
-        }
-      }
-    }
-    return new FloatTensor(new long[] {kh, kw, in, o}, dst);
+    return Oihw.toHwio(new FloatTensor(blob.shape(), blob.data()), bgr);
   }
 
   /** A bias blob ({@code [n]}, or legacy {@code [1,1,1,n]}) as {@code [n]}. */

@@ -7,6 +7,7 @@ import dev.deeplab.internal.nn.ModelVariable;
 import dev.deeplab.internal.serving.SavedModelWriter;
 import dev.deeplab.internal.serving.WeightCheck;
 import dev.deeplab.internal.weights.FloatTensor;
+import dev.deeplab.internal.weights.Oihw;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelInfo;
 import dev.deeplab.model.ModelVariant;
@@ -80,7 +81,7 @@ public final class PyTorchImporter {
       TorchTensor t = e.getValue();
       used.put(name, t);
       entries.put(name, new CheckpointEntry(name,
-          t.dtype().isFloating() ? "DT_FLOAT" : "DT_" + t.dtype(), hwio(t.shape())));
+          t.dtype().isFloating() ? "DT_FLOAT" : "DT_" + t.dtype(), Oihw.hwioShape(t.shape())));
     }
     int classes = numClasses.orElseGet(() -> classesOf(variant, used));
     ModelConfig config = outputStride.isPresent()
@@ -113,7 +114,7 @@ public final class PyTorchImporter {
   public static Map<String, FloatTensor> weights(Plan plan) throws IOException {
     Map<String, FloatTensor> out = new LinkedHashMap<>();
     for (Map.Entry<String, TorchTensor> e : plan.tensors().entrySet()) {
-      out.put(e.getKey(), toHwio(e.getValue().toFloats()));
+      out.put(e.getKey(), Oihw.toHwio(e.getValue().toFloats()));
     }
     return out;
   }
@@ -129,7 +130,7 @@ public final class PyTorchImporter {
     Map<String, FloatTensor> out = new LinkedHashMap<>();
     for (Map.Entry<String, TorchTensor> e : StateDict.read(file).tensors().entrySet()) {
       if (wanted.contains(e.getKey()) && e.getValue().dtype().isFloating()) {
-        out.put(e.getKey(), toHwio(e.getValue().toFloats()));
+        out.put(e.getKey(), Oihw.toHwio(e.getValue().toFloats()));
       }
     }
     return out;
@@ -151,35 +152,6 @@ public final class PyTorchImporter {
         ? " (its tensors look like " + guess + ": --arch " + guess + "?)" : "";
     throw new TorchFormatException(plan.stateDict().file() + " does not fit "
         + plan.config().variant() + ": " + plan.summary() + hint);
-  }
-
-  /** OIHW → HWIO for 4-D shapes; others unchanged. */
-  static long[] hwio(long[] shape) {
-    return shape.length == 4 ? new long[] {shape[2], shape[3], shape[1], shape[0]} : shape;
-  }
-
-  /** OIHW → HWIO for 4-D tensors; others unchanged. */
-  static FloatTensor toHwio(FloatTensor t) {
-    long[] s = t.shape();
-    if (s.length != 4) {
-      return t;
-    }
-    int o = (int) s[0];
-    int i = (int) s[1];
-    int kh = (int) s[2];
-    int kw = (int) s[3];
-    float[] src = t.data();
-    float[] dst = new float[src.length];
-    for (int a = 0; a < o; a++) {
-      for (int b = 0; b < i; b++) {
-        for (int y = 0; y < kh; y++) {
-          for (int x = 0; x < kw; x++) {
-            dst[((y * kw + x) * i + b) * o + a] = src[((a * i + b) * kh + y) * kw + x];
-          }
-        }
-      }
-    }
-    return new FloatTensor(hwio(s), dst);
   }
 
   /** The class count of the file's classifier, else 21. */

@@ -9,6 +9,7 @@ import dev.deeplab.internal.nn.ModelVariable;
 import dev.deeplab.internal.nn.NetScope;
 import dev.deeplab.internal.nn.NetState;
 import dev.deeplab.internal.weights.FloatTensor;
+import dev.deeplab.internal.weights.Oihw;
 import dev.deeplab.model.ModelConfig;
 import dev.deeplab.model.ModelVariant;
 import dev.deeplab.testing.Npy;
@@ -64,7 +65,7 @@ class TorchGoldenTest {
     for (ModelVariable v : vars.values()) {
       long[] s = v.shape();
       long[] torchShape = s.length == 4 ? new long[] {s[3], s[2], s[0], s[1]} : s;
-      out.put(v.name(), PyTorchImporter.toHwio(formula(v.name(), torchShape)));
+      out.put(v.name(), Oihw.toHwio(formula(v.name(), torchShape)));
     }
     return out;
   }
