@@ -403,6 +403,22 @@ class CliReliabilityTest {
 
   // ---------------------------------------------------------------------------------------------
 
+  /**
+   * An {@code import} refused: a usage error (exit 2, picocli's {@code deeplab import: } message
+   * first) or a one-line error (exit 1, {@code deeplab: }) naming {@code expected}, without a
+   * stack trace.
+   */
+  static void assertImportRefused(Run r, int code, String expected) {
+    assertEquals(code, r.code(), r.err());
+    String first = r.err().lines().findFirst().orElse("");
+    assertTrue(first.startsWith(code == 2 ? "deeplab import: " : "deeplab: "), r.err());
+    assertTrue(first.contains(expected), r.err());
+    if (code == 1) {
+      assertEquals(1, r.err().strip().lines().count(), r.err());
+    }
+    assertFalse(r.hasStackTrace(), r.err());
+  }
+
   private static void assertOneLineError(Run r, String expected) {
     assertEquals(1, r.code(), r.out() + r.err());
     assertFalse(r.hasStackTrace(), r.err());

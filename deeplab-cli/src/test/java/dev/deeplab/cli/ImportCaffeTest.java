@@ -97,14 +97,7 @@ class ImportCaffeTest {
   }
 
   private void assertRefused(CliReliabilityTest.Run r, int code, String expected) {
-    assertEquals(code, r.code(), r.err());
-    String first = r.err().lines().findFirst().orElse("");
-    assertTrue(first.startsWith(code == 2 ? "deeplab import: " : "deeplab: "), r.err());
-    assertTrue(first.contains(expected), r.err());
-    if (code == 1) {
-      assertEquals(1, r.err().strip().lines().count(), r.err());
-    }
-    assertFalse(r.hasStackTrace(), r.err());
+    CliReliabilityTest.assertImportRefused(r, code, expected);
     assertFalse(Files.exists(tmp.resolve("out")));
   }
 }

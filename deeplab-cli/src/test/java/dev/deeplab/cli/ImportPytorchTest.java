@@ -1,8 +1,6 @@
 package dev.deeplab.cli;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,14 +30,7 @@ class ImportPytorchTest {
   }
 
   private void assertRefused(CliReliabilityTest.Run r, int code, String expected) {
-    assertEquals(code, r.code(), r.err());
-    String first = r.err().lines().findFirst().orElse("");
-    assertTrue(first.startsWith(code == 2 ? "deeplab import: " : "deeplab: "), r.err());
-    assertTrue(first.contains(expected), r.err());
-    if (code == 1) {
-      assertEquals(1, r.err().strip().lines().count(), r.err());
-    }
-    assertFalse(r.err().contains("\tat "), r.err());
+    CliReliabilityTest.assertImportRefused(r, code, expected);
     assertFalse(Files.exists(tmp.resolve("out")));
   }
 
