@@ -2,6 +2,7 @@ package dev.deeplab.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.deeplab.data.CityscapesDataset;
 import dev.deeplab.export.OnnxExporter;
@@ -116,7 +117,7 @@ final class SegmentCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     List<String> stems = OutputNames.stems(images);
-    ArrayNode report = JSON.createArrayNode();
+    ArrayNode report = JsonNodeFactory.instance.arrayNode();
     int failed = 0;
     // Decoding, the mask and the overlay take about 15 bytes per pixel of Java heap, for each of
     // the (at most) five images in the pipeline: refuse images that would not fit, with a
@@ -187,17 +188,16 @@ final class SegmentCommand implements Callable<Integer> {
           }, 1).run(images);
       failed = failures[0];
       if (json) {
-        ObjectNode root = JSON.createObjectNode();
+        ObjectNode root = JsonNodeFactory.instance.objectNode();
         root.put("model", segmenter.directory().toString());
         root.put("engine", EngineConverter.name(segmenter.engine()));
         root.set("images", report);
-        out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+        // a mapper only here: creating one at start cost 0.16 s of every run (BENCHMARKS.md §9d)
+        out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(root));
       }
     }
     return failed == 0 ? 0 : ErrorHandler.USER_ERROR;
   }
-
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   /**
    * Reads images; the first one, when given, on a thread of its own from construction on, so

@@ -62,7 +62,7 @@ public final class Calibration {
     Map<String, Range> ranges = new LinkedHashMap<>();
     Map<String, double[]> sums = new HashMap<>();
     OrtEnvironment env = OnnxRuntimeLibraries.environment();
-    try (OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+    try (OrtSession.SessionOptions options = calibrationOptions();
         OrtSession session = env.createSession(calibration.toByteArray(), options)) {
       for (int i = 0; i < count; i++) {
         RgbImage image = images.get(i);
@@ -99,6 +99,19 @@ public final class Calibration {
       means.put(c, m);
     });
     return new Statistics(ranges, means);
+  }
+
+  /** A session on every core ({@link CpuCores}), without memory patterns (images vary in size). */
+  private static OrtSession.SessionOptions calibrationOptions() throws OrtException {
+    OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+    try {
+      options.setIntraOpNumThreads(CpuCores.intraOpThreads(0));
+      options.setMemoryPatternOptimization(false);
+      return options;
+    } catch (OrtException e) {
+      options.close();
+      throw e;
+    }
   }
 
   private static float scalar(OrtSession.Result r, String name) throws OrtException {

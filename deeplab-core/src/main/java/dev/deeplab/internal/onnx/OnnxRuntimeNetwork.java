@@ -44,8 +44,8 @@ public final class OnnxRuntimeNetwork implements Network {
   private boolean closed;
 
   /**
-   * Loads {@code model} with {@code threads} intra-op threads (0: ONNX Runtime's default, one per
-   * core).
+   * Loads {@code model} with {@code threads} intra-op threads (0: one per physical core, {@link
+   * CpuCores}).
    *
    * @throws IOException if ONNX Runtime cannot load the file
    */
@@ -93,10 +93,12 @@ public final class OnnxRuntimeNetwork implements Network {
     try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
       options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
       options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-      if (threads > 0) {
-        options.setIntraOpNumThreads(threads);
-      }
+      options.setIntraOpNumThreads(CpuCores.intraOpThreads(threads));
       options.setInterOpNumThreads(1);
+      // No memory patterns: ONNX Runtime records one per input shape over the first runs, which
+      // then took 2-3 times as long; without them 60 runs of six photo shapes took 0.93 of the
+      // time and the median was no slower (BENCHMARKS.md §9d).
+      options.setMemoryPatternOptimization(false);
       // Idle worker threads sleep instead of spinning: spinning took cores from everything else
       // (segment's reading and PNG writing, other processes) and doubled the median under load
       // (BENCHMARKS.md §9).
