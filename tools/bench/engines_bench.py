@@ -5,8 +5,8 @@ In rounds (default 3), alternating so that a noisy shared machine affects all al
   * Java: `tools/deeplab bench --engine tensorflow,onnxruntime --precision fp32,int8` (our
     Segmenter on TF Java, on ONNX Runtime's Java API in fp32 and in int8 calibrated on the bundled
     photos, interleaved inside the JVM) on the model's SavedModel;
-  * Python: onnxruntime (with our engine's session settings: all optimisations, worker threads
-    that sleep rather than spin) on the same fp32 and int8 ONNX files our export writes (their
+  * Python: onnxruntime (with our engine's session settings: all optimisations, a thread per
+    core, worker threads that sleep rather than spin, no memory patterns) on the same fp32 and int8 ONNX files our export writes (their
     class ids, computed in the graph; ours finish them in Java from a logits-only model),
     and TF Lite (XNNPACK, 2 threads) on the official quantised MobileNetV2 file, interleaved; and,
     where torch is installed, onnxruntime on the same weights exported by `torch.onnx.export` from
@@ -63,8 +63,12 @@ def torch_export(model, path):
 def python(onnx_file, int8_file, torch_file, tflite, runs, warmup):
     import onnxruntime as ort
     so = ort.SessionOptions()
-    # as our Java engine (OnnxRuntimeNetwork): idle worker threads sleep rather than spin
+    # as our Java engine (OnnxRuntimeNetwork, CpuCores): one thread per core (ONNX Runtime's own
+    # default ran one thread on this 2-core VM), idle worker threads that sleep rather than spin,
+    # no memory patterns
+    so.intra_op_num_threads = len(os.sched_getaffinity(0))
     so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    so.enable_mem_pattern = False
     sess = ort.InferenceSession(onnx_file, so, providers=["CPUExecutionProvider"])
     sess8 = ort.InferenceSession(int8_file, so, providers=["CPUExecutionProvider"])
     x = np.random.RandomState(1).randint(0, 256, (1, 513, 513, 3)).astype(np.uint8)
