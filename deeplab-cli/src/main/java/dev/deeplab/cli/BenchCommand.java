@@ -83,7 +83,7 @@ final class BenchCommand implements Callable<Integer> {
   int warmup;
 
   @Option(names = "--threads", defaultValue = "0",
-      description = "Intra-op threads (0: TensorFlow's choice, all cores).")
+      description = "Intra-op threads (0: every core; on ONNX Runtime one per physical core).")
   int threads;
 
   @Option(names = "--inter-threads", defaultValue = "0",
