@@ -98,8 +98,10 @@ final class EvalCommand implements Callable<Integer> {
 
   @Option(names = "--engine", paramLabel = "ENGINE", converter = EngineConverter.class,
       description = "Runtime of the network for single-scale evaluation of a SavedModel: "
-          + EngineConverter.DESCRIPTION + " (default tensorflow; an .onnx --model runs on "
-          + "onnxruntime).")
+          + EngineConverter.DESCRIPTION + " (default: onnxruntime, the faster (BENCHMARKS.md "
+          + "§9d), writing the SavedModel as ONNX into the cache on first use; tensorflow with "
+          + "--crf, --scales, --flip, a training checkpoint, and for models ONNX Runtime cannot "
+          + "run; an .onnx --model runs on onnxruntime).")
   Engine engine;
 
   @Option(names = "--allow-foreign-model", description = "Evaluate a SavedModel whose graph "
@@ -168,6 +170,8 @@ final class EvalCommand implements Callable<Integer> {
         return compareInt8(dataset, out);
       }
       evaluator = Evaluator.open(segmenter(null).build());
+    } else if (scales.equals(List.of(1.0)) && !flip && crf == null) {
+      evaluator = Evaluator.open(segmenter(null).fastestEngine().build());
     } else {
       evaluator = Evaluator.open(ModelLocation.orDefault(model), scales, flip);
     }

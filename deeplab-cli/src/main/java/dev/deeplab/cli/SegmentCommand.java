@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.deeplab.data.CityscapesDataset;
-import dev.deeplab.export.OnnxExporter;
 import dev.deeplab.image.ImageReader;
 import dev.deeplab.image.LabelMap;
 import dev.deeplab.image.MaskWriter;
@@ -131,9 +130,8 @@ final class SegmentCommand implements Callable<Integer> {
     Segmenter.Builder builder = Segmenter.builder().model(modelPath).threads(threads);
     if (engine != null) {
       builder.engine(engine);
-    } else if (!saveProbabilities && crf == null && OnnxExporter.supports(modelPath)) {
-      // class ids of one of our single-scale SavedModels: the faster engine
-      builder.engine(Engine.ONNX_RUNTIME);
+    } else if (!saveProbabilities && crf == null) {
+      builder.fastestEngine();
     }
     if (allowForeignModel) {
       builder.allowForeignModel();

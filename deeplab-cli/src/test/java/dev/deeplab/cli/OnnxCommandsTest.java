@@ -181,23 +181,29 @@ class OnnxCommandsTest {
 
   /**
    * {@code eval --engine onnxruntime} scores voc-mini as TensorFlow does: the same pixel counts
-   * per class within the few pixels that near-ties may flip.
+   * per class within the few pixels that near-ties may flip. Without {@code --engine}, a
+   * single-scale evaluation runs on ONNX Runtime: its scores are ONNX Runtime's exactly.
    */
   @Test
   void evalOnOnnxRuntimeScoresAsTensorFlow() throws Exception {
     String model = TestModels.small().toString();
     String data = dev.deeplab.testing.TestData.vocMini().toString();
     CliReliabilityTest.Run tf = CliReliabilityTest.run("eval", "--model", model, "--data", data,
-        "--json");
+        "--engine", "tensorflow", "--json");
     CliReliabilityTest.Run ort = CliReliabilityTest.run("eval", "--model", model, "--data", data,
         "--engine", "onnxruntime", "--json");
+    CliReliabilityTest.Run byDefault = CliReliabilityTest.run("eval", "--model", model, "--data",
+        data, "--json");
     assertEquals(0, tf.code(), tf.err());
     assertEquals(0, ort.code(), ort.err());
+    assertEquals(0, byDefault.code(), byDefault.err());
     var json = new com.fasterxml.jackson.databind.ObjectMapper();
     double a = json.readTree(tf.out()).get("mean_iou").asDouble();
     double b = json.readTree(ort.out()).get("mean_iou").asDouble();
     assertTrue(a > 0.5, "the small model segments voc-mini: " + a);
     assertEquals(a, b, 1e-4, "mIoU on both engines");
+    assertEquals(json.readTree(ort.out()), json.readTree(byDefault.out()),
+        "the default engine's report is ONNX Runtime's");
 
     CliReliabilityTest.Run multi = CliReliabilityTest.run("eval", "--model", model, "--data",
         data, "--engine", "onnxruntime", "--scales", "0.5,1.0");

@@ -46,6 +46,31 @@ class SegmenterApiTest {
     segmenter.close();
   }
 
+  /**
+   * The faster engine is ONNX Runtime for one of our single-scale SavedModels, TensorFlow for a
+   * multi-scale export (which ONNX Runtime cannot run); an engine named later wins.
+   */
+  @Test
+  void theFastestEngineIsOnnxRuntimeWhereTheModelAllowsIt() throws Exception {
+    try (Segmenter fastest = Segmenter.builder().model(TestModels.small()).threads(1)
+            .fastestEngine().build();
+        Segmenter ort = Segmenter.builder().model(TestModels.small()).threads(1)
+            .engine(Engine.ONNX_RUNTIME).build()) {
+      assertEquals(Engine.ONNX_RUNTIME, fastest.engine());
+      assertArrayEquals(ort.segment(photo).classIds(), fastest.segment(photo).classIds());
+    }
+    Path multi = dev.deeplab.export.ModelExporter.reexport(TestModels.small(),
+        dir.resolve("multi"), java.util.OptionalLong.empty(),
+        dev.deeplab.model.ServingOptions.defaults().withScales(List.of(0.5, 1.0), false));
+    try (Segmenter s = Segmenter.builder().model(multi).threads(1).fastestEngine().build()) {
+      assertEquals(Engine.TENSORFLOW, s.engine());
+    }
+    try (Segmenter s = Segmenter.builder().model(TestModels.small()).threads(1).fastestEngine()
+        .engine(Engine.TENSORFLOW).build()) {
+      assertEquals(Engine.TENSORFLOW, s.engine());
+    }
+  }
+
   @Test
   void everyInputFormGivesTheSameIds() throws Exception {
     int[] want = segmenter.segment(photo.rgb(), photo.width(), photo.height()).classIds();

@@ -79,10 +79,15 @@ public final class OnnxFiles {
    */
   public static boolean supports(Path model) {
     try {
-      return unsupported(SavedModels.readInfo(SavedModels.resolve(model))) == null;
+      return supports(SavedModels.readInfo(SavedModels.resolve(model)));
     } catch (IOException | RuntimeException e) {
       return false;
     }
+  }
+
+  /** Whether the model {@code info} describes can be written as ONNX. */
+  public static boolean supports(ModelInfo info) {
+    return unsupported(info) == null;
   }
 
   private static OnnxModelWriter.Written build(Path dir, ModelInfo info, Outputs outputs)
