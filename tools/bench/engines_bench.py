@@ -6,8 +6,9 @@ In rounds (default 3), alternating so that a noisy shared machine affects all al
     Segmenter on TF Java, on ONNX Runtime's Java API in fp32 and in int8 calibrated on the bundled
     photos, interleaved inside the JVM) on the model's SavedModel;
   * Python: onnxruntime (with our engine's session settings: all optimisations, a thread per
-    core, worker threads that sleep rather than spin, no memory patterns) on the same fp32 and int8 ONNX files our export writes (their
-    class ids, computed in the graph; ours finish them in Java from a logits-only model),
+    core, worker threads that sleep rather than spin, no memory patterns) on the same fp32 and
+    int8 ONNX files our export writes (their class ids, computed in the graph; ours finish them
+    in Java from a logits-only model),
     and TF Lite (XNNPACK, 2 threads) on the official quantised MobileNetV2 file, interleaved; and,
     where torch is installed, onnxruntime on the same weights exported by `torch.onnx.export` from
     the independent PyTorch implementation (tools/bench/torch_deeplab.py: network, align-corners
